@@ -1,3 +1,4 @@
 import { app } from '@flox-k8s/eslint-config';
 
-export default app;
+// bundle/ holds esbuild output (generated, like dist/).
+export default [{ ignores: ['bundle/**'] }, ...app];

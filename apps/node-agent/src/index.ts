@@ -1,1 +1,23 @@
-export {};
+/**
+ * `@flox-k8s/node-agent`: the flox-k8s DaemonSet as a library (the CLI is `src/main.ts`).
+ * @module
+ */
+export { startAgent, ENABLED_LABEL, type AgentDeps, type RunningAgent } from './agent.ts';
+export { agentConfigSchema, parseAgentConfig, loadAgentConfig, shimConfigOf, type AgentConfig, type AgentSettings, type InstallerSettings } from './config.ts';
+export { installRuntime, uninstallRuntime, readInstallState, shimBinaryName, type HostActions, type InstallOptions, type InstallResult, type UninstallResult, type InstallState } from './install/host-install.ts';
+export { addRuntime, removeRuntime, renderRuntimeBlock, runtimesPath, type ConfigFormat, type FloxRuntimeSpec } from './install/containerd-config.ts';
+export { chooseInstallTarget, loadConfigChain, type InstallTarget, type LoadedConfig } from './install/config-imports.ts';
+export { parseContainerdVersion, type ContainerdInfo } from './install/containerd-version.ts';
+export { commandActions } from './install/host-commands.ts';
+export { installOptionsFrom, SHIM_CONFIG_FILE } from './install/install-options.ts';
+export { kubeClient, type KubeClientOptions } from './kube/client.ts';
+export type { KubeApi, PodSummary, PodEventInput, PodWatchEvent } from './kube/types.ts';
+export { RealiseCoordinator, flightKey } from './realise/coordinator.ts';
+export { listenRealiseSocket, type RealiseSocket } from './realise/socket-server.ts';
+export { storeRealiser } from './realise/store-realiser.ts';
+export type { ClosureRealiser, RealiseJob, RealiseOutcome, Phase } from './realise/types.ts';
+export { Prefetcher, ENVIRONMENT_ANNOTATION } from './prefetch/prefetcher.ts';
+export { realisedMessage, failedMessage } from './prefetch/format.ts';
+export { createMetrics, type AgentMetrics } from './metrics/metrics.ts';
+export { jsonLogger, memoryLogger, type Logger } from './log.ts';
+export * from './errors.ts';

@@ -1,1 +1,25 @@
-export {};
+/**
+ * `@flox-k8s/shim`: containerd-shim-flox-v2 (launcher + runc interposer) as a library:
+ * environment sources, the runc argv parser and the install layout.
+ * Subpaths: `@flox-k8s/shim/config`, `@flox-k8s/shim/agent-protocol`, `@flox-k8s/shim/image`.
+ * @module
+ */
+export { parseReference, resolveEnvironment, sourceReaders, publishEnvironment } from './sources/index.ts';
+export type { ResolvedEnvironment, PublishedEnvironment, SourceReader } from './sources/index.ts';
+export { parseRuncArgv, DEFAULT_RUNC_ROOT, type RuncInvocation, type RuncGlobals } from './interposer/argv.ts';
+export { installLayout, type InstallLayoutOptions, type InstallLayout } from './install/layout.ts';
+export {
+  ShimError,
+  ConfigInvalidError,
+  AnnotationInvalidError,
+  EnvironmentNotFoundError,
+  EnvironmentSourceError,
+  EnvironmentDigestMismatchError,
+  RealiseFailedError,
+  AgentProtocolError,
+  BundleInvalidError,
+  RuncArgvError,
+  UsageError,
+  DemoError,
+  errorCode,
+} from './errors.ts';

@@ -1,1 +1,35 @@
-export {};
+export * from './errors.ts';
+export { nix32Encode, nix32Decode, nix32Length } from './nix32.ts';
+export { parseSha256, normaliseSha256, formatSha256, sha256Nix32 } from './hash.ts';
+export { parseStorePath, parseStorePathBase, type StorePath } from './store-path.ts';
+export { dumpNar } from './nar-dump.ts';
+export { parseNar, type NarLimits, type NarSink } from './nar-parse.ts';
+export { unpackNar, hashNar, type UnpackOptions, type NarDigest } from './nar-unpack.ts';
+export { removeTree } from './remove-tree.ts';
+export { parseNarinfo, serializeNarinfo, parseNixCacheInfo, type Narinfo, type NixCacheInfo } from './narinfo.ts';
+export {
+  parsePublicKey,
+  parseSecretKey,
+  publicKeyOf,
+  narinfoFingerprint,
+  verifyNarinfoSignature,
+  signNarinfo,
+  type PublicKey,
+  type SecretKey,
+} from './signatures.ts';
+export {
+  parseCredentialsFile,
+  loadCredentialsFile,
+  credentialsFor,
+  credentialsFileSchema,
+  type CacheCredentials,
+  type CredentialsTable,
+} from './credentials.ts';
+export { decompress, supportedCompressions, type DecoderOptions } from './decompress.ts';
+export {
+  BinaryCacheClient,
+  type BinaryCacheClientOptions,
+  type CacheConfig,
+  type FoundNarinfo,
+  type ClientEvent,
+} from './client.ts';

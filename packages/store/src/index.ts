@@ -1,1 +1,24 @@
-export {};
+export { Store, type StoreOpenOptions } from './store.ts';
+export type { RealiseOptions, RealiseProgress, RealiseResult } from './realise.ts';
+export type { RealisePhase } from './phases.ts';
+export type { ProfileActivation, ProfileOptions, ProfileResult } from './profile.ts';
+export type { ProfileShell } from './activation-assets.ts';
+export type { GcOptions, GcResult } from './gc.ts';
+export type { VerifyResult } from './verify.ts';
+export type { PathInfo } from './metadata.ts';
+export type { Lease } from './roots.ts';
+export type { RecoveryReport } from './recover.ts';
+export { buildEnv, canonicalContainerPath, type BuildEnvPackage, type HostMapper } from './buildenv.ts';
+export {
+  ProfileCollisionError,
+  ProfileConflictError,
+  StoreAbortedError,
+  StoreDiskFullError,
+  StoreError,
+  StoreFetchError,
+  StoreLockTimeoutError,
+  StoreMetadataError,
+  StoreOptionsError,
+  StorePathInvalidError,
+  StorePathMissingError,
+} from './errors.ts';

@@ -1,1 +1,13 @@
-export {};
+export { nixFixtures, KEY_NAME, type NixFixtures, type NixFixturesOptions } from './fixtures.ts';
+export { serveCache, type ServeCacheOptions, type ServedCache } from './serve-cache.ts';
+export { FIXTURE_ACTIVATION, FIXTURE_SYSTEM } from './fixture-lockfile.ts';
+export { BUSYBOX_APPLETS, FIXTURE_PACKAGES } from './fixtures-expression.ts';
+export { COMPRESSIONS, type Compression } from './nix.ts';
+export {
+  FixtureInputMissingError,
+  FixtureLockTimeoutError,
+  FixtureManifestInvalidError,
+  NixCommandError,
+  NixFixturesError,
+  NixOutputUnexpectedError,
+} from './errors.ts';

@@ -1,0 +1,119 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { nixFixtures, serveCache, type NixFixtures, type ServedCache } from '@flox-k8s/nix-fixtures';
+import { publishEnvironment } from '@flox-k8s/shim';
+import { realiseViaAgent } from '@flox-k8s/shim/agent-protocol';
+import { storePathsToInstall, parseLockfile } from '@flox-k8s/lockfile';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENABLED_LABEL, startAgent, type RunningAgent } from './agent.ts';
+import { parseAgentConfig } from './config.ts';
+import { kubeClient } from './kube/client.ts';
+import { startFakeApiserver, type FakeApiserver } from './kube/test-fake-apiserver.ts';
+import { memoryLogger } from './log.ts';
+
+let fixtures: NixFixtures;
+let cache: ServedCache;
+let apiserver: FakeApiserver;
+let dir: string;
+let agent: RunningAgent;
+let published: { generation: number; digest: string };
+const log = memoryLogger();
+
+async function until<T>(what: string, fn: () => T | undefined | false, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = fn();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+beforeAll(async () => {
+  fixtures = await nixFixtures();
+  cache = await serveCache(fixtures.caches.zstd);
+  apiserver = await startFakeApiserver();
+  apiserver.addNode('node-a', { 'kubernetes.io/hostname': 'node-a' });
+  dir = await mkdtemp(join(tmpdir(), 'flox-agent-'));
+  published = await publishEnvironment(join(dir, 'envs'), 'acme', 'echoserver', fixtures.lockfile.bytes);
+  apiserver.setConfigMap('flox-system', 'flox-prewarm', { environments: '# nothing to pre-warm in this test\n' });
+  const config = parseAgentConfig({
+    storeRoot: join(dir, 'store'),
+    caches: [{ url: cache.url }],
+    trustedKeys: [fixtures.publicKey],
+    sources: [{ type: 'dir', path: join(dir, 'envs') }],
+    agentSocket: join(dir, 'run', 'agent.sock'),
+    system: 'x86_64-linux',
+    agent: { metricsHost: '127.0.0.1', metricsPort: 0, prewarm: { namespace: 'flox-system', name: 'flox-prewarm' }, installer: { enabled: false } },
+  });
+  const kube = kubeClient({ kubeconfig: { server: apiserver.url }, component: 'flox-node-agent', host: 'node-a' });
+  agent = await startAgent({ config, nodeName: 'node-a', kube, log });
+}, 300_000);
+
+afterAll(async () => {
+  await agent?.stop();
+  await apiserver?.close();
+  await cache?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('node agent against the fake apiserver', () => {
+  it('labels the node once it is up', () => {
+    expect(apiserver.node('node-a')?.metadata['labels']).toEqual({ 'kubernetes.io/hostname': 'node-a', [ENABLED_LABEL]: 'true' });
+    const patch = apiserver.requests.find((r) => r.method === 'PATCH');
+    expect(patch).toMatchObject({ path: '/api/v1/nodes/node-a', contentType: 'application/merge-patch+json' });
+    // the watch asked only for this node's pods
+    expect(apiserver.requests.some((r) => r.path.includes('watch=true') && r.path.includes('fieldSelector=spec.nodeName%3Dnode-a'))).toBe(true);
+  });
+
+  it('realises the environment of a flox pod bound to the node and posts an event; ignores others', async () => {
+    const before = cache.count(/\.nar/);
+    apiserver.putPod({ metadata: { name: 'other', namespace: 'apps', annotations: { 'flox.dev/environment': 'acme/echoserver' } }, spec: { nodeName: 'node-b', runtimeClassName: 'flox' } });
+    apiserver.putPod({ metadata: { name: 'plain', namespace: 'apps', annotations: { 'flox.dev/environment': 'acme/echoserver' } }, spec: { nodeName: 'node-a' } });
+    apiserver.putPod({ metadata: { name: 'echo', namespace: 'apps', annotations: { 'flox.dev/environment': `acme/echoserver:${published.generation}` } }, spec: { nodeName: 'node-a', runtimeClassName: 'flox' } });
+    const event = await until('the Realised event', () => apiserver.events.find((e) => e['reason'] === 'FloxRealised'));
+    expect(event).toMatchObject({ type: 'Normal', involvedObject: { kind: 'Pod', name: 'echo', namespace: 'apps' }, source: { component: 'flox-node-agent', host: 'node-a' } });
+    const closure = fixtures.closure;
+    expect(event['message']).toMatch(new RegExp(`^Realised acme/echoserver:${published.generation}: ${closure.length} paths, [0-9.]+ MB fetched in [0-9.]+ s$`));
+    expect(apiserver.events).toHaveLength(1);
+    expect(cache.count(/\.nar/) - before).toBeGreaterThan(0);
+    for (const path of closure) expect(agent.store.pathInfo(path), path).toBeDefined();
+  });
+
+  it('answers the shim from the prefetched store without touching the cache', async () => {
+    const lock = parseLockfile(fixtures.lockfile.bytes);
+    const requestsBefore = cache.requests.length;
+    const done = await realiseViaAgent(join(dir, 'run', 'agent.sock'), { storePaths: storePathsToInstall(lock, 'x86_64-linux'), environment: 'acme/echoserver', digest: published.digest });
+    expect(done.fetched).toEqual([]);
+    expect(done.closure).toEqual([...fixtures.closure].sort());
+    expect(done.storeRoot).toBe(join(dir, 'store'));
+    expect(cache.requests.length).toBe(requestsBefore);
+  });
+
+  it('posts a Warning event with the error code when the environment does not resolve', async () => {
+    apiserver.putPod({ metadata: { name: 'missing', namespace: 'apps', annotations: { 'flox.dev/environment': 'acme/nope:3' } }, spec: { nodeName: 'node-a', runtimeClassName: 'flox' } });
+    const event = await until('the failure event', () => apiserver.events.find((e) => e['reason'] === 'FloxRealiseFailed'));
+    expect(event).toMatchObject({ type: 'Warning', involvedObject: { name: 'missing' } });
+    expect(event['message']).toMatch(/^Realise of acme\/nope:3 failed \(FLOXK8S_ENV_NOT_FOUND\): /);
+  });
+
+  it('exports metrics and health', async () => {
+    const text = await (await fetch(`${agent.observability.url}/metrics`)).text();
+    expect(text).toMatch(/flox_agent_realise_phase_seconds_count\{phase="fetch"\} [1-9]/);
+    expect(text).toMatch(/flox_agent_realise_phase_seconds_count\{phase="profile"\} [1-9]/);
+    expect(text).toMatch(new RegExp(`flox_agent_fetched_bytes_total\\{cache="${cache.url.replace(/[.:/]/g, '\\$&')}"\\} [1-9]`));
+    expect(text).toMatch(/flox_agent_store_paths_total\{result="fetched"\} [1-9]/);
+    expect(text).toMatch(/flox_agent_store_paths_total\{result="hit"\} [1-9]/);
+    expect(text).toMatch(/flox_agent_errors_total\{code="FLOXK8S_ENV_NOT_FOUND"\} 1/);
+    expect(text).toMatch(/flox_agent_store_bytes [1-9]/);
+    expect((await fetch(`${agent.observability.url}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${agent.observability.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.text()).toContain('[+]watch ok');
+  });
+
+  it('writes JSON log lines', () => {
+    expect(log.records.some((r) => r['msg'] === 'realised' && r['pod'] === 'apps/echo')).toBe(true);
+  });
+});

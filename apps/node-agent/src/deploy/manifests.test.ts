@@ -1,0 +1,69 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DaemonSet } from 'kubernetes-models/apps/v1';
+import { ConfigMap, Namespace, Secret, ServiceAccount } from 'kubernetes-models/v1';
+import { RuntimeClass } from 'kubernetes-models/node.k8s.io/v1';
+import { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
+import { parseAllDocuments } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { parseAgentConfig } from '../config.ts';
+import { renderDeploy } from './render.ts';
+
+const deployDir = join(import.meta.dirname, '..', '..', 'deploy');
+// kubernetes-models' classes validate against the Kubernetes OpenAPI schema of their kind.
+const models: Record<string, new (data: never) => { validate(): void }> = {
+  Namespace, ServiceAccount, ConfigMap, Secret, DaemonSet, RuntimeClass, ClusterRole, ClusterRoleBinding, Role, RoleBinding,
+};
+
+async function committed(): Promise<Array<{ file: string; objects: Array<Record<string, unknown>> }>> {
+  const files = (await readdir(deployDir)).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml').sort();
+  return Promise.all(
+    files.map(async (file) => ({ file, objects: parseAllDocuments(await readFile(join(deployDir, file), 'utf8')).map((d) => d.toJS() as Record<string, unknown>) })),
+  );
+}
+
+describe('deploy manifests', () => {
+  it('are committed exactly as the generator writes them (run `pnpm --filter @flox-k8s/node-agent run manifests`)', async () => {
+    const generated = renderDeploy();
+    const onDisk = (await readdir(deployDir)).filter((f) => f.endsWith('.yaml')).sort();
+    expect(onDisk).toEqual(Object.keys(generated).sort());
+    for (const [file, text] of Object.entries(generated)) expect(await readFile(join(deployDir, file), 'utf8'), file).toBe(text);
+  });
+
+  it('validate against the Kubernetes OpenAPI schemas', async () => {
+    let count = 0;
+    for (const { file, objects } of await committed()) {
+      for (const object of objects) {
+        const Model = models[object['kind'] as string];
+        expect(Model, `${file}: no validator for kind ${String(object['kind'])}`).toBeDefined();
+        expect(() => new (Model as NonNullable<typeof Model>)(object as never).validate(), `${file} ${String(object['kind'])}`).not.toThrow();
+        count += 1;
+      }
+    }
+    expect(count).toBe(11);
+  });
+
+  it('the validator rejects a broken DaemonSet (the check can fail)', () => {
+    const broken = new DaemonSet({ metadata: { name: 'x' }, spec: { selector: {}, template: { spec: { containers: [{ name: 'a', ports: [{ containerPort: 'nine' as never }] }] } } } });
+    expect(() => broken.validate()).toThrow();
+  });
+
+  it('ship an agent config the agent accepts, and RBAC limited to what the agent calls', async () => {
+    const all = (await committed()).flatMap((f) => f.objects);
+    const configMap = all.find((o) => o['kind'] === 'ConfigMap' && (o['metadata'] as { name: string }).name === 'flox-node-agent-config') as { data: Record<string, string> };
+    const config = parseAgentConfig(JSON.parse(configMap.data['agent.json'] as string));
+    expect(config.agent.installer.hostRoot).toBe('/host');
+    const role = all.find((o) => o['kind'] === 'ClusterRole') as { rules: unknown[] };
+    expect(role.rules).toEqual([
+      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'patch'] },
+      { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+    ]);
+    const ds = all.find((o) => o['kind'] === 'DaemonSet') as { spec: { template: { spec: { volumes: Array<{ hostPath?: { path: string } }> } } } };
+    expect(ds.spec.template.spec.volumes.flatMap((v) => (v.hostPath ? [v.hostPath.path] : [])).sort()).toEqual([
+      '/etc/containerd', '/opt/flox-k8s', '/run/flox-k8s', '/usr/local/bin', '/var/lib/flox-k8s',
+    ]);
+    const rc = all.find((o) => o['kind'] === 'RuntimeClass');
+    expect(rc).toMatchObject({ handler: 'flox', scheduling: { nodeSelector: { 'flox.dev/enabled': 'true' } } });
+  });
+});

@@ -1,0 +1,79 @@
+import { statfs } from 'node:fs/promises';
+import type { GcResult, Store } from '@flox-k8s/store';
+import { errorCode } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { AgentMetrics } from '../metrics/metrics.ts';
+
+export interface DiskUsage {
+  totalBytes: number;
+  usedBytes: number;
+}
+
+export async function diskUsage(path: string): Promise<DiskUsage> {
+  const s = await statfs(path);
+  const total = s.blocks * s.bsize;
+  return { totalBytes: total, usedBytes: total - s.bavail * s.bsize };
+}
+
+/**
+ * Turn disk watermarks (fractions of the store's file system) into the store's byte watermarks:
+ * collect only when the disk is fuller than `high`, and free enough store bytes to get back to `low`.
+ */
+export function storeTarget(disk: DiskUsage, storeBytes: number, high: number, low: number): { collect: boolean; lowWatermarkBytes: number } {
+  const collect = disk.usedBytes > high * disk.totalBytes;
+  const excess = disk.usedBytes - low * disk.totalBytes;
+  return { collect, lowWatermarkBytes: Math.max(0, Math.floor(storeBytes - excess)) };
+}
+
+export interface GcLoopOptions {
+  store: Pick<Store, 'gc' | 'root'>;
+  intervalMs: number;
+  highWatermark: number;
+  lowWatermark: number;
+  metrics: AgentMetrics;
+  log: Logger;
+  /** Disk usage source (default statfs of the store root). */
+  usage?: () => Promise<DiskUsage>;
+}
+
+/** One GC pass: measure, collect if above the high watermark, report. */
+export async function gcOnce(options: GcLoopOptions): Promise<GcResult | undefined> {
+  const { store, metrics, log } = options;
+  try {
+    const probe = await store.gc({ dryRun: true, highWatermark: Number.MAX_SAFE_INTEGER });
+    metrics.storeBytes.set(probe.storeBytes);
+    const disk = await (options.usage ?? (() => diskUsage(store.root)))();
+    const target = storeTarget(disk, probe.storeBytes, options.highWatermark, options.lowWatermark);
+    if (!target.collect) {
+      metrics.gcRuns.inc({ result: 'skipped' });
+      return undefined;
+    }
+    const result = await store.gc({ highWatermark: 0, lowWatermark: target.lowWatermarkBytes });
+    metrics.gcFreedBytes.inc(result.freedBytes);
+    metrics.storeBytes.set(result.storeBytes - result.freedBytes);
+    metrics.gcRuns.inc({ result: 'collected' });
+    log.info('gc', { freedBytes: result.freedBytes, deleted: result.deleted.length, storeBytes: result.storeBytes, diskUsed: disk.usedBytes, diskTotal: disk.totalBytes });
+    return result;
+  } catch (error) {
+    metrics.gcRuns.inc({ result: 'error' });
+    metrics.errors.inc({ code: errorCode(error) });
+    log.error('gc failed', { error });
+    return undefined;
+  }
+}
+
+/** Run `gcOnce` every interval; passes never overlap. */
+export function startGcLoop(options: GcLoopOptions): { stop(): Promise<void> } {
+  // A first pass right away fills the store-bytes gauge and catches a disk already over the mark.
+  let running: Promise<unknown> = gcOnce(options);
+  const timer = setInterval(() => {
+    running = running.then(() => gcOnce(options));
+  }, options.intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { buildImage, type BuiltImage, type LayerEntry } from '@flox-k8s/shim/image';
+import { AgentError } from '../errors.ts';
+
+const run = promisify(execFile);
+
+export const AGENT_IMAGE_NAME = 'docker.io/flox-k8s/node-agent:0.0.0';
+export const AGENT_BUNDLE_PATH = '/opt/flox-node-agent/agent.mjs';
+export const SHIM_LAYOUT_PATH = '/opt/flox-node-agent/shim-layout';
+const NODE_PATH = '/usr/local/bin/node';
+const CA_PATH = '/etc/ssl/certs/ca-certificates.crt';
+
+export interface AgentImageInputs {
+  name?: string;
+  /** The Node binary run by the agent and copied to the host for the runc interposer. */
+  nodeBinary: string;
+  /** `bundleAgent()` output. */
+  agentBundle: Uint8Array;
+  /** A shim install layout built for the host's `<installDir>/shim` (`buildShimLayout`). */
+  shimLayoutDir: string;
+  /** PEM bundle of CA certificates (Debian: /etc/ssl/certs/ca-certificates.crt). */
+  caCertificates: string;
+  /** Host programs the agent runs inside its container (nsenter), with their shared libraries. */
+  tools: string[];
+}
+
+/** Shared libraries a dynamically linked program needs, from `ldd` (absolute paths, sorted). */
+export async function sharedLibraries(binary: string): Promise<string[]> {
+  let stdout: string;
+  try {
+    ({ stdout } = await run('ldd', [binary]));
+  } catch (cause) {
+    // Static binaries make ldd exit 1 ("not a dynamic executable").
+    if (/not a dynamic executable/.test(String((cause as { stdout?: string; stderr?: string }).stderr ?? '') + String((cause as { stdout?: string }).stdout ?? ''))) return [];
+    throw new AgentError('FLOXK8S_AGENT_IMAGE_INPUT', `expected ldd to list the libraries of ${binary}, found an error`, { cause });
+  }
+  const libs = new Set<string>();
+  for (const line of stdout.split('\n')) {
+    const m = /=>\s+(\/\S+)/.exec(line) ?? /^\s*(\/\S+)\s+\(/.exec(line);
+    if (m?.[1]) libs.add(m[1]);
+  }
+  return [...libs].sort();
+}
+
+async function fileEntry(hostPath: string, imagePath: string, mode = 0o755): Promise<LayerEntry> {
+  // Symlinked libraries are stored as files at the path the loader asks for.
+  return { type: 'file', path: imagePath.replace(/^\//, ''), content: await readFile(hostPath), mode };
+}
+
+/**
+ * The agent's OCI image, built without Docker: base layer (shared libraries, CA bundle, nsenter),
+ * Node, the shim layout, the agent bundle. Deterministic: the same inputs give the same digest.
+ */
+export async function agentImage(inputs: AgentImageInputs): Promise<BuiltImage> {
+  const libraries = new Set<string>();
+  for (const binary of [inputs.nodeBinary, ...inputs.tools]) for (const lib of await sharedLibraries(binary)) libraries.add(lib);
+  const base: LayerEntry[] = [
+    ...(await Promise.all([...libraries].sort().map((lib) => fileEntry(lib, lib)))),
+    await fileEntry(inputs.caCertificates, CA_PATH, 0o644),
+    ...(await Promise.all([...inputs.tools].sort().map((tool) => fileEntry(tool, `/usr/bin/${tool.split('/').pop()}`)))),
+    { type: 'directory', path: 'tmp', mode: 0o1777 },
+  ];
+  return buildImage({
+    name: inputs.name ?? AGENT_IMAGE_NAME,
+    layers: [
+      { entries: base },
+      { entries: [await fileEntry(inputs.nodeBinary, NODE_PATH)] },
+      { directory: inputs.shimLayoutDir, prefix: SHIM_LAYOUT_PATH },
+      { entries: [{ type: 'file', path: AGENT_BUNDLE_PATH.slice(1), content: Buffer.from(inputs.agentBundle), mode: 0o644 }] },
+    ],
+    config: {
+      entrypoint: [NODE_PATH, AGENT_BUNDLE_PATH],
+      cmd: ['run'],
+      env: ['PATH=/usr/local/bin:/usr/bin:/bin', `SSL_CERT_FILE=${CA_PATH}`, `NODE_EXTRA_CA_CERTS=${CA_PATH}`],
+      workingDir: '/',
+      labels: { 'org.opencontainers.image.title': 'flox-k8s node agent' },
+    },
+  });
+}

@@ -1,0 +1,46 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AgentConfig } from '../config.ts';
+import { shimConfigOf } from '../config.ts';
+import type { InstallOptions } from './host-install.ts';
+
+/** The shim config file the agent writes on the host, relative to installDir (baked into the shim layout). */
+export const SHIM_CONFIG_FILE = 'etc/config.json';
+
+/**
+ * Install options from the agent config. The shim on the host reads its config from
+ * `<installDir>/etc/config.json`; credential files mounted into the agent from the Secret are
+ * copied to `<installDir>/secrets/` (0600) and the config points there, since the host cannot see
+ * the pod's Secret volume.
+ */
+export async function installOptionsFrom(config: AgentConfig, nodeBinary: string): Promise<InstallOptions> {
+  const settings = config.agent.installer;
+  const shim = structuredClone(shimConfigOf(config));
+  const files: NonNullable<InstallOptions['files']> = {};
+  let n = 0;
+  const copySecret = async (path: string): Promise<string> => {
+    n += 1;
+    const rel = `secrets/${n}`;
+    files[rel] = { content: await readFile(path), mode: 0o600 };
+    return join(settings.installDir, rel);
+  };
+  for (const cache of shim.caches) {
+    if (cache.credentialsFile !== undefined) cache.credentialsFile = await copySecret(cache.credentialsFile);
+  }
+  for (const source of shim.sources) {
+    if (source.type === 'hub' && source.tokenFile !== undefined) source.tokenFile = await copySecret(source.tokenFile);
+  }
+  files[SHIM_CONFIG_FILE] = { content: `${JSON.stringify(shim, null, 2)}\n`, mode: 0o644 };
+  return {
+    hostRoot: settings.hostRoot,
+    containerdConfig: settings.containerdConfig,
+    installDir: settings.installDir,
+    shimLayout: settings.shimLayout,
+    nodeBinary: settings.nodeBinary ?? nodeBinary,
+    shimLinkDir: settings.shimLinkDir,
+    files,
+    runtimeName: settings.runtimeName,
+    annotations: settings.annotations,
+    dropInName: settings.dropInName,
+  };
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// flox-node-agent run | install | uninstall
+import { hostname } from 'node:os';
+import { ENABLED_LABEL, startAgent } from './agent.ts';
+import { loadAgentConfig, readAgentEnv } from './config.ts';
+import { errorCode } from './errors.ts';
+import { commandActions } from './install/host-commands.ts';
+import { installRuntime, uninstallRuntime } from './install/host-install.ts';
+import { installOptionsFrom } from './install/install-options.ts';
+import { kubeClient } from './kube/client.ts';
+import { jsonLogger } from './log.ts';
+
+const command = process.argv[2] ?? 'run';
+const env = readAgentEnv();
+const config = loadAgentConfig(env.configPath);
+const log = jsonLogger({ level: config.agent.logLevel, base: { node: env.nodeName } });
+const kube = kubeClient({
+  kubeconfig: env.kubeconfig === undefined ? 'in-cluster' : { file: env.kubeconfig },
+  component: 'flox-node-agent',
+  host: env.nodeName || hostname(),
+});
+const installer = config.agent.installer;
+const actions = commandActions(installer);
+
+try {
+  if (command === 'run') {
+    const install = installer.enabled ? { options: await installOptionsFrom(config, process.execPath), actions } : undefined;
+    const agent = await startAgent({ config, nodeName: env.nodeName, kube, log, ...(install ? { install } : {}) });
+    const shutdown = (signal: string): void => {
+      log.info('shutting down', { signal });
+      void agent.stop().then(() => process.exit(0));
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+  } else if (command === 'install') {
+    const result = await installRuntime(await installOptionsFrom(config, process.execPath), actions);
+    await kube.patchNodeLabels(env.nodeName, { [ENABLED_LABEL]: 'true' });
+    log.info('installed', { containerd: result.containerd.version, target: result.target, restarted: result.restarted });
+  } else if (command === 'uninstall') {
+    // Unlabel first so no new flox pod is scheduled here while the runtime goes away.
+    await kube.patchNodeLabels(env.nodeName, { [ENABLED_LABEL]: null });
+    const result = await uninstallRuntime(await installOptionsFrom(config, process.execPath), actions);
+    log.info('uninstalled', { ...result });
+  } else {
+    log.error('usage: flox-node-agent run | install | uninstall', { command });
+    process.exitCode = 2;
+  }
+} catch (error) {
+  log.error(`${command} failed`, { code: errorCode(error), error });
+  process.exitCode = 1;
+}

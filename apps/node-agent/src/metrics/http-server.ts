@@ -1,0 +1,63 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+
+/** Named readiness checks; `/readyz` is 200 only when every one passes. */
+export class Readiness {
+  readonly #checks = new Map<string, boolean>();
+
+  set(name: string, ok: boolean): void {
+    this.#checks.set(name, ok);
+  }
+
+  get ready(): boolean {
+    return this.#checks.size > 0 && [...this.#checks.values()].every(Boolean);
+  }
+
+  report(): string {
+    return [...this.#checks].map(([name, ok]) => `[${ok ? '+' : '-'}]${name} ${ok ? 'ok' : 'failed'}`).join('\n');
+  }
+}
+
+export interface ObservabilityServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** `/metrics` (Prometheus text format), `/healthz` (alive), `/readyz` (installed, watching, serving). */
+export async function listenObservability(options: { host: string; port: number; registry: Registry; readiness: Readiness }): Promise<ObservabilityServer> {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    if (path === '/metrics') {
+      options.registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': options.registry.contentType }).end(text),
+        (error: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(String(error)),
+      );
+    } else if (path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+    } else if (path === '/readyz') {
+      const ready = options.readiness.ready;
+      res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(`${options.readiness.report()}\n${ready ? 'ok' : 'not ready'}\n`);
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  return {
+    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

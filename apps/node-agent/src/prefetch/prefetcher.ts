@@ -1,0 +1,145 @@
+import { errorCode } from '../errors.ts';
+import type { KubeApi, PodSummary, PodWatchEvent } from '../kube/types.ts';
+import type { Logger } from '../log.ts';
+import type { AgentMetrics } from '../metrics/metrics.ts';
+import type { RealiseCoordinator } from '../realise/coordinator.ts';
+import type { RealiseJob, RealiseOutcome } from '../realise/types.ts';
+import { failedMessage, realisedMessage } from './format.ts';
+
+export const ENVIRONMENT_ANNOTATION = 'flox.dev/environment';
+
+/** What resolving an annotation gives: the realise job plus whatever the follow-up step needs. */
+export interface ResolvedEnvironmentJob extends RealiseJob {
+  /** Opaque to the prefetcher: handed back to `afterRealise` (the lockfile, for the profile). */
+  context?: unknown;
+}
+
+export interface PrefetchDeps {
+  kube: KubeApi;
+  nodeName: string;
+  runtimeClassName: string;
+  coordinator: RealiseCoordinator;
+  /** Annotation value → realise job (environment source + lockfile). */
+  resolve(reference: string, signal: AbortSignal): Promise<ResolvedEnvironmentJob>;
+  /** After the closure is in: build the profile, take the pod's lease. */
+  afterRealise?(job: ResolvedEnvironmentJob, outcome: RealiseOutcome, owner: { kind: 'pod'; pod: PodSummary } | { kind: 'prewarm' }): Promise<void>;
+  /** The pod went away: release its lease. */
+  podGone?(pod: PodSummary): Promise<void>;
+  metrics: AgentMetrics;
+  log: Logger;
+}
+
+type Wanted = { pod: PodSummary; reference: string };
+
+/** The flox pods bound to this node that want an environment. */
+export function wantedEnvironment(pod: PodSummary, runtimeClassName: string): Wanted | undefined {
+  if (pod.runtimeClassName !== runtimeClassName) return undefined;
+  if (pod.phase === 'Succeeded' || pod.phase === 'Failed') return undefined;
+  const reference = pod.annotations[ENVIRONMENT_ANNOTATION];
+  if (reference === undefined || reference.trim() === '') return undefined;
+  return { pod, reference: reference.trim() };
+}
+
+/**
+ * Watches the pods bound to this node and realises their environments as soon as they are bound,
+ * long before kubelet asks containerd to create the containers; posts an event per pod.
+ */
+export class Prefetcher {
+  readonly #deps: PrefetchDeps;
+  /** pod uid → reference already handled (or being handled). */
+  readonly #seen = new Map<string, string>();
+  readonly #running = new Set<Promise<void>>();
+  readonly #stop = new AbortController();
+  #watch: { stop(): Promise<void> } | undefined;
+
+  constructor(deps: PrefetchDeps) {
+    this.#deps = deps;
+  }
+
+  async start(): Promise<void> {
+    this.#watch = await this.#deps.kube.watchPods(
+      this.#deps.nodeName,
+      (event) => this.handle(event),
+      (error) => {
+        this.#deps.metrics.errors.inc({ code: errorCode(error) === 'FLOXK8S_AGENT_UNKNOWN' ? 'FLOXK8S_AGENT_KUBE_WATCH' : errorCode(error) });
+        this.#deps.log.warn('pod watch failed; restarting', { error });
+      },
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    await this.#watch?.stop();
+    await this.idle();
+  }
+
+  /** Resolves when no prefetch is running (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
+  }
+
+  handle(event: PodWatchEvent): void {
+    const { pod } = event;
+    if (event.type === 'deleted') {
+      if (this.#seen.delete(pod.uid)) {
+        this.#deps.metrics.podsWatched.set(this.#seen.size);
+        void this.#deps.podGone?.(pod).catch((error: unknown) => this.#deps.log.warn('releasing the pod lease failed', { pod: `${pod.namespace}/${pod.name}`, error }));
+      }
+      return;
+    }
+    if (pod.nodeName !== this.#deps.nodeName) return;
+    const wanted = wantedEnvironment(pod, this.#deps.runtimeClassName);
+    if (!wanted || this.#seen.get(pod.uid) === wanted.reference) return;
+    this.#seen.set(pod.uid, wanted.reference);
+    this.#deps.metrics.podsWatched.set(this.#seen.size);
+    this.#track(this.#prefetch(wanted.reference, { kind: 'pod', pod }));
+  }
+
+  /** Realise environments named by the pre-warm list (no pod, no event; pinned by `afterRealise`). */
+  prewarm(references: readonly string[]): Promise<void> {
+    const all = Promise.all(references.map((r) => this.#prefetch(r, { kind: 'prewarm' }))).then(() => undefined);
+    this.#track(all);
+    return all;
+  }
+
+  #track(p: Promise<void>): void {
+    this.#running.add(p);
+    void p.finally(() => this.#running.delete(p));
+  }
+
+  async #prefetch(reference: string, owner: { kind: 'pod'; pod: PodSummary } | { kind: 'prewarm' }): Promise<void> {
+    const { log, metrics, kube } = this.#deps;
+    const started = performance.now();
+    const where = owner.kind === 'pod' ? { pod: `${owner.pod.namespace}/${owner.pod.name}` } : { prewarm: true };
+    try {
+      const resolveStart = performance.now();
+      const job = await this.#deps.resolve(reference, this.#stop.signal);
+      metrics.recordPhase('resolve', performance.now() - resolveStart);
+      const outcome = await this.#deps.coordinator.realise(job, { signal: this.#stop.signal, origin: 'prefetch' });
+      await this.#deps.afterRealise?.(job, outcome, owner);
+      const elapsed = performance.now() - started;
+      log.info('realised', { ...where, environment: reference, paths: outcome.closure.length, fetched: outcome.fetched.length, bytes: outcome.bytesDownloaded, ms: Math.round(elapsed) });
+      if (owner.kind === 'pod') {
+        await kube
+          .createPodEvent({ pod: owner.pod, type: 'Normal', reason: 'FloxRealised', message: realisedMessage(reference, outcome.closure.length, outcome.bytesDownloaded, elapsed) })
+          .catch((eventError: unknown) => {
+            metrics.errors.inc({ code: errorCode(eventError) });
+            log.warn('posting the event failed', { ...where, error: eventError });
+          });
+      }
+    } catch (error) {
+      if (this.#stop.signal.aborted) return;
+      const code = errorCode(error);
+      metrics.errors.inc({ code });
+      log.warn('prefetch failed', { ...where, environment: reference, code, error });
+      if (owner.kind === 'pod') {
+        // Let the pod retry on its next update, and let kubelet's create path report the error too.
+        this.#seen.delete(owner.pod.uid);
+        metrics.podsWatched.set(this.#seen.size);
+        await kube
+          .createPodEvent({ pod: owner.pod, type: 'Warning', reason: 'FloxRealiseFailed', message: failedMessage(reference, code, (error as Error).message ?? String(error)) })
+          .catch((eventError: unknown) => log.warn('posting the failure event failed', { ...where, error: eventError }));
+      }
+    }
+  }
+}

@@ -1,0 +1,54 @@
+import { BinaryCacheClient, type CacheConfig } from '@flox-k8s/nar';
+import type { Store } from '@flox-k8s/store';
+import type { ClosureRealiser, RealiseOutcome } from './types.ts';
+
+export interface StoreRealiserOptions {
+  store: Store;
+  caches: CacheConfig[];
+  trustedKeys: string[];
+  concurrency?: number;
+}
+
+/**
+ * `ClosureRealiser` on `@flox-k8s/store`, with one long-lived cache client so connections and
+ * narinfo lookups are shared by every realise (and the per-cache byte counts come from its cache).
+ */
+export function storeRealiser(options: StoreRealiserOptions): ClosureRealiser & { close(): Promise<void> } {
+  const { store } = options;
+  const client = new BinaryCacheClient({ caches: options.caches, trustedKeys: options.trustedKeys, storeDir: store.storeDir });
+  return {
+    storeRoot: store.root,
+    async realise(job, { signal, onProgress }): Promise<RealiseOutcome> {
+      const result = await store.realise(job.storePaths, {
+        caches: options.caches,
+        trustedKeys: options.trustedKeys,
+        client,
+        signal,
+        ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+        onProgress: (event) => {
+          if (event.type === 'resolved') onProgress({ phase: 'resolve', totalBytes: event.narBytes });
+          else if (event.type === 'fetch-progress') onProgress({ phase: 'fetch', storePath: event.storePath, bytes: event.bytesOut, totalBytes: event.narSize });
+          else if (event.type === 'fetched') onProgress({ phase: 'unpack', storePath: event.storePath, bytes: event.narSize, totalBytes: event.narSize });
+        },
+      });
+      const bytesByCache: Record<string, number> = {};
+      for (const path of result.fetched) {
+        // Answered from the client's narinfo cache: the realise just looked these up.
+        const found = await client.narinfo(path, { signal }).catch(() => undefined);
+        if (!found) continue;
+        const url = found.cache.url;
+        bytesByCache[url] = (bytesByCache[url] ?? 0) + (found.narinfo.fileSize ?? found.narinfo.narSize);
+      }
+      return {
+        closure: result.closure,
+        fetched: result.fetched,
+        present: result.present,
+        bytesDownloaded: result.bytesDownloaded,
+        narBytes: result.narBytes,
+        durations: result.durations,
+        bytesByCache,
+      };
+    },
+    close: () => client.close(),
+  };
+}

@@ -1,0 +1,82 @@
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { UsageError } from '../src/errors.ts';
+import { formatIssues } from '../src/validation.ts';
+
+export const DEMO_USAGE = `usage: pnpm demo [-- ] [--lockfile FILE] [--cache URL]... [--trusted-key NAME:KEY]...
+                 [--hub URL|DIR] [--environment OWNER/NAME[:N]] [-- COMMAND ARGS...]`;
+
+const url = z.string().refine((u) => URL.canParse(u) && /^(https?|file):$/.test(new URL(u).protocol), 'expected an http(s):// or file:// URL');
+const flagsSchema = z.strictObject({
+  lockfile: z.string().min(1).optional(),
+  cache: z.array(url).default([]),
+  'trusted-key': z.array(z.string().regex(/^[A-Za-z0-9._-]+:[A-Za-z0-9+/]{43}=$/, 'expected NAME:BASE64 (an ed25519 public key)')).default([]),
+  hub: z.string().min(1).optional(),
+  environment: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*(:[1-9][0-9]*|@sha256:[0-9a-f]{64})?$/, 'expected owner/name[:N] or owner/name@sha256:<hex>').optional(),
+  help: z.boolean().optional(),
+});
+
+export interface DemoFlags {
+  lockfile: string | undefined;
+  caches: string[];
+  trustedKeys: string[];
+  /** An http(s) hub URL, or a directory to publish into. */
+  hub: { kind: 'url'; url: string } | { kind: 'dir'; path: string } | undefined;
+  environment: string | undefined;
+  command: string[];
+  help: boolean;
+}
+
+/** Parses and validates the demo's flags; throws UsageError naming the bad flag. */
+export function parseDemoFlags(argv: readonly string[]): DemoFlags {
+  // pnpm passes a leading "--" through; the command is what follows the next "--".
+  const args = argv[0] === '--' ? argv.slice(1) : [...argv];
+  const split = args.indexOf('--');
+  const own = split < 0 ? args : args.slice(0, split);
+  const command = split < 0 ? [] : args.slice(split + 1);
+  let values: Record<string, unknown>;
+  try {
+    values = parseArgs({
+      args: own,
+      options: {
+        lockfile: { type: 'string' },
+        cache: { type: 'string', multiple: true },
+        'trusted-key': { type: 'string', multiple: true },
+        hub: { type: 'string' },
+        environment: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n${DEMO_USAGE}`);
+  }
+  const parsed = flagsSchema.safeParse(values);
+  if (!parsed.success) throw new UsageError(`${formatIssues(parsed.error)}\n${DEMO_USAGE}`);
+  const f = parsed.data;
+  let hub: DemoFlags['hub'];
+  if (f.hub !== undefined) {
+    if (/^https?:\/\//.test(f.hub)) {
+      if (!URL.canParse(f.hub)) throw new UsageError(`--hub: "${f.hub}" is not a valid URL`);
+      hub = { kind: 'url', url: f.hub };
+    } else if (f.hub.includes('://')) {
+      throw new UsageError(`--hub: expected an http(s):// URL or a directory, found "${f.hub}"`);
+    } else hub = { kind: 'dir', path: f.hub };
+  }
+  if (hub?.kind === 'url' && f.environment === undefined) {
+    throw new UsageError('--hub URL: also name the environment to run with --environment OWNER/NAME[:N]');
+  }
+  if (hub?.kind === 'url' && f.lockfile !== undefined) {
+    throw new UsageError('--lockfile cannot be published to an HTTP hub; use --hub DIR (or omit --hub)');
+  }
+  return {
+    lockfile: f.lockfile,
+    caches: f.cache,
+    trustedKeys: f['trusted-key'],
+    hub,
+    environment: f.environment,
+    command,
+    help: f.help === true,
+  };
+}

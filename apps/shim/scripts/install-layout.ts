@@ -1,0 +1,50 @@
+// `pnpm --filter @flox-k8s/shim run install-layout -- --prefix DIR [--node PATH]
+//   [--runc PATH] [--shim-runc-v2 PATH] [--config FILE] [--compile-cache DIR] [--from-source]`
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { UsageError, errorCode } from '../src/errors.ts';
+import { installLayout } from '../src/install/layout.ts';
+import { formatIssues } from '../src/validation.ts';
+
+const absolute = z.string().refine((p) => p.startsWith('/'), 'expected an absolute path');
+const flagsSchema = z.strictObject({
+  prefix: absolute,
+  node: absolute.optional(),
+  runc: absolute.optional(),
+  'shim-runc-v2': absolute.optional(),
+  config: absolute.optional(),
+  'compile-cache': absolute.optional(),
+  'from-source': z.boolean().optional(),
+});
+
+try {
+  const { values } = parseArgs({
+    args: process.argv.slice(2).filter((a) => a !== '--'),
+    options: {
+      prefix: { type: 'string' },
+      node: { type: 'string' },
+      runc: { type: 'string' },
+      'shim-runc-v2': { type: 'string' },
+      config: { type: 'string' },
+      'compile-cache': { type: 'string' },
+      'from-source': { type: 'boolean' },
+    },
+    strict: true,
+  });
+  const parsed = flagsSchema.safeParse(values);
+  if (!parsed.success) throw new UsageError(`install-layout: ${formatIssues(parsed.error)}`);
+  const f = parsed.data;
+  const layout = await installLayout({
+    prefix: f.prefix,
+    ...(f.node === undefined ? {} : { node: f.node }),
+    ...(f.runc === undefined ? {} : { runc: f.runc }),
+    ...(f['shim-runc-v2'] === undefined ? {} : { shimRuncV2: f['shim-runc-v2'] }),
+    ...(f.config === undefined ? {} : { config: f.config }),
+    ...(f['compile-cache'] === undefined ? {} : { compileCache: f['compile-cache'] }),
+    fromSource: f['from-source'] === true,
+  });
+  process.stdout.write(`${JSON.stringify(layout, null, 2)}\n`);
+} catch (error) {
+  process.stderr.write(`install-layout: ${errorCode(error) ?? 'FLOXK8S_USAGE'}: ${(error as Error).message}\n`);
+  process.exit(2);
+}

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+
+/** HTTP path of the realise call on the agent's unix socket. */
+export const REALISE_PATH = '/v1/realise';
+/** Content type of the streamed answer: one JSON object per line. */
+export const NDJSON_CONTENT_TYPE = 'application/x-ndjson';
+
+const storePath = z.string().regex(/^\/nix\/store\/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+\-._?=]+$/, 'expected a /nix/store path');
+
+/** Body of `POST /v1/realise`. */
+export const realiseRequestSchema = z.strictObject({
+  /** Store paths the environment installs; the agent realises their closure. */
+  storePaths: z.array(storePath).min(1).max(100_000),
+  /** The environment reference as written in the annotation (for logs and events). */
+  environment: z.string().min(1).max(512),
+  /** sha256 of the lockfile bytes (64 lowercase hex). */
+  digest: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex'),
+});
+export type RealiseRequest = z.infer<typeof realiseRequestSchema>;
+
+const progressEvent = z.looseObject({
+  type: z.literal('progress'),
+  /** What is happening: resolve, fetch, unpack, verify, … (free text, for logs). */
+  phase: z.string().max(64).optional(),
+  storePath: z.string().max(512).optional(),
+  bytes: z.number().nonnegative().optional(),
+  totalBytes: z.number().nonnegative().optional(),
+});
+
+const doneEvent = z.looseObject({
+  type: z.literal('done'),
+  /** Full closure, sorted; every path is present in the agent's store. */
+  closure: z.array(storePath),
+  fetched: z.array(storePath).default([]),
+  present: z.array(storePath).default([]),
+  /** The agent's store root; must be the one the shim is configured with. */
+  storeRoot: z.string().startsWith('/').optional(),
+});
+
+const errorEvent = z.looseObject({
+  type: z.literal('error'),
+  /** A flox-k8s error code such as FLOXK8S_NAR_HASH_MISMATCH. */
+  code: z.string().min(1).max(128),
+  message: z.string().max(4096),
+});
+
+/** One NDJSON line of the answer: progress lines, then exactly one `done` or `error` line. */
+export const realiseEventSchema = z.discriminatedUnion('type', [progressEvent, doneEvent, errorEvent]);
+export type RealiseEvent = z.infer<typeof realiseEventSchema>;
+export type RealiseProgress = z.infer<typeof progressEvent>;
+export type RealiseDone = z.infer<typeof doneEvent>;
+export type RealiseErrorEvent = z.infer<typeof errorEvent>;
+
+/** Serialises one event as an NDJSON line (for the agent's server side). */
+export function formatRealiseEvent(event: RealiseEvent): string {
+  return `${JSON.stringify(event)}\n`;
+}

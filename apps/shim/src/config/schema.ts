@@ -1,0 +1,67 @@
+import { z } from 'zod';
+
+/** Public key of cache.nixos.org, trusted unless the config names other keys. */
+export const NIXOS_CACHE_KEY = 'cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=';
+
+const absolutePath = z
+  .string()
+  .min(1)
+  .refine((p) => p.startsWith('/') && !p.split('/').includes('..'), 'expected an absolute path without ".."');
+
+const httpUrl = z
+  .string()
+  .refine((u) => URL.canParse(u) && /^(https?|file):$/.test(new URL(u).protocol), 'expected an http(s):// or file:// URL');
+
+const cacheSchema = z.strictObject({
+  url: httpUrl,
+  priority: z.number().int().min(0).optional(),
+  /** File holding the credential: a bearer token, or `user:password` when `credentialsType` is basic. */
+  credentialsFile: absolutePath.optional(),
+  credentialsType: z.enum(['bearer', 'basic']).default('bearer'),
+});
+
+const trustedKey = z.string().regex(/^[A-Za-z0-9._-]+:[A-Za-z0-9+/]{43}=$/, 'expected name:base64 ed25519 public key');
+
+const hubSource = z.strictObject({
+  type: z.literal('hub'),
+  /** Base URL; environments live at `<url>/<owner>/<name>/...`. */
+  url: z.string().refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), 'expected an http(s):// URL'),
+  /** File holding a bearer token (e.g. a mounted Secret). */
+  tokenFile: absolutePath.optional(),
+  timeoutMs: z.number().int().positive().default(10_000),
+});
+
+const dirSource = z.strictObject({
+  type: z.literal('dir'),
+  /** Directory with the hub layout: `<path>/<owner>/<name>/...`. */
+  path: absolutePath,
+});
+
+/** Schema of `/etc/flox-k8s/config.json`. Every field has a default. */
+export const shimConfigSchema = z.strictObject({
+  storeRoot: absolutePath.default('/var/lib/flox-k8s'),
+  system: z
+    .string()
+    .regex(/^[a-z0-9_]+-[a-z0-9_]+$/, 'expected a Nix system such as x86_64-linux')
+    .optional(),
+  caches: z.array(cacheSchema).default([{ url: 'https://cache.nixos.org', priority: 40, credentialsType: 'bearer' }]),
+  trustedKeys: z.array(trustedKey).default([NIXOS_CACHE_KEY]),
+  sources: z.array(z.discriminatedUnion('type', [hubSource, dirSource])).default([]),
+  agentSocket: absolutePath.default('/run/flox-k8s/agent.sock'),
+  /** How long to wait for the agent to accept a connection before realising in-process. */
+  agentConnectTimeoutMs: z.number().int().positive().default(200),
+  logFile: absolutePath.default('/var/log/flox-k8s/shim.log'),
+  /** The real runc; when absent, the first `runc` on PATH that is not the interposer. */
+  runc: absolutePath.optional(),
+  /** Upper bound for one container's resolve + realise + patch. */
+  createTimeoutMs: z.number().int().positive().default(600_000),
+});
+
+export type ShimConfigInput = z.input<typeof shimConfigSchema>;
+export type CacheEntry = z.output<typeof cacheSchema>;
+export type EnvironmentSource = z.output<typeof hubSource> | z.output<typeof dirSource>;
+export type HubSource = z.output<typeof hubSource>;
+export type DirSource = z.output<typeof dirSource>;
+
+/** The validated config, with the node's system filled in. */
+export type ShimConfig = Omit<z.output<typeof shimConfigSchema>, 'system'> & { system: string };

@@ -1,0 +1,78 @@
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { ImageSourceError } from './errors.ts';
+import { buildImage, type BuiltImage } from './image.ts';
+import type { LayerEntry } from './layer.ts';
+
+/** The stub image pods name when their software comes from a Flox environment. */
+export const STUB_IMAGE_NAME = 'flox/empty:1.0.0';
+/** Sandbox (pause) image of the e2e suites: static busybox waiting for a signal. */
+export const TEST_PAUSE_IMAGE_NAME = 'flox-k8s.test/pause:1';
+/** Plain busybox image of the e2e suites, for comparing with stock runc. */
+export const TEST_BUSYBOX_IMAGE_NAME = 'flox-k8s.test/busybox:1';
+
+const imagePath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** `flox/empty:1.0.0`: one layer with no files, so the rootfs holds only what runc and the environment mount. */
+export function stubImage(): Promise<BuiltImage> {
+  return buildImage({
+    name: STUB_IMAGE_NAME,
+    layers: [{ entries: [] }],
+    config: { env: [`PATH=${imagePath}`], workingDir: '/' },
+  });
+}
+
+export interface BusyboxImageOptions {
+  /** Host path of a statically linked busybox; default `/bin/busybox` (Debian's busybox-static). */
+  busybox?: string;
+}
+
+async function busyboxEntries(busybox: string): Promise<LayerEntry[]> {
+  let content: Buffer;
+  let list: string;
+  try {
+    content = await readFile(busybox);
+    list = (await promisify(execFile)(busybox, ['--list'], { timeout: 10_000 })).stdout;
+  } catch (cause) {
+    throw new ImageSourceError(`cannot use ${busybox} as the test images' busybox; install busybox-static or pass { busybox }`, { cause });
+  }
+  const applets = list.split('\n').map((a) => a.trim()).filter((a) => /^[a-z0-9_.[-]+$/.test(a) && a !== 'busybox');
+  const unique = [...new Set(applets)].sort();
+  return [
+    { type: 'file', path: 'bin/busybox', content, mode: 0o755 },
+    // One symlink per applet so `sh -c 'sleep …'`, `echo`, … resolve through PATH as on a normal system.
+    ...unique.map((a): LayerEntry => ({ type: 'symlink', path: `bin/${a}`, target: 'busybox' })),
+    { type: 'directory', path: 'tmp', mode: 0o1777 },
+    { type: 'directory', path: 'etc' },
+    { type: 'directory', path: 'proc' },
+    { type: 'directory', path: 'dev' },
+    { type: 'directory', path: 'sys' },
+  ];
+}
+
+/**
+ * `flox-k8s.test/pause:1`: busybox sh as PID 1 that waits forever and exits 0 on SIGTERM/SIGINT
+ * (a PID 1 has no default signal dispositions, so a bare `sleep` would ignore SIGTERM).
+ */
+export async function testPauseImage(options: BusyboxImageOptions = {}): Promise<BuiltImage> {
+  return buildImage({
+    name: TEST_PAUSE_IMAGE_NAME,
+    layers: [{ entries: await busyboxEntries(options.busybox ?? '/bin/busybox') }],
+    config: {
+      env: ['PATH=/bin'],
+      entrypoint: ['/bin/busybox', 'sh', '-c', 'trap "exit 0" TERM INT; sleep 2147483647 & wait'],
+      workingDir: '/',
+      stopSignal: 'SIGTERM',
+    },
+  });
+}
+
+/** `flox-k8s.test/busybox:1`: static busybox with applet symlinks in /bin; default command `sh`. */
+export async function testBusyboxImage(options: BusyboxImageOptions = {}): Promise<BuiltImage> {
+  return buildImage({
+    name: TEST_BUSYBOX_IMAGE_NAME,
+    layers: [{ entries: await busyboxEntries(options.busybox ?? '/bin/busybox') }],
+    config: { env: [`PATH=${imagePath}`], cmd: ['sh'], workingDir: '/' },
+  });
+}

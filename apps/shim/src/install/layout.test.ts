@@ -1,0 +1,87 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installLayout, type InstallLayout } from './layout.ts';
+
+// Real sh fronts with recording stand-ins for runc, node and containerd-shim-runc-v2
+// (stand-ins, not mocks of our code: the fronts are what is under test).
+const dir = mkdtempSync(join(tmpdir(), 'flox-shim-layout-'));
+const record = join(dir, 'calls');
+let layout: InstallLayout;
+let searched: InstallLayout;
+
+function standIn(name: string, exitCode: number, extra = ''): string {
+  const path = join(dir, 'fake', name);
+  execFileSync('mkdir', ['-p', join(dir, 'fake')]);
+  writeFileSync(
+    path,
+    `#!/bin/sh\nprintf '%s' "${name}" >> '${record}'\nfor a in "$@"; do printf ' [%s]' "$a" >> '${record}'; done\necho >> '${record}'\n${extra}\nexit ${exitCode}\n`,
+    { mode: 0o755 },
+  );
+  return path;
+}
+
+beforeAll(async () => {
+  const runc = standIn('runc', 7, `printf '\\000\\001proto\\377'`);
+  const node = standIn('node', 0, 'echo "real=$FLOXK8S_REAL_RUNC config=$FLOXK8S_CONFIG cache=$NODE_COMPILE_CACHE"');
+  const shim = standIn('containerd-shim-runc-v2', 3, 'echo "PATH=$PATH"');
+  layout = await installLayout({ prefix: join(dir, 'a'), node, runc, shimRuncV2: shim, config: '/etc/x/config.json', compileCache: '/var/cc', fromSource: true });
+  searched = await installLayout({ prefix: join(dir, 'b'), node, fromSource: true });
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function run(file: string, args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stdout: Buffer; calls: string[] } {
+  writeFileSync(record, '');
+  const result = spawnSync(file, args, { env: { PATH: '/usr/bin:/bin', ...env } });
+  return { status: result.status, stdout: result.stdout, calls: readFileSync(record, 'utf8').trim().split('\n') };
+}
+
+describe('install layout', () => {
+  it('lays out bin/, libexec/flox-k8s/ and lib/', () => {
+    expect(layout.launcher).toBe(join(dir, 'a', 'bin', 'containerd-shim-flox-v2'));
+    expect(layout.interposer).toBe(join(dir, 'a', 'libexec', 'flox-k8s', 'runc'));
+    expect(layout.bundles).toEqual([join(dir, 'a', 'lib', 'runc-interposer.mjs')]);
+  });
+
+  it('passes state/kill/delete straight to runc: same argv, stdout bytes and exit status, no Node', () => {
+    for (const args of [
+      ['--root', '/run/containerd/runc/k8s.io', '--log', '/b/log.json', '--log-format', 'json', 'state', 'c1'],
+      ['--root=/r', '--systemd-cgroup', 'kill', 'c1', '9'],
+      ['--root', 'create', '--log', 'exec', 'delete', '--force', 'c1'],
+    ]) {
+      const r = run(layout.interposer, args);
+      expect(r.status).toBe(7);
+      expect(r.stdout).toEqual(Buffer.from([0, 1, ...Buffer.from('proto'), 0xff]));
+      expect(r.calls).toEqual([`runc ${args.map((a) => `[${a}]`).join(' ')}`]);
+    }
+  });
+
+  it('sends create and exec to Node with the original argv and the real runc', () => {
+    const args = ['--root', '/r', '--log', '/l', 'create', '--bundle', '/b', 'c1'];
+    const r = run(layout.interposer, args);
+    expect(r.status).toBe(0);
+    expect(r.calls).toEqual([`node [--no-warnings] [${join(dir, 'a', 'lib', 'runc-interposer.mjs')}] ${args.map((a) => `[${a}]`).join(' ')}`]);
+    expect(r.stdout.toString()).toBe(`real=${join(dir, 'fake', 'runc')} config=/etc/x/config.json cache=/var/cc\n`);
+    expect(run(layout.interposer, ['exec', '--process', '/p', 'c1']).calls[0]).toMatch(/^node /);
+    // FLOXK8S_CONFIG from the environment wins over the baked default.
+    expect(run(layout.interposer, ['create', 'c1'], { FLOXK8S_CONFIG: '/other.json' }).stdout.toString()).toContain('config=/other.json');
+  });
+
+  it('finds the first runc on PATH that is not itself', () => {
+    const path = `${join(dir, 'b', 'libexec', 'flox-k8s')}:${join(dir, 'fake')}:/usr/bin:/bin`;
+    const r = run(searched.interposer, ['state', 'c1'], { PATH: path });
+    expect(r.status).toBe(7);
+    expect(r.calls).toEqual(['runc [state] [c1]']);
+    const none = run(searched.interposer, ['state', 'c1'], { PATH: join(dir, 'b', 'libexec', 'flox-k8s') });
+    expect(none.status).toBe(127);
+  });
+
+  it('launcher: interposer first on PATH, same argv and exit status, prints nothing of its own', () => {
+    const r = run(layout.launcher, ['-namespace', 'k8s.io', '-id', 'x', 'start']);
+    expect(r.status).toBe(3);
+    expect(r.calls).toEqual(['containerd-shim-runc-v2 [-namespace] [k8s.io] [-id] [x] [start]']);
+    expect(r.stdout.toString()).toBe(`PATH=${join(dir, 'a', 'libexec', 'flox-k8s')}:/usr/bin:/bin\n`);
+  });
+});

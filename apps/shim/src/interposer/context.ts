@@ -1,0 +1,22 @@
+import { loadConfig } from '../config/load.ts';
+import type { ShimConfig } from '../config/schema.ts';
+import { readEnv } from '../env.ts';
+import { fileLogger, type Logger } from '../log/index.ts';
+
+export interface InterposerContext {
+  config: ShimConfig;
+  log: Logger;
+}
+
+/** Loads the config (FLOXK8S_CONFIG or the default path) and opens the log file. */
+export function loadContext(fields: Record<string, unknown>): InterposerContext {
+  const env = readEnv();
+  const config = loadConfig(env.configPath, { required: env.configExplicit });
+  return { config, log: fileLogger(config.logFile, { component: 'runc-interposer', pid: process.pid, ...fields }) };
+}
+
+/** What main needs to report a failure: the environment (for the message) and the log. */
+export interface InterposeState {
+  environment?: string;
+  log?: Logger;
+}

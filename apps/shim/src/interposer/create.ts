@@ -1,0 +1,44 @@
+import { join, resolve } from 'node:path';
+import { patchSpec, shouldPatch } from '@flox-k8s/oci-patch';
+import type { RuncInvocation } from './argv.ts';
+import { EXEC_PLAN_FILE, writeJsonFileAtomic } from './bundle.ts';
+import { loadContext, type InterposeState } from './context.ts';
+import { preparePlan } from './prepare.ts';
+
+function rootfsOf(spec: unknown, bundle: string): string | undefined {
+  const path = (spec as { root?: { path?: unknown } } | null)?.root?.path;
+  return typeof path === 'string' ? resolve(bundle, path) : undefined;
+}
+
+/**
+ * `runc create`: when the spec asks for an environment, realise it and patch
+ * `config.json` in place (atomically). Returns the environment for error messages.
+ */
+export async function interposeCreate(inv: Extract<RuncInvocation, { subcommand: 'create' }>, spec: unknown, state: InterposeState): Promise<void> {
+  const configPath = join(inv.bundle, 'config.json');
+  const decision = shouldPatch(spec);
+  if (!decision.patch) return;
+  state.environment = decision.environment;
+
+  const started = performance.now();
+  const ctx = loadContext({ containerId: inv.containerId, environment: decision.environment });
+  state.log = ctx.log;
+  const signal = AbortSignal.timeout(ctx.config.createTimeoutMs);
+  const { plan, timings, via, fetched } = await preparePlan(
+    ctx,
+    { environment: decision.environment, mode: decision.mode, containerId: inv.containerId, rootfs: rootfsOf(spec, inv.bundle) },
+    signal,
+  );
+  const patched = patchSpec(spec, plan);
+  // The exec plan first: once config.json is patched, an exec must find it.
+  writeJsonFileAtomic(join(inv.bundle, EXEC_PLAN_FILE), plan);
+  writeJsonFileAtomic(configPath, patched);
+  ctx.log.log('info', 'container patched', {
+    container: decision.containerName,
+    mode: decision.mode,
+    via,
+    fetched,
+    timings,
+    totalMs: Math.round(performance.now() - started),
+  });
+}

@@ -1,0 +1,46 @@
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PatchPlan } from '@flox-k8s/oci-patch';
+
+// Warm starts skip parsing the lockfile, opening the store and building the profile:
+// the plan of a (lockfile digest, system, mode) is cached beside the store and used
+// while every host directory it mounts still exists. Everything in it is derived
+// from the digest, so it cannot go stale except by GC, which the check catches.
+
+type CachedPlan = Omit<PatchPlan, 'applied'>;
+
+function planFile(storeRoot: string, key: { digest: string; system: string; mode: string }): string {
+  return join(storeRoot, 'shim', 'plans', `${key.digest}-${key.system}-${key.mode}.json`);
+}
+
+/** The cached plan, when all of its mounts still exist on the host. */
+export function readCachedPlan(storeRoot: string, key: { digest: string; system: string; mode: string }): CachedPlan | undefined {
+  let plan: CachedPlan;
+  try {
+    plan = JSON.parse(readFileSync(planFile(storeRoot, key), 'utf8')) as CachedPlan;
+  } catch {
+    return undefined;
+  }
+  if (typeof plan?.hostStoreDir !== 'string' || !Array.isArray(plan.storePaths) || typeof plan.profile?.hostPath !== 'string') return undefined;
+  try {
+    if (!statSync(plan.profile.hostPath).isDirectory()) return undefined;
+    for (const storePath of plan.storePaths) statSync(join(plan.hostStoreDir, storePath.slice('/nix/store/'.length)));
+  } catch {
+    return undefined;
+  }
+  return plan;
+}
+
+/** Caches a plan whose every part depends only on the key (not on the image). */
+export function writeCachedPlan(storeRoot: string, key: { digest: string; system: string; mode: string }, plan: PatchPlan): void {
+  const { applied: _applied, ...cached } = plan;
+  const file = planFile(storeRoot, key);
+  try {
+    mkdirSync(join(storeRoot, 'shim', 'plans'), { recursive: true });
+    const tmp = `${file}.tmp-${process.pid}`;
+    writeFileSync(tmp, JSON.stringify(cached));
+    renameSync(tmp, file);
+  } catch {
+    // a cache: the next start takes the slow path
+  }
+}

@@ -1,0 +1,51 @@
+import type { Store } from '@flox-k8s/store';
+import { realiseViaAgent } from '../agent-protocol/client.ts';
+import { AgentUnavailableError } from '../agent-protocol/errors.ts';
+import { cacheConfigs } from '../config/credentials.ts';
+import type { ShimConfig } from '../config/schema.ts';
+import { RealiseFailedError, errorCode } from '../errors.ts';
+import type { Logger } from '../log/index.ts';
+
+export interface RealiseOutcome {
+  closure: string[];
+  via: 'agent' | 'in-process';
+  fetched: number;
+}
+
+/**
+ * Realises the closure of `storePaths`: through the node agent when its socket
+ * answers (it owns downloads, single-flight and GC), else in this process with
+ * `@flox-k8s/store` (same store root, same atomic rules).
+ */
+export async function realiseClosure(
+  store: Store,
+  config: ShimConfig,
+  request: { storePaths: string[]; environment: string; digest: string },
+  log: Logger,
+  signal: AbortSignal,
+): Promise<RealiseOutcome> {
+  try {
+    const done = await realiseViaAgent(config.agentSocket, request, { connectTimeoutMs: config.agentConnectTimeoutMs, signal });
+    if (done.storeRoot !== undefined && done.storeRoot !== config.storeRoot) {
+      throw new RealiseFailedError(`node agent realised into ${done.storeRoot}, but the shim's storeRoot is ${config.storeRoot}; make both configs agree`);
+    }
+    return { closure: done.closure, via: 'agent', fetched: done.fetched.length };
+  } catch (error) {
+    if (!(error instanceof AgentUnavailableError)) throw error;
+    log.log('debug', 'node agent unavailable; realising in-process', { reason: error.message });
+  }
+  try {
+    const result = await store.realise(request.storePaths, {
+      caches: await cacheConfigs(config),
+      trustedKeys: config.trustedKeys,
+      signal,
+    });
+    return { closure: result.closure, via: 'in-process', fetched: result.fetched.length };
+  } catch (error) {
+    const code = errorCode(error);
+    throw new RealiseFailedError(`realising the closure failed: ${(error as Error).message}`, {
+      cause: error,
+      ...(code === undefined ? {} : { code }),
+    });
+  }
+}

@@ -1,0 +1,40 @@
+// The environment layout shared by hub and directory sources:
+//   <base>/<owner>/<name>/generations/<N>/manifest.lock   one lockfile per generation
+//   <base>/<owner>/<name>/live                            the live generation number, one line
+//   <base>/<owner>/<name>/by-digest/<sha256 hex>          generation number for a digest (optional)
+import { AnnotationInvalidError, EnvironmentSourceError } from '../errors.ts';
+
+const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+/** Rejects owner/name segments that could escape the source's base (annotations are untrusted). */
+export function checkSegment(kind: 'owner' | 'name', value: string): string {
+  if (!SEGMENT.test(value) || value.includes('..')) {
+    throw new AnnotationInvalidError(`environment ${kind} "${value.slice(0, 100)}" is not allowed: expected letters, digits, ".", "_", "-"`);
+  }
+  return value;
+}
+
+export function livePath(owner: string, name: string): string {
+  return `${checkSegment('owner', owner)}/${checkSegment('name', name)}/live`;
+}
+
+export function generationPath(owner: string, name: string, generation: number): string {
+  return `${checkSegment('owner', owner)}/${checkSegment('name', name)}/generations/${generation}/manifest.lock`;
+}
+
+export function digestPath(owner: string, name: string, digest: string): string {
+  if (!/^[0-9a-f]{64}$/.test(digest)) throw new AnnotationInvalidError(`digest "${digest.slice(0, 80)}": expected 64 lowercase hex`);
+  return `${checkSegment('owner', owner)}/${checkSegment('name', name)}/by-digest/${digest}`;
+}
+
+/** Parses a live or by-digest pointer: one positive decimal generation number. */
+export function parseGenerationPointer(text: string, where: string): number {
+  const trimmed = text.trim();
+  if (!/^[1-9][0-9]{0,8}$/.test(trimmed)) {
+    throw new EnvironmentSourceError(`${where}: expected a generation number, found "${trimmed.slice(0, 40)}"`);
+  }
+  return Number(trimmed);
+}
+
+/** Largest lockfile accepted from any source. */
+export const MAX_LOCKFILE_BYTES = 16 * 1024 * 1024;

@@ -1,0 +1,121 @@
+import { lockfileDigest, parseEnvironmentRef, parseLockfile, type EnvironmentRef, type Lockfile } from '@flox-k8s/lockfile';
+import type { EnvironmentSource } from '../config/schema.ts';
+import {
+  AnnotationInvalidError,
+  EnvironmentDigestMismatchError,
+  EnvironmentNotFoundError,
+  EnvironmentSourceError,
+  ShimError,
+} from '../errors.ts';
+import { dirSourceReader } from './dir.ts';
+import { hubSourceReader } from './hub.ts';
+import { MAX_LOCKFILE_BYTES, checkSegment, digestPath, generationPath, livePath, parseGenerationPointer } from './layout.ts';
+import type { SourceReader } from './types.ts';
+
+/** The lockfile a reference resolves to, before parsing. */
+export interface FetchedEnvironment {
+  ref: EnvironmentRef;
+  /** The exact lockfile bytes the source served. */
+  bytes: Uint8Array;
+  /** sha256 of `bytes`, 64 lowercase hex. */
+  digest: string;
+  generation: number;
+  /** Which source answered, e.g. `hub https://hub.example`. */
+  source: string;
+}
+
+/** A resolved reference with its parsed lockfile (`lock.digest` set). */
+export interface ResolvedEnvironment extends FetchedEnvironment {
+  lock: Lockfile;
+}
+
+/** Parses an annotation value into a reference; owner and name are checked as path segments. */
+export function parseReference(value: string): EnvironmentRef {
+  let ref: EnvironmentRef;
+  try {
+    ref = parseEnvironmentRef(value.trim());
+  } catch (error) {
+    throw new AnnotationInvalidError(`flox.dev/environment "${value.slice(0, 200)}": ${(error as Error).message}`, { cause: error });
+  }
+  checkSegment('owner', ref.owner);
+  checkSegment('name', ref.name);
+  return ref;
+}
+
+/** Builds readers for the configured sources, in order. */
+export function sourceReaders(sources: readonly EnvironmentSource[]): SourceReader[] {
+  return sources.map((s) => (s.type === 'hub' ? hubSourceReader(s) : dirSourceReader(s)));
+}
+
+/**
+ * Resolves a reference to a lockfile through the sources, first match wins.
+ * `@sha256:` pins must match the served lockfile's digest.
+ */
+export async function resolveEnvironment(ref: EnvironmentRef, readers: readonly SourceReader[]): Promise<ResolvedEnvironment> {
+  const fetched = await fetchEnvironment(ref, readers);
+  return { ...fetched, lock: parseFetched(fetched) };
+}
+
+/** Parses the lockfile of a fetched environment; a bad lockfile is the source's fault. */
+export function parseFetched(fetched: FetchedEnvironment): Lockfile {
+  try {
+    return parseLockfile(fetched.bytes);
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? 'FLOXK8S_LOCKFILE_INVALID';
+    throw new EnvironmentSourceError(
+      `${fetched.source}: generation ${fetched.generation} of ${fetched.ref.owner}/${fetched.ref.name} is not a valid lockfile (${code}): ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+}
+
+/** As resolveEnvironment, without parsing the lockfile (the digest is enough for cached plans). */
+export async function fetchEnvironment(ref: EnvironmentRef, readers: readonly SourceReader[]): Promise<FetchedEnvironment> {
+  const display = `${ref.owner}/${ref.name}`;
+  if (readers.length === 0) {
+    throw new EnvironmentNotFoundError(`environment ${display}: no environment sources are configured; add a hub or dir source to the shim config`);
+  }
+  const failures: string[] = [];
+  let mismatch: string | undefined;
+  for (const reader of readers) {
+    try {
+      const found = await resolveIn(ref, reader);
+      if (found === undefined) continue;
+      if (ref.kind === 'digest' && found.digest !== ref.digest) {
+        mismatch ??= `${reader.label} serves generation ${found.generation} with digest ${found.digest}`;
+        continue;
+      }
+      return found;
+    } catch (error) {
+      if (error instanceof AnnotationInvalidError) throw error;
+      failures.push(error instanceof ShimError ? error.message : `${reader.label}: ${(error as Error).message}`);
+    }
+  }
+  if (mismatch !== undefined) {
+    throw new EnvironmentDigestMismatchError(`environment ${display}: expected lockfile digest sha256:${ref.kind === 'digest' ? ref.digest : ''}, but ${mismatch}; pin a published digest`);
+  }
+  if (failures.length > 0) {
+    throw new EnvironmentSourceError(`environment ${display}: no source could answer (${failures.join('; ')})`);
+  }
+  const what = ref.kind === 'generation' ? `generation ${ref.generation} of ${display}` : display;
+  throw new EnvironmentNotFoundError(`environment ${what} not found in ${readers.map((r) => r.label).join(', ')}; publish it or fix flox.dev/environment`);
+}
+
+async function resolveIn(ref: EnvironmentRef, reader: SourceReader): Promise<FetchedEnvironment | undefined> {
+  let generation: number | undefined;
+  if (ref.kind === 'generation') generation = ref.generation;
+  else {
+    if (ref.kind === 'digest') generation = await readPointer(reader, digestPath(ref.owner, ref.name, ref.digest));
+    generation ??= await readPointer(reader, livePath(ref.owner, ref.name));
+    if (generation === undefined) return undefined;
+  }
+  const path = generationPath(ref.owner, ref.name, generation);
+  const bytes = await reader.read(path, MAX_LOCKFILE_BYTES);
+  if (bytes === undefined) return undefined;
+  return { ref, bytes, digest: lockfileDigest(bytes), generation, source: reader.label };
+}
+
+async function readPointer(reader: SourceReader, path: string): Promise<number | undefined> {
+  const bytes = await reader.read(path, 64);
+  return bytes === undefined ? undefined : parseGenerationPointer(Buffer.from(bytes).toString('utf8'), `${reader.label}: ${path}`);
+}

@@ -1,0 +1,99 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  containerConfig,
+  containerLogPath,
+  criClient,
+  hostNetworkPod,
+  processesUnder,
+  readContainerLog,
+  removePod,
+  requireRoot,
+  startContainerd,
+  testImages,
+  waitForContainer,
+  type ContainerdHandle,
+  type ContainerdVersion,
+  type CriClient,
+} from './index.ts';
+
+const skip = requireRoot();
+
+describe.skipIf(skip !== undefined).each<ContainerdVersion>(['1.6', '1.7', '2.1'])('containerd %s', (version) => {
+  let containerd: ContainerdHandle;
+  let cri: CriClient;
+
+  beforeAll(async () => {
+    containerd = await startContainerd({ version });
+    cri = criClient(containerd.socket);
+  });
+
+  afterAll(async () => {
+    cri?.close();
+    await containerd?.stop();
+  });
+
+  it('answers CRI Version with its own version', async () => {
+    const v = await cri.version();
+    expect(v.runtime_name).toBe('containerd');
+    expect(v.runtime_api_version).toBe('v1');
+    expect(v.runtime_version.replace(/^v/, '')).toMatch(new RegExp(`^${version.replace('.', '\\.')}\\.`));
+  });
+
+  it('has the test images imported with ctr under their names and digests', async () => {
+    const images = await testImages();
+    const listed = (await containerd.ctr(['-n', 'k8s.io', 'images', 'ls'])).stdout;
+    for (const image of [images.pause, images.busybox, images.stub]) {
+      expect(listed).toMatch(new RegExp(`^${image.name.full.replace(/[.]/g, '\\.')}\\s.*${image.manifestDigest}`, 'm'));
+    }
+    const status = await cri.imageStatus('flox/empty:1.0.0');
+    expect(status?.repo_tags).toContain('docker.io/flox/empty:1.0.0');
+  });
+
+  it('runs a host-network pod whose container log and ExecSync output match byte for byte', async () => {
+    const pod = await hostNetworkPod({ name: `echo-${version.replace('.', '')}`, logDirectory: join(containerd.paths.podLogs, 'echo') });
+    const podId = await cri.runPodSandbox(pod);
+    try {
+      const echo = containerConfig({ name: 'echo', image: 'flox-k8s.test/busybox:1', command: ['echo', 'hello from flox-k8s'] });
+      const echoId = await cri.createContainer(podId, echo, pod);
+      await cri.startContainer(echoId);
+      const done = await waitForContainer(cri, echoId);
+      expect(done.exit_code).toBe(0);
+      const log = await readContainerLog(containerLogPath(pod, echo));
+      expect(log.stdout.toString('latin1')).toBe('hello from flox-k8s\n');
+      expect(log.stderr.length).toBe(0);
+
+      const idle = containerConfig({ name: 'idle', image: 'flox-k8s.test/busybox:1', command: ['sleep', '600'] });
+      const idleId = await cri.createContainer(podId, idle, pod);
+      await cri.startContainer(idleId);
+      const out = await cri.execSync(idleId, ['sh', '-c', 'printf "a\\0b"; printf err >&2; exit 3']);
+      expect([...out.stdout]).toEqual([0x61, 0x00, 0x62]);
+      expect(out.stderr.toString()).toBe('err');
+      expect(out.exitCode).toBe(3);
+      await cri.stopContainer(idleId, 0);
+      expect((await waitForContainer(cri, idleId)).state).toBe('CONTAINER_EXITED');
+      // The pause image exits on SIGTERM, so stopping the sandbox does not wait out a kill timeout.
+      await cri.stopPodSandbox(podId);
+      expect((await cri.podSandboxStatus(podId)).status.state).toBe('SANDBOX_NOTREADY');
+    } finally {
+      await removePod(cri, podId);
+    }
+  });
+
+  it('restarts on the same config and answers CRI again with a new PID', async () => {
+    const before = containerd.pid();
+    await containerd.restart();
+    expect(containerd.pid()).not.toBe(before);
+    expect((await cri.version()).runtime_name).toBe('containerd');
+  });
+
+  it('stops containerd by PID and leaves no process, mount or directory behind', async () => {
+    const pid = containerd.pid();
+    const dir = containerd.paths.dir;
+    await containerd.stop();
+    expect(() => process.kill(pid, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
+    expect(await processesUnder(dir)).toEqual([]);
+    expect(existsSync(dir)).toBe(false);
+  });
+});

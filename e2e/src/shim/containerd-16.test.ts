@@ -1,0 +1,3 @@
+import { defineShimSuite } from './suite.ts';
+
+defineShimSuite('1.6');

@@ -1,0 +1,238 @@
+// The issue-7 acceptance scenarios, registered once per containerd generation
+// (containerd-16/17/21.test.ts), each against one private containerd.
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FIXTURE_ACTIVATION } from '@flox-k8s/nix-fixtures';
+import { STUB_IMAGE_NAME, TEST_BUSYBOX_IMAGE_NAME } from '@flox-k8s/shim/image';
+import {
+  containerConfig,
+  containerLogPath,
+  hostNetworkPod,
+  readContainerLog,
+  removePod,
+  requireRoot,
+  waitForContainer,
+  type ContainerdVersion,
+  type CriClient,
+  type PodSandboxConfig,
+} from '../harness/index.ts';
+import { ENVIRONMENT, startFloxNode, type FloxNode } from './flox-node.ts';
+
+const EXPECTED_VERSION: Record<ContainerdVersion, string> = { '1.6': '1.6.20', '1.7': '1.7.24', '2.1': '2.1.9' };
+const ENV_DIR = '/run/flox-k8s/env';
+
+export function defineShimSuite(version: ContainerdVersion): void {
+  describe.skipIf(requireRoot())(`flox runtime on containerd ${version}`, () => {
+    let node: FloxNode;
+    let corruptedNar: string | undefined;
+    beforeAll(async () => {
+      node = await startFloxNode({
+        version,
+        variants: [
+          {
+            name: 'floxcorrupt',
+            // Flip bytes in the first NAR requested: its hash cannot match.
+            onCacheRequest: (req, res) => {
+              const path = req.url ?? '';
+              if (!path.startsWith('/nar/') || (corruptedNar !== undefined && corruptedNar !== path)) return false;
+              corruptedNar = path;
+              const file = join(node.fixtures.caches.xz, path);
+              void readFile(file).then((bytes) => {
+                const bad = Buffer.from(bytes);
+                for (let i = 64; i < bad.length; i += 97) bad[i] = (bad[i] ?? 0) ^ 0xff;
+                res.writeHead(200, { 'content-length': bad.length }).end(bad);
+              });
+              return true;
+            },
+          },
+          { name: 'floxfresh' },
+        ],
+      });
+    });
+    afterAll(async () => {
+      await node?.stop();
+    });
+
+    it(`runs containerd ${EXPECTED_VERSION[version]}`, async () => {
+      expect((await node.cri.version()).runtime_version).toContain(EXPECTED_VERSION[version]);
+    });
+
+    it('1. ctr run: a closure program in the empty stub rootfs', async () => {
+      const image = await stubImageRef(node);
+      const { stdout } = await node.containerd.ctr([
+        '-n', 'k8s.io', 'run', '--rm', '--runtime', 'io.containerd.flox.v2',
+        '--annotation', `flox.dev/environment=${ENVIRONMENT}`,
+        image, `ctr-run-${version.replace('.', '')}`, 'sh', '-c', 'hello-flox; ls /',
+      ]);
+      expect(stdout).toMatch(/hello/i);
+      // Nothing from an image: only what runc and the patch put there.
+      expect(stdout).not.toMatch(/^(bin|usr|lib)$/m);
+      expect(stdout).toMatch(/^nix$/m);
+    });
+
+    it('2+6. CRI pod: environment PATH, hook, ExecSync; skipped container unchanged; stub image used', async () => {
+      const { cri } = node;
+      const pod = await podConfig(node, `flox-pod`, { 'flox.dev/environment': ENVIRONMENT, 'flox.dev/skip-containers': 'plain' });
+      const podId = await cri.runPodSandbox(pod, 'flox');
+      try {
+        const app = containerConfig({
+          name: 'app',
+          image: STUB_IMAGE_NAME,
+          command: ['hello-flox'],
+        });
+        const appId = await cri.createContainer(podId, app, pod);
+        await cri.startContainer(appId);
+        const plain = containerConfig({
+          name: 'plain',
+          image: TEST_BUSYBOX_IMAGE_NAME,
+          command: ['sh', '-c', 'echo "path=$PATH flox=${FLOX_ENV:-none}"; ls /nix 2>&1; true'],
+        });
+        const plainId = await cri.createContainer(podId, plain, pod);
+        await cri.startContainer(plainId);
+        await waitForContainer(cri, plainId);
+        const appStatus = await waitForContainer(cri, appId);
+        expect(appStatus.exit_code).toBe(0);
+        expect((await readContainerLog(containerLogPath(pod, app))).stdout.toString()).toMatch(/hello/i);
+
+        // A long-running container of the same pod for ExecSync.
+        const shell = containerConfig({ name: 'shell', image: STUB_IMAGE_NAME, command: ['sleep', '300'] });
+        const shellId = await cri.createContainer(podId, shell, pod);
+        await cri.startContainer(shellId);
+        const exec = await cri.execSync(shellId, ['sh', '-c', 'echo "$FLOX_ENV|$FLOX_FIXTURE_VAR|$FLOX_FIXTURE_HOOK"; command -v hello-flox; [ -e /bin ] || echo no-bin'], 20);
+        expect(exec.stderr.toString()).toBe('');
+        expect(exec.exitCode).toBe(0);
+        expect(exec.stdout.toString().trim().split('\n')).toEqual([
+          `${ENV_DIR}|${FIXTURE_ACTIVATION.vars.FLOX_FIXTURE_VAR}|${FIXTURE_ACTIVATION.hookExports.FLOX_FIXTURE_HOOK}`,
+          `${ENV_DIR}/bin/hello-flox`,
+          'no-bin',
+        ]);
+
+        const plainOut = (await readContainerLog(containerLogPath(pod, plain))).stdout.toString();
+        expect(plainOut).toContain('flox=none');
+        expect(plainOut).not.toContain(ENV_DIR);
+        expect(plainOut).toMatch(/ls: \/nix: No such file or directory/);
+
+        // 6: the stub image is in the image store and is what the containers ran.
+        const stub = await cri.imageStatus(STUB_IMAGE_NAME);
+        expect(stub).toBeDefined();
+        const { status } = await cri.containerStatus(shellId);
+        expect(status.image_ref).toBe(stub?.id);
+      } finally {
+        await removePod(cri, podId);
+      }
+    });
+
+    it('2b. the on-activate hook ran before the command', async () => {
+      const { cri } = node;
+      const pod = await podConfig(node, 'flox-hook', { 'flox.dev/environment': ENVIRONMENT });
+      const podId = await cri.runPodSandbox(pod, 'flox');
+      try {
+        const c = containerConfig({ name: 'hook', image: STUB_IMAGE_NAME, command: ['sh', '-c', 'echo "hook=$FLOX_FIXTURE_HOOK vars=$FLOX_FIXTURE_VAR"'] });
+        const id = await cri.createContainer(podId, c, pod);
+        await cri.startContainer(id);
+        expect((await waitForContainer(cri, id)).exit_code).toBe(0);
+        expect((await readContainerLog(containerLogPath(pod, c))).stdout.toString()).toBe(
+          `hook=${FIXTURE_ACTIVATION.hookExports.FLOX_FIXTURE_HOOK} vars=${FIXTURE_ACTIVATION.vars.FLOX_FIXTURE_VAR}\n`,
+        );
+      } finally {
+        await removePod(cri, podId);
+      }
+    });
+
+    it('3a. a missing environment fails CreateContainer with the reason', async () => {
+      const { cri } = node;
+      const pod = await podConfig(node, 'flox-missing', { 'flox.dev/environment': 'acme/does-not-exist' });
+      const podId = await cri.runPodSandbox(pod, 'flox');
+      try {
+        const c = containerConfig({ name: 'app', image: STUB_IMAGE_NAME, command: ['hello-flox'] });
+        const error = await createAndStart(cri, podId, c, pod).then(() => undefined, (e: unknown) => e as Error);
+        expect(error?.message).toMatch(/flox-k8s: environment acme\/does-not-exist: FLOXK8S_ENV_NOT_FOUND: environment acme\/does-not-exist not found/);
+      } finally {
+        await removePod(cri, podId);
+      }
+    });
+
+    it('3b. a corrupted NAR fails with the reason and leaves nothing partial in the store', async () => {
+      const { cri } = node;
+      const pod = await podConfig(node, 'flox-corrupt', { 'flox.dev/environment': ENVIRONMENT });
+      const podId = await cri.runPodSandbox(pod, 'floxcorrupt');
+      try {
+        const c = containerConfig({ name: 'app', image: STUB_IMAGE_NAME, command: ['hello-flox'] });
+        const error = await createAndStart(cri, podId, c, pod).then(() => undefined, (e: unknown) => e as Error);
+        expect(error?.message).toMatch(/flox-k8s: environment acme\/fixture: FLOXK8S_[A-Z_]+: .*(hash|NarHash|mismatch|corrupt|invalid)/i);
+      } finally {
+        await removePod(cri, podId);
+      }
+      expect(corruptedNar).toBeDefined();
+      const storeRoot = node.variants['floxcorrupt']?.storeRoot as string;
+      const visible = await readdir(join(storeRoot, 'store')).catch(() => []);
+      const closureBases = node.fixtures.closure.map((p) => p.slice('/nix/store/'.length));
+      // Whatever is visible is a complete fixture path; the corrupted one is not among them.
+      for (const entry of visible) expect(closureBases).toContain(entry);
+      expect(visible.length).toBeLessThan(closureBases.length);
+      expect(await readdir(join(storeRoot, 'tmp')).catch(() => [])).toEqual([]);
+      expect(await readdir(join(storeRoot, 'profiles')).catch(() => [])).toEqual([]);
+    });
+
+    it('4. two pods with the same environment at once fetch each NAR once', async () => {
+      const { cri } = node;
+      const variant = node.variants['floxfresh'];
+      const pods = await Promise.all([0, 1].map((i) => podConfig(node, `flox-twin-${i}`, { 'flox.dev/environment': ENVIRONMENT })));
+      const podIds = await Promise.all(pods.map((pod) => cri.runPodSandbox(pod, 'floxfresh')));
+      try {
+        const containers = pods.map(() => containerConfig({ name: 'app', image: STUB_IMAGE_NAME, command: ['hello-flox'] }));
+        const ids = await Promise.all(pods.map((pod, i) => createAndStart(cri, podIds[i] as string, containers[i] as never, pod)));
+        for (const id of ids) expect((await waitForContainer(cri, id)).exit_code).toBe(0);
+        for (const [i, pod] of pods.entries()) {
+          expect((await readContainerLog(containerLogPath(pod, containers[i] as never))).stdout.toString()).toMatch(/hello/i);
+        }
+      } finally {
+        for (const id of podIds) await removePod(cri, id);
+      }
+      const nars = (variant?.cache.requests ?? []).filter((r) => r.path.startsWith('/nar/')).map((r) => r.path);
+      expect(nars.length).toBe(node.fixtures.closure.length);
+      expect(new Set(nars).size).toBe(nars.length);
+    });
+
+    it('5. a pod without the annotation behaves exactly as with runc', async () => {
+      const { cri } = node;
+      const script = 'env | sort; cat /proc/self/mountinfo | awk \'{print $5}\' | sort; exit 3';
+      const outputs: string[] = [];
+      for (const runtime of ['flox', 'runc']) {
+        const pod = await podConfig(node, `plain-${runtime}`, {});
+        const podId = await cri.runPodSandbox(pod, runtime);
+        try {
+          const c = containerConfig({ name: 'plain', image: TEST_BUSYBOX_IMAGE_NAME, command: ['sh', '-c', script] });
+          const id = await createAndStart(cri, podId, c, pod);
+          expect((await waitForContainer(cri, id)).exit_code).toBe(3);
+          const bundle = join(node.containerd.paths.state, 'io.containerd.runtime.v2.task', 'k8s.io', id);
+          expect(existsSync(join(bundle, 'flox-k8s-exec-plan.json'))).toBe(false);
+          outputs.push((await readContainerLog(containerLogPath(pod, c))).stdout.toString());
+        } finally {
+          await removePod(cri, podId);
+        }
+      }
+      expect(outputs[0]).not.toContain('FLOX');
+      expect(outputs[0]).toBe(outputs[1]);
+    });
+  });
+}
+
+async function podConfig(node: FloxNode, name: string, annotations: Record<string, string>): Promise<PodSandboxConfig> {
+  return hostNetworkPod({ name, logDirectory: join(node.containerd.paths.podLogs, `${name}-${Date.now()}`), annotations });
+}
+
+async function createAndStart(cri: CriClient, podId: string, c: ReturnType<typeof containerConfig>, pod: PodSandboxConfig): Promise<string> {
+  const id = await cri.createContainer(podId, c, pod);
+  await cri.startContainer(id);
+  return id;
+}
+
+async function stubImageRef(node: FloxNode): Promise<string> {
+  const { stdout } = await node.containerd.ctr(['-n', 'k8s.io', 'images', 'ls', '-q']);
+  const ref = stdout.split('\n').find((l) => l.endsWith(STUB_IMAGE_NAME));
+  if (ref === undefined) throw new Error(`stub image ${STUB_IMAGE_NAME} not imported: ${stdout}`);
+  return ref;
+}

@@ -1,0 +1,259 @@
+import { lstat } from 'node:fs/promises';
+import { Agent } from 'undici';
+import { authorizationHeader, credentialsFor, loadCredentialsFile, type CacheCredentials, type CredentialsTable } from './credentials.ts';
+import type { DecoderOptions } from './decompress.ts';
+import { CacheNetworkError, NarDestinationError, type NarError, NarinfoInvalidError, NarinfoNotFoundError } from './errors.ts';
+import { fetchNarOnce } from './fetch-nar.ts';
+import { get, smallText } from './http.ts';
+import { parseNarinfo, parseNixCacheInfo, type Narinfo, type NixCacheInfo } from './narinfo.ts';
+import { removeTree } from './remove-tree.ts';
+import { isTransient, withRetries, type RetryPolicy } from './retry.ts';
+import { parsePublicKey, verifyNarinfoSignature, type PublicKey } from './signatures.ts';
+import { parseStorePath, parseStorePathBase } from './store-path.ts';
+
+/** One binary cache. Lower `priority` is tried first (default: the cache's nix-cache-info Priority, else 50). */
+export interface CacheConfig {
+  url: string;
+  priority?: number;
+  credentials?: CacheCredentials;
+}
+
+/** A verified narinfo and the cache that served it. */
+export interface FoundNarinfo {
+  narinfo: Narinfo;
+  cache: CacheConfig;
+}
+
+/** Progress and retry events, for metrics and progress bars. Byte counts are cumulative per NAR. */
+export type ClientEvent =
+  | { type: 'progress'; storePath: string; bytesIn: number; bytesOut: number; fileSize: number | undefined; narSize: number; done: boolean }
+  | { type: 'retry'; url: string; attempt: number; delayMs: number; reason: string };
+
+/** Options of BinaryCacheClient. */
+export interface BinaryCacheClientOptions {
+  caches: CacheConfig[];
+  /** `name:base64` ed25519 keys; every narinfo must carry a valid signature by one. */
+  trustedKeys: string[];
+  /** Connections per cache origin (default 16). */
+  concurrency?: number;
+  /** Extra attempts after a transient failure (default 4). */
+  retries?: number;
+  /** First backoff delay in ms (default 250); doubles per attempt, with jitter, capped by retryMaxDelayMs (default 10 s). */
+  retryBaseDelayMs?: number;
+  retryMaxDelayMs?: number;
+  /** A response that sends nothing for this long is a stall and is retried (default 30 s). */
+  stallTimeoutMs?: number;
+  /** How long a "not in any cache" answer is remembered (default 60 s). */
+  negativeTtlMs?: number;
+  /** A credentials file (see README) applied to caches without inline credentials. */
+  credentialsFile?: string;
+  storeDir?: string;
+  decoders?: DecoderOptions;
+  onProgress?: (e: ClientEvent) => void;
+}
+
+interface CacheState {
+  config: CacheConfig;
+  base: string;
+  info: Promise<NixCacheInfo | undefined>;
+}
+
+const NARINFO_LIMIT = 1 << 20;
+
+/** Client for Nix HTTP binary caches: verified narinfo lookup, closures, and streaming NAR fetch + unpack. */
+export class BinaryCacheClient {
+  readonly #opts: BinaryCacheClientOptions;
+  readonly #agent: Agent;
+  readonly #keys: PublicKey[];
+  readonly #policy: RetryPolicy;
+  readonly #storeDir: string;
+  readonly #positive = new Map<string, Promise<FoundNarinfo>>();
+  readonly #negative = new Map<string, number>();
+  #credentials: Promise<CredentialsTable> | undefined;
+  #caches: Promise<CacheState[]> | undefined;
+
+  constructor(opts: BinaryCacheClientOptions) {
+    this.#opts = opts;
+    this.#keys = opts.trustedKeys.map((k) => parsePublicKey(k));
+    this.#storeDir = opts.storeDir ?? '/nix/store';
+    const stall = opts.stallTimeoutMs ?? 30_000;
+    this.#agent = new Agent({ connections: opts.concurrency ?? 16, headersTimeout: stall, bodyTimeout: stall, connectTimeout: Math.min(stall, 10_000) });
+    this.#policy = { retries: opts.retries ?? 4, baseDelayMs: opts.retryBaseDelayMs ?? 250, maxDelayMs: opts.retryMaxDelayMs ?? 10_000 };
+  }
+
+  async #headers(cache: CacheConfig): Promise<Record<string, string>> {
+    let creds = cache.credentials;
+    if (creds === undefined && this.#opts.credentialsFile !== undefined) {
+      this.#credentials ??= loadCredentialsFile(this.#opts.credentialsFile);
+      creds = credentialsFor(await this.#credentials, cache.url);
+    }
+    return creds === undefined ? {} : { authorization: authorizationHeader(creds) };
+  }
+
+  async #retrying<T>(url: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await withRetries(this.#policy, fn, {
+        signal,
+        onRetry: (attempt, delayMs, err) => this.#opts.onProgress?.({ type: 'retry', url, attempt, delayMs, reason: (err as Error).message }),
+      });
+    } catch (err) {
+      if (isTransient(err)) {
+        throw new CacheNetworkError(`GET ${url} failed after ${this.#policy.retries + 1} attempts: ${(err as Error).message}; the cache is unreachable or overloaded`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  async #getText(cache: CacheConfig, url: string, signal: AbortSignal | undefined): Promise<string | undefined> {
+    const headers = await this.#headers(cache);
+    return this.#retrying(url, signal, async () => {
+      const body = await get(this.#agent, url, headers, signal);
+      return body === undefined ? undefined : smallText(body, NARINFO_LIMIT, url);
+    });
+  }
+
+  /** The caches in the order they are tried; those whose StoreDir differs from ours are left out. */
+  async #ordered(): Promise<CacheState[]> {
+    this.#caches ??= (async () => {
+      const states = this.#opts.caches.map((config): CacheState => {
+        const base = config.url.replace(/\/+$/, '');
+        const info = this.#getText(config, `${base}/nix-cache-info`, undefined)
+          .then((text) => (text === undefined ? undefined : parseNixCacheInfo(text)))
+          .catch(() => undefined);
+        return { config, base, info };
+      });
+      const infos = await Promise.all(states.map((s) => s.info));
+      const ranked = states
+        .map((s, i) => ({ s, i, info: infos[i] }))
+        .filter(({ info }) => info === undefined || info.storeDir === this.#storeDir)
+        .map(({ s, i, info }) => ({ s, i, priority: s.config.priority ?? info?.priority ?? 50 }));
+      ranked.sort((a, b) => a.priority - b.priority || a.i - b.i);
+      return ranked.map((r) => r.s);
+    })();
+    return this.#caches;
+  }
+
+  /** Look up and verify the narinfo of a store path in the caches, in priority order. Throws NarinfoNotFoundError when none has it. */
+  async narinfo(storePath: string, opts: { signal?: AbortSignal } = {}): Promise<FoundNarinfo> {
+    const sp = parseStorePath(storePath, this.#storeDir);
+    const cached = this.#positive.get(sp.path);
+    if (cached !== undefined) return cached;
+    const until = this.#negative.get(sp.hash);
+    if (until !== undefined && until > Date.now()) throw notFound(sp.path, true);
+    const lookup = this.#lookup(sp.path, sp.hash, opts.signal);
+    this.#positive.set(sp.path, lookup);
+    lookup.catch(() => this.#positive.delete(sp.path));
+    return lookup;
+  }
+
+  async #lookup(storePath: string, hash: string, signal: AbortSignal | undefined): Promise<FoundNarinfo> {
+    let firstError: unknown;
+    for (const cache of await this.#ordered()) {
+      try {
+        const text = await this.#getText(cache.config, `${cache.base}/${hash}.narinfo`, signal);
+        if (text === undefined) continue;
+        const narinfo = parseNarinfo(text, this.#storeDir);
+        if (narinfo.storePath !== storePath) {
+          throw new NarinfoInvalidError(`${cache.base}/${hash}.narinfo describes ${narinfo.storePath}, not ${storePath}`);
+        }
+        verifyNarinfoSignature(narinfo, this.#keys);
+        return { narinfo, cache: cache.config };
+      } catch (err) {
+        if (signal?.aborted === true) throw err;
+        firstError ??= err;
+      }
+    }
+    if (firstError !== undefined) throw firstError;
+    this.#negative.set(hash, Date.now() + (this.#opts.negativeTtlMs ?? 60_000));
+    throw notFound(storePath, false);
+  }
+
+  /** The transitive closure of `storePaths` via References, with lookups running concurrently; keyed by full store path. */
+  async closure(storePaths: string[], opts: { signal?: AbortSignal; concurrency?: number } = {}): Promise<Map<string, FoundNarinfo>> {
+    const result = new Map<string, FoundNarinfo>();
+    const seen = new Set<string>();
+    const queue: string[] = [];
+    for (const p of storePaths) {
+      const path = parseStorePath(p, this.#storeDir).path;
+      if (!seen.has(path)) {
+        seen.add(path);
+        queue.push(path);
+      }
+    }
+    const workers = Math.max(1, opts.concurrency ?? this.#opts.concurrency ?? 16);
+    let active = 0;
+    await new Promise<void>((resolve, reject) => {
+      let failed = false;
+      const pump = (): void => {
+        if (failed) return;
+        if (queue.length === 0 && active === 0) return resolve();
+        while (active < workers && queue.length > 0) {
+          const path = queue.shift()!;
+          active++;
+          this.narinfo(path, opts).then(
+            (found) => {
+              active--;
+              result.set(path, found);
+              for (const ref of found.narinfo.references) {
+                const full = parseStorePathBase(ref, this.#storeDir).path;
+                if (!seen.has(full)) {
+                  seen.add(full);
+                  queue.push(full);
+                }
+              }
+              pump();
+            },
+            (err: unknown) => {
+              failed = true;
+              reject(err);
+            },
+          );
+        }
+      };
+      pump();
+    });
+    return new Map([...result.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  }
+
+  /**
+   * Download, decompress and unpack a NAR into `dest` (which must not exist), verifying FileSize/FileHash when
+   * present and NarSize/NarHash always. Transient failures restart the download; on any failure `dest` is removed.
+   */
+  async fetchNar(
+    found: FoundNarinfo,
+    dest: string,
+    opts: { signal?: AbortSignal; onProgress?: (e: ClientEvent) => void } = {},
+  ): Promise<{ narHash: string; narSize: number; fileSize: number }> {
+    const exists = await lstat(dest).then(
+      () => true,
+      () => false,
+    );
+    if (exists) throw new NarDestinationError(`fetchNar destination ${dest} already exists; pass a fresh path`);
+    const base = found.cache.url.replace(/\/+$/, '');
+    const url = new URL(found.narinfo.url, `${base}/`).href;
+    const headers = await this.#headers(found.cache);
+    const onProgress = (e: ClientEvent): void => {
+      opts.onProgress?.(e);
+      this.#opts.onProgress?.(e);
+    };
+    try {
+      return await this.#retrying(url, opts.signal, () =>
+        fetchNarOnce({ dispatcher: this.#agent, url, headers, narinfo: found.narinfo, dest, signal: opts.signal, decoders: this.#opts.decoders, onProgress }),
+      );
+    } catch (err) {
+      await removeTree(dest).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Close pooled connections. */
+  async close(): Promise<void> {
+    await this.#agent.close();
+  }
+}
+
+function notFound(storePath: string, remembered: boolean): NarError {
+  return new NarinfoNotFoundError(
+    `no configured cache has a narinfo for ${storePath}${remembered ? ' (remembered from a recent lookup)' : ''}; check the caches or build and push the path`,
+  );
+}

@@ -1,0 +1,177 @@
+import {
+  NarBadMagicError,
+  NarBadNameError,
+  NarBadSymlinkError,
+  NarFormatError,
+  NarLimitError,
+  NarTrailingDataError,
+  NarUnsortedError,
+} from './errors.ts';
+import { NarBytes } from './nar-bytes.ts';
+
+/** Bounds the NAR reader enforces; defaults follow Linux limits. */
+export interface NarLimits {
+  /** Longest entry name in bytes (default 255, NAME_MAX). */
+  maxNameLength?: number;
+  /** Deepest directory nesting (default 256). */
+  maxDepth?: number;
+  /** Largest archive in bytes (default 2^50). */
+  maxNarSize?: number;
+  /** Longest symlink target in bytes (default 4095, PATH_MAX - 1). */
+  maxSymlinkTarget?: number;
+}
+
+/** Receives the tree as it is parsed; paths are the entry names from the root (empty for the root). */
+export interface NarSink {
+  directory(path: readonly Buffer[]): Promise<void> | void;
+  directoryEnd(path: readonly Buffer[]): Promise<void> | void;
+  file(path: readonly Buffer[], executable: boolean, size: number, contents: AsyncIterable<Buffer>): Promise<void>;
+  symlink(path: readonly Buffer[], target: Buffer): Promise<void> | void;
+}
+
+const MAGIC = 'nix-archive-1';
+const MAX_TAG = 16;
+
+interface Limits {
+  maxNameLength: number;
+  maxDepth: number;
+  maxSymlinkTarget: number;
+}
+
+class NarParser {
+  readonly #bytes: NarBytes;
+  readonly #sink: NarSink;
+  readonly #limits: Limits;
+
+  constructor(bytes: NarBytes, sink: NarSink, limits: Limits) {
+    this.#bytes = bytes;
+    this.#sink = sink;
+    this.#limits = limits;
+  }
+
+  async #string(max: number, what: string): Promise<Buffer> {
+    const len = await this.#bytes.u64(`length of ${what}`);
+    if (len > max) throw new NarLimitError(`${what} is ${len} bytes long; the limit is ${max}`);
+    const s = await this.#bytes.read(len, what);
+    await this.#bytes.padding(len, what);
+    return s;
+  }
+
+  async #tag(): Promise<string> {
+    const len = await this.#bytes.u64('length of a tag');
+    if (len > MAX_TAG) throw new NarFormatError(`expected a NAR tag (at most ${MAX_TAG} bytes), found a string of ${len} bytes`);
+    const s = await this.#bytes.read(len, 'a tag');
+    await this.#bytes.padding(len, 'a tag');
+    return s.toString('latin1');
+  }
+
+  async #expect(tag: string): Promise<void> {
+    const got = await this.#tag();
+    if (got !== tag) throw new NarFormatError(`expected NAR tag ${JSON.stringify(tag)}, found ${JSON.stringify(got)}`);
+  }
+
+  async run(): Promise<void> {
+    const len = await this.#bytes.u64('the magic');
+    if (len !== MAGIC.length) throw new NarBadMagicError(`not a NAR: expected the "${MAGIC}" magic, found a ${len}-byte string`);
+    const magic = await this.#bytes.read(len, 'the magic');
+    if (magic.toString('latin1') !== MAGIC) {
+      throw new NarBadMagicError(`not a NAR: expected the "${MAGIC}" magic, found ${JSON.stringify(magic.toString('latin1'))}`);
+    }
+    await this.#bytes.padding(len, 'the magic');
+    await this.#node([]);
+    if (!(await this.#bytes.atEnd())) throw new NarTrailingDataError(`unexpected bytes after the end of the NAR at offset ${this.#bytes.size}`);
+  }
+
+  async #node(path: Buffer[]): Promise<void> {
+    await this.#expect('(');
+    await this.#expect('type');
+    const type = await this.#tag();
+    if (type === 'regular') {
+      let tag = await this.#tag();
+      let executable = false;
+      if (tag === 'executable') {
+        const marker = await this.#bytes.u64('the executable marker');
+        if (marker !== 0) throw new NarFormatError(`the executable marker must be an empty string, found ${marker} bytes`);
+        executable = true;
+        tag = await this.#tag();
+      }
+      if (tag !== 'contents') throw new NarFormatError(`expected NAR tag "contents", found ${JSON.stringify(tag)}`);
+      const size = await this.#bytes.u64('file size');
+      await this.#sink.file(path, executable, size, this.#bytes.stream(size, 'file contents'));
+      await this.#bytes.padding(size, 'file contents');
+    } else if (type === 'symlink') {
+      await this.#expect('target');
+      const target = await this.#string(this.#limits.maxSymlinkTarget, 'symlink target');
+      if (target.length === 0 || target.includes(0)) {
+        throw new NarBadSymlinkError(`symlink ${showPath(path)} has an ${target.length === 0 ? 'empty target' : 'target containing NUL'}`);
+      }
+      await this.#sink.symlink(path, target);
+    } else if (type === 'directory') {
+      if (path.length >= this.#limits.maxDepth) throw new NarLimitError(`directory ${showPath(path)} is nested deeper than the limit of ${this.#limits.maxDepth}`);
+      await this.#sink.directory(path);
+      await this.#entries(path);
+      await this.#sink.directoryEnd(path);
+      return;
+    } else {
+      throw new NarFormatError(`unknown NAR node type ${JSON.stringify(type)} at ${showPath(path)}; expected regular, symlink or directory`);
+    }
+    await this.#expect(')');
+  }
+
+  async #entries(path: Buffer[]): Promise<void> {
+    let previous: Buffer | undefined;
+    for (;;) {
+      const tag = await this.#tag();
+      if (tag === ')') return;
+      if (tag !== 'entry') throw new NarFormatError(`expected NAR tag "entry" or ")", found ${JSON.stringify(tag)} in ${showPath(path)}`);
+      await this.#expect('(');
+      await this.#expect('name');
+      const name = Buffer.from(await this.#string(this.#limits.maxNameLength, 'entry name'));
+      checkName(name, path);
+      if (previous !== undefined && Buffer.compare(previous, name) >= 0) {
+        throw new NarUnsortedError(
+          `entry ${JSON.stringify(name.toString('latin1'))} in ${showPath(path)} is not after ${JSON.stringify(previous.toString('latin1'))}: NAR entries must be strictly byte-sorted and unique`,
+        );
+      }
+      previous = name;
+      await this.#expect('node');
+      await this.#node([...path, name]);
+      await this.#expect(')');
+    }
+  }
+}
+
+function checkName(name: Buffer, parent: readonly Buffer[]): void {
+  const bad =
+    name.length === 0 ? 'is empty' : name.equals(dot) || name.equals(dotdot) ? 'is "." or ".."' : name.includes(0x2f) ? 'contains "/"' : name.includes(0) ? 'contains NUL' : undefined;
+  if (bad !== undefined) throw new NarBadNameError(`entry name ${JSON.stringify(name.toString('latin1'))} in ${showPath(parent)} ${bad}; NAR names must be single path components`);
+}
+
+const dot = Buffer.from('.');
+const dotdot = Buffer.from('..');
+
+function showPath(path: readonly Buffer[]): string {
+  return path.length === 0 ? '<root>' : path.map((p) => p.toString('utf8')).join('/');
+}
+
+/** Parse a NAR from `source`, feeding `sink`; returns `{ narHash: 'sha256:<nix32>', narSize }`. */
+export async function parseNar(
+  source: AsyncIterable<Uint8Array>,
+  sink: NarSink,
+  limits: NarLimits = {},
+  onChunk?: (bytes: number) => void,
+): Promise<{ narHash: string; narSize: number }> {
+  const bytes = new NarBytes(source, limits.maxNarSize ?? 2 ** 50, onChunk);
+  const parser = new NarParser(bytes, sink, {
+    maxNameLength: limits.maxNameLength ?? 255,
+    maxDepth: limits.maxDepth ?? 256,
+    maxSymlinkTarget: limits.maxSymlinkTarget ?? 4095,
+  });
+  try {
+    await parser.run();
+  } catch (err) {
+    await bytes.close().catch(() => undefined);
+    throw err;
+  }
+  return { narHash: bytes.digest(), narSize: bytes.size };
+}

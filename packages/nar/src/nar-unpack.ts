@@ -1,0 +1,154 @@
+import { constants } from 'node:fs';
+import { chmod, lutimes, mkdir, open, symlink, utimes } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { AbortedError, NarDestinationError, NarError } from './errors.ts';
+import { parseNar, type NarLimits, type NarSink } from './nar-parse.ts';
+import { removeTree } from './remove-tree.ts';
+
+/** Options of unpackNar and hashNar. */
+export interface UnpackOptions {
+  limits?: NarLimits;
+  signal?: AbortSignal;
+  /** Called with the NAR bytes of every chunk consumed. */
+  onProgress?: (narBytes: number) => void;
+}
+
+/** The result of reading a whole NAR. */
+export interface NarDigest {
+  /** `sha256:<nix32>` of the archive bytes. */
+  narHash: string;
+  narSize: number;
+}
+
+// Nix canonicalises store paths to mtime 1 (one second after the epoch).
+const CANONICAL_TIME = 1;
+const FILE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+const slash = Buffer.from('/');
+
+function toIterable(source: Readable | AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+  return source as AsyncIterable<Uint8Array>;
+}
+
+function withSignal(source: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined, sourceErrors: WeakSet<object>): AsyncIterable<Uint8Array> {
+  return {
+    async *[Symbol.asyncIterator]() {
+      try {
+        for await (const chunk of source) {
+          if (signal?.aborted === true) throw new AbortedError('NAR read aborted', { cause: signal.reason });
+          yield chunk;
+        }
+      } catch (err) {
+        // Errors of the source (network, decoder) must reach the caller unchanged.
+        if (typeof err === 'object' && err !== null) sourceErrors.add(err);
+        throw err;
+      }
+    },
+  };
+}
+
+/** Writes parsed nodes below `dest`; every node is created fresh (exclusive create, never following symlinks). */
+class FsSink implements NarSink {
+  readonly #dest: Buffer;
+  readonly #destText: string;
+  /** Whether dest itself was created by us (and so must be removed on failure). */
+  created = false;
+
+  constructor(dest: string) {
+    this.#dest = Buffer.from(dest);
+    this.#destText = dest;
+  }
+
+  #path(path: readonly Buffer[]): Buffer {
+    if (path.length === 0) return this.#dest;
+    const parts: Buffer[] = [this.#dest];
+    for (const p of path) parts.push(slash, p);
+    return Buffer.concat(parts);
+  }
+
+  async #create<T>(path: readonly Buffer[], create: () => Promise<T>): Promise<T> {
+    if (path.length > 0) return create();
+    try {
+      const out = await create();
+      this.created = true;
+      return out;
+    } catch (cause) {
+      throw new NarDestinationError(`cannot create unpack destination ${this.#destText}: ${(cause as Error).message}; it must not exist and its parent must`, { cause });
+    }
+  }
+
+  async directory(path: readonly Buffer[]): Promise<void> {
+    // mkdir fails with EEXIST on any existing node, including a planted symlink.
+    const p = this.#path(path);
+    await this.#create(path, () => mkdir(p, { mode: 0o755 }));
+  }
+
+  async directoryEnd(path: readonly Buffer[]): Promise<void> {
+    const p = this.#path(path);
+    await chmod(p, 0o555);
+    await utimes(p, CANONICAL_TIME, CANONICAL_TIME);
+  }
+
+  async file(path: readonly Buffer[], executable: boolean, _size: number, contents: AsyncIterable<Buffer>): Promise<void> {
+    const p = this.#path(path);
+    const fh = await this.#create(path, () => open(p, FILE_FLAGS, 0o644));
+    try {
+      for await (const chunk of contents) {
+        let off = 0;
+        while (off < chunk.length) {
+          const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
+          off += bytesWritten;
+        }
+      }
+      await fh.chmod(executable ? 0o555 : 0o444);
+      await fh.utimes(CANONICAL_TIME, CANONICAL_TIME);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async symlink(path: readonly Buffer[], target: Buffer): Promise<void> {
+    const p = this.#path(path);
+    await this.#create(path, () => symlink(target, p));
+    await lutimes(p, CANONICAL_TIME, CANONICAL_TIME);
+  }
+}
+
+const nullSink: NarSink = {
+  directory() {},
+  directoryEnd() {},
+  async file(_path, _executable, _size, contents) {
+    for await (const _chunk of contents);
+  },
+  symlink() {},
+};
+
+/**
+ * Unpack a NAR stream into `dest` (which must not exist; its parent must), hashing as it goes.
+ * Files land 0444/0555, directories 0555, all with mtime 1, as in a Nix store.
+ * On any failure `dest` is removed and the error (a NarError) is rethrown.
+ */
+export async function unpackNar(source: Readable | AsyncIterable<Uint8Array>, dest: string, opts: UnpackOptions = {}): Promise<NarDigest> {
+  const sink = new FsSink(dest);
+  const sourceErrors = new WeakSet<object>();
+  try {
+    return await parseNar(withSignal(toIterable(source), opts.signal, sourceErrors), sink, opts.limits, opts.onProgress);
+  } catch (err) {
+    if (sink.created) await removeTree(dest).catch(() => undefined);
+    if (source instanceof Readable) source.destroy();
+    if (typeof err === 'object' && err !== null && sourceErrors.has(err)) throw err;
+    throw wrapFsError(err, dest);
+  }
+}
+
+function wrapFsError(err: unknown, dest: string): unknown {
+  if (err instanceof NarError) return err;
+  if (err instanceof Error && 'code' in err && typeof err.code === 'string' && err.code.startsWith('E')) {
+    return new NarDestinationError(`writing the NAR below ${dest} failed: ${err.message}`, { cause: err });
+  }
+  return err;
+}
+
+/** Hash and validate a NAR without writing it anywhere. */
+export async function hashNar(source: Readable | AsyncIterable<Uint8Array>, opts: UnpackOptions = {}): Promise<NarDigest> {
+  return parseNar(withSignal(toIterable(source), opts.signal, new WeakSet()), nullSink, opts.limits, opts.onProgress);
+}

@@ -1,0 +1,111 @@
+import { posix } from 'node:path';
+import { z } from 'zod';
+import { OciPatchPlanInvalidError } from './errors.ts';
+import { firstIssue } from './issues.ts';
+
+/** The in-container store directory every closure path is mounted under. */
+export const STORE_DIR = '/nix/store';
+
+// Nix's rules: 32 chars of nix32 (no e, o, u, t), then a name of [A-Za-z0-9+-._?=]
+// that does not start with '.', at most 211 chars. This also rules out '/', '..'.
+const STORE_PATH = /^\/nix\/store\/([0-9abcdfghijklmnpqrsvwxyz]{32})-([A-Za-z0-9+\-_?=][A-Za-z0-9+\-._?=]{0,210})$/;
+
+/** How one activation variable combines with what the container already sets. */
+export type EnvMerge = 'prepend' | 'set' | 'default';
+
+/** One variable of the activation environment, in activation order. */
+export interface PlanVariable {
+  name: string;
+  value: string;
+  merge: EnvMerge;
+}
+
+/** Everything patchSpec / patchExecProcess need: where the closure is and what to activate. */
+export interface PatchPlan {
+  /** Host directory holding `<hash>-<name>` for every store path (e.g. `/var/lib/flox-k8s/store`). */
+  hostStoreDir: string;
+  /** The closure: `/nix/store/<hash>-<name>` paths, each mounted read-only at the same place. */
+  storePaths: string[];
+  /** The merged profile: host directory and where it appears in the container. */
+  profile: { hostPath: string; containerPath: string };
+  /** Activation environment, applied in order. */
+  env: PlanVariable[];
+  /** In-container shell and hook script: argv becomes `[shell, script, ...argv]`. */
+  wrapper?: { shell: string; script: string };
+  /** What gets recorded in the `flox.dev/applied-environment` and `flox.dev/lockfile-digest` annotations. */
+  applied: { environment: string; digest: string };
+}
+
+/** A store path split into its parts. */
+export interface StorePathParts {
+  path: string;
+  base: string;
+  hash: string;
+  name: string;
+}
+
+/** Parses `/nix/store/<hash>-<name>`; `undefined` when it is not a valid store path. */
+export function parseStorePath(path: string): StorePathParts | undefined {
+  const m = STORE_PATH.exec(path);
+  if (m === null) return undefined;
+  return { path, base: path.slice(STORE_DIR.length + 1), hash: m[1] as string, name: m[2] as string };
+}
+
+const noNul = (s: string): boolean => !s.includes('\0');
+
+// Host and container paths must be absolute, already normalised (no '.', '..', '//',
+// trailing '/') and not '/': anything else could widen a bind mount beyond what was meant.
+const cleanPath = z
+  .string()
+  .check(
+    z.refine((p) => p.startsWith('/') && p !== '/' && posix.normalize(p) === p && !p.endsWith('/') && noNul(p), {
+      message: 'expected an absolute, normalised path other than /',
+    }),
+  );
+
+const STORE_PATH_MESSAGE = 'expected /nix/store/<32 nix32 chars>-<name>';
+
+const planVariable = z.object({
+  name: z.string().check(z.refine((n) => n.length > 0 && !n.includes('=') && noNul(n), { message: 'expected a variable name without = or NUL' })),
+  value: z.string().check(z.refine(noNul, { message: 'expected a value without NUL' })),
+  merge: z.enum(['prepend', 'set', 'default']),
+});
+
+const planSchema = z.object({
+  hostStoreDir: cleanPath,
+  // Checked in a plain loop below: a closure has thousands of paths and a per-element
+  // zod refinement costs more than the rest of patchSpec.
+  storePaths: z.array(z.string()),
+  profile: z.object({
+    hostPath: cleanPath,
+    containerPath: cleanPath.check(
+      z.refine((p) => !`${STORE_DIR}/`.startsWith(`${p}/`), { message: `expected a path that does not contain ${STORE_DIR}` }),
+      z.refine((p) => !p.startsWith(`${STORE_DIR}/`) || parseStorePath(p) !== undefined, {
+        message: `expected a path outside ${STORE_DIR}, or a store path`,
+      }),
+    ),
+  }),
+  env: z.array(planVariable),
+  wrapper: z.optional(z.object({ shell: cleanPath, script: cleanPath })),
+  applied: z.object({
+    environment: z.string().check(z.refine((e) => e.length > 0 && noNul(e), { message: 'expected a non-empty environment reference' })),
+    digest: z.string().check(z.refine((d) => /^(sha256:)?[0-9a-f]{64}$/.test(d), { message: 'expected a lowercase 64-hex sha256 digest' })),
+  }),
+});
+
+/** Validates a plan (it carries lockfile-derived, untrusted store paths); throws OciPatchPlanInvalidError. */
+export function validatePatchPlan(plan: unknown): PatchPlan {
+  const result = planSchema.safeParse(plan);
+  if (!result.success) {
+    const { path, message } = firstIssue(result.error);
+    throw new OciPatchPlanInvalidError(path, message, { cause: result.error });
+  }
+  const valid = result.data;
+  for (const [i, storePath] of valid.storePaths.entries()) {
+    if (!STORE_PATH.test(storePath)) throw new OciPatchPlanInvalidError(`storePaths[${i}]`, STORE_PATH_MESSAGE);
+  }
+  if (valid.profile.containerPath.startsWith(`${STORE_DIR}/`) && valid.storePaths.includes(valid.profile.containerPath)) {
+    throw new OciPatchPlanInvalidError('profile.containerPath', 'expected a path that is not also a closure store path');
+  }
+  return valid;
+}

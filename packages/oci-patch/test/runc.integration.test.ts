@@ -1,0 +1,131 @@
+// Real runc on a bundle with an EMPTY rootfs, patched by patchSpec, with a closure
+// built by real Nix (@flox-k8s/nix-fixtures). Needs root and runc; outside CI the
+// suite skips with a reason when either is missing, under CI=true it must run.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { nixFixtures, type NixFixtures } from '@flox-k8s/nix-fixtures';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { patchSpec, type PatchPlan, type Spec } from '../src/index.ts';
+
+const run = promisify(execFile);
+const RUNC = '/usr/sbin/runc';
+const PROFILE = '/run/flox/env';
+const isRoot = process.getuid?.() === 0;
+const haveRunc = existsSync(RUNC);
+const inCi = process.env['CI'] === 'true';
+const skipReason = !isRoot ? 'needs root' : !haveRunc ? `needs ${RUNC}` : undefined;
+if (inCi && skipReason !== undefined) throw new Error(`runc integration test cannot run under CI: ${skipReason}`);
+
+describe.skipIf(skipReason !== undefined)(`runc run on a patched bundle with an empty rootfs${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+  let fixtures: NixFixtures;
+  let tmp: string;
+  let hostStoreDir: string;
+  let profileDir: string;
+  let counter = 0;
+
+  beforeAll(async () => {
+    fixtures = await nixFixtures();
+    tmp = await mkdtemp(join(tmpdir(), 'oci-patch-runc-'));
+    hostStoreDir = join(tmp, 'store');
+    await mkdir(hostStoreDir);
+    // The node's store is separate from the host /nix/store: copy the closure over.
+    for (const storePath of fixtures.closure) {
+      await cp(storePath, join(hostStoreDir, storePath.slice('/nix/store/'.length)), { recursive: true, verbatimSymlinks: true, mode: 0 });
+    }
+    profileDir = await makeProfile(join(tmp, 'profile'), fixtures);
+  });
+
+  afterAll(async () => {
+    if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
+  });
+
+  function plan(extra: Partial<PatchPlan> = {}): PatchPlan {
+    return {
+      hostStoreDir,
+      storePaths: fixtures.closure,
+      profile: { hostPath: profileDir, containerPath: PROFILE },
+      env: [
+        { name: 'PATH', value: `${PROFILE}/bin`, merge: 'prepend' },
+        { name: 'FLOX_ENV', value: PROFILE, merge: 'set' },
+        { name: 'FLOX_FIXTURE_VAR', value: 'from-vars', merge: 'default' },
+      ],
+      applied: { environment: 'acme/fixture:1', digest: 'ab'.repeat(32) },
+      ...extra,
+    };
+  }
+
+  async function runPatched(args: string[], p: PatchPlan): Promise<string> {
+    const bundle = join(tmp, `bundle-${++counter}`);
+    await mkdir(join(bundle, 'rootfs'), { recursive: true });
+    expect(await readdir(join(bundle, 'rootfs'))).toEqual([]);
+    await run(RUNC, ['spec', '--bundle', bundle]);
+    const generated = JSON.parse(await readFile(join(bundle, 'config.json'), 'utf8')) as Spec & { process: { terminal: boolean } };
+    generated.process.terminal = false;
+    generated.process.args = args;
+    const patched = patchSpec(generated, p);
+    await writeFile(join(bundle, 'config.json'), JSON.stringify(patched));
+    const id = `oci-patch-${process.pid}-${counter}`;
+    const state = join(tmp, 'runc-state');
+    try {
+      const { stdout } = await run(RUNC, ['--root', state, 'run', '--bundle', bundle, id], { timeout: 30_000 });
+      return stdout;
+    } finally {
+      await run(RUNC, ['--root', state, 'delete', '--force', id]).catch(() => undefined);
+    }
+  }
+
+  it('resolves the command through PATH from the activation env, and sees FLOX_ENV and [vars]', async () => {
+    const out = await runPatched(['hello-flox', 'one'], plan());
+    expect(out).toContain('FLOX_FIXTURE_VAR=from-vars');
+    expect(out).toContain('FLOX_FIXTURE_HOOK=unset');
+    expect(out).toContain('args: one');
+    const probe = await runPatched(['sh', '-c', 'echo "FLOX_ENV=$FLOX_ENV"; echo "PATH=$PATH"; command -v hello-flox'], plan());
+    expect(probe.split('\n')).toEqual([
+      `FLOX_ENV=${PROFILE}`,
+      `PATH=${PROFILE}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+      `${PROFILE}/bin/hello-flox`,
+      '',
+    ]);
+  });
+
+  it('cannot write to any mounted store path or to the profile (EROFS)', async () => {
+    const targets = [...fixtures.closure, PROFILE];
+    const script = 'for p in "$@"; do err=$(touch "$p/.probe" 2>&1); echo "$?|$p|$err"; done';
+    const out = await runPatched(['sh', '-c', script, 'sh', ...targets], plan());
+    const lines = out.trim().split('\n');
+    expect(lines).toHaveLength(targets.length);
+    for (const [i, line] of lines.entries()) {
+      const [rc, path, err] = line.split('|');
+      expect(path).toBe(targets[i]);
+      expect(rc).toBe('1');
+      expect(err).toBe(`touch: ${targets[i]}/.probe: Read-only file system`);
+    }
+    for (const storePath of fixtures.closure) {
+      expect(existsSync(join(hostStoreDir, storePath.slice('/nix/store/'.length), '.probe'))).toBe(false);
+    }
+  });
+
+  it('runs the hook through the wrapper and leaves the workload as PID 1', async () => {
+    const wrapper = { shell: `${fixtures.storePaths.busybox}/bin/sh`, script: `${PROFILE}/activate.d/hook.sh` };
+    const out = await runPatched(['sh', '-c', 'echo "hook=$FLOX_FIXTURE_HOOK pid=$$"'], plan({ wrapper }));
+    expect(out).toBe('hook=ran pid=1\n');
+  });
+});
+
+/** A merged profile like the store builds: bin/ symlinks into the closure and a hook. */
+async function makeProfile(dir: string, fixtures: NixFixtures): Promise<string> {
+  await mkdir(join(dir, 'bin'), { recursive: true });
+  await mkdir(join(dir, 'activate.d'));
+  for (const pkg of [fixtures.storePaths.busybox, fixtures.storePaths.script]) {
+    for (const name of await readdir(join(pkg, 'bin'))) {
+      await symlink(join(pkg, 'bin', name), join(dir, 'bin', name)).catch(() => undefined);
+    }
+  }
+  await writeFile(join(dir, 'activate.d', 'hook.sh'), 'export FLOX_FIXTURE_HOOK=ran\nexec "$@"\n');
+  await chmod(join(dir, 'activate.d', 'hook.sh'), 0o555);
+  return dir;
+}

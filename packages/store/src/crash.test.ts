@@ -1,0 +1,57 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { NixFixtures, ServedCache } from '@flox-k8s/nix-fixtures';
+import { Store } from './store.ts';
+import { childResult, cleanup, servedFixtures, spawnRealiseChild, tempDir, throttledNars, waitForLine } from '../test/helpers.ts';
+
+const KILLS = 32;
+
+let fx: NixFixtures;
+let cache: ServedCache;
+let root: string;
+
+beforeAll(async () => {
+  const { nixFixtures } = await import('@flox-k8s/nix-fixtures');
+  const fixtures = await nixFixtures();
+  ({ fx, cache } = await servedFixtures('none', { onRequest: throttledNars(fixtures.caches.none) }));
+  root = tempDir();
+});
+afterAll(async () => {
+  await cache.close();
+  cleanup(root);
+});
+
+it(`a realise SIGKILLed at random points (${KILLS} times) leaves only valid paths, and the next realise completes`, async () => {
+  const paths = [fx.storePaths.script, fx.storePaths.tree];
+  const leftBehind: number[] = [];
+  for (let i = 0; i < KILLS; i++) {
+    // start every round from an empty store so the child always has work to do
+    await (await Store.open(root, { fsync: false })).gc();
+    // fsync only matters for power loss; a SIGKILL leaves the page cache intact.
+    const child = spawnRealiseChild({ root, url: cache.url, publicKey: fx.publicKey, paths, fsync: false });
+    const exited = childResult(child);
+    await waitForLine(child, 'ready');
+    await sleep(Math.floor(Math.random() * 300));
+    child.kill('SIGKILL');
+    await exited;
+
+    const store = await Store.open(root, { fsync: false });
+    const verified = await store.verify();
+    expect(verified).toMatchObject({ ok: true, corrupt: [], incomplete: [], unregistered: [] });
+    expect(readdirSync(join(root, 'tmp'))).toEqual([]);
+    expect(readdirSync(join(root, 'locks'))).toEqual([]);
+    expect(readdirSync(join(root, 'roots', 'inflight'))).toEqual([]);
+    const valid = fx.closure.filter((p) => store.pathInfo(p) !== undefined);
+    leftBehind.push(valid.length);
+
+    const result = await store.realise(paths, { caches: [{ url: cache.url }], trustedKeys: [fx.publicKey] });
+    expect(result.closure).toEqual(fx.closure);
+    expect(result.present).toEqual(valid);
+    expect((await store.verify()).ok).toBe(true);
+  }
+  // The kills landed at different points: before anything was registered, midway, and (sometimes) after.
+  expect(leftBehind.some((n) => n === 0)).toBe(true);
+  expect(leftBehind.some((n) => n > 0 && n < fx.closure.length)).toBe(true);
+}, 180_000);

@@ -1,0 +1,85 @@
+import { chmodSync, closeSync, fsyncSync, lstatSync, openSync, readdirSync, rmSync, constants } from 'node:fs';
+import { chmod, lstat, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** fsync a directory so a rename or create inside it survives power loss. */
+export function fsyncDir(dir: string): void {
+  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** fsync every regular file and directory under `root` (before it is renamed into the store). */
+export async function fsyncTree(root: string): Promise<void> {
+  const st = await lstat(root);
+  if (st.isSymbolicLink()) return;
+  if (st.isFile()) {
+    const fd = openSync(root, constants.O_RDONLY);
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    return;
+  }
+  if (!st.isDirectory()) return;
+  for (const entry of await readdir(root)) await fsyncTree(join(root, entry));
+  fsyncDir(root);
+}
+
+// Store paths are read-only (like Nix's); without CAP_DAC_OVERRIDE their
+// directories must be made writable before their entries can be removed.
+function makeWritableSync(root: string): void {
+  let st;
+  try {
+    st = lstatSync(root);
+  } catch {
+    return;
+  }
+  if (!st.isDirectory()) return;
+  if ((st.mode & 0o700) !== 0o700) chmodSync(root, st.mode | 0o700);
+  for (const entry of readdirSync(root)) makeWritableSync(join(root, entry));
+}
+
+/** Removes a tree, read-only directories included. Missing is fine. */
+export function removeTreeSync(root: string): void {
+  try {
+    rmSync(root, { recursive: true, force: true, maxRetries: 2 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EACCES' && (err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+    makeWritableSync(root);
+    rmSync(root, { recursive: true, force: true, maxRetries: 2 });
+  }
+}
+
+async function makeWritable(root: string): Promise<void> {
+  let st;
+  try {
+    st = await lstat(root);
+  } catch {
+    return;
+  }
+  if (!st.isDirectory()) return;
+  if ((st.mode & 0o700) !== 0o700) await chmod(root, st.mode | 0o700);
+  for (const entry of await readdir(root)) await makeWritable(join(root, entry));
+}
+
+/** Async `removeTreeSync`. */
+export async function removeTree(root: string): Promise<void> {
+  try {
+    await rm(root, { recursive: true, force: true, maxRetries: 2 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EACCES' && (err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+    await makeWritable(root);
+    await rm(root, { recursive: true, force: true, maxRetries: 2 });
+  }
+}
+
+/** Errno code of a Node error, if any. */
+export function errnoCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}

@@ -1,0 +1,201 @@
+import { readdirSync, readFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { StoreOptionsError } from './errors.ts';
+import { lock, unlock } from './file-lock.ts';
+import { errnoCode, fsyncDir, removeTree } from './fs-util.ts';
+import type { StoreLayout } from './layout.ts';
+import type { PathInfo } from './metadata.ts';
+import { ownerTag } from './process-owner.ts';
+import type { PathRegistry } from './registry.ts';
+import type { ClosureIndex } from './closure-index.ts';
+import { readInflight, readLeases, readPins, removeLease } from './roots.ts';
+
+/** Options of `store.gc`. Watermarks are bytes of NAR content held by the store. */
+export interface GcOptions {
+  /** Collect only when the store holds more than this (default 0: always). */
+  highWatermark?: number | undefined;
+  /** Collect until the store holds at most this (default 0: everything unreachable). */
+  lowWatermark?: number | undefined;
+  /** Report what would be deleted without deleting. */
+  dryRun?: boolean | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/** What `store.gc` did (or would do, with `dryRun`). */
+export interface GcResult {
+  /** NarSize sum of the deleted paths. */
+  freedBytes: number;
+  /** Deleted store paths, in deletion order (referrers before their references). */
+  deleted: string[];
+  /** NarSize sum held before collecting. */
+  storeBytes: number;
+  /** Whether the high watermark was exceeded. */
+  triggered: boolean;
+  /** Removed profiles whose closure lost a path. */
+  deletedProfiles: string[];
+}
+
+/** What GC needs from its store. */
+export interface GcContext {
+  layout: StoreLayout;
+  registry: PathRegistry;
+  closures: ClosureIndex;
+}
+
+function liveRoots(ctx: GcContext, now: number): string[] {
+  const roots: string[] = [];
+  for (const lease of readLeases(ctx.layout)) {
+    if (lease.expiresAt > now) roots.push(...lease.roots);
+    else removeLease(ctx.layout, lease.id);
+  }
+  for (const pin of readPins(ctx.layout)) roots.push(...pin.roots);
+  roots.push(...readInflight(ctx.layout));
+  return roots;
+}
+
+function reachable(roots: readonly string[], infos: Map<string, PathInfo>, storeDir: string): Set<string> {
+  const seen = new Set<string>();
+  const prefix = `${storeDir}/`;
+  const stack = roots.filter((r) => r.startsWith(prefix)).map((r) => r.slice(prefix.length).split('/')[0] ?? '');
+  while (stack.length > 0) {
+    const base = stack.pop() as string;
+    if (seen.has(base)) continue;
+    seen.add(base);
+    const info = infos.get(base);
+    if (!info) continue;
+    for (const ref of info.references) if (ref.startsWith(prefix)) stack.push(ref.slice(prefix.length));
+  }
+  return seen;
+}
+
+/**
+ * Deletes unreachable paths, least recently used first, until the store is
+ * below the low watermark. A path goes only after every path referencing it
+ * (they are unreachable too, or it would not be), so the store never holds a
+ * path whose references are missing. Deleting is a rename out of `store/`
+ * followed by removing the metadata: the reverse of registration.
+ */
+export async function collectGarbage(ctx: GcContext, opts: GcOptions): Promise<GcResult> {
+  const high = opts.highWatermark ?? 0;
+  const low = opts.lowWatermark ?? 0;
+  if (!(low >= 0 && high >= low)) {
+    throw new StoreOptionsError(`gc watermarks: expected 0 <= lowWatermark <= highWatermark, found low ${low}, high ${high}`);
+  }
+  const gcLock = join(ctx.layout.root, 'gc.lock');
+  await lock(gcLock, { signal: opts.signal, what: 'the GC lock' });
+  const trash: string[] = [];
+  let result: GcResult;
+  try {
+    // Roots are read only after taking the lock: a realise that registers its
+    // in-flight root before checking the lock is then either seen here or
+    // waits for this GC to finish before it looks at the store.
+    const infos = ctx.registry.scan();
+    const prefix = `${ctx.layout.storeDir}/`;
+    const keep = reachable(liveRoots(ctx, Date.now()), infos, ctx.layout.storeDir);
+    let total = 0;
+    for (const info of infos.values()) total += info.narSize;
+    result = { freedBytes: 0, deleted: [], storeBytes: total, triggered: total > high, deletedProfiles: [] };
+    if (!result.triggered) return result;
+
+    const referrers = new Map<string, string[]>();
+    for (const [base, info] of infos) {
+      for (const ref of info.references) {
+        const refBase = ref.slice(prefix.length);
+        if (refBase === base) continue;
+        let list = referrers.get(refBase);
+        if (!list) referrers.set(refBase, (list = []));
+        list.push(base);
+      }
+    }
+    // A warm realise records its use on the closure index entry, not on every path.
+    const indexEntries = ctx.closures.entries();
+    const lastUse = new Map<string, number>();
+    for (const [base, info] of infos) lastUse.set(base, info.lastUse);
+    for (const entry of indexEntries) {
+      for (const path of entry.closure) {
+        const base = path.slice(prefix.length);
+        const known = lastUse.get(base);
+        if (known !== undefined && known < entry.lastUse) lastUse.set(base, entry.lastUse);
+      }
+    }
+    const candidates = [...infos.keys()]
+      .filter((base) => !keep.has(base))
+      .map((base) => [base, lastUse.get(base) ?? 0] as const)
+      .sort(([a, x], [b, y]) => x - y || (a < b ? -1 : a > b ? 1 : 0));
+
+    const gone = new Set<string>();
+    let sinceYield = 0;
+    const remove = (base: string): void => {
+      if (!opts.dryRun) {
+        const to = join(ctx.layout.tmp, `${ownerTag()}-gc-${base}`);
+        try {
+          renameSync(ctx.registry.hostPath(base), to);
+          trash.push(to);
+        } catch (err) {
+          if (errnoCode(err) !== 'ENOENT') throw err;
+        }
+        ctx.registry.forget(base);
+      }
+      gone.add(base);
+      const info = infos.get(base) as PathInfo;
+      total -= info.narSize;
+      result.freedBytes += info.narSize;
+      result.deleted.push(info.storePath);
+    };
+    for (const [candidate] of candidates) {
+      if (total <= low) break;
+      if (gone.has(candidate)) continue;
+      // Post-order over referrers: every referrer of a path goes before it.
+      const order: string[] = [];
+      const visiting = new Set<string>();
+      const visit = (base: string): void => {
+        if (gone.has(base) || visiting.has(base)) return;
+        visiting.add(base);
+        for (const r of referrers.get(base) ?? []) visit(r);
+        order.push(base);
+      };
+      visit(candidate);
+      for (const base of order) remove(base);
+      if ((sinceYield += order.length) >= 512) {
+        sinceYield = 0;
+        await yieldToLoop();
+      }
+    }
+    if (!opts.dryRun && result.deleted.length > 0) {
+      fsyncDir(ctx.layout.store);
+      result.deletedProfiles = removeBrokenProfiles(ctx, gone, trash);
+      for (const entry of indexEntries) {
+        if (entry.closure.some((p) => gone.has(p.slice(prefix.length)))) ctx.closures.remove(entry.file);
+      }
+    }
+  } finally {
+    unlock(gcLock);
+  }
+  for (const dir of trash) await removeTree(dir);
+  return result;
+}
+
+function removeBrokenProfiles(ctx: GcContext, gone: Set<string>, trash: string[]): string[] {
+  const removed: string[] = [];
+  const prefix = `${ctx.layout.storeDir}/`;
+  for (const name of readdirSync(ctx.layout.profiles)) {
+    const dir = join(ctx.layout.profiles, name);
+    let closure: string[];
+    try {
+      closure = (JSON.parse(readFileSync(join(dir, '.flox-k8s', 'profile.json'), 'utf8')) as { closure: string[] }).closure;
+    } catch {
+      continue;
+    }
+    if (!closure.some((p) => gone.has(p.slice(prefix.length)))) continue;
+    const to = join(ctx.layout.tmp, `${ownerTag()}-gc-profile-${name}`);
+    try {
+      renameSync(dir, to);
+      trash.push(to);
+      removed.push(dir);
+    } catch {
+      // removed concurrently
+    }
+  }
+  return removed;
+}

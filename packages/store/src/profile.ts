@@ -1,0 +1,161 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { activationPlan, packagesFor, storePathsToInstall, type ActivationPlan, type Lockfile } from '@flox-k8s/lockfile';
+import { ASSET_DIR, activationAssets, type ProfileShell } from './activation-assets.ts';
+import { buildEnv } from './buildenv.ts';
+import { StorePathMissingError } from './errors.ts';
+import { errnoCode, fsyncDir, fsyncTree, removeTree } from './fs-util.ts';
+import type { StoreLayout } from './layout.ts';
+import { ownerTag } from './process-owner.ts';
+import type { PathRegistry } from './registry.ts';
+import { InflightRoot } from './roots.ts';
+
+/** Options of `store.profile`. */
+export interface ProfileOptions {
+  /** Activation mode the assets are written for (default `run`). */
+  mode?: 'run' | 'dev' | undefined;
+  /** Where the profile is mounted in the container (default: the store's `profileMountPath`). */
+  containerPath?: string | undefined;
+}
+
+/** In-container paths of the activation assets inside a profile. */
+export interface ProfileActivation {
+  plan: ActivationPlan;
+  /** All variables as POSIX shell (`. envrc`). */
+  envrc: string;
+  /** `<shell> wrapper <argv...>`: hook + profile scripts, then `exec "$@"`; present when `plan.needsWrapper`. */
+  wrapper?: string | undefined;
+  hook?: string | undefined;
+  profile: Partial<Record<ProfileShell, string>>;
+}
+
+/** A built profile. */
+export interface ProfileResult {
+  hostPath: string;
+  containerPath: string;
+  digest: string;
+  system: string;
+  mode: 'run' | 'dev';
+  /** Sorted closure of the profile's packages (what a container must mount). */
+  closure: string[];
+  activation: ProfileActivation;
+}
+
+/** What `buildProfile` needs from the store. */
+export interface ProfileInput {
+  layout: StoreLayout;
+  registry: PathRegistry;
+  lock: Lockfile;
+  system: string;
+  mode: 'run' | 'dev';
+  key: string;
+  digest: string;
+  containerPath: string;
+  fsync: boolean;
+  waitForGc: () => Promise<void>;
+}
+
+const MANIFEST = 'profile.json';
+
+function closureOf(input: ProfileInput, roots: readonly string[]): string[] {
+  const seen = new Set<string>();
+  const missing: string[] = [];
+  const stack = [...roots];
+  const prefix = `${input.layout.storeDir}/`;
+  while (stack.length > 0) {
+    const p = stack.pop() as string;
+    if (seen.has(p)) continue;
+    seen.add(p);
+    const info = p.startsWith(prefix) ? input.registry.valid(p.slice(prefix.length)) : undefined;
+    if (!info) missing.push(p);
+    else stack.push(...info.references);
+  }
+  if (missing.length > 0) {
+    throw new StorePathMissingError(
+      `profile ${input.digest}: ${missing.length} path(s) of the closure are not in the store (${missing.sort().slice(0, 5).join(', ')}); realise them first`,
+    );
+  }
+  return [...seen].sort();
+}
+
+function resultFrom(input: ProfileInput, hostPath: string, closure: string[], plan: ActivationPlan, files: Iterable<string>): ProfileResult {
+  const assetDir = `${input.containerPath}/${ASSET_DIR}`;
+  const names = new Set(files);
+  const profile: Partial<Record<ProfileShell, string>> = {};
+  for (const shell of ['common', 'bash', 'zsh', 'fish', 'tcsh'] as const) {
+    if (names.has(`profile-${shell}`)) profile[shell] = `${assetDir}/profile-${shell}`;
+  }
+  return {
+    hostPath,
+    containerPath: input.containerPath,
+    digest: input.digest,
+    system: input.system,
+    mode: input.mode,
+    closure,
+    activation: {
+      plan,
+      envrc: `${assetDir}/envrc`,
+      wrapper: names.has('wrapper') ? `${assetDir}/wrapper` : undefined,
+      hook: names.has('hook-on-activate') ? `${assetDir}/hook-on-activate` : undefined,
+      profile,
+    },
+  };
+}
+
+/**
+ * Builds (or finds) the profile of a lockfile: merged tree into a temp dir,
+ * activation assets, a manifest written last, then one rename into
+ * `profiles/<digest>-<system>-<mode>`. A visible profile is always complete.
+ */
+export async function buildProfile(input: ProfileInput): Promise<ProfileResult> {
+  const final = join(input.layout.profiles, input.key);
+  const roots = storePathsToInstall(input.lock, input.system);
+  const inflight = new InflightRoot(input.layout);
+  try {
+    inflight.set(roots);
+    await input.waitForGc();
+    const closure = closureOf(input, roots);
+    const manifestFile = join(final, ASSET_DIR, MANIFEST);
+    if (existsSync(manifestFile)) {
+      const m = JSON.parse(readFileSync(manifestFile, 'utf8')) as { plan: ActivationPlan; files: string[] };
+      return resultFrom(input, final, closure, m.plan, m.files);
+    }
+    const plan = activationPlan(input.lock, { system: input.system, mode: input.mode, envDir: input.containerPath, closure });
+    const tmpDir = mkdtempSync(join(input.layout.tmp, `${ownerTag()}-profile-`));
+    try {
+      const out = join(tmpDir, 'profile');
+      mkdirSync(out, { mode: 0o755 });
+      const prefix = `${input.layout.storeDir}/`;
+      buildEnv(
+        out,
+        packagesFor(input.lock, input.system).map((p) => ({ name: p.installId, paths: p.storePaths, priority: p.priority })),
+        (c) => (c === input.layout.storeDir ? input.layout.store : c.startsWith(prefix) ? join(input.layout.store, c.slice(prefix.length)) : undefined),
+      );
+      const header = `flox-k8s activation for lockfile ${input.digest} (${input.system}, ${input.mode})`;
+      const assets = activationAssets(plan, `${input.containerPath}/${ASSET_DIR}`, header);
+      mkdirSync(join(out, ASSET_DIR), { mode: 0o755 });
+      for (const [name, text] of assets) {
+        writeFileSync(join(out, ASSET_DIR, name), text, { mode: name === 'wrapper' ? 0o555 : 0o444 });
+      }
+      const files = [...assets.keys()].sort();
+      writeFileSync(
+        join(out, ASSET_DIR, MANIFEST),
+        `${JSON.stringify({ digest: input.digest, system: input.system, mode: input.mode, closure, files, plan }, null, 2)}\n`,
+        { mode: 0o444 },
+      );
+      if (input.fsync) await fsyncTree(out);
+      try {
+        renameSync(out, final);
+        fsyncDir(input.layout.profiles);
+      } catch (err) {
+        // Another process built the same lockfile first: profiles are content-addressed, theirs is identical.
+        if (errnoCode(err) !== 'ENOTEMPTY' && errnoCode(err) !== 'EEXIST') throw err;
+      }
+      return resultFrom(input, final, closure, plan, files);
+    } finally {
+      await removeTree(tmpDir);
+    }
+  } finally {
+    inflight.remove();
+  }
+}

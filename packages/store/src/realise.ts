@@ -1,0 +1,204 @@
+import { mkdtempSync, renameSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { BinaryCacheClient, type CacheConfig, type ClientEvent, type FoundNarinfo } from '@flox-k8s/nar';
+import { StoreAbortedError, StoreDiskFullError, StoreError, StoreFetchError, isDiskFull } from './errors.ts';
+import { errnoCode, fsyncDir, fsyncTree, removeTree } from './fs-util.ts';
+import { lock, unlock } from './file-lock.ts';
+import { type PhaseClock, type Semaphore, type RealisePhase } from './phases.ts';
+import { ownerTag } from './process-owner.ts';
+import type { PathRegistry } from './registry.ts';
+import type { SingleFlight } from './single-flight.ts';
+import type { StoreLayout } from './layout.ts';
+
+/** Progress of a `realise` call. */
+export type RealiseProgress =
+  | { type: 'resolved'; closure: number; missing: number; narBytes: number }
+  | { type: 'fetch-start'; storePath: string; narSize: number }
+  | { type: 'fetch-progress'; storePath: string; bytesIn: number; bytesOut: number; narSize: number }
+  | { type: 'waiting'; storePath: string }
+  | { type: 'fetched'; storePath: string; narSize: number; fileSize: number }
+  | { type: 'present'; storePath: string }
+  | { type: 'registered'; storePath: string };
+
+/** Options of `store.realise`. */
+export interface RealiseOptions {
+  caches: CacheConfig[];
+  trustedKeys: string[];
+  /** Concurrent downloads (default 8). */
+  concurrency?: number | undefined;
+  signal?: AbortSignal | undefined;
+  onProgress?: ((event: RealiseProgress) => void) | undefined;
+  /** Take (or renew) this lease on the requested paths before returning, so no GC can slip in between. */
+  lease?: { id: string; ttlMs: number } | undefined;
+  /** A long-lived client to reuse (its caches/keys win over `caches`/`trustedKeys`). */
+  client?: BinaryCacheClient | undefined;
+}
+
+/** What `store.realise` did. */
+export interface RealiseResult {
+  /** Sorted full closure of the requested paths. */
+  closure: string[];
+  /** Paths this call downloaded. */
+  fetched: string[];
+  /** Paths of the closure that were already valid or that another caller/process realised. */
+  present: string[];
+  /** Compressed bytes downloaded (FileSize). */
+  bytesDownloaded: number;
+  /** Uncompressed NAR bytes of the fetched paths. */
+  narBytes: number;
+  /**
+   * Wall-clock ms during which any path was in the phase: `resolve` (closure
+   * and narinfos), `fetch` (download, decompression, NAR parsing and hashing,
+   * streamed in one pass), `verify` (reference checks and fsync of the
+   * unpacked tree), `unpack` (metadata + rename into the store).
+   */
+  durations: Record<RealisePhase, number>;
+}
+
+/** What one path's job ended with. */
+export type PathOutcome = { kind: 'fetched'; narSize: number; fileSize: number } | { kind: 'present' };
+
+/** Everything a path job needs from its store. */
+export interface RealiseContext {
+  layout: StoreLayout;
+  registry: PathRegistry;
+  jobs: SingleFlight<PathOutcome>;
+  fsync: boolean;
+}
+
+/** Turns any failure into the store's coded error. */
+export function storeFailure(storePath: string, err: unknown, signal?: AbortSignal): Error {
+  if (err instanceof StoreAbortedError) return err;
+  if (signal?.aborted) return new StoreAbortedError(`realise of ${storePath} aborted`, { cause: err });
+  if (isDiskFull(err)) {
+    return new StoreDiskFullError(
+      `no space left while realising ${storePath}; the partial download was removed. Free space or raise the GC watermarks`,
+      { cause: err },
+    );
+  }
+  if (err instanceof StoreError) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  // Coded errors of our other packages (narinfo not found, hash mismatch, bad signature) keep their code.
+  if (typeof code === 'string' && code.startsWith('FLOXK8S_') && err instanceof Error) return err;
+  return new StoreFetchError(
+    `could not realise ${storePath}${typeof code === 'string' ? ` (${code})` : ''}: ${(err as Error)?.message ?? String(err)}`,
+    { cause: err },
+  );
+}
+
+/** Inputs of one path job. */
+export interface PathJobInput {
+  storePath: string;
+  base: string;
+  found: FoundNarinfo;
+  /** Full store paths this path references (self excluded). */
+  dependencies: string[];
+  /** The job of a dependency this process realises, if any (undefined: already valid). */
+  dependencyJob: (storePath: string) => Promise<PathOutcome> | undefined;
+  client: BinaryCacheClient;
+  downloads: Semaphore;
+  clock: PhaseClock;
+  onProgress: ((event: RealiseProgress) => void) | undefined;
+}
+
+/**
+ * Realises one path: cross-process lock, download into a private temp dir,
+ * wait for its dependencies, then metadata + rename. Holding the lock while
+ * waiting cannot deadlock: references form a DAG.
+ */
+export async function realisePath(ctx: RealiseContext, job: PathJobInput, signal: AbortSignal): Promise<PathOutcome> {
+  const { registry, layout } = ctx;
+  const lockFile = join(layout.locks, `${job.base}.lock`);
+  let waitingReported = false;
+  const locked = await lock(lockFile, {
+    signal,
+    what: `the lock of ${job.storePath}`,
+    satisfied: () => {
+      if (registry.valid(job.base)) return true;
+      if (!waitingReported) {
+        waitingReported = true;
+        job.onProgress?.({ type: 'waiting', storePath: job.storePath });
+      }
+      return false;
+    },
+  });
+  if (!locked) return { kind: 'present' };
+  let tmpDir: string | undefined;
+  try {
+    if (registry.valid(job.base)) return { kind: 'present' };
+    tmpDir = mkdtempSync(join(layout.tmp, `${ownerTag()}-`));
+    const dest = join(tmpDir, job.base);
+    const fetched = await job.downloads.run(() =>
+      job.clock.time('fetch', async () => {
+        job.onProgress?.({ type: 'fetch-start', storePath: job.storePath, narSize: job.found.narinfo.narSize });
+        return job.client.fetchNar(job.found, dest, {
+          signal,
+          onProgress: (e: ClientEvent) => {
+            if (e.type === 'progress') {
+              job.onProgress?.({ type: 'fetch-progress', storePath: job.storePath, bytesIn: e.bytesIn, bytesOut: e.bytesOut, narSize: e.narSize });
+            }
+          },
+        });
+      }),
+    );
+    job.onProgress?.({ type: 'fetched', storePath: job.storePath, narSize: fetched.narSize, fileSize: fetched.fileSize });
+    if (ctx.fsync) await job.clock.time('verify', () => fsyncTree(dest));
+    // A path may only become visible once everything it references is valid.
+    for (const dep of job.dependencies) {
+      const pending = job.dependencyJob(dep);
+      if (pending) await pending;
+    }
+    if (signal.aborted) throw new StoreAbortedError(`realise of ${job.storePath} aborted`, { cause: signal.reason });
+    job.clock.enter('unpack');
+    try {
+      registry.record(job.base, {
+        storePath: job.storePath,
+        narHash: fetched.narHash,
+        narSize: fetched.narSize,
+        references: [...job.dependencies, ...(selfReferences(job) ? [job.storePath] : [])].sort(),
+        registrationTime: Date.now(),
+        deriver: job.found.narinfo.deriver,
+        ca: job.found.narinfo.ca,
+      });
+      try {
+        renameSync(dest, registry.hostPath(job.base));
+      } catch (err) {
+        // Only possible if a lock was broken wrongly: someone else committed it first; theirs is as good.
+        if (errnoCode(err) !== 'ENOTEMPTY' && errnoCode(err) !== 'EEXIST') throw err;
+      }
+      if (ctx.fsync) fsyncDir(layout.store);
+    } finally {
+      job.clock.leave('unpack');
+    }
+    job.onProgress?.({ type: 'registered', storePath: job.storePath });
+    return { kind: 'fetched', narSize: fetched.narSize, fileSize: fetched.fileSize };
+  } finally {
+    if (tmpDir !== undefined) {
+      try {
+        rmdirSync(tmpDir);
+      } catch {
+        await removeTree(tmpDir);
+      }
+    }
+    unlock(lockFile);
+  }
+}
+
+function selfReferences(job: PathJobInput): boolean {
+  const selfBase = job.base;
+  return job.found.narinfo.references.includes(selfBase);
+}
+
+/** Creates the client for a realise call unless the caller brought one. */
+export function clientFor(opts: RealiseOptions, storeDir: string): { client: BinaryCacheClient; owned: boolean } {
+  if (opts.client) return { client: opts.client, owned: false };
+  return {
+    client: new BinaryCacheClient({
+      caches: opts.caches,
+      trustedKeys: opts.trustedKeys,
+      concurrency: opts.concurrency ?? 8,
+      storeDir,
+    }),
+    owned: true,
+  };
+}

@@ -1,0 +1,79 @@
+// Thin wrappers over the Nix 2.8 command line. The sandbox is off (the builders
+// use the host's /bin/sh) and no substituter is consulted: cache.nixos.org is
+// not reachable here and the fixtures must not depend on it.
+import { lstat, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { NixOutputUnexpectedError } from './errors.ts';
+import { lines, run } from './run.ts';
+
+export const STORE_DIR = '/nix/store';
+
+const offline = ['--option', 'sandbox', 'false', '--option', 'substituters', ''];
+const nixCommand = ['--extra-experimental-features', 'nix-command'];
+
+export type Compression = 'xz' | 'zstd' | 'bzip2' | 'none';
+export const COMPRESSIONS: readonly Compression[] = ['xz', 'zstd', 'bzip2', 'none'];
+
+/** Instantiates `attrs` of the expression file and returns their .drv paths, in the order asked. */
+export async function instantiate(
+  expressionFile: string,
+  attrs: readonly string[],
+  args: Record<string, string>,
+): Promise<string[]> {
+  const argv = [...offline, expressionFile];
+  for (const [name, value] of Object.entries(args)) argv.push('--arg', name, value);
+  for (const attr of attrs) argv.push('-A', attr);
+  const drvs = lines(await run('nix-instantiate', argv));
+  if (drvs.length !== attrs.length) {
+    throw new NixOutputUnexpectedError('nix-instantiate', `${attrs.length} .drv paths`, `${drvs.length}`);
+  }
+  return drvs;
+}
+
+/** Builds .drv paths and returns their `out` paths, in the same order. */
+export async function realise(drvs: readonly string[]): Promise<string[]> {
+  const outs = lines(await run('nix-store', [...offline, '--realise', ...drvs]));
+  if (outs.length !== drvs.length) {
+    throw new NixOutputUnexpectedError('nix-store --realise', `${drvs.length} output paths`, `${outs.length}`);
+  }
+  return outs;
+}
+
+/** Registers `link` as an indirect GC root for `storePath`, so `nix-collect-garbage` keeps the fixture. */
+export async function addGcRoot(storePath: string, link: string): Promise<void> {
+  await run('nix-store', [...offline, '--realise', storePath, '--add-root', link]);
+}
+
+/** The sorted closure (requisites) of the given store paths. */
+export async function closureOf(storePaths: readonly string[]): Promise<string[]> {
+  return lines(await run('nix-store', ['--query', '--requisites', ...storePaths])).sort();
+}
+
+/** Generates an ed25519 binary-cache key pair; returns the public key text (`name:base64`). */
+export async function generateKey(name: string, secretKeyFile: string, publicKeyFile: string): Promise<string> {
+  await run('nix-store', ['--generate-binary-cache-key', name, secretKeyFile, publicKeyFile]);
+  return (await readFile(publicKeyFile, 'utf8')).trim();
+}
+
+/** Publishes the closure of `storePaths` as a signed `file://` binary cache in `dir`. */
+export async function copyToFileCache(
+  storePaths: readonly string[],
+  dir: string,
+  compression: Compression,
+  secretKeyFile: string,
+): Promise<void> {
+  const url = `file://${dir}?compression=${compression}&secret-key=${secretKeyFile}`;
+  await run('nix', [...nixCommand, 'copy', ...offline, '--to', url, ...storePaths]);
+}
+
+/** True when every path is present in the host store (a cheap check: no Nix invocation). */
+export async function allPresent(storePaths: readonly string[]): Promise<boolean> {
+  for (const storePath of storePaths) {
+    try {
+      await lstat(join(STORE_DIR, storePath.slice(STORE_DIR.length + 1)));
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}

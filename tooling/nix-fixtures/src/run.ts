@@ -1,0 +1,45 @@
+import { spawn } from 'node:child_process';
+import { nixProcessEnv } from './env.ts';
+import { NixCommandError } from './errors.ts';
+
+export interface RunOptions {
+  env?: Record<string, string>;
+  cwd?: string;
+  /** Kill the command after this long; every wait is bounded. */
+  timeoutMs?: number;
+}
+
+/** Runs a command to completion and returns its stdout; throws `NixCommandError` with stderr on failure. */
+export function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<string> {
+  const shown = [command, ...args].join(' ');
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: nixProcessEnv(options.env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20 * 60_000);
+    child.on('error', (cause) => {
+      clearTimeout(timer);
+      reject(new NixCommandError(shown, null, String(cause), { cause }));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const stderr = Buffer.concat(err).toString('utf8');
+      if (code === 0) resolve(Buffer.concat(out).toString('utf8'));
+      else reject(new NixCommandError(shown, code, signal ? `${stderr}\n(killed by ${signal})` : stderr));
+    });
+  });
+}
+
+/** Non-empty trimmed lines of a command's output. */
+export function lines(text: string): string[] {
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+}

@@ -1,0 +1,121 @@
+// A loopback HTTP server for a `file://` binary cache directory, so tests talk to
+// a real HTTP binary cache (Nix's own client, or ours) without any network.
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, resolve, sep } from 'node:path';
+
+export interface ServeCacheOptions {
+  /**
+   * Called before the file is served, for fault injection (5xx, truncated bodies,
+   * stalls). Return `true` when the hook answered the request itself.
+   */
+  onRequest?: (req: IncomingMessage, res: ServerResponse) => boolean | void | Promise<boolean | void>;
+  /** Close the server after this long without a request (default 10 minutes): a forgotten server never outlives its test run. */
+  idleCloseMs?: number;
+}
+
+export interface ServedCache {
+  /** `http://127.0.0.1:<port>`, no trailing slash. */
+  url: string;
+  /** Every request received, in order (including those a hook answered). */
+  requests: Array<{ method: string; path: string }>;
+  /** Requests whose path starts with the string, or matches the regular expression. */
+  count(pathPrefixOrRegex: string | RegExp): number;
+  close(): Promise<void>;
+}
+
+const contentTypes: Array<[RegExp, string]> = [
+  [/^\/nix-cache-info$/, 'text/x-nix-cache-info'],
+  [/\.narinfo$/, 'text/x-nix-narinfo'],
+  [/^\/nar\//, 'application/x-nix-nar'],
+];
+
+/** Serves `dir` (nix-cache-info, *.narinfo, nar/*) on 127.0.0.1, port 0. GET and HEAD; 404 for anything missing. */
+export async function serveCache(dir: string, opts: ServeCacheOptions = {}): Promise<ServedCache> {
+  const root = resolve(dir);
+  const requests: Array<{ method: string; path: string }> = [];
+  const idleCloseMs = opts.idleCloseMs ?? 10 * 60_000;
+  let idleTimer: NodeJS.Timeout | undefined;
+
+  const server = createServer((req, res) => {
+    armIdleTimer();
+    const path = decodedPath(req.url ?? '/');
+    requests.push({ method: req.method ?? 'GET', path });
+    void handle(req, res, path).catch((error: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(`internal error: ${String(error)}\n`);
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    if (opts.onRequest !== undefined && (await opts.onRequest(req, res)) === true) return;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-length': '0' }).end();
+      return;
+    }
+    const file = resolve(join(root, path));
+    if (!file.startsWith(root + sep)) return notFound(res);
+    const info = await stat(file).catch(() => undefined);
+    if (info === undefined || !info.isFile()) return notFound(res);
+    const type = contentTypes.find(([pattern]) => pattern.test(path))?.[1] ?? 'application/octet-stream';
+    res.writeHead(200, { 'content-type': type, 'content-length': String(info.size) });
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    const body = createReadStream(file);
+    body.on('error', () => res.destroy());
+    body.pipe(res);
+  }
+
+  function armIdleTimer(): void {
+    if (idleTimer !== undefined) clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => void close(), idleCloseMs);
+    idleTimer.unref();
+  }
+
+  let closing: Promise<void> | undefined;
+  function close(): Promise<void> {
+    if (idleTimer !== undefined) clearTimeout(idleTimer);
+    closing ??= new Promise<void>((done) => {
+      server.close(() => done());
+      server.closeAllConnections();
+    });
+    return closing;
+  }
+
+  await new Promise<void>((listening, failed) => {
+    server.once('error', failed);
+    server.listen(0, '127.0.0.1', () => listening());
+  });
+  server.unref();
+  armIdleTimer();
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    count: (pattern) => {
+      // A copy without g/y flags: RegExp#test on those is stateful across calls.
+      const matches = typeof pattern === 'string' ? null : new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, ''));
+      return requests.filter(({ path }) => (matches === null ? path.startsWith(pattern as string) : matches.test(path))).length;
+    },
+    close,
+  };
+}
+
+function decodedPath(url: string): string {
+  const pathname = new URL(url, 'http://127.0.0.1').pathname;
+  try {
+    return decodeURIComponent(pathname);
+  } catch {
+    return pathname;
+  }
+}
+
+function notFound(res: ServerResponse): void {
+  const body = '404 not found\n';
+  res.writeHead(404, { 'content-type': 'text/plain', 'content-length': String(Buffer.byteLength(body)) }).end(body);
+}
