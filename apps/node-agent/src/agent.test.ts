@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENABLED_LABEL, startAgent, type RunningAgent } from './agent.ts';
 import { parseAgentConfig } from './config.ts';
 import { kubeClient } from './kube/client.ts';
-import { startFakeApiserver, type FakeApiserver } from './kube/test-fake-apiserver.ts';
+import { startFakeApiserver, type FakeApiserver } from './kube/fake-apiserver.ts';
 import { memoryLogger } from './log.ts';
 
 let fixtures: NixFixtures;

@@ -1,16 +1,21 @@
 #!/usr/bin/env node
-// flox-node-agent run | install | uninstall
+// flox-node-agent run | install | uninstall | version
 import { hostname } from 'node:os';
 import { ENABLED_LABEL, startAgent } from './agent.ts';
 import { loadAgentConfig, readAgentEnv } from './config.ts';
 import { errorCode } from './errors.ts';
+import { AGENT_VERSION } from './version.ts';
 import { commandActions } from './install/host-commands.ts';
 import { installRuntime, uninstallRuntime } from './install/host-install.ts';
-import { installOptionsFrom } from './install/install-options.ts';
+import { assertShimLayoutFor, installOptionsFrom } from './install/install-options.ts';
 import { kubeClient } from './kube/client.ts';
 import { jsonLogger } from './log.ts';
 
 const command = process.argv[2] ?? 'run';
+if (command === 'version') {
+  process.stdout.write(`${JSON.stringify({ name: 'flox-node-agent', version: AGENT_VERSION, node: process.version })}\n`);
+  process.exit(0);
+}
 const env = readAgentEnv();
 const config = loadAgentConfig(env.configPath);
 const log = jsonLogger({ level: config.agent.logLevel, base: { node: env.nodeName } });
@@ -23,6 +28,7 @@ const installer = config.agent.installer;
 const actions = commandActions(installer);
 
 try {
+  if ((command === 'run' && installer.enabled) || command === 'install') await assertShimLayoutFor(installer.shimLayout, installer.installDir);
   if (command === 'run') {
     const install = installer.enabled ? { options: await installOptionsFrom(config, process.execPath), actions } : undefined;
     const agent = await startAgent({ config, nodeName: env.nodeName, kube, log, ...(install ? { install } : {}) });
@@ -42,7 +48,7 @@ try {
     const result = await uninstallRuntime(await installOptionsFrom(config, process.execPath), actions);
     log.info('uninstalled', { ...result });
   } else {
-    log.error('usage: flox-node-agent run | install | uninstall', { command });
+    log.error('usage: flox-node-agent run | install | uninstall | version', { command });
     process.exitCode = 2;
   }
 } catch (error) {

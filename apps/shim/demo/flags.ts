@@ -3,8 +3,10 @@ import { z } from 'zod';
 import { UsageError } from '../src/errors.ts';
 import { formatIssues } from '../src/validation.ts';
 
-export const DEMO_USAGE = `usage: pnpm demo [-- ] [--lockfile FILE] [--cache URL]... [--trusted-key NAME:KEY]...
-                 [--hub URL|DIR] [--environment OWNER/NAME[:N]] [-- COMMAND ARGS...]`;
+export const DEMO_USAGE = `usage: pnpm demo [--lockfile FILE] [--cache URL]... [--trusted-key NAME:KEY]...
+                 [--hub URL|DIR] [--environment OWNER/NAME[:N]] [--] [COMMAND ARGS...]`;
+
+const VALUE_FLAGS = new Set(['--lockfile', '--cache', '--trusted-key', '--hub', '--environment']);
 
 const url = z.string().refine((u) => URL.canParse(u) && /^(https?|file):$/.test(new URL(u).protocol), 'expected an http(s):// or file:// URL');
 const flagsSchema = z.strictObject({
@@ -29,11 +31,22 @@ export interface DemoFlags {
 
 /** Parses and validates the demo's flags; throws UsageError naming the bad flag. */
 export function parseDemoFlags(argv: readonly string[]): DemoFlags {
-  // pnpm passes a leading "--" through; the command is what follows the next "--".
-  const args = argv[0] === '--' ? argv.slice(1) : [...argv];
-  const split = args.indexOf('--');
-  const own = split < 0 ? args : args.slice(0, split);
-  const command = split < 0 ? [] : args.slice(split + 1);
+  // `pnpm demo -- …` passes the "--" through: skip leading ones. The command starts
+  // after a later "--" or at the first argument that is not one of our flags.
+  let i = 0;
+  while (argv[i] === '--') i++;
+  const own: string[] = [];
+  for (; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--') {
+      i++;
+      break;
+    }
+    if (!arg.startsWith('-')) break;
+    own.push(arg);
+    if (VALUE_FLAGS.has(arg) && i + 1 < argv.length) own.push(argv[++i] as string);
+  }
+  const command = argv.slice(i);
   let values: Record<string, unknown>;
   try {
     values = parseArgs({

@@ -1,4 +1,5 @@
-import { readdir, readFile, readlink } from 'node:fs/promises';
+import { readdir, readFile, readlink, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
@@ -49,4 +50,32 @@ export async function unmountAll(dir: string): Promise<void> {
     if (points.length === 0) return;
     for (const p of points) await run('umount', ['-l', p], { timeout: 10_000 }).catch(() => undefined);
   }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Remove private containerd dirs (`<parent>/<prefix>*`) left by runs that died without `stop()`:
+ * only those whose recorded containerd PID is gone. Their shims and containers are killed by PID.
+ */
+export async function sweepStaleDirs(parent: string, prefix: string): Promise<string[]> {
+  const swept: string[] = [];
+  for (const name of await readdir(parent).catch(() => [] as string[])) {
+    if (!name.startsWith(prefix)) continue;
+    const dir = join(parent, name);
+    const pid = Number.parseInt(await readFile(join(dir, 'containerd.pid'), 'utf8').catch(() => ''), 10);
+    if (!Number.isInteger(pid) || pid <= 0 || alive(pid)) continue;
+    killAll(await processesUnder(dir));
+    await unmountAll(dir);
+    await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+    swept.push(dir);
+  }
+  return swept;
 }

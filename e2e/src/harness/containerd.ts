@@ -6,9 +6,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { TEST_PAUSE_IMAGE_NAME } from '@flox-k8s/shim/image';
 import { containerdBinaries, type ContainerdBinaries, type ContainerdVersion } from './binaries.ts';
-import { killAll, processesUnder, unmountAll } from './cleanup.ts';
+import { killAll, processesUnder, sweepStaleDirs, unmountAll } from './cleanup.ts';
 import { containerdPaths, renderContainerdConfig, type ContainerdPaths, type RuntimeEntry } from './config.ts';
 import { hostPath } from './env.ts';
+import { stockContainerdConfig } from './stock-config.ts';
+import { criClient } from './cri.ts';
 import { ContainerdStartError, CtrCommandError } from './errors.ts';
 import { testImages, withTarballFile } from './images.ts';
 import type { TomlTable } from './toml.ts';
@@ -29,8 +31,12 @@ export interface StartContainerdOptions {
   plugins?: TomlTable;
   /** Default `flox-k8s.test/pause:1` (imported automatically unless importTestImages is false). */
   sandboxImage?: string;
-  /** Replace the generated config entirely (installer tests): receives the private paths. */
-  configToml?: (paths: ContainerdPaths) => string;
+  /**
+   * `'generated'` (default): the harness's minimal config with `runtimes` etc.; `'stock'`: containerd's own
+   * `config default` moved to the private paths (installer tests; `runtimes`/`criConfig`/`plugins` are ignored);
+   * a function: your own text, given the private paths.
+   */
+  config?: 'generated' | 'stock' | ((paths: ContainerdPaths) => string);
   /** Directories put on containerd's PATH after its own bin dir (where it finds shims, e.g. containerd-shim-flox-v2). */
   extraPath?: readonly string[];
   /** Extra environment for containerd (inherited by shims and runc). */
@@ -39,6 +45,8 @@ export interface StartContainerdOptions {
   importTestImages?: boolean;
   /** Default 30 s. */
   startTimeoutMs?: number;
+  /** Count containerd as up only once CRI answers Version (default true; false for configs without CRI). */
+  waitForCri?: boolean;
 }
 
 /** A running private containerd. Everything lives under `paths.dir`; `stop()` removes it. */
@@ -72,6 +80,18 @@ function socketAnswers(path: string): Promise<boolean> {
   });
 }
 
+async function criAnswers(socket: string): Promise<boolean> {
+  const cri = criClient(socket, { deadlineMs: 2_000 });
+  try {
+    await cri.version();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    cri.close();
+  }
+}
+
 async function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
   if (child.exitCode !== null || child.signalCode !== null) return true;
   return new Promise((resolve) => {
@@ -86,13 +106,17 @@ async function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
 /** Start a private containerd of the given generation with its own root, state, socket and config. */
 export async function startContainerd(options: StartContainerdOptions): Promise<ContainerdHandle> {
   const binaries = await containerdBinaries(options.version);
+  await sweepStaleDirs(tmpdir(), 'flox-ctrd-');
   const dir = await mkdtemp(join(tmpdir(), `flox-ctrd-${options.version.replace('.', '')}-`));
   const paths = containerdPaths(dir);
   await Promise.all([paths.root, paths.state, paths.runcRoot, paths.podLogs].map((d) => mkdir(d, { recursive: true })));
-  const config = options.configToml
-    ? options.configToml(paths)
-    : renderContainerdConfig(options.version, paths, {
-        sandboxImage: options.sandboxImage ?? TEST_PAUSE_IMAGE_NAME,
+  const sandboxImage = options.sandboxImage ?? TEST_PAUSE_IMAGE_NAME;
+  const config = typeof options.config === 'function'
+    ? options.config(paths)
+    : options.config === 'stock'
+      ? await stockContainerdConfig(binaries, paths, sandboxImage)
+      : renderContainerdConfig(options.version, paths, {
+        sandboxImage,
         ...(options.runtimes ? { runtimes: options.runtimes } : {}),
         ...(options.defaultRuntime ? { defaultRuntime: options.defaultRuntime } : {}),
         ...(options.criConfig ? { criConfig: options.criConfig } : {}),
@@ -119,13 +143,15 @@ export async function startContainerd(options: StartContainerdOptions): Promise<
       await logFile.close();
     }
     const current = child;
+    // Lets a later run sweep this dir if this process dies without stop().
+    await writeFile(join(dir, 'containerd.pid'), String(current.pid ?? ''));
     const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
     for (;;) {
       if (current.exitCode !== null || current.signalCode !== null) {
         const tail = (await readFile(paths.log, 'utf8').catch(() => '')).split('\n').slice(-20).join('\n');
         throw new ContainerdStartError(`containerd ${options.version} exited (${current.exitCode ?? current.signalCode}) before its socket answered; log tail:\n${tail}`);
       }
-      if (await socketAnswers(paths.socket)) return;
+      if ((await socketAnswers(paths.socket)) && (!(options.waitForCri ?? true) || (await criAnswers(paths.socket)))) return;
       if (Date.now() > deadline) {
         throw new ContainerdStartError(`containerd ${options.version} socket ${paths.socket} did not answer within ${options.startTimeoutMs ?? 30_000} ms; see ${paths.log}`);
       }
@@ -194,6 +220,7 @@ export async function startContainerd(options: StartContainerdOptions): Promise<
     await launch();
     if (options.importTestImages ?? true) {
       const images = await testImages();
+      // One at a time: parallel imports contend on containerd's metadata store and were slower on 1.6/1.7.
       for (const image of [images.pause, images.busybox, images.stub]) await handle.importImage(image.tarball);
     }
   } catch (err) {

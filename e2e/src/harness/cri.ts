@@ -84,7 +84,8 @@ export function criClient(socket: string, options: CriClientOptions = {}): CriCl
   const call = <T>(client: grpc.Client, method: string, request: unknown, deadlineMs = defaultDeadline): Promise<T> =>
     new Promise((resolve, reject) => {
       const fn = (client as unknown as Record<string, Unary>)[method]!.bind(client);
-      fn(request, new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => {
+      // waitForReady: a call made while containerd restarts waits for the socket (until the deadline) instead of failing fast.
+      fn(request, new grpc.Metadata({ waitForReady: true }), { deadline: Date.now() + deadlineMs }, (err, res) => {
         if (err) reject(new CriCallError(method, err.code, err.details || err.message, { cause: err }));
         else resolve(res as T);
       });

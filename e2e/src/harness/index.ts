@@ -26,4 +26,7 @@ export {
   HarnessTimeoutError,
 } from './errors.ts';
 export { requireRoot } from './guard.ts';
-export { processesUnder, mountsUnder } from './cleanup.ts';
+export { mountsUnder, processesUnder, sweepStaleDirs } from './cleanup.ts';
+export { runcCapture } from './capture.ts';
+export type { RuncCapture } from './capture.ts';
+export { rewriteTomlKeys, stockContainerdConfig } from './stock-config.ts';

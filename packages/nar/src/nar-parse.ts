@@ -30,6 +30,8 @@ export interface NarSink {
 }
 
 const MAGIC = 'nix-archive-1';
+// u64 length 13, the magic, and 3 bytes of zero padding.
+const MAGIC_BYTES = Buffer.concat([Buffer.from([13, 0, 0, 0, 0, 0, 0, 0]), Buffer.from(MAGIC), Buffer.alloc(3)]);
 const MAX_TAG = 16;
 
 interface Limits {
@@ -71,13 +73,10 @@ class NarParser {
   }
 
   async run(): Promise<void> {
-    const len = await this.#bytes.u64('the magic');
-    if (len !== MAGIC.length) throw new NarBadMagicError(`not a NAR: expected the "${MAGIC}" magic, found a ${len}-byte string`);
-    const magic = await this.#bytes.read(len, 'the magic');
-    if (magic.toString('latin1') !== MAGIC) {
-      throw new NarBadMagicError(`not a NAR: expected the "${MAGIC}" magic, found ${JSON.stringify(magic.toString('latin1'))}`);
+    const header = await this.#bytes.read(8 + 16, 'the magic');
+    if (!header.equals(MAGIC_BYTES)) {
+      throw new NarBadMagicError(`not a NAR: expected the "${MAGIC}" magic, found ${JSON.stringify(header.toString('latin1'))}`);
     }
-    await this.#bytes.padding(len, 'the magic');
     await this.#node([]);
     if (!(await this.#bytes.atEnd())) throw new NarTrailingDataError(`unexpected bytes after the end of the NAR at offset ${this.#bytes.size}`);
   }

@@ -1,5 +1,4 @@
-import { constants } from 'node:fs';
-import { chmod, lutimes, mkdir, open, symlink, utimes } from 'node:fs/promises';
+import { chmodSync, closeSync, constants, fchmodSync, futimesSync, lutimesSync, mkdirSync, openSync, symlinkSync, utimesSync, writeSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { AbortedError, NarDestinationError, NarError } from './errors.ts';
 import { parseNar, type NarLimits, type NarSink } from './nar-parse.ts';
@@ -46,7 +45,11 @@ function withSignal(source: AsyncIterable<Uint8Array>, signal: AbortSignal | und
   };
 }
 
-/** Writes parsed nodes below `dest`; every node is created fresh (exclusive create, never following symlinks). */
+/**
+ * Writes parsed nodes below `dest`; every node is created fresh (exclusive create, never following symlinks).
+ * File system calls are synchronous on purpose: measured, per-call thread-pool round trips cost more than the
+ * page-cache writes themselves, and they would compete with the decompressor for the same cores.
+ */
 class FsSink implements NarSink {
   readonly #dest: Buffer;
   readonly #destText: string;
@@ -65,10 +68,10 @@ class FsSink implements NarSink {
     return Buffer.concat(parts);
   }
 
-  async #create<T>(path: readonly Buffer[], create: () => Promise<T>): Promise<T> {
+  #create<T>(path: readonly Buffer[], create: () => T): T {
     if (path.length > 0) return create();
     try {
-      const out = await create();
+      const out = create();
       this.created = true;
       return out;
     } catch (cause) {
@@ -76,40 +79,37 @@ class FsSink implements NarSink {
     }
   }
 
-  async directory(path: readonly Buffer[]): Promise<void> {
+  directory(path: readonly Buffer[]): void {
     // mkdir fails with EEXIST on any existing node, including a planted symlink.
     const p = this.#path(path);
-    await this.#create(path, () => mkdir(p, { mode: 0o755 }));
+    this.#create(path, () => mkdirSync(p, { mode: 0o755 }));
   }
 
-  async directoryEnd(path: readonly Buffer[]): Promise<void> {
+  directoryEnd(path: readonly Buffer[]): void {
     const p = this.#path(path);
-    await chmod(p, 0o555);
-    await utimes(p, CANONICAL_TIME, CANONICAL_TIME);
+    chmodSync(p, 0o555);
+    utimesSync(p, CANONICAL_TIME, CANONICAL_TIME);
   }
 
   async file(path: readonly Buffer[], executable: boolean, _size: number, contents: AsyncIterable<Buffer>): Promise<void> {
     const p = this.#path(path);
-    const fh = await this.#create(path, () => open(p, FILE_FLAGS, 0o644));
+    const fd = this.#create(path, () => openSync(p, FILE_FLAGS, 0o644));
     try {
       for await (const chunk of contents) {
         let off = 0;
-        while (off < chunk.length) {
-          const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
-          off += bytesWritten;
-        }
+        while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
       }
-      await fh.chmod(executable ? 0o555 : 0o444);
-      await fh.utimes(CANONICAL_TIME, CANONICAL_TIME);
+      fchmodSync(fd, executable ? 0o555 : 0o444);
+      futimesSync(fd, CANONICAL_TIME, CANONICAL_TIME);
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
   }
 
-  async symlink(path: readonly Buffer[], target: Buffer): Promise<void> {
+  symlink(path: readonly Buffer[], target: Buffer): void {
     const p = this.#path(path);
-    await this.#create(path, () => symlink(target, p));
-    await lutimes(p, CANONICAL_TIME, CANONICAL_TIME);
+    this.#create(path, () => symlinkSync(target, p));
+    lutimesSync(p, CANONICAL_TIME, CANONICAL_TIME);
   }
 }
 

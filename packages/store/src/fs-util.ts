@@ -1,5 +1,5 @@
 import { chmodSync, closeSync, fsyncSync, lstatSync, openSync, readdirSync, rmSync, constants } from 'node:fs';
-import { chmod, lstat, readdir, rm } from 'node:fs/promises';
+import { chmod, lstat, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** fsync a directory so a rename or create inside it survives power loss. */
@@ -12,23 +12,39 @@ export function fsyncDir(dir: string): void {
   }
 }
 
-/** fsync every regular file and directory under `root` (before it is renamed into the store). */
+/**
+ * fsync every regular file and directory under `root` (before it is renamed
+ * into the store). The fsyncs are issued concurrently: the disk then sees one
+ * deep queue instead of one flush after another.
+ */
 export async function fsyncTree(root: string): Promise<void> {
-  const st = await lstat(root);
-  if (st.isSymbolicLink()) return;
-  if (st.isFile()) {
-    const fd = openSync(root, constants.O_RDONLY);
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+  const files: string[] = [];
+  const dirs: string[] = [];
+  const walk = async (path: string): Promise<void> => {
+    const st = await lstat(path);
+    if (st.isFile()) files.push(path);
+    else if (st.isDirectory()) {
+      dirs.push(path);
+      for (const entry of await readdir(path)) await walk(join(path, entry));
     }
-    return;
-  }
-  if (!st.isDirectory()) return;
-  for (const entry of await readdir(root)) await fsyncTree(join(root, entry));
-  fsyncDir(root);
+  };
+  await walk(root);
+  const syncOne = async (path: string): Promise<void> => {
+    const handle = await open(path, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  };
+  const queue = [...files, ...dirs.reverse()];
+  const worker = async (): Promise<void> => {
+    for (let next = queue.shift(); next !== undefined; next = queue.shift()) await syncOne(next);
+  };
+  await Promise.all(Array.from({ length: FSYNC_CONCURRENCY }, worker));
 }
+
+const FSYNC_CONCURRENCY = 16;
 
 // Store paths are read-only (like Nix's); without CAP_DAC_OVERRIDE their
 // directories must be made writable before their entries can be removed.

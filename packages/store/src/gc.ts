@@ -1,9 +1,10 @@
-import { readdirSync, readFileSync, renameSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { StoreOptionsError } from './errors.ts';
 import { lock, unlock } from './file-lock.ts';
-import { errnoCode, fsyncDir, removeTree } from './fs-util.ts';
+import { errnoCode, fsyncDir, removeTreeSync } from './fs-util.ts';
 import type { StoreLayout } from './layout.ts';
 import type { PathInfo } from './metadata.ts';
 import { ownerTag } from './process-owner.ts';
@@ -126,12 +127,20 @@ export async function collectGarbage(ctx: GcContext, opts: GcOptions): Promise<G
 
     const gone = new Set<string>();
     let sinceYield = 0;
+    // One trash directory per collection: deleting is a rename into it (atomic),
+    // the slow recursive removal happens once, after the lock is released.
+    const trashDir = join(ctx.layout.tmp, `${ownerTag()}-gc-${randomBytes(4).toString('hex')}`);
+    if (!opts.dryRun) {
+      mkdirSync(trashDir);
+      trash.push(trashDir);
+    }
     const remove = (base: string): void => {
       if (!opts.dryRun) {
-        const to = join(ctx.layout.tmp, `${ownerTag()}-gc-${base}`);
+        // Buckets of 512 let the removal below yield between native rm -r calls.
+        const bucket = join(trashDir, String(Math.floor(result.deleted.length / 512)));
+        if (result.deleted.length % 512 === 0) mkdirSync(bucket);
         try {
-          renameSync(ctx.registry.hostPath(base), to);
-          trash.push(to);
+          renameSync(ctx.registry.hostPath(base), join(bucket, base));
         } catch (err) {
           if (errnoCode(err) !== 'ENOENT') throw err;
         }
@@ -172,8 +181,24 @@ export async function collectGarbage(ctx: GcContext, opts: GcOptions): Promise<G
   } finally {
     unlock(gcLock);
   }
-  for (const dir of trash) await removeTree(dir);
+  for (const dir of trash) await removeTrash(dir);
   return result;
+}
+
+// Node's rmSync recursion is native and much faster than the async one or
+// one call per path; it blocks, so the trash goes one bucket at a time.
+async function removeTrash(dir: string): Promise<void> {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    removeTreeSync(join(dir, entry));
+    await yieldToLoop();
+  }
+  removeTreeSync(dir);
 }
 
 function removeBrokenProfiles(ctx: GcContext, gone: Set<string>, trash: string[]): string[] {
@@ -188,7 +213,7 @@ function removeBrokenProfiles(ctx: GcContext, gone: Set<string>, trash: string[]
       continue;
     }
     if (!closure.some((p) => gone.has(p.slice(prefix.length)))) continue;
-    const to = join(ctx.layout.tmp, `${ownerTag()}-gc-profile-${name}`);
+    const to = join(ctx.layout.tmp, `${ownerTag()}-gc-profile-${name}-${randomBytes(4).toString('hex')}`);
     try {
       renameSync(dir, to);
       trash.push(to);

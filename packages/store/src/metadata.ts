@@ -1,6 +1,5 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
 import { StoreMetadataError } from './errors.ts';
 import { fsyncDir } from './fs-util.ts';
 
@@ -8,7 +7,9 @@ import { fsyncDir } from './fs-util.ts';
  * What the store records about a valid path. One JSON file per path at
  * `meta/<hash>-<name>.json`, written to a temp name, fsynced and renamed: a
  * reader sees either nothing or the whole record, and a crash never leaves a
- * half-written record. Last use is the file's mtime (one utimes call, no rewrite).
+ * half-written record. Records are never rewritten: the last use of a path is
+ * the later of its registration and the mtime of the closure index entries
+ * holding it (one utimes per realised closure instead of one per path).
  */
 export interface PathInfo {
   storePath: string;
@@ -18,22 +19,32 @@ export interface PathInfo {
   references: string[];
   /** Milliseconds since the epoch. */
   registrationTime: number;
-  /** Milliseconds since the epoch (mtime of the metadata file). */
+  /** Milliseconds since the epoch: registration, or the latest realise of a closure holding the path. */
   lastUse: number;
   deriver?: string | undefined;
   ca?: string | undefined;
 }
 
-const recordSchema = z.object({
-  version: z.literal(1),
-  storePath: z.string(),
-  narHash: z.string().regex(/^sha256:/),
-  narSize: z.number().int().nonnegative(),
-  references: z.array(z.string()),
-  registrationTime: z.number(),
-  deriver: z.string().optional(),
-  ca: z.string().optional(),
-});
+// Records are written by this package only, and read on every cold realise
+// (hundreds per closure): a hand-written shape check is several times faster
+// than a schema library here, and just as strict.
+function isRecord(v: unknown): v is Omit<PathInfo, 'lastUse'> & { version: 1 } {
+  if (typeof v !== 'object' || v === null) return false;
+  const r = v as Record<string, unknown>;
+  return (
+    r['version'] === 1 &&
+    typeof r['storePath'] === 'string' &&
+    typeof r['narHash'] === 'string' &&
+    r['narHash'].startsWith('sha256:') &&
+    Number.isSafeInteger(r['narSize']) &&
+    (r['narSize'] as number) >= 0 &&
+    Array.isArray(r['references']) &&
+    r['references'].every((x) => typeof x === 'string') &&
+    typeof r['registrationTime'] === 'number' &&
+    (r['deriver'] === undefined || typeof r['deriver'] === 'string') &&
+    (r['ca'] === undefined || typeof r['ca'] === 'string')
+  );
+}
 
 /** Metadata file of a store base name. */
 export function metaFile(metaDir: string, base: string): string {
@@ -44,24 +55,31 @@ export function metaFile(metaDir: string, base: string): string {
 export function readPathInfo(metaDir: string, base: string): PathInfo | undefined {
   const file = metaFile(metaDir, base);
   let text: string;
-  let mtimeMs: number;
   try {
     text = readFileSync(file, 'utf8');
-    mtimeMs = statSync(file).mtimeMs;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
-  let record;
+  let record: unknown;
   try {
-    record = recordSchema.parse(JSON.parse(text));
+    record = JSON.parse(text);
   } catch (cause) {
-    throw new StoreMetadataError(`metadata ${file} is not a valid record; delete it and the path, then realise again`, {
-      cause,
-    });
+    throw new StoreMetadataError(`metadata ${file} is not JSON; delete it and the path, then realise again`, { cause });
   }
-  const { version: _version, ...rest } = record;
-  return { ...rest, lastUse: mtimeMs };
+  if (!isRecord(record)) {
+    throw new StoreMetadataError(`metadata ${file} does not have the fields of a version 1 record; delete it and the path, then realise again`);
+  }
+  return {
+    storePath: record.storePath,
+    narHash: record.narHash,
+    narSize: record.narSize,
+    references: record.references,
+    registrationTime: record.registrationTime,
+    lastUse: record.registrationTime,
+    ...(record.deriver === undefined ? {} : { deriver: record.deriver }),
+    ...(record.ca === undefined ? {} : { ca: record.ca }),
+  };
 }
 
 /** Durably writes a path's record (temp file + fsync + rename + directory fsync). */
@@ -87,16 +105,6 @@ export function writePathInfo(metaDir: string, base: string, info: Omit<PathInfo
   }
   renameSync(tmp, file);
   fsyncDir(metaDir);
-}
-
-/** Records a use now. */
-export function touchPathInfo(metaDir: string, base: string, now: Date): void {
-  try {
-    utimesSync(metaFile(metaDir, base), now, now);
-  } catch (err) {
-    // Deleted by a GC in the meantime: nothing to record.
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
 }
 
 /** Removes a path's record (missing is fine). */

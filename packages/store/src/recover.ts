@@ -68,6 +68,10 @@ export function recoverStore(layout: StoreLayout): RecoveryReport {
   report.tempEntries += removeDeadDotTemps(layout.meta);
   report.tempEntries += removeDeadDotTemps(layout.leases);
   report.tempEntries += removeDeadDotTemps(layout.pins);
+  // Metadata without its path only exists after a crash between the two steps
+  // of a registration or a deletion; both leave temp debris or a stale lock, so
+  // a clean start skips this scan (it reads the whole metadata directory).
+  if (report.tempEntries === 0 && report.staleLocks === 0) return report;
   const present = new Set(readdirSync(layout.store));
   for (const name of readdirSync(layout.meta)) {
     if (name.startsWith('.') || !name.endsWith('.json')) continue;

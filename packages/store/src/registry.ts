@@ -1,12 +1,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StoreLayout } from './layout.ts';
-import { readPathInfo, removePathInfo, touchPathInfo, writePathInfo, type PathInfo } from './metadata.ts';
+import { readPathInfo, removePathInfo, writePathInfo, type PathInfo } from './metadata.ts';
 import { ownerTag } from './process-owner.ts';
-
-// Uses closer together than this are not recorded again: GC's LRU order does
-// not need millisecond precision, and warm realises stay free of writes.
-const TOUCH_GRANULARITY_MS = 60_000;
 
 /**
  * Which paths are valid. A path is valid when its directory is in the store
@@ -55,18 +51,7 @@ export class PathRegistry {
     removePathInfo(this.#layout.meta, base);
   }
 
-  /** Records a use of these (valid) paths now. */
-  touch(bases: Iterable<string>, now: number = Date.now()): void {
-    const date = new Date(now);
-    for (const base of bases) {
-      const info = this.#cache.get(base);
-      if (info && now - info.lastUse < TOUCH_GRANULARITY_MS) continue;
-      touchPathInfo(this.#layout.meta, base, date);
-      if (info) info.lastUse = now;
-    }
-  }
-
-  /** Fresh records of every registered path (for GC and verify); bypasses the cache for last use. */
+  /** Records of every valid path (for GC and verify). */
   scan(): Map<string, PathInfo> {
     const present = new Set(readdirSync(this.#layout.store));
     const out = new Map<string, PathInfo>();
@@ -74,7 +59,7 @@ export class PathRegistry {
       if (name.startsWith('.') || !name.endsWith('.json')) continue;
       const base = name.slice(0, -'.json'.length);
       if (!present.has(base)) continue;
-      const info = readPathInfo(this.#layout.meta, base);
+      const info = this.#cache.get(base) ?? readPathInfo(this.#layout.meta, base);
       if (info === undefined) continue;
       out.set(base, info);
       this.#cache.set(base, info);

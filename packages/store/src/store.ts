@@ -8,7 +8,7 @@ import { isLocked } from './file-lock.ts';
 import { ClosureIndex } from './closure-index.ts';
 import { collectGarbage, type GcOptions, type GcResult } from './gc.ts';
 import { storeBase, storeLayout, type StoreLayout } from './layout.ts';
-import type { PathInfo } from './metadata.ts';
+import { readPathInfo, type PathInfo } from './metadata.ts';
 import { PhaseClock, Semaphore } from './phases.ts';
 import { buildProfile, type ProfileOptions, type ProfileResult } from './profile.ts';
 import {
@@ -91,7 +91,8 @@ export class Store {
 
   /** The record of a valid path, or undefined when it is not (completely) in the store. */
   pathInfo(storePath: string): PathInfo | undefined {
-    return this.#registry.valid(storeBase(storePath, this.storeDir));
+    const base = storeBase(storePath, this.storeDir);
+    return this.#registry.valid(base) ? readPathInfo(this.#layout.meta, base) : undefined;
   }
 
   /**
@@ -149,8 +150,7 @@ export class Store {
       options.onProgress?.({ type: 'resolved', closure: closure.length, missing: missing.length, narBytes });
       const outcomes = missing.length === 0 ? new Map<string, PathOutcome>() : await this.#fetchAll(missing, found, options, clock, client);
 
-      const bases = closure.map((p) => this.#base(p));
-      this.#registry.touch(bases);
+      // Writing the index entry also records this use of the closure (its mtime).
       this.#closures.write(indexKey, requested, closure);
       if (options.lease) this.lease(options.lease.id, requested, options.lease.ttlMs);
       const fetched: string[] = [];

@@ -55,15 +55,10 @@ export async function placePath(
   writePathInfo(
     join(root, 'meta'),
     base,
-    { storePath, narHash, narSize, references: [...(opts.references ?? [])].sort(), registrationTime: Date.now() },
+    { storePath, narHash, narSize, references: [...(opts.references ?? [])].sort(), registrationTime: opts.lastUse ?? Date.now() },
     'test',
   );
   renameSync(staging, join(root, 'store', base));
-  if (opts.lastUse !== undefined) {
-    const { utimesSync } = await import('node:fs');
-    const t = new Date(opts.lastUse);
-    utimesSync(join(root, 'meta', `${base}.json`), t, t);
-  }
 }
 
 /** A profile tree as sorted `(path, kind, target)` rows, for comparing with Nix's. */

@@ -3,7 +3,7 @@
 // builders, and the finished tree appears with one atomic rename, so a reader
 // never sees a half-built directory.
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -38,6 +38,10 @@ export async function contentCached<T>(spec: ContentCacheSpec<T>): Promise<T> {
     const raced = await loadIfPresent(spec, finalDir);
     if (raced !== undefined) return raced;
 
+    // Holding the lock, any earlier temp dir for this key belongs to a build that died.
+    for (const name of await readdir(spec.base)) {
+      if (name.startsWith(`.tmp-${spec.key}-`)) await rm(join(spec.base, name), { recursive: true, force: true });
+    }
     const tmpDir = join(spec.base, `.tmp-${spec.key}-${process.pid}-${randomBytes(4).toString('hex')}`);
     await mkdir(tmpDir);
     try {

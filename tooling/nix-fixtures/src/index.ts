@@ -11,3 +11,5 @@ export {
   NixFixturesError,
   NixOutputUnexpectedError,
 } from './errors.ts';
+export { nixBenchFixtures, type NixBenchFixtures, type NixBenchFixturesOptions } from './bench.ts';
+export { nixSkipReason } from './availability.ts';

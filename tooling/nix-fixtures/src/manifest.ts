@@ -31,6 +31,7 @@ export const benchManifestSchema = z.object({
   buildId: z.string(),
   paths: z.number().int().positive(),
   totalBytes: z.number().int().nonnegative(),
+  narSize: z.number().int().nonnegative(),
   roots: z.array(storePath).min(1),
   closure: z.array(storePath).min(1),
   publicKey: z.string().regex(/^[^:]+:[A-Za-z0-9+/]+={0,2}$/, 'expected name:base64'),

@@ -2,13 +2,14 @@
 // use the host's /bin/sh) and no substituter is consulted: cache.nixos.org is
 // not reachable here and the fixtures must not depend on it.
 import { lstat, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { NixOutputUnexpectedError } from './errors.ts';
 import { lines, run } from './run.ts';
 
 export const STORE_DIR = '/nix/store';
 
-const offline = ['--option', 'sandbox', 'false', '--option', 'substituters', ''];
+// Builds run as root when no nixbld group exists (a bare nix-bin install): say so explicitly
+// rather than fail on a `build-users-group` the machine does not have.
+const offline = ['--option', 'sandbox', 'false', '--option', 'substituters', '', '--option', 'build-users-group', ''];
 const nixCommand = ['--extra-experimental-features', 'nix-command'];
 
 export type Compression = 'xz' | 'zstd' | 'bzip2' | 'none';
@@ -61,8 +62,10 @@ export async function copyToFileCache(
   dir: string,
   compression: Compression,
   secretKeyFile: string,
+  settings: Record<string, string> = {},
 ): Promise<void> {
-  const url = `file://${dir}?compression=${compression}&secret-key=${secretKeyFile}`;
+  const query = new URLSearchParams({ compression, 'secret-key': secretKeyFile, ...settings });
+  const url = `file://${dir}?${query.toString().replaceAll('%2F', '/')}`;
   await run('nix', [...nixCommand, 'copy', ...offline, '--to', url, ...storePaths]);
 }
 
@@ -70,7 +73,7 @@ export async function copyToFileCache(
 export async function allPresent(storePaths: readonly string[]): Promise<boolean> {
   for (const storePath of storePaths) {
     try {
-      await lstat(join(STORE_DIR, storePath.slice(STORE_DIR.length + 1)));
+      await lstat(storePath);
     } catch {
       return false;
     }

@@ -7,6 +7,7 @@ import { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from 'kubernetes-m
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { parseAgentConfig } from '../config.ts';
+import { AGENT_IMAGE_NAME, SHIM_LAYOUT_PATH } from '../image/agent-image.ts';
 import { renderDeploy } from './render.ts';
 
 const deployDir = join(import.meta.dirname, '..', '..', 'deploy');
@@ -63,6 +64,9 @@ describe('deploy manifests', () => {
     expect(ds.spec.template.spec.volumes.flatMap((v) => (v.hostPath ? [v.hostPath.path] : [])).sort()).toEqual([
       '/etc/containerd', '/opt/flox-k8s', '/run/flox-k8s', '/usr/local/bin', '/var/lib/flox-k8s',
     ]);
+    const container = (ds as unknown as { spec: { template: { spec: { containers: Array<{ image: string }> } } } }).spec.template.spec.containers[0];
+    expect(container?.image).toBe(AGENT_IMAGE_NAME);
+    expect(config.agent.installer.shimLayout).toBe(SHIM_LAYOUT_PATH);
     const rc = all.find((o) => o['kind'] === 'RuntimeClass');
     expect(rc).toMatchObject({ handler: 'flox', scheduling: { nodeSelector: { 'flox.dev/enabled': 'true' } } });
   });

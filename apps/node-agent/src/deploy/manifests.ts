@@ -2,6 +2,7 @@ import type { IDaemonSet } from 'kubernetes-models/apps/v1';
 import type { IConfigMap, INamespace, ISecret, IServiceAccount } from 'kubernetes-models/v1';
 import type { IRuntimeClass } from 'kubernetes-models/node.k8s.io/v1';
 import type { IClusterRole, IClusterRoleBinding, IRole, IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
+import { AGENT_IMAGE_NAME } from '../image/agent-image.ts';
 import type { AgentConfigInput } from './config-input.ts';
 
 /** Inputs of the generated manifests. */
@@ -15,7 +16,7 @@ export interface DeployOptions {
 
 export const defaultDeployOptions: DeployOptions = {
   namespace: 'flox-system',
-  image: 'docker.io/flox-k8s/node-agent:0.0.0',
+  image: AGENT_IMAGE_NAME,
   runtimeClassName: 'flox',
   metricsPort: 9464,
 };

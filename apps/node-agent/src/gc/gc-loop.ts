@@ -48,7 +48,7 @@ export async function gcOnce(options: GcLoopOptions): Promise<GcResult | undefin
       metrics.gcRuns.inc({ result: 'skipped' });
       return undefined;
     }
-    const result = await store.gc({ highWatermark: 0, lowWatermark: target.lowWatermarkBytes });
+    const result = await store.gc({ highWatermark: target.lowWatermarkBytes, lowWatermark: target.lowWatermarkBytes });
     metrics.gcFreedBytes.inc(result.freedBytes);
     metrics.storeBytes.set(result.storeBytes - result.freedBytes);
     metrics.gcRuns.inc({ result: 'collected' });

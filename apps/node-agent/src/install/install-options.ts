@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AgentConfig } from '../config.ts';
 import { shimConfigOf } from '../config.ts';
+import { InstallStateError } from '../errors.ts';
 import type { InstallOptions } from './host-install.ts';
 
 /** The shim config file the agent writes on the host, relative to installDir (baked into the shim layout). */
@@ -43,4 +44,21 @@ export async function installOptionsFrom(config: AgentConfig, nodeBinary: string
     annotations: settings.annotations,
     dropInName: settings.dropInName,
   };
+}
+
+/**
+ * The shim layout bakes absolute paths in; refuse to install one built for another install dir
+ * (it would start, then fail at the first container).
+ */
+export async function assertShimLayoutFor(shimLayout: string, installDir: string): Promise<void> {
+  const launcher = join(shimLayout, 'bin', 'containerd-shim-flox-v2');
+  const text = await readFile(launcher, 'utf8').catch((cause: unknown) => {
+    throw new InstallStateError(`expected the shim install layout at ${shimLayout} (bin/containerd-shim-flox-v2), found none; set agent.installer.shimLayout`, { cause });
+  });
+  const expected = join(installDir, 'shim', 'libexec', 'flox-k8s');
+  if (!text.includes(expected)) {
+    throw new InstallStateError(
+      `expected the shim layout at ${shimLayout} to be built for ${join(installDir, 'shim')} (its launcher should name ${expected}), found another prefix; rebuild the agent image with the same installDir`,
+    );
+  }
 }

@@ -7,6 +7,8 @@ export interface StoreRealiserOptions {
   caches: CacheConfig[];
   trustedKeys: string[];
   concurrency?: number;
+  /** Lease taken on each realised closure so GC cannot slip in before the container starts (default 15 min). */
+  leaseTtlMs?: number;
 }
 
 /**
@@ -24,6 +26,7 @@ export function storeRealiser(options: StoreRealiserOptions): ClosureRealiser & 
         trustedKeys: options.trustedKeys,
         client,
         signal,
+        lease: { id: `realise-${job.digest}`, ttlMs: options.leaseTtlMs ?? 15 * 60_000 },
         ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
         onProgress: (event) => {
           if (event.type === 'resolved') onProgress({ phase: 'resolve', totalBytes: event.narBytes });

@@ -139,6 +139,11 @@ export async function startFakeApiserver() {
       pods.delete(key(pod));
       emit('DELETED', stamp(pod));
     },
+    /** End every open watch stream, as an apiserver does at its watch timeout; clients must re-watch. */
+    dropWatches(): void {
+      for (const w of watchers) w.res.end();
+      watchers.clear();
+    },
     get watcherCount(): number {
       return watchers.size;
     },

@@ -1,0 +1,89 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentImage, sharedLibraries, type AgentImageInputs } from './agent-image.ts';
+
+let dir: string;
+let inputs: AgentImageInputs;
+
+/** Names of the entries of an (uncompressed) tar. */
+function tarNames(tar: Uint8Array): string[] {
+  const names: string[] = [];
+  for (let off = 0; off + 512 <= tar.length; ) {
+    const header = Buffer.from(tar.subarray(off, off + 512));
+    const name = header.subarray(0, 100).toString('utf8').replace(/\0.*$/s, '');
+    if (name === '') break;
+    const prefix = header.subarray(345, 500).toString('utf8').replace(/\0.*$/s, '');
+    const size = parseInt(header.subarray(124, 136).toString('utf8').replace(/\0.*$/s, '').trim() || '0', 8);
+    names.push(prefix ? `${prefix}/${name}` : name);
+    off += 512 + Math.ceil(size / 512) * 512;
+  }
+  return names;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'flox-agent-image-'));
+  await mkdir(join(dir, 'layout', 'bin'), { recursive: true });
+  await writeFile(join(dir, 'layout', 'bin', 'containerd-shim-flox-v2'), '#!/bin/sh\nexec true\n', { mode: 0o755 });
+  inputs = {
+    // busybox-static stands in for Node here (the real Node image is built and run in e2e).
+    nodeBinary: '/bin/busybox',
+    agentBundle: Buffer.from('console.log("agent")\n'),
+    shimLayoutDir: join(dir, 'layout'),
+    caCertificates: '/etc/ssl/certs/ca-certificates.crt',
+    tools: ['/usr/bin/nsenter'],
+  };
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('agentImage', () => {
+  it('is deterministic: the same inputs give the same digest and bytes', async () => {
+    const a = await agentImage(inputs);
+    const b = await agentImage(inputs);
+    expect(a.manifestDigest).toBe(b.manifestDigest);
+    expect(Buffer.from(a.tarball).equals(Buffer.from(b.tarball))).toBe(true);
+    const c = await agentImage({ ...inputs, agentBundle: Buffer.from('console.log("other")\n') });
+    expect(c.manifestDigest).not.toBe(a.manifestDigest);
+    expect(c.layers.slice(0, 3)).toEqual(a.layers.slice(0, 3));
+  });
+
+  it('holds nsenter with its libraries, the CA bundle, node, the shim layout and the bundle', async () => {
+    const image = await agentImage(inputs);
+    expect(image.name.full).toBe('docker.io/flox-k8s/node-agent:0.0.0');
+    const outer = tarNames(image.tarball);
+    expect(outer).toContain('index.json');
+    expect(outer).toContain('oci-layout');
+    const blobs = image.layers.map((l) => l.digest.slice('sha256:'.length));
+    const layerNames = await Promise.all(
+      blobs.map(async (hex) => {
+        const start = Buffer.from(image.tarball);
+        // find the blob in the outer tar by name, then gunzip it
+        let off = 0;
+        for (;;) {
+          const header = start.subarray(off, off + 512);
+          const name = header.subarray(0, 100).toString('utf8').replace(/\0.*$/s, '');
+          const size = parseInt(header.subarray(124, 136).toString('utf8').replace(/\0.*$/s, '').trim() || '0', 8);
+          if (name === `blobs/sha256/${hex}`) return tarNames(gunzipSync(start.subarray(off + 512, off + 512 + size)));
+          if (name === '') throw new Error(`blob ${hex} not in tarball`);
+          off += 512 + Math.ceil(size / 512) * 512;
+        }
+      }),
+    );
+    const libs = await sharedLibraries('/usr/bin/nsenter');
+    expect(libs.length).toBeGreaterThan(0);
+    for (const lib of libs) expect(layerNames[0]).toContain(lib.slice(1));
+    expect(layerNames[0]).toContain('usr/bin/nsenter');
+    expect(layerNames[0]).toContain('etc/ssl/certs/ca-certificates.crt');
+    expect(layerNames[1]).toEqual(['usr', 'usr/local', 'usr/local/bin', 'usr/local/bin/node']);
+    expect(layerNames[2]).toContain('opt/flox-node-agent/shim-layout/bin/containerd-shim-flox-v2');
+    expect(layerNames[3]).toContain('opt/flox-node-agent/agent.mjs');
+  });
+
+  it('finds no libraries for a static binary', async () => {
+    expect(await sharedLibraries('/bin/busybox')).toEqual([]);
+  });
+});

@@ -1,0 +1,3 @@
+import { defineAgentShimSuite } from './agent-shim-suite.ts';
+
+defineAgentShimSuite('1.7');

@@ -1,0 +1,92 @@
+// A flox-k8s "host" for the node-agent suites: a private containerd started with its stock config,
+// and the agent's installer pointed at it (temp install dir, restart = restart that containerd).
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { buildShimLayout, type HostActions, type InstallOptions } from '@flox-k8s/node-agent';
+import { startContainerd, type ContainerdHandle, type ContainerdPaths, type ContainerdVersion } from '../harness/index.ts';
+
+const run = promisify(execFile);
+
+export interface AgentHost {
+  dir: string;
+  containerd: ContainerdHandle;
+  /** The config containerd was started with, as bytes on disk before any install. */
+  originalConfig: string;
+  installOptions: InstallOptions;
+  actions: HostActions & { restarts: number };
+  stop(): Promise<void>;
+}
+
+export interface AgentHostOptions {
+  version: ContainerdVersion;
+  /**
+   * Rework containerd's stock config before the test (containerd restarts on it): the new main
+   * config text, and files to write relative to the config's directory (imported drop-ins).
+   */
+  prepare?: (stock: string, paths: ContainerdPaths) => { main: string; files: Record<string, string> };
+}
+
+export async function startAgentHost(options: AgentHostOptions): Promise<AgentHost> {
+  const dir = await mkdtemp(join(tmpdir(), `flox-agent-host-${options.version.replace('.', '')}-`));
+  const linkDir = join(dir, 'usr-local-bin');
+  const installDir = join(dir, 'opt', 'flox-k8s');
+  await mkdir(linkDir, { recursive: true });
+  const shimLayout = await buildShimLayout(installDir, join(dir, 'shim-layout'));
+  const containerd = await startContainerd({
+    version: options.version,
+    // containerd's own `config default`, moved to the private paths: what a node operator starts from.
+    config: 'stock',
+    // containerd 1.6.20 ignores runtime_path: it finds containerd-shim-flox-v2 through PATH, where the installer links it.
+    extraPath: [linkDir],
+  });
+  let originalConfig: string;
+  try {
+    if (options.prepare) {
+      const prepared = options.prepare(await readFile(containerd.paths.config, 'utf8'), containerd.paths);
+      for (const [rel, text] of Object.entries(prepared.files)) {
+        await mkdir(dirname(join(containerd.paths.dir, rel)), { recursive: true });
+        await writeFile(join(containerd.paths.dir, rel), text);
+      }
+      await writeFile(containerd.paths.config, prepared.main);
+      await containerd.restart();
+    }
+    originalConfig = await readFile(containerd.paths.config, 'utf8');
+  } catch (error) {
+    await containerd.stop();
+    throw error;
+  }
+  const actions = {
+    restarts: 0,
+    containerdVersion: async () => (await run(containerd.binaries.containerd, ['--version'])).stdout,
+    containerdConfigDefault: async () => (await run(containerd.binaries.containerd, ['config', 'default'])).stdout,
+    restartContainerd: async () => {
+      actions.restarts += 1;
+      await containerd.restart();
+    },
+  };
+  const installOptions: InstallOptions = {
+    hostRoot: '',
+    containerdConfig: containerd.paths.config,
+    installDir,
+    shimLayout,
+    nodeBinary: process.execPath,
+    shimLinkDir: linkDir,
+    runtimeName: 'flox',
+    annotations: ['flox.dev/*'],
+    dropInName: 'zz-flox-k8s.toml',
+  };
+  return {
+    dir,
+    containerd,
+    originalConfig,
+    installOptions,
+    actions,
+    stop: async () => {
+      await containerd.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

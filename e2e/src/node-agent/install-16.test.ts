@@ -1,0 +1,3 @@
+import { defineInstallSuite } from './install-suite.ts';
+
+defineInstallSuite('1.6');

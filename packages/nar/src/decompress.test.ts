@@ -1,0 +1,94 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { prng } from '../test/nar-builder.ts';
+import { decompress, type DecoderOptions } from './decompress.ts';
+
+async function collect(compression: string, input: Buffer, opts?: DecoderOptions, chunk = 4096): Promise<Buffer> {
+  const source = (async function* () {
+    for (let i = 0; i < input.length; i += chunk) yield input.subarray(i, i + chunk);
+  })();
+  const parts: Uint8Array[] = [];
+  for await (const c of decompress(compression, source, opts)) parts.push(c);
+  return Buffer.concat(parts);
+}
+
+const zstd = (data: Buffer, ...args: string[]): Buffer => execFileSync('zstd', ['-c', '-q', ...args], { input: data });
+
+/** Compressible but varied data: runs (RLE blocks), text and noise. */
+function sample(size: number): Buffer {
+  const rng = prng(7);
+  const out = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) out[i] = i % 65536 < 20000 ? 0 : i % 3 === 0 ? Math.floor(rng() * 256) : 97 + (i % 26);
+  return out;
+}
+
+function skippableFrame(payload: Buffer): Buffer {
+  const head = Buffer.alloc(8);
+  head.writeUInt32LE(0x184d2a5e, 0);
+  head.writeUInt32LE(payload.length, 4);
+  return Buffer.concat([head, payload]);
+}
+
+describe('decompress', () => {
+  const data = sample(700_000);
+
+  it('zstd: one frame, with and without checksum, any chunking', async () => {
+    for (const args of [[], ['--no-check'], ['-19'], ['--long=27']]) {
+      const z = zstd(data, ...args);
+      for (const chunk of [4096, 1 << 20]) expect((await collect('zstd', z, {}, chunk)).equals(data)).toBe(true);
+    }
+    // Byte-sized chunks split every header; a small input keeps this fast.
+    const small = data.subarray(0, 30_000);
+    expect((await collect('zstd', zstd(small), {}, 1)).equals(small)).toBe(true);
+  });
+
+  it('zstd: many frames, skippable frames, an empty frame and tiny single-segment frames', async () => {
+    const parts = [data.subarray(0, 1), data.subarray(1, 300_000), Buffer.alloc(0), data.subarray(300_000)];
+    const z = Buffer.concat([
+      skippableFrame(Buffer.from('metadata')),
+      ...parts.map((p, i) => zstd(p, ...(i % 2 === 0 ? ['--no-check'] : []))),
+      skippableFrame(Buffer.alloc(0)),
+    ]);
+    for (const chunk of [777, 1 << 20]) expect((await collect('zstd', z, {}, chunk)).equals(data)).toBe(true);
+    const tiny = Buffer.concat([skippableFrame(Buffer.from('m')), zstd(data.subarray(0, 5000)), zstd(data.subarray(5000, 9000), '--no-check')]);
+    expect((await collect('zstd', tiny, {}, 1)).equals(data.subarray(0, 9000))).toBe(true);
+  });
+
+  it('xz and bzip2: subprocess and the WASM xz fallback agree with the input', async () => {
+    const xz = execFileSync('xz', ['-c', '-6'], { input: data });
+    expect((await collect('xz', xz, { xz: 'subprocess' })).equals(data)).toBe(true);
+    expect((await collect('xz', xz, { xz: 'wasm' })).equals(data)).toBe(true);
+    expect((await collect('xz', xz)).equals(data)).toBe(true);
+    const bz = execFileSync('bzip2', ['-c'], { input: data });
+    expect((await collect('bzip2', bz)).equals(data)).toBe(true);
+    expect((await collect('none', data)).equals(data)).toBe(true);
+  });
+
+  it.each([
+    ['zstd', () => Buffer.concat([zstd(randomBytes(100_000)).subarray(0, 5000)]), {}],
+    ['zstd', () => randomBytes(5000), {}],
+    ['xz', () => execFileSync('xz', ['-c'], { input: randomBytes(100_000) }).subarray(0, 5000), { xz: 'subprocess' }],
+    ['xz', () => execFileSync('xz', ['-c'], { input: randomBytes(100_000) }).subarray(0, 5000), { xz: 'wasm' }],
+    ['xz', () => randomBytes(5000), { xz: 'wasm' }],
+    ['bzip2', () => randomBytes(5000), {}],
+  ] as const)('%s: corrupt or truncated input fails with FLOXK8S_DECOMPRESS_FAILED', async (compression, make, opts) => {
+    await expect(collect(compression, make(), opts as DecoderOptions)).rejects.toMatchObject({ code: 'FLOXK8S_DECOMPRESS_FAILED' });
+  });
+
+  it('passes input errors through unchanged', async () => {
+    const boom = new Error('socket hang up');
+    const source = (async function* () {
+      yield zstd(data).subarray(0, 100);
+      throw boom;
+    })();
+    const run = async (): Promise<void> => {
+      for await (const _ of decompress('zstd', source));
+    };
+    await expect(run()).rejects.toBe(boom);
+  });
+
+  it('rejects unknown compressions with FLOXK8S_COMPRESSION_UNSUPPORTED', () => {
+    expect(() => decompress('br', (async function* () {})())).toThrow(expect.objectContaining({ code: 'FLOXK8S_COMPRESSION_UNSUPPORTED' }));
+  });
+});

@@ -1,0 +1,160 @@
+import { Readable, pipeline } from 'node:stream';
+import { constants, createZstdDecompress } from 'node:zlib';
+import { DecompressError } from './errors.ts';
+
+// Node's zstd decoder stops at the end of the first frame (Node 24: later frames are dropped
+// silently or fail with "Unknown frame descriptor"), but zstd files may hold many frames
+// (pzstd, `zstd --adapt`, concatenation). So we find frame boundaries by walking frame and
+// block headers, which is cheap (blocks are <= 128 KiB), and give each frame its own decoder.
+
+const ZSTD_MAGIC = 0xfd2fb528;
+const SKIPPABLE_MASK = 0xfffffff0;
+const SKIPPABLE_MAGIC = 0x184d2a50;
+
+type State =
+  | { kind: 'magic' }
+  | { kind: 'descriptor' }
+  | { kind: 'header'; checksum: boolean }
+  | { kind: 'blockHeader'; checksum: boolean }
+  | { kind: 'skip'; remaining: number; then: 'blockHeader' | 'checksum' | 'end'; checksum: boolean }
+  | { kind: 'skippableSize' }
+  | { kind: 'end' };
+
+/** Walks one zstd (or skippable) frame byte by byte, without decoding it. */
+class FrameWalker {
+  #state: State = { kind: 'magic' };
+  #need = 4;
+  #acc: number[] = [];
+
+  get done(): boolean {
+    return this.#state.kind === 'end';
+  }
+
+  /** Consume from `chunk[offset..]` up to the end of the frame; returns the offset where the frame ends or the chunk does. */
+  advance(chunk: Buffer, offset: number): number {
+    let i = offset;
+    while (i < chunk.length && this.#state.kind !== 'end') {
+      const s = this.#state;
+      if (s.kind === 'skip') {
+        const take = Math.min(s.remaining, chunk.length - i);
+        s.remaining -= take;
+        i += take;
+        if (s.remaining === 0) this.#afterSkip(s);
+        continue;
+      }
+      this.#acc.push(chunk[i++]!);
+      if (this.#acc.length < this.#need) continue;
+      const bytes = this.#acc;
+      this.#acc = [];
+      this.#onBytes(s, bytes);
+    }
+    return i;
+  }
+
+  #afterSkip(s: Extract<State, { kind: 'skip' }>): void {
+    if (s.then === 'blockHeader') this.#go({ kind: 'blockHeader', checksum: s.checksum }, 3);
+    else if (s.then === 'checksum') this.#go({ kind: 'skip', remaining: 4, then: 'end', checksum: false }, 0);
+    else this.#go({ kind: 'end' }, 0);
+  }
+
+  #go(state: State, need: number): void {
+    this.#state = state;
+    this.#need = need;
+    if (state.kind === 'skip' && state.remaining === 0) this.#afterSkip(state);
+  }
+
+  #onBytes(s: State, b: number[]): void {
+    switch (s.kind) {
+      case 'magic': {
+        const magic = (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
+        if (magic === ZSTD_MAGIC) return this.#go({ kind: 'descriptor' }, 1);
+        if (((magic & SKIPPABLE_MASK) >>> 0) === SKIPPABLE_MAGIC) return this.#go({ kind: 'skippableSize' }, 4);
+        throw new DecompressError(`not a zstd frame: magic 0x${magic.toString(16)}; the NAR file is corrupt or not zstd`);
+      }
+      case 'descriptor': {
+        const d = b[0]!;
+        const fcsFlag = d >> 6;
+        const singleSegment = (d & 0x20) !== 0;
+        if ((d & 0x08) !== 0) throw new DecompressError('zstd frame header has its reserved bit set; the NAR file is corrupt');
+        const dictBytes = [0, 1, 2, 4][d & 3]!;
+        const fcsBytes = fcsFlag === 0 ? (singleSegment ? 1 : 0) : [0, 2, 4, 8][fcsFlag]!;
+        const rest = (singleSegment ? 0 : 1) + dictBytes + fcsBytes;
+        const checksum = (d & 0x04) !== 0;
+        if (rest === 0) return this.#go({ kind: 'blockHeader', checksum }, 3);
+        return this.#go({ kind: 'header', checksum }, rest);
+      }
+      case 'header':
+        return this.#go({ kind: 'blockHeader', checksum: s.checksum }, 3);
+      case 'blockHeader': {
+        const h = b[0]! | (b[1]! << 8) | (b[2]! << 16);
+        const last = (h & 1) === 1;
+        const type = (h >> 1) & 3;
+        const size = h >>> 3;
+        if (type === 3) throw new DecompressError('zstd block has the reserved type; the NAR file is corrupt');
+        const body = type === 1 ? 1 : size;
+        return this.#go({ kind: 'skip', remaining: body, then: last ? (s.checksum ? 'checksum' : 'end') : 'blockHeader', checksum: s.checksum }, 0);
+      }
+      case 'skippableSize': {
+        const size = (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
+        return this.#go({ kind: 'skip', remaining: size, then: 'end', checksum: false }, 0);
+      }
+      default:
+        return;
+    }
+  }
+}
+
+/** Decode a zstd stream of one or more frames; each frame gets a fresh zlib decoder with a large output chunk. */
+export async function* decodeZstdFrames(input: AsyncIterable<Uint8Array>, chunkSize: number, readAhead: number): AsyncGenerator<Uint8Array> {
+  const it = input[Symbol.asyncIterator]();
+  let pending: Buffer | undefined;
+  const nextChunk = async (): Promise<Buffer | undefined> => {
+    if (pending !== undefined) {
+      const p = pending;
+      pending = undefined;
+      return p;
+    }
+    for (;;) {
+      const r = await it.next();
+      if (r.done === true) return undefined;
+      if (r.value.length > 0) return Buffer.from(r.value.buffer, r.value.byteOffset, r.value.length);
+    }
+  };
+  try {
+    for (;;) {
+      // Gather at least the 4 magic bytes to tell a skippable frame from a zstd frame.
+      let head = await nextChunk();
+      if (head === undefined) return;
+      while (head.length < 4) {
+        const more = await nextChunk();
+        if (more === undefined) throw new DecompressError('zstd stream ends inside a frame header; the NAR file is truncated');
+        head = Buffer.concat([head, more]);
+      }
+      pending = head;
+      const skippable = ((head.readUInt32LE(0) & SKIPPABLE_MASK) >>> 0) === SKIPPABLE_MAGIC;
+      const walker = new FrameWalker();
+      const frameBytes = async function* (): AsyncGenerator<Buffer> {
+        while (!walker.done) {
+          const chunk = await nextChunk();
+          if (chunk === undefined) throw new DecompressError('zstd stream ends inside a frame; the NAR file is truncated');
+          const end = walker.advance(chunk, 0);
+          if (end < chunk.length) pending = chunk.subarray(end);
+          yield end === chunk.length ? chunk : chunk.subarray(0, end);
+        }
+      };
+      if (skippable) {
+        for await (const _ of frameBytes());
+        continue;
+      }
+      const decoder = createZstdDecompress({ chunkSize, readableHighWaterMark: readAhead, params: { [constants.ZSTD_d_windowLogMax]: 31 } });
+      const out = pipeline(Readable.from(frameBytes(), { objectMode: false }), decoder, () => {});
+      try {
+        for await (const chunk of out as AsyncIterable<Buffer>) yield chunk;
+      } finally {
+        out.destroy();
+      }
+    }
+  } finally {
+    await it.return?.();
+  }
+}

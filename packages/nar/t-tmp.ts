@@ -1,0 +1,11 @@
+import { createReadStream } from 'node:fs';
+import { decompress } from './src/decompress.ts';
+import { unpackNar, hashNar } from './src/nar-unpack.ts';
+import { removeTree } from './src/remove-tree.ts';
+const f = process.argv[2]!; const mode = process.argv[3];
+const t = performance.now();
+const src = decompress('zstd', createReadStream(f, { highWaterMark: 1 << 20 }));
+const r = mode === 'hash' ? await hashNar(src) : await unpackNar(src, '/tmp/nardev/unpack-bench');
+const s = (performance.now() - t) / 1000;
+console.log(mode, r.narSize, s.toFixed(2), (r.narSize / 1e6 / s).toFixed(0), 'MB/s', 'rss', (process.resourceUsage().maxRSS / 1024).toFixed(0));
+if (mode !== 'hash') await removeTree('/tmp/nardev/unpack-bench');

@@ -1,0 +1,13 @@
+import { spawnSync } from 'node:child_process';
+import { isCi } from './env.ts';
+
+/**
+ * Why a suite needing real Nix (as root) cannot run here, or `undefined` when it can.
+ * Under `CI=true` it is always `undefined`: CI installs Nix, so a missing tool must fail, not skip.
+ */
+export function nixSkipReason(): string | undefined {
+  if (isCi()) return undefined;
+  if (spawnSync('nix-store', ['--version']).status !== 0) return 'nix-store not found (apt-get install nix-bin)';
+  if (process.getuid?.() !== 0) return 'the fixture builder writes to /nix/store and needs root';
+  return undefined;
+}

@@ -1,0 +1,126 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { access, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BENCH_BUILDER, BENCH_EXPRESSION, BENCH_VERSION } from './bench-expression.ts';
+import { contentCached } from './content-cache.ts';
+import { defaultCacheBase } from './env.ts';
+import { KEY_NAME } from './fixtures.ts';
+import { benchManifestSchema, readManifest, writeManifest, type BenchManifest } from './manifest.ts';
+import { addGcRoot, allPresent, closureOf, copyToFileCache, generateKey, instantiate, realise } from './nix.ts';
+
+/** A large real closure for benchmarks, published as signed xz and zstd binary caches. */
+export interface NixBenchFixtures {
+  /** Cache directory holding everything below. */
+  root: string;
+  /** Top-level store paths; their closure is `closure`. */
+  roots: string[];
+  /** Sorted closure: `paths` store paths in a binary tree of references. */
+  closure: string[];
+  /** Sum of the NAR sizes of the closure (≥ `totalBytes`). */
+  narSize: number;
+  publicKey: string;
+  secretKeyFile: string;
+  caches: { xz: string; zstd: string };
+}
+
+export interface NixBenchFixturesOptions {
+  /** Number of store paths (default 60). */
+  paths?: number;
+  /** Minimum total payload in bytes (default 250 MB). */
+  totalBytes?: number;
+  /** Where cache directories live; default `${XDG_CACHE_HOME:-$HOME/.cache}/flox-k8s/nix-fixtures`. */
+  cacheDir?: string;
+}
+
+/**
+ * Builds (once, cached by content like `nixFixtures()`) a closure of `paths`
+ * store paths holding at least `totalBytes`: a mix of incompressible and text
+ * data so xz and zstd do real work. The first build of the default size takes
+ * about a minute (mostly xz).
+ */
+export async function nixBenchFixtures(options: NixBenchFixturesOptions = {}): Promise<NixBenchFixtures> {
+  const paths = Math.max(1, Math.floor(options.paths ?? 60));
+  const totalBytes = Math.max(0, Math.floor(options.totalBytes ?? 250_000_000));
+  const bytesPerPath = Math.ceil(totalBytes / paths);
+  const node = process.execPath;
+  const key = createHash('sha256')
+    .update(`nix-bench-fixtures\0${BENCH_VERSION}\0${BENCH_EXPRESSION}\0${BENCH_BUILDER}\0${node}\0${paths}\0${bytesPerPath}`)
+    .digest('hex')
+    .slice(0, 32);
+
+  return contentCached<NixBenchFixtures>({
+    base: options.cacheDir ?? defaultCacheBase(),
+    key: `bench-${key}`,
+    load: async (dir) => {
+      const manifest = await readManifest(dir, benchManifestSchema);
+      if (manifest === undefined || manifest.key !== key || !(await allPresent(manifest.closure))) return undefined;
+      return resultFrom(dir, manifest);
+    },
+    build: async (dir) => {
+      await writeFile(join(dir, 'bench.nix'), BENCH_EXPRESSION);
+      await writeFile(join(dir, 'bench-builder.mjs'), BENCH_BUILDER);
+      const args = { node: JSON.stringify(node), count: String(paths), bytesPerPath: String(bytesPerPath) };
+      const roots = await realise(await instantiate(join(dir, 'bench.nix'), ['root'], args));
+      const closure = await closureOf(roots);
+      await mkdir(join(dir, 'keys'));
+      const secretKeyFile = join(dir, 'keys', 'secret.key');
+      const publicKey = await generateKey(KEY_NAME, secretKeyFile, join(dir, 'keys', 'public.key'));
+      await mkdir(join(dir, 'caches'));
+      // Both cores for xz/zstd: the compression dominates the cold build.
+      for (const compression of ['xz', 'zstd'] as const) {
+        await copyToFileCache(roots, join(dir, 'caches', compression), compression, secretKeyFile, {
+          'parallel-compression': 'true',
+        });
+      }
+      const manifest: BenchManifest = {
+        kind: 'nix-bench-fixtures',
+        key,
+        builtAt: new Date().toISOString(),
+        buildId: randomUUID(),
+        paths,
+        totalBytes,
+        narSize: await totalNarSize(join(dir, 'caches', 'xz')),
+        roots,
+        closure,
+        publicKey,
+        secretKeyFile: 'keys/secret.key',
+        caches: { xz: 'caches/xz', zstd: 'caches/zstd' },
+      };
+      await writeManifest(dir, manifest);
+    },
+    afterRename: async (dir) => {
+      const manifest = await readManifest(dir, benchManifestSchema);
+      if (manifest === undefined) return;
+      await mkdir(join(dir, 'gcroots'), { recursive: true });
+      for (const [i, root] of manifest.roots.entries()) await addGcRoot(root, join(dir, 'gcroots', `root-${i}`));
+    },
+  });
+}
+
+async function resultFrom(root: string, manifest: BenchManifest): Promise<NixBenchFixtures | undefined> {
+  const caches = { xz: join(root, manifest.caches.xz), zstd: join(root, manifest.caches.zstd) };
+  try {
+    for (const dir of Object.values(caches)) await access(join(dir, 'nix-cache-info'));
+  } catch {
+    return undefined;
+  }
+  return {
+    root,
+    roots: [...manifest.roots],
+    closure: [...manifest.closure],
+    narSize: manifest.narSize,
+    publicKey: manifest.publicKey,
+    secretKeyFile: join(root, manifest.secretKeyFile),
+    caches,
+  };
+}
+
+async function totalNarSize(cacheDir: string): Promise<number> {
+  let total = 0;
+  for (const name of await readdir(cacheDir)) {
+    if (!name.endsWith('.narinfo')) continue;
+    const size = /^NarSize: (\d+)$/m.exec(await readFile(join(cacheDir, name), 'utf8'))?.[1];
+    total += Number(size ?? 0);
+  }
+  return total;
+}

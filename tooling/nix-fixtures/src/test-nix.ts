@@ -1,0 +1,22 @@
+// Test-only helpers (excluded from the build): running real Nix against a
+// throwaway chroot store, and temp dirs.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from './run.ts';
+
+export { nixSkipReason } from './availability.ts';
+
+/** Runs `nix <args>` with the nix-command feature, no substituters, and a private Nix cache dir. */
+export function nix(args: readonly string[], xdgCacheHome: string): Promise<string> {
+  return run('nix', ['--extra-experimental-features', 'nix-command', '--option', 'substituters', '', ...args], {
+    env: { XDG_CACHE_HOME: xdgCacheHome },
+    timeoutMs: 120_000,
+  });
+}
+
+/** A temp directory removed by the returned `cleanup`. */
+export async function tempDir(prefix: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), `flox-k8s-${prefix}-`));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
