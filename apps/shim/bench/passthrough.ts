@@ -13,11 +13,12 @@ const runc = '/usr/sbin/runc';
 const dir = mkdtempSync(join(tmpdir(), 'flox-bench-pass-'));
 const root = join(dir, 'runc-root');
 
-function sh(file: string, args: string[]): number {
+function sh(file: string, args: string[], detachStdio = false): number {
   const t = process.hrtime.bigint();
-  const r = spawnSync(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // `create` hands its stdio to the container: give it /dev/null, or we would wait for the container.
+  const r = spawnSync(file, args, { stdio: detachStdio ? 'ignore' : ['ignore', 'pipe', 'pipe'] });
   const ms = Number(process.hrtime.bigint() - t) / 1e6;
-  if (r.status !== 0) throw new Error(`${file} ${args.join(' ')} exited ${r.status}: ${r.stderr.toString()}`);
+  if (r.status !== 0) throw new Error(`${file} ${args.join(' ')} exited ${r.status}: ${r.stderr?.toString() ?? ''}`);
   return ms;
 }
 
@@ -42,7 +43,7 @@ try {
     for (const who of order) {
       const bin = who === 'flox' ? layout.interposer : runc;
       const id = `bench-${i}-${who}`;
-      sh(runc, [...globals, 'create', '--bundle', bundle, id]);
+      sh(runc, [...globals, 'create', '--bundle', bundle, id], true);
       samples.state[who].push(sh(bin, [...globals, 'state', id]));
       samples.kill[who].push(sh(bin, [...globals, 'kill', id, 'KILL']));
       // Wait for the kill to land before delete (not timed).

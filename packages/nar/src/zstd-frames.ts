@@ -1,5 +1,5 @@
-import { Readable, pipeline } from 'node:stream';
-import { constants, createZstdDecompress } from 'node:zlib';
+import { Readable, pipeline, type TransformOptions } from 'node:stream';
+import { constants, createZstdDecompress, type ZstdOptions } from 'node:zlib';
 import { DecompressError } from './errors.ts';
 
 // Node's zstd decoder stops at the end of the first frame (Node 24: later frames are dropped
@@ -146,7 +146,9 @@ export async function* decodeZstdFrames(input: AsyncIterable<Uint8Array>, chunkS
         for await (const _ of frameBytes());
         continue;
       }
-      const decoder = createZstdDecompress({ chunkSize, readableHighWaterMark: readAhead, params: { [constants.ZSTD_d_windowLogMax]: 31 } });
+      // Stream options (the read-ahead) are passed through to the Transform; the zlib types omit them.
+      const options: ZstdOptions & TransformOptions = { chunkSize, readableHighWaterMark: readAhead, params: { [constants.ZSTD_d_windowLogMax]: 31 } };
+      const decoder = createZstdDecompress(options);
       const out = pipeline(Readable.from(frameBytes(), { objectMode: false }), decoder, () => {});
       try {
         for await (const chunk of out as AsyncIterable<Buffer>) yield chunk;

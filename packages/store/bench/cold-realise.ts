@@ -43,7 +43,7 @@ try {
           const root = join(work, `ours-${compression}-${run}-${fsync}`);
           const t0 = performance.now();
           const store = await Store.open(root, { fsync });
-          const r = await store.realise(bf.roots, { caches: [{ url: cache.url }], trustedKeys: [bf.publicKey], concurrency: 16 });
+          const r = await store.realise(bf.roots, { caches: [{ url: cache.url }], trustedKeys: [bf.publicKey] });
           (fsync ? ours : oursNoFsync).push(performance.now() - t0);
           if (r.fetched.length !== bf.closure.length) throw new Error(`fetched ${r.fetched.length} of ${bf.closure.length}`);
           if (run === RUNS - 1 && fsync) console.log(`  ${compression} durations of the last run:`, JSON.stringify(r.durations));

@@ -10,6 +10,7 @@ import { collectGarbage, type GcOptions, type GcResult } from './gc.ts';
 import { storeBase, storeLayout, type StoreLayout } from './layout.ts';
 import { readPathInfo, type PathInfo } from './metadata.ts';
 import { PhaseClock, Semaphore } from './phases.ts';
+import { DEFAULT_CONCURRENCY } from './realise.ts';
 import { buildProfile, type ProfileOptions, type ProfileResult } from './profile.ts';
 import {
   clientFor,
@@ -187,7 +188,7 @@ export class Store {
   ): Promise<Map<string, PathOutcome>> {
     const ctx: RealiseContext = { layout: this.#layout, registry: this.#registry, jobs: this.#jobs, fsync: this.#fsync };
     const owned = client ?? clientFor(options, this.storeDir);
-    const downloads = new Semaphore(options.concurrency ?? 8);
+    const downloads = new Semaphore(options.concurrency ?? DEFAULT_CONCURRENCY);
     const failFast = new AbortController();
     const signal = options.signal ? AbortSignal.any([options.signal, failFast.signal]) : failFast.signal;
     const jobs = new Map<string, SharedJob<PathOutcome>>();

@@ -102,6 +102,18 @@ describe('installRuntime / uninstallRuntime', () => {
     await expect(stat(host('/etc/containerd/config.toml'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
+  it('a re-install after an operator edit makes that edit part of what uninstall restores', async () => {
+    await writeFile(host('/etc/containerd/config.toml'), stock('1.7.24'));
+    const opts = await options();
+    await installRuntime(opts, recordingActions('1.7.24'));
+    const installed = await readFile(host('/etc/containerd/config.toml'), 'utf8');
+    await writeFile(host('/etc/containerd/config.toml'), installed.replace('version = 2\n', 'version = 2\n# operator edit\n'));
+    const again = await installRuntime(opts, recordingActions('1.7.24'));
+    expect(again.configChanged).toBe(false);
+    expect((await uninstallRuntime(opts, recordingActions('1.7.24'))).config).toBe('restored');
+    expect(await readFile(host('/etc/containerd/config.toml'), 'utf8')).toBe(stock('1.7.24').replace('version = 2\n', 'version = 2\n# operator edit\n'));
+  });
+
   it('keeps edits made after install and removes only its block', async () => {
     await writeFile(host('/etc/containerd/config.toml'), stock('1.7.24'));
     const opts = await options();

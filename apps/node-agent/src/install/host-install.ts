@@ -128,6 +128,12 @@ export async function installRuntime(opts: InstallOptions, actions: HostActions)
       links,
     };
   } else {
+    if (current !== undefined && sha256(current) !== state.writtenSha256 && state.backupFile !== null) {
+      // The operator edited the file since our last write: their version (minus our block) is the new original.
+      const theirs = Buffer.from(removeRuntime(current.toString('utf8')).text);
+      await writeFileAtomic(host(state.backupFile), theirs, 0o600);
+      state = { ...state, originalSha256: sha256(theirs) };
+    }
     state = { ...state, containerd: containerd.version, writtenSha256: sha256(edited.text), links };
   }
   if (configChanged) await writeFileAtomic(host(target.path), edited.text);
