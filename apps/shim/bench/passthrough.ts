@@ -12,6 +12,7 @@ const rounds = Number(process.argv[2] ?? 30);
 const runc = '/usr/sbin/runc';
 const dir = mkdtempSync(join(tmpdir(), 'flox-bench-pass-'));
 const root = join(dir, 'runc-root');
+const tag = dir.slice(-6).toLowerCase();
 
 function sh(file: string, args: string[], detachStdio = false): number {
   const t = process.hrtime.bigint();
@@ -42,7 +43,7 @@ try {
     const order = i % 2 === 0 ? (['flox', 'runc'] as const) : (['runc', 'flox'] as const);
     for (const who of order) {
       const bin = who === 'flox' ? layout.interposer : runc;
-      const id = `bench-${i}-${who}`;
+      const id = `flox-bench-${tag}-${i}-${who}`;
       sh(runc, [...globals, 'create', '--bundle', bundle, id], true);
       samples.state[who].push(sh(bin, [...globals, 'state', id]));
       samples.kill[who].push(sh(bin, [...globals, 'kill', id, 'KILL']));

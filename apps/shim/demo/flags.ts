@@ -8,7 +8,7 @@ export const DEMO_USAGE = `usage: pnpm demo [--lockfile FILE] [--cache URL]... [
 
 const VALUE_FLAGS = new Set(['--lockfile', '--cache', '--trusted-key', '--hub', '--environment']);
 
-const url = z.string().refine((u) => URL.canParse(u) && /^(https?|file):$/.test(new URL(u).protocol), 'expected an http(s):// or file:// URL');
+const url = z.string().refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), 'expected an http(s):// URL');
 const flagsSchema = z.strictObject({
   lockfile: z.string().min(1).optional(),
   cache: z.array(url).default([]),

@@ -1,6 +1,7 @@
 // Shared helpers for the benchmark scripts: timing, medians, and local test data.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, lstatSync, mkdirSync, readdirSync, readlinkSync, symlinkSync } from 'node:fs';
+import { copyFileSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export function median(xs: number[]): number {
@@ -9,16 +10,42 @@ export function median(xs: number[]): number {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
-/** Run `fn` `runs` times (after `prepare` each time, untimed) and return the wall times in seconds. */
-export async function timeRuns(runs: number, fn: () => Promise<void> | void, prepare?: () => Promise<void> | void): Promise<number[]> {
-  const out: number[] = [];
+/** Wall and CPU (user + system, all threads) seconds of one run. */
+export interface Timing {
+  wall: number;
+  cpu: number;
+}
+
+/** Time an in-process function. */
+export async function timeFn(fn: () => Promise<void> | void): Promise<Timing> {
+  const c = process.cpuUsage();
+  const t = performance.now();
+  await fn();
+  const d = process.cpuUsage(c);
+  return { wall: (performance.now() - t) / 1000, cpu: (d.user + d.system) / 1e6 };
+}
+
+/** Time a shell pipeline with /usr/bin/time (CPU of every process in it). */
+export function timeShell(script: string): Timing {
+  const out = join(tmpdir(), `nar-bench-time-${process.pid}`);
+  sh(`/usr/bin/time -f '%e %U %S' -o '${out}' sh -c "${script.replaceAll('"', '\\"')}"`);
+  const [wall, user, system] = readFileSync(out, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+  rmSync(out, { force: true });
+  return { wall: wall!, cpu: user! + system! };
+}
+
+/** Run `fn` `runs` times (after `prepare` each time, untimed). */
+export async function timeRuns(runs: number, fn: () => Promise<Timing> | Timing, prepare?: () => Promise<void> | void): Promise<Timing[]> {
+  const out: Timing[] = [];
   for (let i = 0; i < runs; i++) {
     await prepare?.();
-    const t = performance.now();
-    await fn();
-    out.push((performance.now() - t) / 1000);
+    out.push(await fn());
   }
   return out;
+}
+
+export function medians(ts: Timing[]): Timing {
+  return { wall: median(ts.map((t) => t.wall)), cpu: median(ts.map((t) => t.cpu)) };
 }
 
 /** Run a shell pipeline, failing loudly. */

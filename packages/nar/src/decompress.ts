@@ -1,5 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { Readable, pipeline } from 'node:stream';
+import { chunksOf } from './chunks.ts';
 import { CompressionUnsupportedError, DecompressError, NarError } from './errors.ts';
 import { decodeZstdFrames } from './zstd-frames.ts';
 
@@ -101,7 +102,7 @@ async function* viaProcess(compression: string, command: string, input: AsyncIte
   });
   let finished = false;
   try {
-    for await (const chunk of child.stdout as AsyncIterable<Buffer>) yield chunk;
+    for await (const chunk of chunksOf(child.stdout)) yield chunk;
     await fed;
     if (feedError !== undefined) throw feedError;
     const { code, error } = await exited;

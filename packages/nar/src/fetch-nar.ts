@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import type { ClientEvent } from './client.ts';
+import { chunksOf } from './chunks.ts';
 import { decompress, type DecoderOptions } from './decompress.ts';
 import {
   CacheHttpError,
@@ -41,7 +42,7 @@ export async function fetchNarOnce(args: {
   };
   const fileHash = createHash('sha256');
   const compressed = async function* (): AsyncGenerator<Uint8Array> {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
+    for await (const chunk of chunksOf(body)) {
       bytesIn += chunk.length;
       if (narinfo.fileSize !== undefined && bytesIn > narinfo.fileSize) {
         throw new FileSizeMismatchError(`${url}: more than the ${narinfo.fileSize} bytes the narinfo's FileSize promises; the cache serves a different file`);

@@ -2,8 +2,8 @@ import { closeSync, lstatSync, openSync, readSync, readdirSync, readlinkSync } f
 import { Readable } from 'node:stream';
 import { NarError, NarUnsupportedFileError } from './errors.ts';
 
-// Chunk sizes picked by measurement (bench/dump.ts): 256 KiB reads stay in malloc's reuse range
-// (1 MiB buffers page-fault on every allocation), and small tokens are batched into 64 KiB chunks.
+// Chunk sizes picked by measurement (bench/dump.ts): 256 KiB reads (64 KiB and 1 MiB were slower),
+// and small tokens batched into 64 KiB chunks.
 const READ_CHUNK = 256 * 1024;
 const FLUSH_AT = 64 * 1024;
 

@@ -1,5 +1,6 @@
 import { chmodSync, closeSync, constants, fchmodSync, futimesSync, lutimesSync, mkdirSync, openSync, symlinkSync, utimesSync, writeSync } from 'node:fs';
 import { Readable } from 'node:stream';
+import { chunksOf } from './chunks.ts';
 import { AbortedError, NarDestinationError, NarError } from './errors.ts';
 import { parseNar, type NarLimits, type NarSink } from './nar-parse.ts';
 import { removeTree } from './remove-tree.ts';
@@ -25,7 +26,7 @@ const FILE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | c
 const slash = Buffer.from('/');
 
 function toIterable(source: Readable | AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
-  return source as AsyncIterable<Uint8Array>;
+  return chunksOf(source);
 }
 
 function withSignal(source: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined, sourceErrors: WeakSet<object>): AsyncIterable<Uint8Array> {

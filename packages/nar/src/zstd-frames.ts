@@ -1,5 +1,6 @@
 import { Readable, pipeline, type TransformOptions } from 'node:stream';
 import { constants, createZstdDecompress, type ZstdOptions } from 'node:zlib';
+import { chunksOf } from './chunks.ts';
 import { DecompressError } from './errors.ts';
 
 // Node's zstd decoder stops at the end of the first frame (Node 24: later frames are dropped
@@ -151,7 +152,7 @@ export async function* decodeZstdFrames(input: AsyncIterable<Uint8Array>, chunkS
       const decoder = createZstdDecompress(options);
       const out = pipeline(Readable.from(frameBytes(), { objectMode: false }), decoder, () => {});
       try {
-        for await (const chunk of out as AsyncIterable<Buffer>) yield chunk;
+        for await (const chunk of chunksOf(out)) yield chunk;
       } finally {
         out.destroy();
       }

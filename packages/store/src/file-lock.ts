@@ -139,9 +139,9 @@ export async function lock(file: string, opts: WaitOptions): Promise<boolean> {
     if (opts.satisfied?.()) return false;
     if (tryLock(file)) return true;
     if (Date.now() > deadline) {
+      const holder = readOwner(file)?.text ?? 'a process that just released it';
       throw new StoreLockTimeoutError(
-        `waited ${opts.timeoutMs} ms for ${opts.what} held by ${readFileSync(file, 'utf8')}; ` +
-          'another process is still working on it: retry later',
+        `waited ${opts.timeoutMs} ms for ${opts.what} held by ${holder}; another process is still working on it: retry later`,
       );
     }
     try {

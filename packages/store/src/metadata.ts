@@ -82,8 +82,8 @@ export function readPathInfo(metaDir: string, base: string): PathInfo | undefine
   };
 }
 
-/** Durably writes a path's record (temp file + fsync + rename + directory fsync). */
-export function writePathInfo(metaDir: string, base: string, info: Omit<PathInfo, 'lastUse'>, tmpTag: string): void {
+/** Writes a path's record (temp file + rename; with `durable`, fsync of the file and the directory too). */
+export function writePathInfo(metaDir: string, base: string, info: Omit<PathInfo, 'lastUse'>, tmpTag: string, durable = true): void {
   const file = metaFile(metaDir, base);
   const tmp = join(metaDir, `.${base}.${tmpTag}.tmp`);
   const record = {
@@ -99,12 +99,12 @@ export function writePathInfo(metaDir: string, base: string, info: Omit<PathInfo
   const fd = openSync(tmp, 'w', 0o644);
   try {
     writeSync(fd, JSON.stringify(record));
-    fsyncSync(fd);
+    if (durable) fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
   renameSync(tmp, file);
-  fsyncDir(metaDir);
+  if (durable) fsyncDir(metaDir);
 }
 
 /** Removes a path's record (missing is fine). */

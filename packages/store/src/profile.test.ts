@@ -111,5 +111,15 @@ describe('profile', () => {
     expect(existsSync(join(a.hostPath, '.flox-k8s', 'profile.json'))).toBe(true);
     expect(readdirSync(join(root, 'tmp'))).toEqual([]);
   });
-});
 
+  it('a GC that takes a path of its closure removes the profile too (last: empties the store)', async () => {
+    const lock = parseLockfile(fx.lockfile.bytes);
+    const profile = await store.profile(lock, 'x86_64-linux');
+    const result = await store.gc();
+    expect(result.deleted.sort()).toEqual(fx.closure);
+    expect(result.deletedProfiles).toContain(profile.hostPath);
+    expect(existsSync(profile.hostPath)).toBe(false);
+    expect(readdirSync(join(root, 'closures'))).toEqual([]);
+    await expect(store.profile(lock, 'x86_64-linux')).rejects.toMatchObject({ code: 'FLOXK8S_STORE_PATH_MISSING' });
+  });
+});

@@ -114,12 +114,17 @@ export async function buildProfile(input: ProfileInput): Promise<ProfileResult> 
   try {
     inflight.set(roots);
     await input.waitForGc();
-    const closure = closureOf(input, roots);
     const manifestFile = join(final, ASSET_DIR, MANIFEST);
     if (existsSync(manifestFile)) {
-      const m = JSON.parse(readFileSync(manifestFile, 'utf8')) as { plan: ActivationPlan; files: string[] };
-      return resultFrom(input, final, closure, m.plan, m.files);
+      const m = JSON.parse(readFileSync(manifestFile, 'utf8')) as { plan: ActivationPlan; files: string[]; closure: string[] };
+      // The recorded closure is exact (references never change); only presence needs checking.
+      const prefix = `${input.layout.storeDir}/`;
+      if (m.closure.every((p) => existsSync(join(input.layout.store, p.slice(prefix.length))))) {
+        return resultFrom(input, final, m.closure, m.plan, m.files);
+      }
+      closureOf(input, roots); // throws the coded error naming what is missing
     }
+    const closure = closureOf(input, roots);
     const plan = activationPlan(input.lock, { system: input.system, mode: input.mode, envDir: input.containerPath, closure });
     const tmpDir = mkdtempSync(join(input.layout.tmp, `${ownerTag()}-profile-`));
     try {

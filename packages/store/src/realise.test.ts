@@ -161,5 +161,8 @@ describe('realise', () => {
     expect(store.release('pod-1')).toBe(true);
     const gc2 = await store.gc();
     expect(gc2.deleted.sort()).toEqual([fx.storePaths.busybox, fx.storePaths.data, fx.storePaths.script].sort());
+    // the closure index must not claim anything once its paths are gone: the next realise fetches again
+    const again = await store.realise([fx.storePaths.script], realiseOptions);
+    expect(again.fetched).toEqual([fx.storePaths.busybox, fx.storePaths.data, fx.storePaths.script].sort());
   });
 });

@@ -40,8 +40,8 @@ export class PathRegistry {
   }
 
   /** Writes the record of a path about to become visible. */
-  record(base: string, info: Omit<PathInfo, 'lastUse'>): void {
-    writePathInfo(this.#layout.meta, base, info, ownerTag());
+  record(base: string, info: Omit<PathInfo, 'lastUse'>, durable: boolean): void {
+    writePathInfo(this.#layout.meta, base, info, ownerTag(), durable);
     this.#cache.set(base, { ...info, lastUse: info.registrationTime });
   }
 

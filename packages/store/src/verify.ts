@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { dumpNar, hashNar } from '@flox-k8s/nar';
 import type { PathRegistry } from './registry.ts';
 
@@ -29,7 +30,13 @@ export async function verifyStore(registry: PathRegistry, storeDir: string, conc
   const worker = async (): Promise<void> => {
     for (let next = queue.shift(); next; next = queue.shift()) {
       const [base, info] = next;
-      const actual = await hashNar(dumpNar(registry.hostPath(base)));
+      let actual;
+      try {
+        actual = await hashNar(dumpNar(registry.hostPath(base)));
+      } catch (err) {
+        if (!existsSync(registry.hostPath(base))) continue; // collected by a concurrent GC
+        throw err;
+      }
       result.checked++;
       if (actual.narHash !== info.narHash || actual.narSize !== info.narSize) {
         result.corrupt.push({

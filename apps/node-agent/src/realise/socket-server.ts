@@ -115,6 +115,8 @@ export async function listenRealiseSocket(options: RealiseSocketOptions): Promis
       if (!res.writableEnded) send(res, 500, { type: 'error', code: errorCode(error), message: String((error as Error).message ?? error) });
     });
   });
+  // Bounded like any server facing untrusted input: a runaway client cannot exhaust descriptors.
+  server.maxConnections = 1024;
   // The 0700 directory keeps others out during the moment between listen() and chmod().
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -31,7 +31,7 @@ describe('config', () => {
     }
     expect(error).toBeInstanceOf(ConfigInvalidError);
     expect((error as ConfigInvalidError).code).toBe('FLOXK8S_CONFIG_INVALID');
-    expect((error as Error).message).toContain('caches[0].url: expected an http(s):// or file:// URL');
+    expect((error as Error).message).toContain('caches[0].url: expected an http(s):// URL');
     expect((error as Error).message).toContain('sources[0].path');
   });
 

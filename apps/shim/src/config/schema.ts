@@ -10,7 +10,7 @@ const absolutePath = z
 
 const httpUrl = z
   .string()
-  .refine((u) => URL.canParse(u) && /^(https?|file):$/.test(new URL(u).protocol), 'expected an http(s):// or file:// URL');
+  .refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), 'expected an http(s):// URL');
 
 const cacheSchema = z.strictObject({
   url: httpUrl,

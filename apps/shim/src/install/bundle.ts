@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Entry points bundled into single ESM files: `lib/<name>.mjs`. */
@@ -5,19 +6,25 @@ export const BUNDLE_ENTRIES: Readonly<Record<string, string>> = {
   'runc-interposer': fileURLToPath(new URL('../interposer/main.ts', import.meta.url)),
 };
 
+/** Directory under the bundle dir holding the lazily loaded chunks. */
+export const CHUNK_DIR = 'chunks';
+
 /**
- * Bundles every entry point with esbuild into `outDir/<name>.mjs` (one file each,
- * all dependencies inlined, workspace packages from source). esbuild is a build-time
- * dependency, so it is imported only here.
+ * Bundles every entry point with esbuild into `outDir/<name>.mjs` (one file per
+ * entry point, all dependencies inlined, workspace packages from source). Code only
+ * a cold start needs (store, binary-cache client, undici) is split into
+ * `outDir/chunks/*.mjs`, loaded by dynamic import, so a warm container start never
+ * parses it. esbuild is a build-time dependency, so it is imported only here.
  */
 export async function buildBundle(outDir: string): Promise<string[]> {
   const esbuild = await import('esbuild');
-  const outputs: string[] = [];
-  for (const [name, entry] of Object.entries(BUNDLE_ENTRIES)) {
-    const outfile = `${outDir}/${name}.mjs`;
-    await esbuild.build({
-      entryPoints: [entry],
-      outfile,
+  const result = await esbuild.build({
+      entryPoints: Object.entries(BUNDLE_ENTRIES).map(([out, entry]) => ({ in: entry, out })),
+      outdir: outDir,
+      outExtension: { '.js': '.mjs' },
+      chunkNames: `${CHUNK_DIR}/[name]-[hash]`,
+      splitting: true,
+      metafile: true,
       bundle: true,
       platform: 'node',
       format: 'esm',
@@ -29,8 +36,6 @@ export async function buildBundle(outDir: string): Promise<string[]> {
       logLevel: 'silent',
       // Bundled CommonJS dependencies may call require(); give them one.
       banner: { js: "import { createRequire as __floxCreateRequire } from 'node:module'; const require = __floxCreateRequire(import.meta.url);" },
-    });
-    outputs.push(outfile);
-  }
-  return outputs;
+  });
+  return Object.keys(result.metafile.outputs).map((o) => resolve(o)).filter((o) => !o.includes(`/${CHUNK_DIR}/`)).sort();
 }

@@ -1,4 +1,4 @@
-import { chmod, copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.ts';
@@ -27,7 +27,7 @@ export interface InstallLayout {
   launcher: string;
   /** `<prefix>/libexec/flox-k8s/runc`. */
   interposer: string;
-  /** `<prefix>/lib/<entry>.mjs`. */
+  /** `<prefix>/lib/<entry>.mjs` (cold-start chunks beside them in `lib/chunks/`). */
   bundles: string[];
 }
 
@@ -53,12 +53,8 @@ export async function installLayout(options: InstallLayoutOptions): Promise<Inst
   let bundles: string[];
   if (options.fromSource === true) bundles = await buildBundle(libDir);
   else {
-    bundles = [];
-    for (const name of Object.keys(BUNDLE_ENTRIES)) {
-      const to = join(libDir, `${name}.mjs`);
-      await copyFile(join(PACKAGE_ROOT, 'bundle', `${name}.mjs`), to);
-      bundles.push(to);
-    }
+    await cp(join(PACKAGE_ROOT, 'bundle'), libDir, { recursive: true });
+    bundles = Object.keys(BUNDLE_ENTRIES).map((name) => join(libDir, `${name}.mjs`));
   }
 
   const configExport = options.config === undefined ? '' : `: "\${FLOXK8S_CONFIG:=${options.config.replaceAll(/["$`\\]/g, '\\$&')}}"\nexport FLOXK8S_CONFIG`;

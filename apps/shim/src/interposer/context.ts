@@ -17,6 +17,8 @@ export function loadContext(fields: Record<string, unknown>): InterposerContext 
 
 /** What main needs to report a failure: the environment (for the message) and the log. */
 export interface InterposeState {
+  /** performance.now() when the entry module was evaluated. */
+  loadedAt?: number;
   environment?: string;
   log?: Logger;
 }

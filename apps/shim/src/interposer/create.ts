@@ -38,7 +38,12 @@ export async function interposeCreate(inv: Extract<RuncInvocation, { subcommand:
     mode: decision.mode,
     via,
     fetched,
-    timings,
-    totalMs: Math.round(performance.now() - started),
+    timings: { nodeStart: round(state.loadedAt ?? 0), imports: round(started - (state.loadedAt ?? started)), ...timings },
+    totalMs: round(performance.now() - started),
+    sinceProcessStartMs: round(performance.now()),
   });
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
 }

@@ -11,13 +11,15 @@ import { EXEC_PLAN_FILE, bundleOfContainer, readJsonFile } from './bundle.ts';
 import type { InterposeState } from './context.ts';
 import { appendRuncLogError, execRealRunc } from './runc.ts';
 
+// Milliseconds from process start until this bundle was loaded (Node start-up + parse).
+const loadedAt = performance.now();
 const ENVIRONMENT_ANNOTATION = 'flox.dev/environment';
 const SANDBOX_ANNOTATION = 'io.kubernetes.cri.container-type';
 
 async function main(argv: string[]): Promise<void> {
   const runc = readEnv().realRunc ?? 'runc';
   let globals: RuncGlobals | undefined;
-  const state: InterposeState = {};
+  const state: InterposeState = { loadedAt };
   try {
     const inv = parseRuncArgv(argv, process.cwd());
     if (inv.subcommand === 'create') {

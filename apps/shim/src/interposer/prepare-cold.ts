@@ -1,0 +1,52 @@
+import { storePathsToInstall } from '@flox-k8s/lockfile';
+import type { PatchPlan } from '@flox-k8s/oci-patch';
+import { Store } from '@flox-k8s/store';
+import { dirname } from 'node:path';
+import { parseFetched, type FetchedEnvironment } from '../sources/resolve.ts';
+import type { InterposerContext } from './context.ts';
+import { writeCachedPlan } from './plan-cache.ts';
+import type { PreparedPlan } from './prepare.ts';
+import { realiseClosure } from './realise.ts';
+import { wrapperShell } from './wrapper-shell.ts';
+
+/** Cold start: parse the lockfile, realise the closure, build the profile, cache the plan. */
+export async function prepareUncached(
+  ctx: InterposerContext,
+  fetched: FetchedEnvironment,
+  request: { environment: string; mode: 'run' | 'dev'; rootfs: string | undefined },
+  signal: AbortSignal,
+  lap: (name: string) => void,
+): Promise<Omit<PreparedPlan, 'timings'>> {
+  const { config, log } = ctx;
+  const lock = parseFetched(fetched);
+  const storePaths = storePathsToInstall(lock, config.system);
+  const store = await Store.open(config.storeRoot, { recover: false });
+  const realised = await realiseClosure(store, config, { storePaths, environment: request.environment, digest: fetched.digest }, log, signal);
+  lap('realise');
+  const profile = await store.profile(lock, config.system, { mode: request.mode });
+  lap('profile');
+
+  const activation = profile.activation;
+  const plan: PatchPlan = {
+    hostStoreDir: dirname(store.hostPath(profile.closure[0] ?? storePaths[0] ?? '')),
+    storePaths: profile.closure,
+    profile: { hostPath: profile.hostPath, containerPath: profile.containerPath },
+    // Variables that need shell expansion are exported by the wrapper instead.
+    env: activation.plan.env.filter((v) => v.expand !== true).map(({ name, value, merge }) => ({ name, value, merge })),
+    applied: { environment: request.environment, digest: fetched.digest },
+  };
+  if (activation.wrapper !== undefined) plan.wrapper = { shell: wrapperShell(profile, request.rootfs), script: activation.wrapper };
+  // A wrapper shell taken from the image depends on the image: do not cache that plan.
+  if (plan.wrapper === undefined || plan.wrapper.shell.startsWith(`${profile.containerPath}/`)) {
+    writeCachedPlan(config.storeRoot, { digest: fetched.digest, system: config.system, mode: request.mode }, plan);
+  }
+  log.log('info', 'environment prepared', {
+    generation: fetched.generation,
+    digest: fetched.digest,
+    source: fetched.source,
+    closureSize: profile.closure.length,
+    via: realised.via,
+    fetched: realised.fetched,
+  });
+  return { plan, via: realised.via, fetched: realised.fetched };
+}
