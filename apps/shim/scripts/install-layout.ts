@@ -1,5 +1,7 @@
 // `pnpm --filter @flox-k8s/shim run install-layout -- --prefix DIR [--node PATH]
-//   [--runc PATH] [--shim-runc-v2 PATH] [--config FILE] [--compile-cache DIR] [--from-source]`
+//   [--runc PATH] [--shim-runc-v2 PATH] [--config FILE] [--compile-cache DIR] [--prebuilt]`
+// Bundles the interposer from source with esbuild, unless --prebuilt copies `bundle/`
+// (made by `pnpm --filter @flox-k8s/shim build`).
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { UsageError, errorCode } from '../src/errors.ts';
@@ -14,7 +16,7 @@ const flagsSchema = z.strictObject({
   'shim-runc-v2': absolute.optional(),
   config: absolute.optional(),
   'compile-cache': absolute.optional(),
-  'from-source': z.boolean().optional(),
+  prebuilt: z.boolean().optional(),
 });
 
 try {
@@ -27,7 +29,7 @@ try {
       'shim-runc-v2': { type: 'string' },
       config: { type: 'string' },
       'compile-cache': { type: 'string' },
-      'from-source': { type: 'boolean' },
+      prebuilt: { type: 'boolean' },
     },
     strict: true,
   });
@@ -41,7 +43,7 @@ try {
     ...(f['shim-runc-v2'] === undefined ? {} : { shimRuncV2: f['shim-runc-v2'] }),
     ...(f.config === undefined ? {} : { config: f.config }),
     ...(f['compile-cache'] === undefined ? {} : { compileCache: f['compile-cache'] }),
-    fromSource: f['from-source'] === true,
+    fromSource: f.prebuilt !== true,
   });
   process.stdout.write(`${JSON.stringify(layout, null, 2)}\n`);
 } catch (error) {

@@ -112,9 +112,17 @@ exec '${layout.launcher}' "$@"
       );
       variants[variant.name] = { name: variant.name, cache: vcache, storeRoot: vconfig.storeRoot as string, configPath: vconfigPath };
     }
+    // The documented ≥ 1.6.21 / 1.7.1 form: the runc type with our launcher as runtime_path.
+    const pathForm: RuntimeEntry = {
+      name: 'floxpath',
+      runtimeType: 'io.containerd.runc.v2',
+      runtimePath: layout.launcher,
+      podAnnotations: FLOX_ANNOTATIONS,
+      containerAnnotations: FLOX_ANNOTATIONS,
+    };
     const containerd = await startContainerd({
       version: options.version,
-      runtimes: [...(options.runtimes ?? [floxRuntime()]), ...(options.variants ?? []).map((v) => floxRuntime(v.name))],
+      runtimes: [...(options.runtimes ?? [floxRuntime(), pathForm]), ...(options.variants ?? []).map((v) => floxRuntime(v.name))],
       extraPath: [join(layout.prefix, 'bin')],
     });
     cleanups.push(() => containerd.stop());

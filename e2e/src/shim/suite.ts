@@ -124,6 +124,28 @@ export function defineShimSuite(version: ContainerdVersion): void {
       }
     });
 
+    it(`runtime_path form (io.containerd.runc.v2 + runtime_path) ${version === '1.6' ? 'is ignored by 1.6.20' : 'patches containers'}`, async () => {
+      const { cri } = node;
+      const pod = await podConfig(node, 'flox-path', { 'flox.dev/environment': ENVIRONMENT });
+      const podId = await cri.runPodSandbox(pod, 'floxpath');
+      try {
+        const c = containerConfig({ name: 'app', image: STUB_IMAGE_NAME, command: ['hello-flox'] });
+        const outcome = await createAndStart(cri, podId, c, pod).then(
+          async (id) => (await waitForContainer(cri, id)).exit_code,
+          () => 'failed' as const,
+        );
+        if (version === '1.6') {
+          // 1.6.20 ignores runtime_path and runs the stock shim: nothing provides hello-flox.
+          expect(outcome).not.toBe(0);
+        } else {
+          expect(outcome).toBe(0);
+          expect((await readContainerLog(containerLogPath(pod, c))).stdout.toString()).toMatch(/hello/i);
+        }
+      } finally {
+        await removePod(cri, podId);
+      }
+    });
+
     it('2b. the on-activate hook ran before the command', async () => {
       const { cri } = node;
       const pod = await podConfig(node, 'flox-hook', { 'flox.dev/environment': ENVIRONMENT });

@@ -68,7 +68,7 @@ export function option(name: string, fallback: string): string {
  * Build a tree of about `targetBytes` by copying real files (binaries, libraries, text) from this
  * machine, in a fixed order, so the data compresses like real store paths.
  */
-export function makeTree(dest: string, targetBytes: number, sources = ['/usr/lib', '/usr/bin', '/usr/share', '/opt']): number {
+export function makeTree(dest: string, targetBytes: number, sources: string[] = ['/usr/lib', '/usr/bin', '/usr/share', '/opt']): number {
   let total = 0;
   const walk = (src: string, dst: string, depth: number): void => {
     if (total >= targetBytes || depth > 12) return;

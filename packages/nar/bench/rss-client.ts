@@ -1,12 +1,20 @@
 // Child of bench/rss.ts: fetch one NAR through BinaryCacheClient and report peak RSS.
-import { BinaryCacheClient } from '../src/client.ts';
+import type * as ClientModule from '../src/client.ts';
 
-const [url, storePath, publicKey, dest] = process.argv.slice(2) as [string, string, string, string];
+// With --dist the built JavaScript is measured (what an app runs); otherwise the TypeScript
+// sources, whose type stripping alone adds ~18 MB of RSS.
+const [url, storePath, publicKey, dest, mode] = process.argv.slice(2) as [string, string, string, string, string | undefined];
+const { BinaryCacheClient } = (await import(mode === '--dist' ? '../dist/index.js' : '../src/client.ts')) as typeof ClientModule;
 const client = new BinaryCacheClient({ caches: [{ url }], trustedKeys: [publicKey] });
 let peakSampled = 0;
+let peakArrayBuffers = 0;
+let peakHeap = 0;
 const sampler = setInterval(() => {
-  peakSampled = Math.max(peakSampled, process.memoryUsage().rss);
-}, 50);
+  const m = process.memoryUsage();
+  peakSampled = Math.max(peakSampled, m.rss);
+  peakArrayBuffers = Math.max(peakArrayBuffers, m.arrayBuffers);
+  peakHeap = Math.max(peakHeap, m.heapTotal);
+}, 20);
 const started = performance.now();
 const found = await client.narinfo(storePath);
 const result = await client.fetchNar(found, dest);
@@ -14,4 +22,7 @@ const seconds = (performance.now() - started) / 1000;
 clearInterval(sampler);
 await client.close();
 console.log(`fetched ${(result.narSize / 1e6).toFixed(0)} MB of NAR (${(result.fileSize / 1e6).toFixed(0)} MB zstd) in ${seconds.toFixed(1)} s = ${(result.narSize / 1e6 / seconds).toFixed(0)} MB/s`);
-console.log(`client peak RSS (getrusage maxRSS): ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB; sampled peak ${(peakSampled / 1e6).toFixed(0)} MB`);
+console.log(
+  `client peak RSS (getrusage maxRSS): ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB; sampled peaks: rss ${(peakSampled / 1e6).toFixed(0)} MB, ` +
+    `array buffers ${(peakArrayBuffers / 1e6).toFixed(0)} MB, JS heap ${(peakHeap / 1e6).toFixed(0)} MB`,
+);

@@ -1,10 +1,10 @@
 // Peak RSS of a client process that fetches and unpacks a >= 1 GB NAR over loopback HTTP + zstd.
-//   node bench/rss.ts [--mb 1100] [--work DIR]
+//   node bench/rss.ts [--mb 1100] [--work DIR] [--data DIR (keep generated data there)] [--dist (measure the built JS; run pnpm build first)]
 // The server runs in this process; the client runs in a child (bench/rss-client.ts) whose
 // getrusage maxRSS is the figure.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { createReadStream, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,9 @@ import { publicKeyOf, signNarinfo } from '../src/signatures.ts';
 import { removeTree } from '../src/remove-tree.ts';
 import { flag, loadAverage, makeTree, mb, nixDumpTo, option, sh } from './lib.ts';
 
-const work = mkdtempSync(join(option('work', tmpdir()), 'nar-bench-rss-'));
+// --data DIR keeps the generated cache in DIR between runs (and does not delete it).
+const keep = option('data', '');
+const work = keep === '' ? mkdtempSync(join(option('work', tmpdir()), 'nar-bench-rss-')) : keep;
 const server = createServer((req, res) => {
   const file = join(work, 'cache', (req.url ?? '/').slice(1));
   let size: number;
@@ -30,6 +32,29 @@ const server = createServer((req, res) => {
   createReadStream(file).pipe(res);
 });
 try {
+  if (!existsSync(join(work, 'cache', 'nix-cache-info'))) await generate();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { storePath, publicKey, narSize, fileSize } = JSON.parse(readFileSync(join(work, 'meta.json'), 'utf8')) as Record<string, string>;
+  console.log(`NAR ${mb(Number(narSize))}, zstd file ${mb(Number(fileSize))} (load ${loadAverage()})`);
+  const dest = join(work, 'out');
+  const child = await new Promise<string>((resolve, reject) => {
+    // Run the client asynchronously: this process must keep serving.
+    const args = [join(import.meta.dirname, 'rss-client.ts'), url, storePath!, publicKey!, dest, ...(process.argv.includes('--dist') ? ['--dist'] : [])];
+    execFile(process.execPath, args, (err, stdout, stderr) =>
+      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
+    );
+  });
+  process.stdout.write(child);
+  const idle = execFileSync(process.execPath, ['-e', 'console.log((process.resourceUsage().maxRSS / 1024).toFixed(0))'], { encoding: 'utf8' }).trim();
+  console.log(`for reference, an empty node process peaks at ${idle} MB RSS; target: peak RSS <= 150 MB; load ${loadAverage()}`);
+  await removeTree(dest);
+} finally {
+  server.close();
+  if (keep === '') rmSync(work, { recursive: true, force: true });
+}
+
+async function generate(): Promise<void> {
   const tree = join(work, 'tree');
   makeTree(tree, flag('mb', 1100) * 1e6);
   const nar = join(work, 'big.nar');
@@ -61,23 +86,5 @@ try {
   );
   writeFileSync(join(work, 'cache', '00000000000000000000000000000000.narinfo'), serializeNarinfo(narinfo));
   writeFileSync(join(work, 'cache', 'nix-cache-info'), 'StoreDir: /nix/store\n');
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  console.log(`NAR ${mb(digest.narSize)}, zstd file ${mb(narinfo.fileSize ?? 0)} (load ${loadAverage()})`);
-  const dest = join(work, 'out');
-  const child = await new Promise<string>((resolve, reject) => {
-    // Run the client asynchronously: this process must keep serving.
-    import('node:child_process').then(({ execFile }) =>
-      execFile(process.execPath, [join(import.meta.dirname, 'rss-client.ts'), url, storePath, publicKeyOf(secret), dest], (err, stdout, stderr) =>
-        err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
-      ),
-    );
-  });
-  process.stdout.write(child);
-  const idle = execFileSync(process.execPath, ['-e', 'console.log((process.resourceUsage().maxRSS / 1024).toFixed(0))'], { encoding: 'utf8' }).trim();
-  console.log(`for reference, an empty node process peaks at ${idle} MB RSS; target: peak RSS <= 150 MB; load ${loadAverage()}`);
-  await removeTree(dest);
-} finally {
-  server.close();
-  rmSync(work, { recursive: true, force: true });
+  writeFileSync(join(work, 'meta.json'), JSON.stringify({ storePath, publicKey: publicKeyOf(secret), narSize: digest.narSize, fileSize: narinfo.fileSize }));
 }

@@ -139,4 +139,29 @@ describe('BinaryCacheClient with several caches', () => {
       await Promise.all([bearer.close(), basic.close()]);
     }
   });
+
+  it('follows redirects of NAR downloads to another server, without leaking the bearer token there', async () => {
+    const storage = await serveCache(fx.caches.zstd, {
+      onRequest: (req) => {
+        expect(req.headers.authorization).toBeUndefined();
+        return false;
+      },
+    });
+    const front = await serveCache(fx.caches.zstd, {
+      onRequest: (req, res) => {
+        if (!req.url?.startsWith('/nar/')) return false;
+        res.writeHead(302, { location: `${storage.url}${req.url}`, 'content-length': '0' }).end();
+        return true;
+      },
+    });
+    const client = new BinaryCacheClient({ caches: [{ url: front.url, credentials: { bearer: 'front-only' } }], trustedKeys: [fx.publicKey] });
+    try {
+      await client.fetchNar(await client.narinfo(fx.storePaths.tree), join(tmp, 'redirected'));
+      expect(front.count('/nar/')).toBe(1);
+      expect(storage.count('/nar/')).toBe(1);
+    } finally {
+      await client.close();
+      await Promise.all([front.close(), storage.close()]);
+    }
+  });
 });

@@ -1,5 +1,5 @@
 import { lstat } from 'node:fs/promises';
-import { Agent } from 'undici';
+import { Agent, interceptors, type Dispatcher } from 'undici';
 import { authorizationHeader, credentialsFor, loadCredentialsFile, type CacheCredentials, type CredentialsTable } from './credentials.ts';
 import type { DecoderOptions } from './decompress.ts';
 import { CacheNetworkError, NarDestinationError, type NarError, NarinfoInvalidError, NarinfoNotFoundError } from './errors.ts';
@@ -64,6 +64,7 @@ const NARINFO_LIMIT = 1 << 20;
 export class BinaryCacheClient {
   readonly #opts: BinaryCacheClientOptions;
   readonly #agent: Agent;
+  readonly #dispatcher: Dispatcher;
   readonly #keys: PublicKey[];
   readonly #policy: RetryPolicy;
   readonly #storeDir: string;
@@ -78,6 +79,8 @@ export class BinaryCacheClient {
     this.#storeDir = opts.storeDir ?? '/nix/store';
     const stall = opts.stallTimeoutMs ?? 30_000;
     this.#agent = new Agent({ connections: opts.concurrency ?? 16, headersTimeout: stall, bodyTimeout: stall, connectTimeout: Math.min(stall, 10_000) });
+    // Caches may redirect NAR downloads to object storage; undici drops Authorization across origins.
+    this.#dispatcher = this.#agent.compose(interceptors.redirect({ maxRedirections: 5 }));
     this.#policy = { retries: opts.retries ?? 4, baseDelayMs: opts.retryBaseDelayMs ?? 250, maxDelayMs: opts.retryMaxDelayMs ?? 10_000 };
   }
 
@@ -107,7 +110,7 @@ export class BinaryCacheClient {
   async #getText(cache: CacheConfig, url: string, signal: AbortSignal | undefined): Promise<string | undefined> {
     const headers = await this.#headers(cache);
     return this.#retrying(url, signal, async () => {
-      const body = await get(this.#agent, url, headers, signal);
+      const body = await get(this.#dispatcher, url, headers, signal);
       return body === undefined ? undefined : smallText(body, NARINFO_LIMIT, url);
     });
   }
@@ -238,7 +241,7 @@ export class BinaryCacheClient {
     };
     try {
       return await this.#retrying(url, opts.signal, () =>
-        fetchNarOnce({ dispatcher: this.#agent, url, headers, narinfo: found.narinfo, dest, signal: opts.signal, decoders: this.#opts.decoders, onProgress }),
+        fetchNarOnce({ dispatcher: this.#dispatcher, url, headers, narinfo: found.narinfo, dest, signal: opts.signal, decoders: this.#opts.decoders, onProgress }),
       );
     } catch (err) {
       await removeTree(dest).catch(() => undefined);

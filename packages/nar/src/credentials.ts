@@ -1,37 +1,43 @@
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { CredentialsInvalidError } from './errors.ts';
 
 /** Credentials for one cache: a bearer token or HTTP basic auth. */
 export type CacheCredentials = { bearer: string } | { username: string; password: string };
 
-const entrySchema = z.union([
-  z.strictObject({ url: z.url(), bearer: z.string().min(1) }),
-  z.strictObject({ url: z.url(), username: z.string().min(1), password: z.string() }),
-]);
+type CredentialsFile = { version: 1; caches: Array<{ url: string } & CacheCredentials> };
+
+let schema: Promise<z.ZodType<CredentialsFile>> | undefined;
 
 /**
- * The credentials file: JSON `{ "version": 1, "caches": [ { "url": "https://cache.example", "bearer": "…" },
+ * The zod schema of the credentials file: JSON `{ "version": 1, "caches": [ { "url": "https://cache.example", "bearer": "…" },
  * { "url": "https://other.example/prefix", "username": "…", "password": "…" } ] }`.
  * An entry applies to every cache whose URL starts with its `url`; the longest match wins.
+ * zod is loaded on first use: a client without a credentials file never pays its ~20 MB.
  */
-export const credentialsFileSchema: z.ZodType<{ version: 1; caches: Array<{ url: string } & CacheCredentials> }> = z.strictObject({
-  version: z.literal(1),
-  caches: z.array(entrySchema),
-});
+export function credentialsFileSchema(): Promise<z.ZodType<CredentialsFile>> {
+  schema ??= import('zod').then(({ z }) => {
+    const entry = z.union([
+      z.strictObject({ url: z.url(), bearer: z.string().min(1) }),
+      z.strictObject({ url: z.url(), username: z.string().min(1), password: z.string() }),
+    ]);
+    return z.strictObject({ version: z.literal(1), caches: z.array(entry) });
+  });
+  return schema;
+}
 
 /** Credentials keyed by cache URL prefix. */
 export type CredentialsTable = ReadonlyArray<{ url: string; credentials: CacheCredentials }>;
 
 /** Parse a credentials file's text; throws CredentialsInvalidError (FLOXK8S_CREDENTIALS_INVALID) with the failing path. */
-export function parseCredentialsFile(text: string): CredentialsTable {
+export async function parseCredentialsFile(text: string): Promise<CredentialsTable> {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (cause) {
     throw new CredentialsInvalidError(`credentials file is not valid JSON: ${(cause as Error).message}`, { cause });
   }
-  const parsed = credentialsFileSchema.safeParse(json);
+  const parsed = (await credentialsFileSchema()).safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = issue?.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') ?? '';

@@ -10,8 +10,8 @@ export const supportedCompressions: readonly string[] = ['none', 'zstd', 'xz', '
 // zstd output in 128 KiB chunks, with up to 8 MiB decoded ahead so the decoder (thread pool) keeps
 // working while the main thread hashes and writes. Measured: 1 MiB chunks were slower (fresh large
 // buffers page-fault), and the default 16 KiB read-ahead leaves the decoder idle.
-const ZSTD_CHUNK = 128 * 1024;
-const ZSTD_READ_AHEAD = 8 << 20;
+const ZSTD_CHUNK = 32 * 1024;
+const ZSTD_READ_AHEAD = 1 << 20;
 
 /**
  * How to decode xz and bzip2. By measurement (README) an `xz -dc` / `bzip2 -dc` subprocess is fastest;

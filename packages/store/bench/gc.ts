@@ -1,6 +1,6 @@
 // GC over a store of 20 000 paths: three quarters reachable from leases/pins,
 // the rest garbage. Target ≤ 2 s.
-// Run: node --conditions=@flox-k8s/source bench/gc.ts [store parent dir, default /dev/shm]
+// Run: node --conditions=@flox-k8s/source bench/gc.ts [store parent dir, default /dev/shm] [runs, default 3]
 // Baseline in the same run: creating and unlinking as many files as GC must
 // remove (the filesystem's floor; ext4 with `discard` makes unlink slow).
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { median, writeSyntheticStore } from './synthetic.ts';
 const PATHS = 20_000;
 const BASE = 1_000; // shared by every environment (glibc and friends)
 const ENV_SIZE = 190;
-const RUNS = 3;
+const RUNS = Number(process.argv[3] ?? 3);
 const TARGET_MS = 2_000;
 
 // Path i < BASE references i-1; every environment path references the one

@@ -33,7 +33,8 @@ it(`a realise SIGKILLed at random points (${KILLS} times) leaves only valid path
     const child = spawnRealiseChild({ root, url: cache.url, publicKey: fx.publicKey, paths, fsync: false });
     const exited = childResult(child);
     await waitForLine(child, 'ready');
-    await sleep(Math.floor(Math.random() * 300));
+    // Stratified random: kill i lands somewhere in the i-th slice of the first 300 ms, so every stage gets hit.
+    await sleep(Math.floor(((i + Math.random()) * 300) / KILLS));
     child.kill('SIGKILL');
     await exited;
 

@@ -85,6 +85,20 @@ describe('gc', () => {
     await expect(store.gc({ highWatermark: 1, lowWatermark: 2 })).rejects.toMatchObject({ code: 'FLOXK8S_STORE_OPTIONS_INVALID' });
   });
 
+  it('a realise of a closure counts as a use of all its paths (closure index), for LRU order', async () => {
+    const { store } = await emptyStore();
+    const now = Date.now();
+    await placePath(store.root, p('registered-long-ago'), { lastUse: now - 7_200_000 });
+    await placePath(store.root, p('registered-recently'), { lastUse: now - 60_000 });
+    // a warm realise of the old path: no download, just an index entry
+    const r = await store.realise([p('registered-long-ago')], { caches: [], trustedKeys: [] });
+    expect(r).toMatchObject({ fetched: [], present: [p('registered-long-ago')] });
+    expect(store.pathInfo(p('registered-long-ago'))?.lastUse).toBeGreaterThan(now - 1_000);
+    const size = store.pathInfo(p('registered-recently'))?.narSize as number;
+    const result = await store.gc({ highWatermark: size, lowWatermark: size });
+    expect(result.deleted).toEqual([p('registered-recently')]);
+  });
+
   it('deleting a least-recently-used dependency takes its (unreachable) referrers first', async () => {
     const { store } = await emptyStore();
     const now = Date.now();

@@ -6,7 +6,7 @@ import { dumpNar, hashNar } from '@flox-k8s/nar';
 import type { ServedCache } from '@flox-k8s/nix-fixtures';
 import { Store } from './store.ts';
 import type { RealiseProgress } from './realise.ts';
-import { cleanup, fakeStorePath, servedFixtures, tempDir } from '../test/helpers.ts';
+import { cleanup, fakeStorePath, servedFixtures, tempDir, throttledNars } from '../test/helpers.ts';
 
 const dirs: string[] = [];
 const caches: ServedCache[] = [];
@@ -59,7 +59,13 @@ describe('realise', () => {
     const { fx, cache, store, realiseOptions } = await setup();
     await store.realise([fx.storePaths.script], realiseOptions);
     const before = cache.requests.length;
+    // pretend the closure was last used two minutes ago: a warm realise records a new use
+    const { utimesSync, statSync, readdirSync: ls } = await import('node:fs');
+    const old = new Date(Date.now() - 120_000);
+    const [indexFile] = ls(join(store.root, 'closures')).map((f) => join(store.root, 'closures', f));
+    utimesSync(indexFile as string, old, old);
     const warm = await store.realise([fx.storePaths.script], realiseOptions);
+    expect(statSync(indexFile as string).mtimeMs).toBeGreaterThan(Date.now() - 60_000);
     expect(cache.requests.length).toBe(before);
     expect(warm.fetched).toEqual([]);
     expect(warm.present).toEqual([fx.storePaths.busybox, fx.storePaths.data, fx.storePaths.script].sort());
@@ -77,6 +83,8 @@ describe('realise', () => {
     expect(result.fetched).toEqual([fx.storePaths.busybox, fx.storePaths.script].sort());
     expect(result.present).toEqual([fx.storePaths.data]);
     expect(cache.count('/nar/')).toBe(3);
+    // the cache was not even asked about data again
+    expect(cache.count(`/${fx.storePaths.data.slice(11, 43)}.narinfo`)).toBe(1);
   });
 
   it('concurrent realises in one process download each NAR once', async () => {
@@ -134,6 +142,37 @@ describe('realise', () => {
     expect(readdirSync(join(store.root, 'tmp'))).toEqual([]);
     expect(readdirSync(join(store.root, 'locks'))).toEqual([]);
     expect(readdirSync(join(store.root, 'roots', 'inflight'))).toEqual([]);
+  });
+
+  it('AbortSignal during a NAR download stops it: coded error, temp freed', async () => {
+    const { nixFixtures } = await import('@flox-k8s/nix-fixtures');
+    const { fx, store, realiseOptions } = await setup('none', { onRequest: throttledNars((await nixFixtures()).caches.none, 20) });
+    const controller = new AbortController();
+    const pending = store.realise([fx.storePaths.busybox], {
+      ...realiseOptions,
+      signal: controller.signal,
+      onProgress: (e) => {
+        if (e.type === 'fetch-progress' && e.bytesIn > 0) controller.abort(new Error('test abort mid-body'));
+      },
+    });
+    await expect(pending).rejects.toMatchObject({ code: 'FLOXK8S_STORE_ABORTED' });
+    expect(readdirSync(join(store.root, 'store'))).toEqual([]);
+    expect(readdirSync(join(store.root, 'tmp'))).toEqual([]);
+    expect(readdirSync(join(store.root, 'locks'))).toEqual([]);
+  });
+
+  it('one caller giving up does not cancel a download another caller in the process shares', async () => {
+    const { nixFixtures } = await import('@flox-k8s/nix-fixtures');
+    const { fx, cache, store, realiseOptions } = await setup('none', { onRequest: throttledNars((await nixFixtures()).caches.none, 10) });
+    const impatient = new AbortController();
+    const first = store.realise([fx.storePaths.busybox], { ...realiseOptions, signal: impatient.signal });
+    const second = store.realise([fx.storePaths.busybox], realiseOptions);
+    setTimeout(() => impatient.abort(new Error('gave up')), 50);
+    await expect(first).rejects.toMatchObject({ code: 'FLOXK8S_STORE_ABORTED' });
+    const result = await second;
+    expect(result.closure).toEqual([fx.storePaths.busybox]);
+    expect(store.pathInfo(fx.storePaths.busybox)).toBeDefined();
+    expect(cache.count('/nar/')).toBe(1);
   });
 
   it('an already-aborted signal rejects before any request', async () => {

@@ -1,32 +1,22 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Lockfile } from '@flox-k8s/lockfile';
-import type { FoundNarinfo } from '@flox-k8s/nar';
-import { StoreAbortedError, StoreFetchError, StoreOptionsError } from './errors.ts';
-import { isLocked } from './file-lock.ts';
 import { ClosureIndex } from './closure-index.ts';
+import { StoreAbortedError, StoreOptionsError } from './errors.ts';
+import { isLocked } from './file-lock.ts';
 import { collectGarbage, type GcOptions, type GcResult } from './gc.ts';
 import { storeBase, storeLayout, type StoreLayout } from './layout.ts';
 import { readPathInfo, type PathInfo } from './metadata.ts';
-import { PhaseClock, Semaphore } from './phases.ts';
-import { DEFAULT_CONCURRENCY } from './realise.ts';
 import { buildProfile, type ProfileOptions, type ProfileResult } from './profile.ts';
-import {
-  clientFor,
-  realisePath,
-  storeFailure,
-  type PathOutcome,
-  type RealiseContext,
-  type RealiseOptions,
-  type RealiseResult,
-} from './realise.ts';
+import type { PathOutcome, RealiseOptions, RealiseResult } from './realise.ts';
+import { realiseClosure } from './realise-closure.ts';
 import { recoverStore, type RecoveryReport } from './recover.ts';
 import { PathRegistry } from './registry.ts';
-import { InflightRoot, removeLease, removePin, writeLease, writePin, type Lease } from './roots.ts';
-import { SingleFlight, type SharedJob } from './single-flight.ts';
+import { removeLease, removePin, writeLease, writePin, type Lease } from './roots.ts';
+import { SingleFlight } from './single-flight.ts';
 import { verifyStore, type VerifyResult } from './verify.ts';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Options of `Store.open`. */
 export interface StoreOpenOptions {
@@ -39,8 +29,6 @@ export interface StoreOpenOptions {
   /** Clean debris of crashed processes on open (default true). */
   recover?: boolean | undefined;
 }
-
-const MAX_RESOLVE_ROUNDS = 4;
 
 /** A node-local, content-addressed Nix store rooted at a host directory. */
 export class Store {
@@ -93,7 +81,13 @@ export class Store {
   /** The record of a valid path, or undefined when it is not (completely) in the store. */
   pathInfo(storePath: string): PathInfo | undefined {
     const base = storeBase(storePath, this.storeDir);
-    return this.#registry.valid(base) ? readPathInfo(this.#layout.meta, base) : undefined;
+    const info = this.#registry.valid(base) ? readPathInfo(this.#layout.meta, base) : undefined;
+    if (info === undefined) return undefined;
+    // Uses are recorded per closure (index entry mtime), not per path.
+    for (const entry of this.#closures.entries()) {
+      if (entry.lastUse > info.lastUse && entry.closure.includes(info.storePath)) info.lastUse = entry.lastUse;
+    }
+    return info;
   }
 
   /**
@@ -102,183 +96,19 @@ export class Store {
    * and renamed into place only after its references are valid.
    */
   async realise(storePaths: string[], options: RealiseOptions): Promise<RealiseResult> {
-    const requested = [...new Set(storePaths)];
-    for (const p of requested) storeBase(p, this.storeDir);
-    const signal = options.signal;
-    if (signal?.aborted) throw new StoreAbortedError('realise aborted before it started', { cause: signal.reason });
-    const clock = new PhaseClock();
-    const root = new InflightRoot(this.#layout);
-    const found = new Map<string, FoundNarinfo>();
-    let client: ReturnType<typeof clientFor> | undefined;
-    try {
-      clock.enter('resolve');
-      let closure: string[];
-      const indexKey = ClosureIndex.key(requested);
-      try {
-        root.set(requested);
-        await this.#waitForGc(signal);
-        const cached = this.#closures.lookup(indexKey, this.storeDir.length);
-        if (cached !== undefined) {
-          clock.leave('resolve');
-          this.#closures.touch(indexKey);
-          if (options.lease) this.lease(options.lease.id, requested, options.lease.ttlMs);
-          options.onProgress?.({ type: 'resolved', closure: cached.length, missing: 0, narBytes: 0 });
-          return { closure: cached, fetched: [], present: cached, bytesDownloaded: 0, narBytes: 0, durations: clock.durations() };
-        }
-        for (let round = 0; ; round++) {
-          const walk = this.#walk(requested, found);
-          if (walk.unknown.length === 0) {
-            closure = walk.closure;
-            break;
-          }
-          if (round >= MAX_RESOLVE_ROUNDS) {
-            throw new StoreFetchError(`closure of ${requested.join(', ')} kept changing under a concurrent GC; retry`);
-          }
-          client ??= clientFor(options, this.storeDir);
-          const more = await client.client.closure(walk.unknown, { signal });
-          for (const [path, entry] of more) found.set(path, entry);
-          root.set([...walk.closure, ...more.keys()]);
-          await this.#waitForGc(signal);
-        }
-      } catch (err) {
-        clock.leave('resolve');
-        throw storeFailure(requested.join(', '), err, signal);
-      }
-      clock.leave('resolve');
-
-      const missing = closure.filter((p) => !this.#registry.valid(this.#base(p)));
-      const narBytes = missing.reduce((sum, p) => sum + (found.get(p)?.narinfo.narSize ?? 0), 0);
-      options.onProgress?.({ type: 'resolved', closure: closure.length, missing: missing.length, narBytes });
-      const outcomes = missing.length === 0 ? new Map<string, PathOutcome>() : await this.#fetchAll(missing, found, options, clock, client);
-
-      // Writing the index entry also records this use of the closure (its mtime).
-      this.#closures.write(indexKey, requested, closure);
-      if (options.lease) this.lease(options.lease.id, requested, options.lease.ttlMs);
-      const fetched: string[] = [];
-      let bytesDownloaded = 0;
-      let fetchedNarBytes = 0;
-      for (const [path, outcome] of outcomes) {
-        if (outcome.kind !== 'fetched') continue;
-        fetched.push(path);
-        bytesDownloaded += outcome.fileSize;
-        fetchedNarBytes += outcome.narSize;
-      }
-      fetched.sort();
-      const fetchedSet = new Set(fetched);
-      return {
-        closure,
-        fetched,
-        present: closure.filter((p) => !fetchedSet.has(p)),
-        bytesDownloaded,
-        narBytes: fetchedNarBytes,
-        durations: clock.durations(),
-      };
-    } finally {
-      root.remove();
-      if (client?.owned) await client.client.close();
-    }
-  }
-
-  async #fetchAll(
-    missing: string[],
-    found: Map<string, FoundNarinfo>,
-    options: RealiseOptions,
-    clock: PhaseClock,
-    client: ReturnType<typeof clientFor> | undefined,
-  ): Promise<Map<string, PathOutcome>> {
-    const ctx: RealiseContext = { layout: this.#layout, registry: this.#registry, jobs: this.#jobs, fsync: this.#fsync };
-    const owned = client ?? clientFor(options, this.storeDir);
-    const downloads = new Semaphore(options.concurrency ?? DEFAULT_CONCURRENCY);
-    const failFast = new AbortController();
-    const signal = options.signal ? AbortSignal.any([options.signal, failFast.signal]) : failFast.signal;
-    const jobs = new Map<string, SharedJob<PathOutcome>>();
-    const jobFor = (path: string): SharedJob<PathOutcome> | undefined => jobs.get(path);
-    const prefix = `${this.storeDir}/`;
-    try {
-      for (const path of missing) {
-        const entry = found.get(path) as FoundNarinfo;
-        const base = this.#base(path);
-        const dependencies = entry.narinfo.references.filter((r) => r !== base).map((r) => `${prefix}${r}`);
-        jobs.set(
-          path,
-          this.#jobs.get(base, (jobSignal) =>
-            realisePath(
-              ctx,
-              {
-                storePath: path,
-                base,
-                found: entry,
-                dependencies,
-                dependencyJob: (dep) => {
-                  const job = jobFor(dep);
-                  if (job) return job.promise;
-                  if (this.#registry.valid(this.#base(dep))) return undefined;
-                  return Promise.reject(new StoreFetchError(`${path} references ${dep}, which is neither valid nor being realised`));
-                },
-                client: owned.client,
-                downloads,
-                clock,
-                onProgress: options.onProgress,
-              },
-              jobSignal,
-            ),
-          ),
-        );
-      }
-      const settled = await Promise.allSettled(
-        [...jobs.values()].map((job) =>
-          job.join(signal).catch((err: unknown) => {
-            failFast.abort(err);
-            throw err;
-          }),
-        ),
-      );
-      // Jobs nobody waits for any more were cancelled: let them remove their temp files before reporting.
-      await Promise.allSettled([...jobs.values()].filter((j) => j.abandoned).map((j) => j.promise));
-      const outcomes = new Map<string, PathOutcome>();
-      let firstError: unknown;
-      let i = 0;
-      for (const path of jobs.keys()) {
-        const s = settled[i++] as PromiseSettledResult<PathOutcome>;
-        if (s.status === 'fulfilled') outcomes.set(path, s.value);
-        else if (firstError === undefined || (firstError instanceof StoreAbortedError && !(s.reason instanceof StoreAbortedError))) {
-          firstError = storeFailure(path, s.reason, options.signal);
-        }
-      }
-      if (firstError !== undefined) throw firstError;
-      return outcomes;
-    } finally {
-      if (!client && owned.owned) await owned.client.close();
-    }
-  }
-
-  /** Closure walk: valid paths via their metadata, others via fetched narinfos; `unknown` needs narinfos. */
-  #walk(requested: readonly string[], found: Map<string, FoundNarinfo>): { closure: string[]; unknown: string[] } {
-    const seen = new Set<string>();
-    const unknown: string[] = [];
-    const stack = [...requested];
-    const prefix = `${this.storeDir}/`;
-    while (stack.length > 0) {
-      const path = stack.pop() as string;
-      if (seen.has(path)) continue;
-      seen.add(path);
-      const info = this.#registry.valid(this.#base(path));
-      if (info) {
-        for (const ref of info.references) if (!seen.has(ref)) stack.push(ref);
-        continue;
-      }
-      const entry = found.get(path);
-      if (entry) {
-        for (const ref of entry.narinfo.references) if (!seen.has(`${prefix}${ref}`)) stack.push(`${prefix}${ref}`);
-        continue;
-      }
-      unknown.push(path);
-    }
-    return { closure: [...seen].sort(), unknown };
-  }
-
-  #base(storePath: string): string {
-    return storePath.slice(this.storeDir.length + 1);
+    return realiseClosure(
+      {
+        layout: this.#layout,
+        registry: this.#registry,
+        jobs: this.#jobs,
+        fsync: this.#fsync,
+        closures: this.#closures,
+        waitForGc: (signal) => this.#waitForGc(signal),
+        lease: (id, roots, ttlMs) => void this.lease(id, roots, ttlMs),
+      },
+      storePaths,
+      options,
+    );
   }
 
   // A realise that finds the GC lock held must wait before looking at the

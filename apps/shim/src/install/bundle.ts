@@ -1,9 +1,30 @@
+import type { Plugin } from 'esbuild';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Entry points bundled into single ESM files: `lib/<name>.mjs`. */
 export const BUNDLE_ENTRIES: Readonly<Record<string, string>> = {
   'runc-interposer': fileURLToPath(new URL('../interposer/main.ts', import.meta.url)),
+};
+
+/**
+ * zod's classic entry re-exports every locale (hundreds of kB that a container start
+ * would parse); nothing here uses any but English, so the bundle gets just that one.
+ */
+const zodEnglishOnly: Plugin = {
+  name: 'zod-english-only',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]v4[\\/](classic|core|mini)[\\/]/.test(args.importer)
+        ? { path: resolve(args.resolveDir, '../locales/en.js'), namespace: 'zod-locales' }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: `export { default as en } from ${JSON.stringify(args.path)};`,
+      resolveDir: resolve(args.path, '..'),
+      loader: 'js',
+    }));
+  },
 };
 
 /** Directory under the bundle dir holding the lazily loaded chunks. */
@@ -35,6 +56,7 @@ export async function buildBundle(outDir: string): Promise<string[]> {
       legalComments: 'none',
       logLevel: 'silent',
       // Bundled CommonJS dependencies may call require(); give them one.
+      plugins: [zodEnglishOnly],
       banner: { js: "import { createRequire as __floxCreateRequire } from 'node:module'; const require = __floxCreateRequire(import.meta.url);" },
   });
   return Object.keys(result.metafile.outputs).map((o) => resolve(o)).filter((o) => !o.includes(`/${CHUNK_DIR}/`)).sort();

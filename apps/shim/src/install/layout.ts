@@ -1,4 +1,5 @@
 import { chmod, cp, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.ts';
@@ -17,7 +18,7 @@ export interface InstallLayoutOptions {
   config?: string;
   /** Node compile-cache directory for the interposer. */
   compileCache?: string;
-  /** Bundle from source with esbuild instead of copying the prebuilt `bundle/`. */
+  /** Bundle from source with esbuild instead of copying the prebuilt `bundle/` (default: only when there is none). */
   fromSource?: boolean;
 }
 
@@ -51,9 +52,10 @@ export async function installLayout(options: InstallLayoutOptions): Promise<Inst
   await Promise.all([binDir, libexecDir, libDir].map((d) => mkdir(d, { recursive: true })));
 
   let bundles: string[];
-  if (options.fromSource === true) bundles = await buildBundle(libDir);
+  const prebuilt = join(PACKAGE_ROOT, 'bundle');
+  if (options.fromSource ?? !existsSync(join(prebuilt, 'runc-interposer.mjs'))) bundles = await buildBundle(libDir);
   else {
-    await cp(join(PACKAGE_ROOT, 'bundle'), libDir, { recursive: true });
+    await cp(prebuilt, libDir, { recursive: true });
     bundles = Object.keys(BUNDLE_ENTRIES).map((name) => join(libDir, `${name}.mjs`));
   }
 

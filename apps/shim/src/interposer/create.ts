@@ -1,3 +1,4 @@
+import './zod-jitless.ts';
 import { join, resolve } from 'node:path';
 import { patchSpec, shouldPatch } from '@flox-k8s/oci-patch';
 import type { RuncInvocation } from './argv.ts';

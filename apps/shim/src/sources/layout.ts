@@ -4,12 +4,14 @@
 //   <base>/<owner>/<name>/by-digest/<sha256 hex>          generation number for a digest (optional)
 import { AnnotationInvalidError, EnvironmentSourceError } from '../errors.ts';
 
-const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+// As @flox-k8s/lockfile's reference grammar allows, re-checked here because these
+// segments become path components under a source's base.
+const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 
 /** Rejects owner/name segments that could escape the source's base (annotations are untrusted). */
 export function checkSegment(kind: 'owner' | 'name', value: string): string {
   if (!SEGMENT.test(value) || value.includes('..')) {
-    throw new AnnotationInvalidError(`environment ${kind} "${value.slice(0, 100)}" is not allowed: expected letters, digits, ".", "_", "-"`);
+    throw new AnnotationInvalidError(`environment ${kind} "${value.slice(0, 100)}" is not allowed: expected letters, digits, ".", "_", "-", not starting with "." or "-"`);
   }
   return value;
 }

@@ -1,0 +1,199 @@
+// The bundled interposer as containerd's runc shim runs it: a real process on a real
+// bundle, with the real-Nix fixture cache on loopback. The "real runc" is a recording
+// stand-in (this suite needs no root); the e2e suites run the real one.
+import { spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nixFixtures, serveCache, type NixFixtures, type ServedCache } from '@flox-k8s/nix-fixtures';
+import { Store } from '@flox-k8s/store';
+import { formatRealiseEvent } from '../agent-protocol/index.ts';
+import { installLayout, type InstallLayout } from '../install/layout.ts';
+import { publishEnvironment } from '../sources/publish.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'flox-interposer-'));
+const recorded = join(dir, 'runc-calls');
+let fixtures: NixFixtures;
+let cache: ServedCache;
+let layout: InstallLayout;
+
+interface Spec {
+  annotations?: Record<string, string>;
+  mounts?: Array<{ destination: string; source: string; options?: string[] }>;
+  process: { args: string[]; env: string[] };
+}
+
+beforeAll(async () => {
+  fixtures = await nixFixtures();
+  cache = await serveCache(fixtures.caches.xz);
+  await publishEnvironment(join(dir, 'hub'), 'acme', 'fixture', fixtures.lockfile.bytes);
+  const runc = join(dir, 'fake-runc');
+  writeFileSync(runc, `#!/bin/sh\nprintf '%s\\n' "$*" >> '${recorded}'\nexit 0\n`, { mode: 0o755 });
+  layout = await installLayout({ prefix: join(dir, 'install'), runc, fromSource: true, compileCache: join(dir, 'cc') });
+}, 300_000);
+afterAll(async () => {
+  await cache?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function writeConfig(name: string, extra: Record<string, unknown> = {}): string {
+  const path = join(dir, `${name}.json`);
+  writeFileSync(
+    path,
+    JSON.stringify({
+      storeRoot: join(dir, `store-${name}`),
+      caches: [{ url: cache.url }],
+      trustedKeys: [fixtures.publicKey],
+      sources: [{ type: 'dir', path: join(dir, 'hub') }],
+      agentSocket: join(dir, `${name}.sock`),
+      logFile: join(dir, `${name}.log`),
+      ...extra,
+    }),
+  );
+  return path;
+}
+
+function bundle(name: string, annotations: Record<string, string>): string {
+  const b = join(dir, 'bundles', name);
+  mkdirSync(join(b, 'rootfs'), { recursive: true });
+  const spec = { ociVersion: '1.0.2', process: { args: ['hello-flox'], env: ['PATH=/usr/bin:/bin'], cwd: '/' }, root: { path: 'rootfs' }, mounts: [], annotations };
+  writeFileSync(join(b, 'config.json'), JSON.stringify(spec));
+  return b;
+}
+
+async function interpose(args: string[], config: string): Promise<{ status: number | null; stderr: string }> {
+  writeFileSync(recorded, '');
+  const child = spawn(layout.interposer, args, { env: { PATH: '/usr/bin:/bin', FLOXK8S_CONFIG: config }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const status = await new Promise<number | null>((r) => child.on('close', r));
+  return { status, stderr };
+}
+
+const annotations = { 'flox.dev/environment': 'acme/fixture', 'io.kubernetes.cri.container-name': 'app', 'io.kubernetes.cri.container-type': 'container' };
+
+describe('runc interposer (bundled, as a process)', () => {
+  it('create: realises, patches config.json atomically and then runs runc with the same argv', async () => {
+    const config = writeConfig('create');
+    const b = bundle('create', annotations);
+    const args = ['--root', join(dir, 'root'), '--log', join(b, 'log.json'), '--log-format', 'json', 'create', '--bundle', b, '--pid-file', join(b, 'pid'), 'c1'];
+    const r = await interpose(args, config);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(readFileSync(recorded, 'utf8')).toBe(`${args.join(' ')}\n`);
+    const spec = JSON.parse(readFileSync(join(b, 'config.json'), 'utf8')) as Spec;
+    const storeMounts = (spec.mounts ?? []).filter((m) => m.destination.startsWith('/nix/store/')).map((m) => m.destination);
+    expect(storeMounts.sort()).toEqual([...fixtures.closure].sort());
+    for (const m of spec.mounts ?? []) expect(m.options).toEqual(['rbind', 'ro', 'nosuid', 'nodev']);
+    expect(spec.process.env).toContain('FLOX_ENV=/run/flox-k8s/env');
+    expect(spec.process.env.find((e) => e.startsWith('PATH='))).toBe('PATH=/run/flox-k8s/env/bin:/run/flox-k8s/env/sbin:/usr/bin:/bin');
+    // The fixture has an on-activate hook: the command runs through the wrapper.
+    expect(spec.process.args.slice(-1)).toEqual(['hello-flox']);
+    expect(spec.process.args[0]).toMatch(/^\/run\/flox-k8s\/env\/bin\/(ba)?sh$/);
+    expect(spec.annotations?.['flox.dev/applied-environment']).toBe('acme/fixture');
+    expect(existsSync(join(b, 'flox-k8s-exec-plan.json'))).toBe(true);
+    // A second container of the same environment takes the cached plan and gets the same spec.
+    const b2 = bundle('create-warm', annotations);
+    expect((await interpose(['create', '--bundle', b2, 'c2'], config)).status).toBe(0);
+    expect(JSON.parse(readFileSync(join(b2, 'config.json'), 'utf8'))).toEqual(spec);
+    const log = readFileSync(join(dir, 'create.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { msg: string; via?: string });
+    expect(log.filter((l) => l.msg === 'container patched').map((l) => l.via)).toEqual(['in-process', 'cache']);
+  });
+
+  it('exec: adds the activation environment to the --process file of a patched container', async () => {
+    const config = writeConfig('create');
+    const b = bundle('exec', annotations);
+    expect((await interpose(['create', '--bundle', b, 'c3'], config)).status).toBe(0);
+    // runc's own state file names the bundle.
+    const root = join(dir, 'exec-root');
+    mkdirSync(join(root, 'c3'), { recursive: true });
+    writeFileSync(join(root, 'c3', 'state.json'), JSON.stringify({ id: 'c3', config: { labels: [`bundle=${b}`] } }));
+    const processFile = join(dir, 'process.json');
+    writeFileSync(processFile, JSON.stringify({ args: ['sh', '-c', 'env'], env: ['PATH=/bin'], cwd: '/' }));
+    const r = await interpose(['--root', root, 'exec', '--process', processFile, '--detach', 'c3'], config);
+    expect(r.status).toBe(0);
+    const proc = JSON.parse(readFileSync(processFile, 'utf8')) as Spec['process'];
+    expect(proc.env).toContain('FLOX_ENV=/run/flox-k8s/env');
+    expect(proc.env).toContain('PATH=/run/flox-k8s/env/bin:/run/flox-k8s/env/sbin:/bin');
+    expect(readFileSync(recorded, 'utf8')).toBe(`--root ${root} exec --process ${processFile} --detach c3\n`);
+
+    // flox.dev/skip-containers-exec: the container is patched, its execs are not.
+    const skip = bundle('exec-skip', { ...annotations, 'flox.dev/skip-containers-exec': 'app' });
+    expect((await interpose(['create', '--bundle', skip, 'c7'], config)).status).toBe(0);
+    expect(readFileSync(join(skip, 'config.json'), 'utf8')).toContain('FLOX_ENV=');
+    mkdirSync(join(root, 'c7'), { recursive: true });
+    writeFileSync(join(root, 'c7', 'state.json'), JSON.stringify({ id: 'c7', config: { labels: [`bundle=${skip}`] } }));
+    const untouched = JSON.stringify({ args: ['env'], env: ['PATH=/bin'], cwd: '/' });
+    writeFileSync(processFile, untouched);
+    expect((await interpose(['--root', root, 'exec', '--process', processFile, 'c7'], config)).status).toBe(0);
+    expect(readFileSync(processFile, 'utf8')).toBe(untouched);
+  });
+
+  it('leaves the pod sandbox and unannotated containers to runc untouched', async () => {
+    const config = writeConfig('plain');
+    for (const [name, a] of [
+      ['sandbox', { ...annotations, 'io.kubernetes.cri.container-type': 'sandbox' }],
+      ['none', { 'io.kubernetes.cri.container-name': 'app' }],
+      ['skipped', { ...annotations, 'flox.dev/skip-containers': 'db,app' }],
+    ] as const) {
+      const b = bundle(name, a);
+      const before = readFileSync(join(b, 'config.json'));
+      expect((await interpose(['create', '--bundle', b, name], config)).status).toBe(0);
+      expect(readFileSync(join(b, 'config.json'))).toEqual(before);
+      expect(readFileSync(recorded, 'utf8')).toBe(`create --bundle ${b} ${name}\n`);
+    }
+  });
+
+  it('fails with one coded line on stderr and in runc’s log, without running runc or touching the spec', async () => {
+    const config = writeConfig('missing');
+    const b = bundle('missing', { ...annotations, 'flox.dev/environment': 'acme/nope:4' });
+    const before = readFileSync(join(b, 'config.json'));
+    const r = await interpose(['--log', join(b, 'log.json'), '--log-format', 'json', 'create', '--bundle', b, 'c4'], config);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^flox-k8s: environment acme\/nope:4: FLOXK8S_ENV_NOT_FOUND: environment generation 4 of acme\/nope not found in dir .*\n$/);
+    expect(r.stderr.split('\n')).toHaveLength(2);
+    const logged = JSON.parse(readFileSync(join(b, 'log.json'), 'utf8').trim()) as { level: string; msg: string };
+    expect(logged).toMatchObject({ level: 'error', msg: r.stderr.trim() });
+    expect(readFileSync(recorded, 'utf8')).toBe('');
+    expect(readFileSync(join(b, 'config.json'))).toEqual(before);
+    const bad = bundle('bad-mode', { ...annotations, 'flox.dev/activate-mode': 'prod' });
+    const r2 = await interpose(['create', '--bundle', bad, 'c5'], config);
+    expect(r2.status).toBe(1);
+    expect(r2.stderr).toMatch(/FLOXK8S_ANNOTATION_INVALID/);
+  });
+
+  it('realises through the node agent when its socket answers', async () => {
+    const config = writeConfig('agent');
+    const storeRoot = join(dir, 'store-agent');
+    // A stand-in agent speaking the protocol, realising into the same store root.
+    const requests: unknown[] = [];
+    const server: Server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        const request = JSON.parse(body) as { storePaths: string[] };
+        requests.push(request);
+        void Store.open(storeRoot)
+          .then((store) => store.realise(request.storePaths, { caches: [{ url: cache.url }], trustedKeys: [fixtures.publicKey] }))
+          .then((done) => {
+            res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+            res.write(formatRealiseEvent({ type: 'progress', phase: 'fetch' }));
+            res.end(formatRealiseEvent({ type: 'done', closure: done.closure, fetched: done.fetched, present: done.present, storeRoot }));
+          });
+      });
+    });
+    await new Promise<void>((r) => server.listen(join(dir, 'agent.sock'), r));
+    try {
+      const b = bundle('agent', annotations);
+      expect((await interpose(['create', '--bundle', b, 'c6'], config)).status).toBe(0);
+      expect(requests).toEqual([{ storePaths: Object.values(fixtures.storePaths).sort(), environment: 'acme/fixture', digest: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
+      const log = readFileSync(join(dir, 'agent.log'), 'utf8');
+      expect(log).toContain('"via":"agent"');
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
+

@@ -1,0 +1,239 @@
+import type { BinaryCacheClient, FoundNarinfo } from '@flox-k8s/nar';
+import { ClosureIndex } from './closure-index.ts';
+import { storeBase } from './layout.ts';
+import { StoreAbortedError, StoreFetchError } from './errors.ts';
+import { PhaseClock, Semaphore } from './phases.ts';
+import {
+  DEFAULT_CONCURRENCY,
+  clientFor,
+  realisePath,
+  storeFailure,
+  type PathOutcome,
+  type RealiseContext,
+  type RealiseOptions,
+  type RealiseResult,
+} from './realise.ts';
+import { resolveMissing } from './resolve.ts';
+import { InflightRoot } from './roots.ts';
+import type { SharedJob } from './single-flight.ts';
+
+/** What `realiseClosure` needs from its store besides the per-path context. */
+export interface ClosureContext extends RealiseContext {
+  closures: ClosureIndex;
+  /** Resolves once no GC (in any process) may have missed this realise's in-flight root. */
+  waitForGc: (signal: AbortSignal | undefined) => Promise<void>;
+  lease: (id: string, roots: string[], ttlMs: number) => void;
+}
+
+// A GC between two lookups can take a path we counted as present; after this
+// many rounds the closure is declared unstable rather than chased forever.
+const MAX_RESOLVE_ROUNDS = 4;
+
+function warmResult(
+  ctx: ClosureContext,
+  closure: string[],
+  requested: string[],
+  indexKey: string,
+  clock: PhaseClock,
+  options: RealiseOptions,
+): RealiseResult {
+  ctx.closures.touch(indexKey);
+  if (options.lease) ctx.lease(options.lease.id, requested, options.lease.ttlMs);
+  options.onProgress?.({ type: 'resolved', closure: closure.length, missing: 0, narBytes: 0 });
+  return { closure, fetched: [], present: closure, bytesDownloaded: 0, narBytes: 0, durations: clock.durations() };
+}
+
+function base(ctx: ClosureContext, storePath: string): string {
+  return storePath.slice(ctx.layout.storeDir.length + 1);
+}
+
+/**
+ * The store's realise: an in-flight root, the closure (from the closure index
+ * when warm, else local records plus narinfos for what is missing), then one
+ * shared job per missing path (see `realisePath`).
+ */
+export async function realiseClosure(ctx: ClosureContext, storePaths: string[], options: RealiseOptions): Promise<RealiseResult> {
+  const requested = [...new Set(storePaths)];
+  for (const p of requested) storeBase(p, ctx.layout.storeDir);
+  const signal = options.signal;
+  if (signal?.aborted) throw new StoreAbortedError('realise aborted before it started', { cause: signal.reason });
+  const clock = new PhaseClock();
+  const root = new InflightRoot(ctx.layout);
+  const found = new Map<string, FoundNarinfo>();
+  let client: ReturnType<typeof clientFor> | undefined;
+  const jobsUsingClient: Array<Promise<unknown>> = [];
+  try {
+    clock.enter('resolve');
+    let closure: string[] | undefined;
+    const indexKey = ClosureIndex.key(requested);
+    let cached: string[] | undefined;
+    try {
+      root.set(requested);
+      await ctx.waitForGc(signal);
+      cached = ctx.closures.lookup(indexKey, ctx.layout.storeDir.length);
+      for (let round = 0; cached === undefined; round++) {
+        const step = walk(ctx, requested, found);
+        if (step.unknown.length === 0) {
+          closure = step.closure;
+          break;
+        }
+        if (round >= MAX_RESOLVE_ROUNDS) {
+          throw new StoreFetchError(`closure of ${requested.join(', ')} kept changing under a concurrent GC; retry`);
+        }
+        client ??= clientFor(options, ctx.layout.storeDir);
+        const more = await resolveMissing(
+          client.client,
+          step.unknown,
+          (p) => ctx.registry.valid(base(ctx, p)) !== undefined,
+          ctx.layout.storeDir,
+          options.concurrency ?? DEFAULT_CONCURRENCY,
+          signal,
+        );
+        for (const [path, entry] of more) found.set(path, entry);
+        root.set([...step.closure, ...more.keys()]);
+        await ctx.waitForGc(signal);
+      }
+    } catch (err) {
+      clock.leave('resolve');
+      throw storeFailure(requested.join(', '), err, signal);
+    }
+    clock.leave('resolve');
+    if (cached !== undefined) return warmResult(ctx, cached, requested, indexKey, clock, options);
+    if (closure === undefined) throw new StoreFetchError('unreachable: no closure computed');
+
+    const missing = closure.filter((p) => !ctx.registry.valid(base(ctx, p)));
+    const narBytes = missing.reduce((sum, p) => sum + (found.get(p)?.narinfo.narSize ?? 0), 0);
+    options.onProgress?.({ type: 'resolved', closure: closure.length, missing: missing.length, narBytes });
+    let outcomes = new Map<string, PathOutcome>();
+    if (missing.length > 0) {
+      client ??= clientFor(options, ctx.layout.storeDir);
+      outcomes = await fetchAll(ctx, missing, found, options, clock, client.client, jobsUsingClient);
+    }
+
+    // Writing the index entry also records this use of the closure (its mtime).
+    ctx.closures.write(indexKey, requested, closure);
+    if (options.lease) ctx.lease(options.lease.id, requested, options.lease.ttlMs);
+    const fetched: string[] = [];
+    let bytesDownloaded = 0;
+    let fetchedNarBytes = 0;
+    for (const [path, outcome] of outcomes) {
+      if (outcome.kind !== 'fetched') continue;
+      fetched.push(path);
+      bytesDownloaded += outcome.fileSize;
+      fetchedNarBytes += outcome.narSize;
+    }
+    fetched.sort();
+    const fetchedSet = new Set(fetched);
+    return {
+      closure,
+      fetched,
+      present: closure.filter((p) => !fetchedSet.has(p)),
+      bytesDownloaded,
+      narBytes: fetchedNarBytes,
+      durations: clock.durations(),
+    };
+  } finally {
+    root.remove();
+    if (client?.owned) {
+      // A job this call started may still serve another caller after this one
+      // gave up: the client closes once every such job has settled.
+      const owned = client.client;
+      void Promise.allSettled(jobsUsingClient).then(() => owned.close());
+    }
+  }
+}
+
+async function fetchAll(
+  ctx: ClosureContext,
+  missing: string[],
+  found: Map<string, FoundNarinfo>,
+  options: RealiseOptions,
+  clock: PhaseClock,
+  client: BinaryCacheClient,
+  jobsUsingClient: Array<Promise<unknown>>,
+): Promise<Map<string, PathOutcome>> {
+  const downloads = new Semaphore(options.concurrency ?? DEFAULT_CONCURRENCY);
+  const failFast = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, failFast.signal]) : failFast.signal;
+  const jobs = new Map<string, SharedJob<PathOutcome>>();
+  const jobFor = (path: string): SharedJob<PathOutcome> | undefined => jobs.get(path);
+  const prefix = `${ctx.layout.storeDir}/`;
+  for (const path of missing) {
+    const entry = found.get(path) as FoundNarinfo;
+    const pathBase = base(ctx, path);
+    const dependencies = entry.narinfo.references.filter((r) => r !== pathBase).map((r) => `${prefix}${r}`);
+    jobs.set(
+      path,
+      ctx.jobs.get(pathBase, (jobSignal) =>
+        realisePath(
+          ctx,
+          {
+            storePath: path,
+            base: pathBase,
+            found: entry,
+            dependencies,
+            dependencyJob: (dep) => {
+              const job = jobFor(dep);
+              if (job) return job.promise;
+              if (ctx.registry.valid(base(ctx, dep))) return undefined;
+              return Promise.reject(new StoreFetchError(`${path} references ${dep}, which is neither valid nor being realised`));
+            },
+            client,
+            downloads,
+            clock,
+            onProgress: options.onProgress,
+          },
+          jobSignal,
+        ),
+      ),
+    );
+  }
+  for (const job of jobs.values()) jobsUsingClient.push(job.promise);
+  const settled = await Promise.allSettled(
+    [...jobs.values()].map((job) =>
+      job.join(signal).catch((err: unknown) => {
+        failFast.abort(err);
+        throw err;
+      }),
+    ),
+  );
+  // Jobs nobody waits for any more were cancelled: let them remove their temp files before reporting.
+  await Promise.allSettled([...jobs.values()].filter((j) => j.abandoned).map((j) => j.promise));
+  const outcomes = new Map<string, PathOutcome>();
+  let firstError: unknown;
+  let i = 0;
+  for (const path of jobs.keys()) {
+    const s = settled[i++] as PromiseSettledResult<PathOutcome>;
+    if (s.status === 'fulfilled') outcomes.set(path, s.value);
+    else if (firstError === undefined || (firstError instanceof StoreAbortedError && !(s.reason instanceof StoreAbortedError))) {
+      firstError = storeFailure(path, s.reason, options.signal);
+    }
+  }
+  if (firstError !== undefined) throw firstError;
+  return outcomes;
+}
+
+/** Closure walk: valid paths via their metadata, others via fetched narinfos; `unknown` needs narinfos. */
+function walk(ctx: ClosureContext, requested: readonly string[], found: Map<string, FoundNarinfo>): { closure: string[]; unknown: string[] } {
+  const seen = new Set<string>();
+  const unknown: string[] = [];
+  const stack = [...requested];
+  const prefix = `${ctx.layout.storeDir}/`;
+  while (stack.length > 0) {
+    const path = stack.pop() as string;
+    if (seen.has(path)) continue;
+    seen.add(path);
+    const info = ctx.registry.valid(base(ctx, path));
+    if (info) {
+      for (const ref of info.references) if (!seen.has(ref)) stack.push(ref);
+      continue;
+    }
+    const entry = found.get(path);
+    if (entry) {
+      for (const ref of entry.narinfo.references) if (!seen.has(`${prefix}${ref}`)) stack.push(`${prefix}${ref}`);
+      continue;
+    }
+    unknown.push(path);
+  }
+  return { closure: [...seen].sort(), unknown };
+}
