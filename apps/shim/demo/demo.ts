@@ -4,7 +4,7 @@
 // exits with its status. Offline it uses the real-Nix fixture cache.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { ShimConfigInput } from '../src/config/schema.ts';
 import { NIXOS_CACHE_KEY } from '../src/config/schema.ts';
 import { readEnv } from '../src/env.ts';
@@ -31,7 +31,8 @@ const DEMO_ENVIRONMENT = 'demo/example';
 const say = (line: string): void => void process.stderr.write(`demo: ${line}\n`);
 
 async function main(flags: DemoFlags): Promise<number> {
-  const host = await checkDemoHost(readEnv().path);
+  const env = readEnv();
+  const host = await checkDemoHost(env.path);
   const cleanups: Array<() => Promise<unknown>> = [];
   const dir = await mkdtemp(join(tmpdir(), 'flox-k8s-demo-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
@@ -42,7 +43,7 @@ async function main(flags: DemoFlags): Promise<number> {
     let trustedKeys = flags.trustedKeys;
     let command = flags.command;
     if (flags.lockfile !== undefined) {
-      lockBytes = new Uint8Array(await readFile(flags.lockfile).catch((cause: unknown) => {
+      lockBytes = new Uint8Array(await readFile(resolve(env.invocationDir, flags.lockfile)).catch((cause: unknown) => {
         throw new DemoError(`--lockfile ${flags.lockfile}: ${(cause as Error).message}`, { cause, code: 'FLOXK8S_USAGE' });
       }));
       if (caches.length === 0) caches = ['https://cache.nixos.org'];
@@ -71,12 +72,12 @@ async function main(flags: DemoFlags): Promise<number> {
     let source: NonNullable<ShimConfigInput['sources']>[number];
     if (flags.hub?.kind === 'url') source = { type: 'hub', url: flags.hub.url };
     else {
-      const hubDir = flags.hub?.path ?? join(dir, 'hub');
+      const hubDir = flags.hub === undefined ? join(dir, 'hub') : resolve(env.invocationDir, flags.hub.path);
       const [owner, name] = environment.replace(/[:@].*$/, '').split('/') as [string, string];
       const published = await publishEnvironment(hubDir, owner, name, lockBytes as Uint8Array);
       environment = `${owner}/${name}:${published.generation}`;
       say(`published ${environment} (sha256:${published.digest.slice(0, 12)}…) into ${hubDir}`);
-      source = { type: 'dir', path: hubDir.startsWith('/') ? hubDir : join(process.cwd(), hubDir) };
+      source = { type: 'dir', path: hubDir };
     }
 
     const configPath = join(dir, 'config.json');

@@ -27,7 +27,21 @@ fi
 
 # The subcommand is the first argument that is not a global flag or its value.
 floxk8s_skip=
+floxk8s_sub=
+floxk8s_bundle=.
 for floxk8s_arg in "$@"; do
+  if [ -n "$floxk8s_sub" ]; then
+    # create: find --bundle (runc's default is the working directory).
+    case $floxk8s_skip in
+      bundle) floxk8s_bundle=$floxk8s_arg ;;
+    esac
+    floxk8s_skip=
+    case $floxk8s_arg in
+      --bundle | -bundle | -b | --b) floxk8s_skip=bundle ;;
+      --bundle=* | -bundle=* | -b=* | --b=*) floxk8s_bundle=${floxk8s_arg#*=} ;;
+    esac
+    continue
+  fi
   if [ -n "$floxk8s_skip" ]; then
     floxk8s_skip=
     continue
@@ -35,14 +49,27 @@ for floxk8s_arg in "$@"; do
   case $floxk8s_arg in
     --log | -log | --log-format | -log-format | --root | -root | --criu | -criu | --rootless | -rootless) floxk8s_skip=1 ;;
     -*) ;;
-    create | exec)
-      FLOXK8S_REAL_RUNC=$floxk8s_runc
-      export FLOXK8S_REAL_RUNC
-@NODE_ENV@
-@CONFIG_EXPORT@
-      exec "$floxk8s_node" --no-warnings "$floxk8s_entry" "$@"
-      ;;
+    create) floxk8s_sub=create ;;
+    exec) floxk8s_sub=exec; break ;;
     *) break ;;
   esac
 done
+
+# A create whose spec does not mention an environment (pod sandboxes, plain
+# containers) is runc's alone: skip starting Node. grep exits 1 only for "no match";
+# anything else (missing grep, unreadable file) leaves the decision to Node.
+if [ "$floxk8s_sub" = create ]; then
+  grep -q 'flox\.dev/environment' "$floxk8s_bundle/config.json" 2>/dev/null
+  if [ $? -eq 1 ]; then
+    exec "$floxk8s_runc" "$@"
+  fi
+fi
+
+if [ -n "$floxk8s_sub" ]; then
+  FLOXK8S_REAL_RUNC=$floxk8s_runc
+  export FLOXK8S_REAL_RUNC
+@NODE_ENV@
+@CONFIG_EXPORT@
+  exec "$floxk8s_node" --no-warnings "$floxk8s_entry" "$@"
+fi
 exec "$floxk8s_runc" "$@"

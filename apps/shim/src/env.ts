@@ -14,6 +14,8 @@ export interface ShimEnv {
   compileCache: string | undefined;
   /** `PATH` (the demo looks for containerd and runc on it). */
   path: string;
+  /** Where the user ran the command: pnpm's `INIT_CWD` (scripts run in the package dir), else the cwd. */
+  invocationDir: string;
 }
 
 /** Reads the shim's environment variables once. */
@@ -26,6 +28,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): ShimEnv {
     realRunc: nonEmpty(env['FLOXK8S_REAL_RUNC']),
     compileCache: nonEmpty(env['FLOXK8S_COMPILE_CACHE']),
     path: env['PATH'] ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    invocationDir: nonEmpty(env['INIT_CWD']) ?? process.cwd(),
   };
 }
 

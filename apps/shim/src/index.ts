@@ -4,8 +4,8 @@
  * Subpaths: `@flox-k8s/shim/config`, `@flox-k8s/shim/agent-protocol`, `@flox-k8s/shim/image`.
  * @module
  */
-export { parseReference, resolveEnvironment, sourceReaders, publishEnvironment } from './sources/index.ts';
-export type { ResolvedEnvironment, PublishedEnvironment, SourceReader } from './sources/index.ts';
+export { parseReference, fetchEnvironment, resolveEnvironment, parseFetched, sourceReaders, publishEnvironment } from './sources/index.ts';
+export type { ResolvedEnvironment, FetchedEnvironment, PublishedEnvironment, SourceReader } from './sources/index.ts';
 export { parseRuncArgv, DEFAULT_RUNC_ROOT, type RuncInvocation, type RuncGlobals } from './interposer/argv.ts';
 export { installLayout, type InstallLayoutOptions, type InstallLayout } from './install/layout.ts';
 export {

@@ -9,16 +9,14 @@ import { STUB_IMAGE_NAME, TEST_BUSYBOX_IMAGE_NAME } from '@flox-k8s/shim/image';
 import {
   containerConfig,
   containerLogPath,
-  hostNetworkPod,
   readContainerLog,
   removePod,
   requireRoot,
   waitForContainer,
   type ContainerdVersion,
-  type CriClient,
-  type PodSandboxConfig,
 } from '../harness/index.ts';
 import { ENVIRONMENT, startFloxNode, type FloxNode } from './flox-node.ts';
+import { createAndStart, podConfig, stubImageRef } from './pod-helpers.ts';
 
 const EXPECTED_VERSION: Record<ContainerdVersion, string> = { '1.6': '1.6.20', '1.7': '1.7.24', '2.1': '2.1.9' };
 const ENV_DIR = '/run/flox-k8s/env';
@@ -240,21 +238,4 @@ export function defineShimSuite(version: ContainerdVersion): void {
       expect(outputs[0]).toBe(outputs[1]);
     });
   });
-}
-
-async function podConfig(node: FloxNode, name: string, annotations: Record<string, string>): Promise<PodSandboxConfig> {
-  return hostNetworkPod({ name, logDirectory: join(node.containerd.paths.podLogs, `${name}-${Date.now()}`), annotations });
-}
-
-async function createAndStart(cri: CriClient, podId: string, c: ReturnType<typeof containerConfig>, pod: PodSandboxConfig): Promise<string> {
-  const id = await cri.createContainer(podId, c, pod);
-  await cri.startContainer(id);
-  return id;
-}
-
-async function stubImageRef(node: FloxNode): Promise<string> {
-  const { stdout } = await node.containerd.ctr(['-n', 'k8s.io', 'images', 'ls', '-q']);
-  const ref = stdout.split('\n').find((l) => l.endsWith(STUB_IMAGE_NAME));
-  if (ref === undefined) throw new Error(`stub image ${STUB_IMAGE_NAME} not imported: ${stdout}`);
-  return ref;
 }

@@ -3,9 +3,12 @@ import type * as ClientModule from '../src/client.ts';
 
 // With --dist the built JavaScript is measured (what an app runs); otherwise the TypeScript
 // sources, whose type stripping alone adds ~18 MB of RSS.
-const [url, storePath, publicKey, dest, mode] = process.argv.slice(2) as [string, string, string, string, string | undefined];
+const [url, storePath, publicKey, dest] = process.argv.slice(2) as [string, string, string, string];
+const mode = process.argv.includes('--dist') ? '--dist' : '';
 const { BinaryCacheClient } = (await import(mode === '--dist' ? '../dist/index.js' : '../src/client.ts')) as typeof ClientModule;
-const client = new BinaryCacheClient({ caches: [{ url }], trustedKeys: [publicKey] });
+// --low-memory: the smaller zstd buffers (32 KiB chunks, 1 MiB read-ahead).
+const decoders = process.argv.includes('--low-memory') ? { zstdChunkSize: 32 * 1024, zstdReadAhead: 1 << 20 } : {};
+const client = new BinaryCacheClient({ caches: [{ url }], trustedKeys: [publicKey], decoders });
 let peakSampled = 0;
 let peakArrayBuffers = 0;
 let peakHeap = 0;

@@ -1,5 +1,6 @@
 // Peak RSS of a client process that fetches and unpacks a >= 1 GB NAR over loopback HTTP + zstd.
-//   node bench/rss.ts [--mb 1100] [--work DIR] [--data DIR (keep generated data there)] [--dist (measure the built JS; run pnpm build first)]
+//   node bench/rss.ts [--mb 1100] [--work DIR] [--data DIR (keep generated data there)] [--dist (measure the built JS; run pnpm build first)] [--low-memory]
+// Run with MALLOC_ARENA_MAX=2 in the environment to see glibc's per-thread arenas' share.
 // The server runs in this process; the client runs in a child (bench/rss-client.ts) whose
 // getrusage maxRSS is the figure.
 import { execFile, execFileSync } from 'node:child_process';
@@ -40,7 +41,8 @@ try {
   const dest = join(work, 'out');
   const child = await new Promise<string>((resolve, reject) => {
     // Run the client asynchronously: this process must keep serving.
-    const args = [join(import.meta.dirname, 'rss-client.ts'), url, storePath!, publicKey!, dest, ...(process.argv.includes('--dist') ? ['--dist'] : [])];
+    const flags = ['--dist', '--low-memory'].filter((f) => process.argv.includes(f));
+    const args = [join(import.meta.dirname, 'rss-client.ts'), url, storePath!, publicKey!, dest, ...flags];
     execFile(process.execPath, args, (err, stdout, stderr) =>
       err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
     );

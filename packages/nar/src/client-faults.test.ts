@@ -122,4 +122,26 @@ describe('BinaryCacheClient recovers from faults within its retry budget', () =>
     expect(result).toMatchObject({ code: 'FLOXK8S_CACHE_HTTP' });
     expect(requests).toBe(1);
   });
+
+  it('aborts a download through its signal with FLOXK8S_ABORTED, leaving no dest', async () => {
+    const server = await serveCache(fx.caches.zstd, {
+      onRequest: (req, res) => {
+        if (req.url !== narUrl) return false;
+        stall(res, narBody);
+        return true;
+      },
+    });
+    const client = new BinaryCacheClient({ caches: [{ url: server.url }], trustedKeys: [fx.publicKey], stallTimeoutMs: 20_000 });
+    const dest = join(tmp, 'aborted');
+    try {
+      const found = await client.narinfo(fx.storePaths.busybox);
+      const signal = AbortSignal.timeout(300);
+      await expect(client.fetchNar(found, dest, { signal })).rejects.toMatchObject({ code: 'FLOXK8S_ABORTED' });
+      expect(await readdir(tmp)).not.toContain('aborted');
+      expect(server.count(narUrl)).toBe(1);
+    } finally {
+      await client.close();
+      await server.close();
+    }
+  });
 });

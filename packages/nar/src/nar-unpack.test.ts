@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { nixFixtures } from '@flox-k8s/nix-fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { narOf } from '../test/nar-builder.ts';
+import { narOf, type NarNode } from '../test/nar-builder.ts';
 import { nixDump, nixHash } from '../test/nix.ts';
 import { makeTrapTree } from '../test/trees.ts';
 import { hashNar, unpackNar } from './nar-unpack.ts';
@@ -99,6 +99,22 @@ describe('unpackNar', () => {
       yield Buffer.alloc(8);
     })();
     await expect(unpackNar(source, dest, { signal: ac.signal })).rejects.toMatchObject({ code: 'FLOXK8S_ABORTED' });
+    await expect(lstat(dest)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('round-trips entry names that are not valid UTF-8, and removeTree deletes them', async () => {
+    const dest = join(tmp, 'latin1');
+    const nar = narOf({
+      type: 'directory',
+      entries: [
+        [Buffer.from([0x61, 0xff]), { type: 'regular', contents: 'x' }],
+        [Buffer.from([0xc3, 0x28]), { type: 'directory', entries: [[Buffer.from([0xfe]), { type: 'symlink', target: 'y' }]] }],
+      ].sort((a, b) => Buffer.compare(a[0] as Buffer, b[0] as Buffer)) as Array<[Buffer, NarNode]>,
+    });
+    const result = await unpackNar(Readable.from([nar]), dest);
+    expect(result.narSize).toBe(nar.length);
+    expect(nixDump(dest).equals(nar)).toBe(true);
+    await removeTree(dest);
     await expect(lstat(dest)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });

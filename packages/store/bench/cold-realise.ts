@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { nixBenchFixtures, serveCache } from '@flox-k8s/nix-fixtures';
+import { nixBenchFixtures } from '@flox-k8s/nix-fixtures';
 import { Store } from '../src/index.ts';
 import { median } from './synthetic.ts';
 
@@ -28,12 +28,36 @@ function nixCopy(url: string, to: string, key: string, paths: string[], xdgCache
   });
 }
 
+// The cache server runs in its own process: in-process it would steal the
+// measured client's event loop (Nix's client gets a separate process too).
+async function serveOutOfProcess(dir: string): Promise<{ url: string; close: () => Promise<void> }> {
+  const child = spawn(process.execPath, ['--conditions=@flox-k8s/source', join(import.meta.dirname, 'serve-cache-process.ts'), dir], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) resolve(out.trim());
+    });
+    child.on('exit', (code) => reject(new Error(`cache server exited with ${code}`)));
+  });
+  return {
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        child.on('exit', () => resolve());
+        child.stdin.end();
+      }),
+  };
+}
+
 const bf = await nixBenchFixtures();
 console.log(`closure: ${bf.closure.length} paths, ${(bf.narSize / 1e6).toFixed(0)} MB of NAR; stores under ${parent}; ${RUNS} runs each`);
 const work = mkdtempSync(join(parent, 'flox-bench-cold-'));
 try {
   for (const compression of ['xz', 'zstd'] as const) {
-    const cache = await serveCache(bf.caches[compression]);
+    const cache = await serveOutOfProcess(bf.caches[compression]);
     const ours: number[] = [];
     const oursNoFsync: number[] = [];
     const nix: number[] = [];

@@ -24,10 +24,6 @@ export class ClosureIndex {
     this.#store = layout.store;
   }
 
-  get dir(): string {
-    return this.#dir;
-  }
-
   static key(requested: readonly string[]): string {
     return createHash('sha256').update([...requested].sort().join('\n')).digest('hex').slice(0, 32);
   }

@@ -1,12 +1,13 @@
-import { closeSync, linkSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { linkSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { StoreAbortedError, StoreLockTimeoutError } from './errors.ts';
-import { ownerAlive, selfOwner, type ProcessOwner } from './process-owner.ts';
+import { ownerAlive, ownerTag, selfOwner, type ProcessOwner } from './process-owner.ts';
 import { errnoCode } from './fs-util.ts';
 
-// A lock file whose content is still being written (create and write are two
-// syscalls) is only presumed abandoned after this long.
+// Lock files are linked into place complete; one that does not parse is not
+// ours (or the disk is damaged) and is only presumed abandoned after this long.
 const EMPTY_LOCK_GRACE_MS = 5_000;
 
 function readOwner(file: string): { owner: ProcessOwner | undefined; text: string } | undefined {
@@ -42,7 +43,7 @@ function isStale(file: string, seen: { owner: ProcessOwner | undefined }): boole
  * that what was moved is what we judged stale, and put it back otherwise.
  */
 function breakStaleLock(file: string, seenText: string): void {
-  const aside = `${file}.stale-${randomBytes(6).toString('hex')}`;
+  const aside = join(dirname(file), `.${ownerTag()}-${randomBytes(6).toString('hex')}.aside`);
   try {
     renameSync(file, aside);
   } catch (err) {
@@ -69,28 +70,36 @@ function breakStaleLock(file: string, seenText: string): void {
   }
 }
 
-/** Tries once to take `file`; breaks it first when its holder is dead. */
+/**
+ * Tries once to take `file`; breaks it first when its holder is dead. The
+ * lock is written complete to a temp file and hard-linked into place (link,
+ * like O_EXCL, fails when the name exists), so a lock file is never seen
+ * empty, even if its writer is killed mid-way.
+ */
 export function tryLock(file: string): boolean {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    let fd: number;
-    try {
-      fd = openSync(file, 'wx', 0o644);
-    } catch (err) {
-      if (errnoCode(err) !== 'EEXIST') throw err;
+  const tmp = join(dirname(file), `.${ownerTag()}-${randomBytes(6).toString('hex')}.tmp`);
+  writeFileSync(tmp, JSON.stringify(selfOwner()), { mode: 0o644 });
+  try {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        linkSync(tmp, file);
+        return true;
+      } catch (err) {
+        if (errnoCode(err) !== 'EEXIST') throw err;
+      }
       const seen = readOwner(file);
       if (seen === undefined) continue; // released meanwhile: try again
       if (!isStale(file, seen)) return false;
       breakStaleLock(file, seen.text);
-      continue;
     }
+    return false;
+  } finally {
     try {
-      writeSync(fd, JSON.stringify(selfOwner()));
-    } finally {
-      closeSync(fd);
+      unlinkSync(tmp);
+    } catch {
+      // already gone
     }
-    return true;
   }
-  return false;
 }
 
 /** Releases a lock this process holds. */
@@ -122,7 +131,7 @@ export function clearIfStale(file: string): boolean {
 export interface WaitOptions {
   signal?: AbortSignal | undefined;
   timeoutMs?: number | undefined;
-  /** Polled between attempts: when it returns true, waiting stops without the lock. */
+  /** Polled after each failed attempt: when it returns true, waiting stops without the lock. */
   satisfied?: () => boolean;
   what: string;
 }
@@ -136,8 +145,8 @@ export async function lock(file: string, opts: WaitOptions): Promise<boolean> {
   let delay = 5;
   for (;;) {
     if (opts.signal?.aborted) throw new StoreAbortedError(`aborted while waiting for ${opts.what}`, { cause: opts.signal.reason });
-    if (opts.satisfied?.()) return false;
     if (tryLock(file)) return true;
+    if (opts.satisfied?.()) return false;
     if (Date.now() > deadline) {
       const holder = readOwner(file)?.text ?? 'a process that just released it';
       throw new StoreLockTimeoutError(

@@ -1,9 +1,11 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ServedCache } from '@flox-k8s/nix-fixtures';
 import { Store } from './store.ts';
 import { cleanup, fakeStorePath, placePath, servedFixtures, tempDir, throttledNars } from '../test/helpers.ts';
+import { writeSyntheticStore } from '../bench/synthetic.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -97,6 +99,18 @@ describe('gc', () => {
     const size = store.pathInfo(p('registered-recently'))?.narSize as number;
     const result = await store.gc({ highWatermark: size, lowWatermark: size });
     expect(result.deleted).toEqual([p('registered-recently')]);
+  });
+
+  it('collects a reference chain 12 000 deep (no recursion limit), referrers first', async () => {
+    const root = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'flox-gc-chain-'));
+    dirs.push(root);
+    const paths = writeSyntheticStore(root, 12_000, (i) => (i === 0 ? [] : [i - 1]), 'chain');
+    const store = await Store.open(root, { fsync: false });
+    const result = await store.gc();
+    expect(result.deleted.length).toBe(12_000);
+    expect(result.deleted[0]).toBe(paths[11_999]);
+    expect(result.deleted[11_999]).toBe(paths[0]);
+    expect(readdirSync(join(root, 'store'))).toEqual([]);
   });
 
   it('deleting a least-recently-used dependency takes its (unreachable) referrers first', async () => {

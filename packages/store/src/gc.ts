@@ -155,16 +155,7 @@ export async function collectGarbage(ctx: GcContext, opts: GcOptions): Promise<G
     for (const [candidate] of candidates) {
       if (total <= low) break;
       if (gone.has(candidate)) continue;
-      // Post-order over referrers: every referrer of a path goes before it.
-      const order: string[] = [];
-      const visiting = new Set<string>();
-      const visit = (base: string): void => {
-        if (gone.has(base) || visiting.has(base)) return;
-        visiting.add(base);
-        for (const r of referrers.get(base) ?? []) visit(r);
-        order.push(base);
-      };
-      visit(candidate);
+      const order = referrersFirst(candidate, referrers, gone);
       for (const base of order) remove(base);
       if ((sinceYield += order.length) >= 512) {
         sinceYield = 0;
@@ -183,6 +174,31 @@ export async function collectGarbage(ctx: GcContext, opts: GcOptions): Promise<G
   }
   for (const dir of trash) await removeTrash(dir);
   return result;
+}
+
+/**
+ * `base` and everything that (transitively) references it, referrers first
+ * (iterative post-order: reference chains can be thousands deep).
+ */
+function referrersFirst(base: string, referrers: Map<string, string[]>, gone: Set<string>): string[] {
+  const order: string[] = [];
+  const visiting = new Set<string>([base]);
+  const stack: Array<{ base: string; next: number }> = [{ base, next: 0 }];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1] as { base: string; next: number };
+    const refs = referrers.get(top.base) ?? [];
+    if (top.next < refs.length) {
+      const r = refs[top.next++] as string;
+      if (!gone.has(r) && !visiting.has(r)) {
+        visiting.add(r);
+        stack.push({ base: r, next: 0 });
+      }
+    } else {
+      stack.pop();
+      order.push(top.base);
+    }
+  }
+  return order;
 }
 
 // Node's rmSync recursion is native and much faster than the async one or

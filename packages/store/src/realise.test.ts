@@ -39,6 +39,7 @@ describe('realise', () => {
       const nix = await hashNar(dumpNar(path));
       expect(ours).toEqual(nix);
       expect(store.pathInfo(path)?.narHash).toBe(nix.narHash);
+      expect(store.hostPath(path)).toBe(join(store.hostStoreDir, path.slice('/nix/store/'.length)));
       expect(cache.count(new RegExp(`^/${path.slice(11, 43)}\\.narinfo$`))).toBe(1);
     }
     // script references data and busybox: recorded as full store paths
@@ -47,6 +48,8 @@ describe('realise', () => {
     );
     expect(events.filter((e) => e.type === 'registered').map((e) => (e as { storePath: string }).storePath).sort()).toEqual(fx.closure);
     expect(events[0]).toMatchObject({ type: 'resolved', closure: 4, missing: 4 });
+    // nobody else held a lock: no waiting, nothing found present
+    expect(events.filter((e) => e.type === 'waiting' || e.type === 'present')).toEqual([]);
     // a path becomes visible only after its references: busybox and data register before script
     const order = events.filter((e) => e.type === 'registered').map((e) => (e as { storePath: string }).storePath);
     expect(order.indexOf(fx.storePaths.script)).toBeGreaterThan(order.indexOf(fx.storePaths.data));

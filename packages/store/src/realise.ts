@@ -1,6 +1,6 @@
 import { mkdtempSync, renameSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { BinaryCacheClient, type CacheConfig, type ClientEvent, type FoundNarinfo } from '@flox-k8s/nar';
+import { BinaryCacheClient, type CacheConfig, type FoundNarinfo } from '@flox-k8s/nar';
 import { StoreAbortedError, StoreDiskFullError, StoreError, StoreFetchError, isDiskFull } from './errors.ts';
 import { errnoCode, fsyncDir, fsyncTree, removeTree } from './fs-util.ts';
 import { lock, unlock } from './file-lock.ts';
@@ -57,8 +57,8 @@ export interface RealiseResult {
   /**
    * Wall-clock ms during which any path was in the phase: `resolve` (closure
    * and narinfos), `fetch` (download, decompression, NAR parsing and hashing,
-   * streamed in one pass), `verify` (reference checks and fsync of the
-   * unpacked tree), `unpack` (metadata + rename into the store).
+   * streamed in one pass), `verify` (fsync of the unpacked tree, with
+   * `fsync` on), `unpack` (metadata + rename into the store).
    */
   durations: Record<RealisePhase, number>;
 }
@@ -130,10 +130,16 @@ export async function realisePath(ctx: RealiseContext, job: PathJobInput, signal
       return false;
     },
   });
-  if (!locked) return { kind: 'present' };
+  if (!locked) {
+    job.onProgress?.({ type: 'present', storePath: job.storePath }); // another process realised it
+    return { kind: 'present' };
+  }
   let tmpDir: string | undefined;
   try {
-    if (registry.valid(job.base)) return { kind: 'present' };
+    if (registry.valid(job.base)) {
+      job.onProgress?.({ type: 'present', storePath: job.storePath });
+      return { kind: 'present' };
+    }
     tmpDir = mkdtempSync(join(layout.tmp, `${ownerTag()}-`));
     const dest = join(tmpDir, job.base);
     const fetched = await job.downloads.run(() =>
@@ -141,7 +147,7 @@ export async function realisePath(ctx: RealiseContext, job: PathJobInput, signal
         job.onProgress?.({ type: 'fetch-start', storePath: job.storePath, narSize: job.found.narinfo.narSize });
         return job.client.fetchNar(job.found, dest, {
           signal,
-          onProgress: (e: ClientEvent) => {
+          onProgress: (e) => {
             if (e.type === 'progress') {
               job.onProgress?.({ type: 'fetch-progress', storePath: job.storePath, bytesIn: e.bytesIn, bytesOut: e.bytesOut, narSize: e.narSize });
             }

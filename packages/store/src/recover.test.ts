@@ -34,10 +34,12 @@ describe('Store.open recovery', () => {
     writeFileSync(join(root, 'meta', `.${orphanBase}.${deadPid}-1.tmp`), '{"half');
     writeFileSync(join(root, 'roots', 'inflight', `${deadPid}-1-7.json`), JSON.stringify({ paths: [orphan] }));
     writeFileSync(join(root, 'gc.lock'), JSON.stringify(dead));
+    // a lock's temp file left by a process killed between writing and linking it
+    writeFileSync(join(root, 'locks', `.${deadPid}-1-0a0b0c.tmp`), JSON.stringify(dead));
     await placePath(root, fakeStorePath('kept'));
 
     const store = await Store.open(root);
-    expect(store.recovered).toEqual({ tempEntries: 2, staleLocks: 2, orphanMetadata: 1 });
+    expect(store.recovered).toEqual({ tempEntries: 3, staleLocks: 2, orphanMetadata: 1 });
     expect(existsSync(deadTmp)).toBe(false);
     expect(existsSync(liveTmp)).toBe(true);
     expect(readdirSync(join(root, 'locks'))).toEqual([]);

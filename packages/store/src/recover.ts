@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { clearIfStale, tryLock, unlock } from './file-lock.ts';
 import { removeTreeSync } from './fs-util.ts';
@@ -54,16 +54,27 @@ export function recoverStore(layout: StoreLayout): RecoveryReport {
     const file = join(layout.locks, name);
     if (name.endsWith('.lock')) {
       if (clearIfStale(file)) report.staleLocks++;
-    } else if (name.includes('.stale-')) {
-      // left by a process killed while breaking a stale lock
+    } else if (name.startsWith('.') && deadTag(name.slice(1))) {
+      // a lock's temp file or a broken lock set aside by a process killed mid-way
       try {
-        if (Date.now() - statSync(file).mtimeMs > 60_000) unlinkSync(file);
+        unlinkSync(file);
+        report.tempEntries++;
       } catch {
-        // gone
+        // removed by a concurrent recovery
       }
     }
   }
   if (clearIfStale(join(layout.root, 'gc.lock'))) report.staleLocks++;
+  // the GC lock's temp files live beside it
+  for (const name of readdirSync(layout.root)) {
+    if (!name.startsWith('.') || !(name.endsWith('.tmp') || name.endsWith('.aside')) || !deadTag(name.slice(1))) continue;
+    try {
+      unlinkSync(join(layout.root, name));
+      report.tempEntries++;
+    } catch {
+      // removed by a concurrent recovery
+    }
+  }
   readInflight(layout);
   report.tempEntries += removeDeadDotTemps(layout.meta);
   report.tempEntries += removeDeadDotTemps(layout.leases);

@@ -36,6 +36,8 @@ export class Store {
   readonly root: string;
   /** The in-container store directory (default `/nix/store`). */
   readonly storeDir: string;
+  /** The host directory holding the paths: `${root}/store` (the host side of `storeDir`). */
+  readonly hostStoreDir: string;
   /** What opening cleaned up after earlier crashes. */
   readonly recovered: RecoveryReport;
   readonly #layout: StoreLayout;
@@ -50,6 +52,7 @@ export class Store {
   private constructor(layout: StoreLayout, options: StoreOpenOptions, recovered: RecoveryReport) {
     this.root = layout.root;
     this.storeDir = layout.storeDir;
+    this.hostStoreDir = layout.store;
     this.#layout = layout;
     this.#registry = new PathRegistry(layout);
     this.#closures = new ClosureIndex(layout);

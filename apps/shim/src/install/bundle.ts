@@ -27,6 +27,25 @@ const zodEnglishOnly: Plugin = {
   },
 };
 
+/**
+ * A warm container start needs only the reference grammar of @flox-k8s/lockfile, but
+ * importing the package index would put its parser and schemas into the chunk every
+ * start loads (esbuild assigns chunks by the import graph, re-exports included). The
+ * sources module therefore gets the one file it uses; everything else still comes
+ * from the index, in the cold-start chunk.
+ */
+const lockfileReferenceOnly: Plugin = {
+  name: 'lockfile-reference-only',
+  setup(build) {
+    build.onResolve({ filter: /^@flox-k8s\/lockfile$/ }, async (args) => {
+      if (!/[\\/]src[\\/]sources[\\/]resolve\.ts$/.test(args.importer)) return undefined;
+      const index = await build.resolve('@flox-k8s/lockfile', { kind: args.kind, resolveDir: args.resolveDir, pluginData: 'lockfile-reference-only' });
+      if (index.errors.length > 0) return { errors: index.errors };
+      return { path: resolve(index.path, '..', 'environment-ref.ts') };
+    });
+  },
+};
+
 /** Directory under the bundle dir holding the lazily loaded chunks. */
 export const CHUNK_DIR = 'chunks';
 
@@ -56,7 +75,7 @@ export async function buildBundle(outDir: string): Promise<string[]> {
       legalComments: 'none',
       logLevel: 'silent',
       // Bundled CommonJS dependencies may call require(); give them one.
-      plugins: [zodEnglishOnly],
+      plugins: [zodEnglishOnly, lockfileReferenceOnly],
       banner: { js: "import { createRequire as __floxCreateRequire } from 'node:module'; const require = __floxCreateRequire(import.meta.url);" },
   });
   return Object.keys(result.metafile.outputs).map((o) => resolve(o)).filter((o) => !o.includes(`/${CHUNK_DIR}/`)).sort();

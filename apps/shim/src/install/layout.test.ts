@@ -69,6 +69,20 @@ describe('install layout', () => {
     expect(run(layout.interposer, ['create', 'c1'], { FLOXK8S_CONFIG: '/other.json' }).stdout.toString()).toContain('config=/other.json');
   });
 
+  it('sends a create whose spec names no environment straight to runc (sandboxes, plain containers)', () => {
+    const plain = join(dir, 'plain-bundle');
+    const flox = join(dir, 'flox-bundle');
+    execFileSync('mkdir', ['-p', plain, flox]);
+    writeFileSync(join(plain, 'config.json'), JSON.stringify({ annotations: { 'io.kubernetes.cri.container-type': 'sandbox' } }));
+    writeFileSync(join(flox, 'config.json'), JSON.stringify({ annotations: { 'flox.dev/environment': 'acme/x' } }));
+    for (const args of [['create', '--bundle', plain, 'c1'], ['--root', '/r', 'create', `--bundle=${plain}`, '--pid-file', '/p', 'c1'], ['create', '-b', plain, 'c1']]) {
+      const r = run(layout.interposer, args);
+      expect(r.status).toBe(7);
+      expect(r.calls).toEqual([`runc ${args.map((a) => `[${a}]`).join(' ')}`]);
+    }
+    expect(run(layout.interposer, ['create', '--bundle', flox, 'c1']).calls[0]).toMatch(/^node /);
+  });
+
   it('finds the first runc on PATH that is not itself', () => {
     const path = `${join(dir, 'b', 'libexec', 'flox-k8s')}:${join(dir, 'fake')}:/usr/bin:/bin`;
     const r = run(searched.interposer, ['state', 'c1'], { PATH: path });

@@ -78,8 +78,8 @@ export async function installLayout(options: InstallLayoutOptions): Promise<Inst
       ENTRY: shQuote(join(libDir, 'runc-interposer.mjs')),
       REAL_RUNC: shQuote(options.runc ?? ''),
       SELF: shQuote(interposer),
-      NODE_ENV: `      NODE_COMPILE_CACHE=${shQuote(compileCache)}\n      export NODE_COMPILE_CACHE`,
-      CONFIG_EXPORT: configExport.replace(/^/gm, '      '),
+      NODE_ENV: `  NODE_COMPILE_CACHE=${shQuote(compileCache)}\n  export NODE_COMPILE_CACHE`,
+      CONFIG_EXPORT: configExport.replace(/^/gm, '  '),
     }),
   );
   return { prefix, launcher, interposer, bundles };

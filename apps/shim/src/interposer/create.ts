@@ -13,7 +13,7 @@ function rootfsOf(spec: unknown, bundle: string): string | undefined {
 
 /**
  * `runc create`: when the spec asks for an environment, realise it and patch
- * `config.json` in place (atomically). Returns the environment for error messages.
+ * `config.json` in place (atomically); `state` gets the environment and log for failure reports.
  */
 export async function interposeCreate(inv: Extract<RuncInvocation, { subcommand: 'create' }>, spec: unknown, state: InterposeState): Promise<void> {
   const configPath = join(inv.bundle, 'config.json');

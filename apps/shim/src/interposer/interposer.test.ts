@@ -161,7 +161,7 @@ describe('runc interposer (bundled, as a process)', () => {
     const bad = bundle('bad-mode', { ...annotations, 'flox.dev/activate-mode': 'prod' });
     const r2 = await interpose(['create', '--bundle', bad, 'c5'], config);
     expect(r2.status).toBe(1);
-    expect(r2.stderr).toMatch(/FLOXK8S_ANNOTATION_INVALID/);
+    expect(r2.stderr).toMatch(/^flox-k8s: environment acme\/fixture: FLOXK8S_ANNOTATION_INVALID: .*flox.dev\/activate-mode/);
   });
 
   it('realises through the node agent when its socket answers', async () => {

@@ -3,6 +3,7 @@
 // only argv parsing and a cheap look at the spec are loaded eagerly; the patching
 // machinery is imported (and evaluated) only for containers that name an environment.
 import { existsSync } from 'node:fs';
+import module from 'node:module';
 import { join } from 'node:path';
 import { readEnv } from '../env.ts';
 import { errorCode } from '../errors.ts';
@@ -13,6 +14,9 @@ import { appendRuncLogError, execRealRunc } from './runc.ts';
 
 // Milliseconds from process start until this bundle was loaded (Node start-up + parse).
 const loadedAt = performance.now();
+// The sh front sets NODE_COMPILE_CACHE, which covers this file too; enabling it here
+// as well keeps the lazily imported chunks cached when the bundle is run directly.
+module.enableCompileCache?.(readEnv().compileCache);
 const ENVIRONMENT_ANNOTATION = 'flox.dev/environment';
 const SANDBOX_ANNOTATION = 'io.kubernetes.cri.container-type';
 
@@ -28,6 +32,9 @@ async function main(argv: string[]): Promise<void> {
       // Containers without the annotation (pod sandboxes of other runtimes, plain pods)
       // go straight to runc; shouldPatch makes the full decision for the rest.
       if (namesEnvironment(spec)) {
+        // Named in any failure line, even one about another annotation.
+        const named = (spec as { annotations: Record<string, unknown> }).annotations[ENVIRONMENT_ANNOTATION];
+        if (typeof named === 'string') state.environment = named.trim().slice(0, 256);
         const { interposeCreate } = await import('./create.ts');
         await interposeCreate(inv, spec, state);
       }

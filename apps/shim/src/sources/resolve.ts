@@ -1,4 +1,5 @@
-import { lockfileDigest, parseEnvironmentRef, parseLockfile, type EnvironmentRef, type Lockfile } from '@flox-k8s/lockfile';
+import { createHash } from 'node:crypto';
+import { parseEnvironmentRef, type EnvironmentRef, type Lockfile } from '@flox-k8s/lockfile';
 import type { EnvironmentSource } from '../config/schema.ts';
 import {
   AnnotationInvalidError,
@@ -48,28 +49,10 @@ export function sourceReaders(sources: readonly EnvironmentSource[]): SourceRead
 }
 
 /**
- * Resolves a reference to a lockfile through the sources, first match wins.
- * `@sha256:` pins must match the served lockfile's digest.
+ * Resolves a reference to the lockfile bytes through the sources, first match wins;
+ * `@sha256:` pins must match the served bytes' digest. Parsing is left to
+ * resolveEnvironment (`./parse.ts`): a warm start only needs the digest.
  */
-export async function resolveEnvironment(ref: EnvironmentRef, readers: readonly SourceReader[]): Promise<ResolvedEnvironment> {
-  const fetched = await fetchEnvironment(ref, readers);
-  return { ...fetched, lock: parseFetched(fetched) };
-}
-
-/** Parses the lockfile of a fetched environment; a bad lockfile is the source's fault. */
-export function parseFetched(fetched: FetchedEnvironment): Lockfile {
-  try {
-    return parseLockfile(fetched.bytes);
-  } catch (error) {
-    const code = (error as { code?: string }).code ?? 'FLOXK8S_LOCKFILE_INVALID';
-    throw new EnvironmentSourceError(
-      `${fetched.source}: generation ${fetched.generation} of ${fetched.ref.owner}/${fetched.ref.name} is not a valid lockfile (${code}): ${(error as Error).message}`,
-      { cause: error },
-    );
-  }
-}
-
-/** As resolveEnvironment, without parsing the lockfile (the digest is enough for cached plans). */
 export async function fetchEnvironment(ref: EnvironmentRef, readers: readonly SourceReader[]): Promise<FetchedEnvironment> {
   const display = `${ref.owner}/${ref.name}`;
   if (readers.length === 0) {
@@ -112,7 +95,9 @@ async function resolveIn(ref: EnvironmentRef, reader: SourceReader): Promise<Fet
   const path = generationPath(ref.owner, ref.name, generation);
   const bytes = await reader.read(path, MAX_LOCKFILE_BYTES);
   if (bytes === undefined) return undefined;
-  return { ref, bytes, digest: lockfileDigest(bytes), generation, source: reader.label };
+  // lockfileDigest's definition (sha256 of the exact bytes, lowercase hex), computed
+  // here so a warm start does not load the lockfile parser and its schemas.
+  return { ref, bytes, digest: createHash('sha256').update(bytes).digest('hex'), generation, source: reader.label };
 }
 
 async function readPointer(reader: SourceReader, path: string): Promise<number | undefined> {

@@ -1,0 +1,11 @@
+// Serves a binary cache directory from its own process, so the cache server
+// never shares an event loop (or a core's time slices) with the client being
+// measured. Prints the URL on stdout; exits when stdin closes.
+import { serveCache } from '@flox-k8s/nix-fixtures';
+
+const dir = process.argv[2];
+if (dir === undefined) throw new Error('usage: serve-cache-process.ts <cache dir>');
+const cache = await serveCache(dir, { idleCloseMs: 30 * 60_000 });
+process.stdout.write(`${cache.url}\n`);
+process.stdin.resume();
+process.stdin.on('close', () => void cache.close().then(() => process.exit(0)));
