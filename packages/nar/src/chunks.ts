@@ -50,7 +50,13 @@ async function* iterate(stream: Readable): AsyncGenerator<Uint8Array> {
     }
   } finally {
     stream.off('data', onData);
+    if (!ended) {
+      // The consumer stopped early (it failed or returned). Destroying makes some sources
+      // (undici bodies) emit a late 'error' such as "Request aborted"; with no listener
+      // left that would be an uncaught exception, so swallow what comes after we left.
+      stream.on('error', () => {});
+      stream.destroy();
+    }
     cleanup();
-    if (!ended) stream.destroy();
   }
 }
