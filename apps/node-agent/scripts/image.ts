@@ -14,7 +14,9 @@ try {
     agentBundle: await bundleAgent(),
     shimLayoutDir: await buildShimLayout('/opt/flox-k8s', join(scratch, 'shim')),
     caCertificates: '/etc/ssl/certs/ca-certificates.crt',
-    tools: ['/usr/bin/nsenter'],
+    // nsenter restarts the host's containerd; xz and bzip2 are the NAR decoders
+    // @flox-k8s/nar runs as subprocesses (measured faster than in-process ones).
+    tools: ['/usr/bin/nsenter', '/usr/bin/xz', '/usr/bin/bzip2'],
   });
   await writeFile(out, image.tarball);
   process.stdout.write(`${JSON.stringify({ file: out, name: image.name.full, manifestDigest: image.manifestDigest, bytes: image.tarball.length })}\n`);

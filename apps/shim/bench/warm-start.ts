@@ -1,9 +1,10 @@
 // Warm start: CRI CreateContainer+StartContainer until running, for a flox container
 // whose closure is already in the store, versus the same command in a plain runc
 // container from a local image, interleaved in the same run on one private containerd.
-//   node --conditions=@flox-k8s/source bench/warm-start.ts [rounds=20] [containerd generation=1.6]
+//   node --conditions=@flox-k8s/source bench/warm-start.ts [rounds=20] [containerd generation=1.6] [snapshot|esm]
+// (`esm`: install without the interposer's startup snapshot, for comparison.)
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nixFixtures, serveCache } from '@flox-k8s/nix-fixtures';
 import type { ShimConfigInput } from '../src/config/schema.ts';
@@ -15,6 +16,7 @@ import { median, report } from './stats.ts';
 
 const rounds = Number(process.argv[2] ?? 20);
 const generation = (process.argv[3] ?? '1.6') as ContainerdVersion;
+const snapshot = process.argv[4] !== 'esm';
 const cleanups: Array<() => Promise<unknown>> = [];
 try {
   const dir = await mkdtemp(join(tmpdir(), 'flox-bench-warm-'));
@@ -33,7 +35,7 @@ try {
     logFile: join(dir, 'shim.log'),
   };
   await writeFile(configPath, JSON.stringify(config));
-  const layout = await installLayout({ prefix: join(dir, 'install'), fromSource: true, config: configPath, compileCache: join(dir, 'cc'), runc: '/usr/sbin/runc' });
+  const layout = await installLayout({ prefix: join(dir, 'install'), fromSource: true, config: configPath, compileCache: join(dir, 'cc'), runc: '/usr/sbin/runc', snapshot });
   const containerd = await startContainerd({
     version: generation,
     runtimes: [{ name: 'flox', runtimeType: 'io.containerd.flox.v2', podAnnotations: ['flox.dev/*'], containerAnnotations: ['flox.dev/*'] }],
@@ -50,10 +52,19 @@ try {
   const runcPodId = await cri.runPodSandbox(runcPod, 'runc');
   cleanups.push(() => removePod(cri, runcPodId));
 
-  const startOne = async (kind: 'flox' | 'runc', n: number): Promise<number> => {
+  // A third pod on the flox runtime without the annotation: what the launcher and the
+  // runc front cost by themselves (no Node), as a diagnostic beside the main figure.
+  const bareFloxPod = await hostNetworkPod({ name: 'bench-flox-bare', logDirectory: join(dir, 'logs-flox-bare') });
+  const bareFloxPodId = await cri.runPodSandbox(bareFloxPod, 'flox');
+  cleanups.push(() => removePod(cri, bareFloxPodId));
+  type Kind = 'flox' | 'runc' | 'bare';
+  const pods = { flox: [floxPodId, floxPod], runc: [runcPodId, runcPod], bare: [bareFloxPodId, bareFloxPod] } as const;
+
+  const startOne = async (kind: Kind, n: number): Promise<number> => {
     const c = containerConfig({ name: `c${n}`, image: kind === 'flox' ? STUB_IMAGE_NAME : TEST_BUSYBOX_IMAGE_NAME, command: ['sleep', '300'] });
+    const [podId, pod] = pods[kind];
     const t = performance.now();
-    const id = await cri.createContainer(kind === 'flox' ? floxPodId : runcPodId, c, kind === 'flox' ? floxPod : runcPod);
+    const id = await cri.createContainer(podId, c, pod);
     await cri.startContainer(id);
     const ms = performance.now() - t;
     await cri.stopContainer(id, 0);
@@ -64,20 +75,28 @@ try {
   for (let i = 0; i < 3; i++) {
     await startOne('flox', 1000 + i);
     await startOne('runc', 1000 + i);
+    await startOne('bare', 1000 + i);
   }
   const flox: number[] = [];
   const plain: number[] = [];
+  const bare: number[] = [];
+  const loadBefore = loadavg()[0] ?? 0;
   for (let i = 0; i < rounds; i++) {
     if (i % 2 === 0) {
       flox.push(await startOne('flox', i));
       plain.push(await startOne('runc', i));
+      bare.push(await startOne('bare', i));
     } else {
+      bare.push(await startOne('bare', i));
       plain.push(await startOne('runc', i));
       flox.push(await startOne('flox', i));
     }
   }
-  process.stdout.write(`warm start on containerd ${generation} (${containerd.binaries.packageVersion}), CreateContainer+StartContainer, ${rounds} rounds\n`);
+  process.stdout.write(
+    `warm start on containerd ${generation} (${containerd.binaries.packageVersion}), CreateContainer+StartContainer, ${rounds} rounds, interposer ${layout.snapshot === undefined ? 'ESM bundle' : 'startup snapshot'}, load average ${loadBefore.toFixed(2)} → ${(loadavg()[0] ?? 0).toFixed(2)}\n`,
+  );
   const ok = report('flox (closure present) vs runc', flox, plain, 40);
+  process.stdout.write(`  diagnostic: flox runtime without the annotation (launcher + fronts, no Node) ${median(bare).toFixed(1)} ms vs runc ${median(plain).toFixed(1)} ms\n`);
   process.stdout.write(`  flox min ${Math.min(...flox).toFixed(1)} ms, runc min ${Math.min(...plain).toFixed(1)} ms, flox p50 ${median(flox).toFixed(1)} ms\n`);
   // Where the interposer's time goes, as it logs it for each warm create.
   const entries = (await readFile(config.logFile as string, 'utf8'))

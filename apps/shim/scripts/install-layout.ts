@@ -1,11 +1,12 @@
 // `pnpm --filter @flox-k8s/shim run install-layout -- --prefix DIR [--node PATH]
-//   [--runc PATH] [--shim-runc-v2 PATH] [--config FILE] [--compile-cache DIR] [--prebuilt]`
+//   [--runc PATH] [--shim-runc-v2 PATH] [--config FILE] [--compile-cache DIR] [--prebuilt] [--no-snapshot]`
 // Bundles the interposer from source with esbuild, unless --prebuilt copies `bundle/`
-// (made by `pnpm --filter @flox-k8s/shim build`).
+// (made by `pnpm --filter @flox-k8s/shim build`). Builds the interposer's startup
+// snapshot with the --node binary unless --no-snapshot.
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { UsageError, errorCode } from '../src/errors.ts';
-import { installLayout } from '../src/install/layout.ts';
+import { DEFAULT_COMPILE_CACHE, installLayout } from '../src/install/layout.ts';
 import { formatIssues } from '../src/validation.ts';
 
 const absolute = z.string().refine((p) => p.startsWith('/'), 'expected an absolute path');
@@ -17,6 +18,7 @@ const flagsSchema = z.strictObject({
   config: absolute.optional(),
   'compile-cache': absolute.optional(),
   prebuilt: z.boolean().optional(),
+  'no-snapshot': z.boolean().optional(),
 });
 
 try {
@@ -30,6 +32,7 @@ try {
       config: { type: 'string' },
       'compile-cache': { type: 'string' },
       prebuilt: { type: 'boolean' },
+      'no-snapshot': { type: 'boolean' },
     },
     strict: true,
   });
@@ -42,8 +45,9 @@ try {
     ...(f.runc === undefined ? {} : { runc: f.runc }),
     ...(f['shim-runc-v2'] === undefined ? {} : { shimRuncV2: f['shim-runc-v2'] }),
     ...(f.config === undefined ? {} : { config: f.config }),
-    ...(f['compile-cache'] === undefined ? {} : { compileCache: f['compile-cache'] }),
+    compileCache: f['compile-cache'] ?? DEFAULT_COMPILE_CACHE,
     fromSource: f.prebuilt !== true,
+    snapshot: f['no-snapshot'] !== true,
   });
   process.stdout.write(`${JSON.stringify(layout, null, 2)}\n`);
 } catch (error) {

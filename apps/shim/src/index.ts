@@ -7,7 +7,7 @@
 export { parseReference, fetchEnvironment, resolveEnvironment, parseFetched, sourceReaders, publishEnvironment } from './sources/index.ts';
 export type { ResolvedEnvironment, FetchedEnvironment, PublishedEnvironment, SourceReader } from './sources/index.ts';
 export { parseRuncArgv, DEFAULT_RUNC_ROOT, type RuncInvocation, type RuncGlobals } from './interposer/argv.ts';
-export { installLayout, type InstallLayoutOptions, type InstallLayout } from './install/layout.ts';
+export { installLayout, buildInterposerSnapshot, type InstallLayoutOptions, type InstallLayout } from './install/layout.ts';
 export {
   ShimError,
   ConfigInvalidError,

@@ -6,8 +6,14 @@ import type * as ClientModule from '../src/client.ts';
 const [url, storePath, publicKey, dest] = process.argv.slice(2) as [string, string, string, string];
 const mode = process.argv.includes('--dist') ? '--dist' : '';
 const { BinaryCacheClient } = (await import(mode === '--dist' ? '../dist/index.js' : '../src/client.ts')) as typeof ClientModule;
-// --low-memory: the smaller zstd buffers (32 KiB chunks, 1 MiB read-ahead).
-const decoders = process.argv.includes('--low-memory') ? { zstdChunkSize: 32 * 1024, zstdReadAhead: 1 << 20 } : {};
+// --low-memory: the smaller zstd buffers (32 KiB chunks, 1 MiB read-ahead); --zstd-chunk N / --read-ahead N set them.
+const numberAfter = (name: string): number | undefined => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : undefined;
+};
+const decoders = process.argv.includes('--low-memory')
+  ? { zstdChunkSize: 32 * 1024, zstdReadAhead: 1 << 20 }
+  : { zstdChunkSize: numberAfter('--zstd-chunk'), zstdReadAhead: numberAfter('--read-ahead') };
 const client = new BinaryCacheClient({ caches: [{ url }], trustedKeys: [publicKey], decoders });
 let peakSampled = 0;
 let peakArrayBuffers = 0;

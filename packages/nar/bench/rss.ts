@@ -1,5 +1,5 @@
 // Peak RSS of a client process that fetches and unpacks a >= 1 GB NAR over loopback HTTP + zstd.
-//   node bench/rss.ts [--mb 1100] [--work DIR] [--data DIR (keep generated data there)] [--dist (measure the built JS; run pnpm build first)] [--low-memory]
+//   node bench/rss.ts [--mb 1100] [--work DIR] [--data DIR (keep generated data there)] [--dist (measure the built JS; run pnpm build first)] [--low-memory] [--zstd-chunk BYTES] [--read-ahead BYTES]
 // Run with MALLOC_ARENA_MAX=2 in the environment to see glibc's per-thread arenas' share.
 // The server runs in this process; the client runs in a child (bench/rss-client.ts) whose
 // getrusage maxRSS is the figure.
@@ -42,6 +42,7 @@ try {
   const child = await new Promise<string>((resolve, reject) => {
     // Run the client asynchronously: this process must keep serving.
     const flags = ['--dist', '--low-memory'].filter((f) => process.argv.includes(f));
+    for (const f of ['--zstd-chunk', '--read-ahead']) if (process.argv.includes(f)) flags.push(f, option(f.slice(2), ''));
     const args = [join(import.meta.dirname, 'rss-client.ts'), url, storePath!, publicKey!, dest, ...flags];
     execFile(process.execPath, args, (err, stdout, stderr) =>
       err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),

@@ -7,11 +7,12 @@ import { decodeZstdFrames } from './zstd-frames.ts';
 /** The compressions a binary cache may use for NARs that we can decode. */
 export const supportedCompressions: readonly string[] = ['none', 'zstd', 'xz', 'bzip2'];
 
-// zstd defaults, measured (bench/unpack.ts, README): 128 KiB output chunks with 8 MiB decoded
-// ahead keep the decoder (thread pool) busy while the main thread hashes and writes; 32 KiB/1 MiB
-// costs ~40% of the speed and saves ~20 MB of peak RSS.
-const ZSTD_CHUNK = 128 * 1024;
-const ZSTD_READ_AHEAD = 8 << 20;
+// zstd defaults, measured (bench/unpack.ts, bench/rss.ts, README): 256 KiB output chunks, 1 MiB
+// decoded ahead. zlib needs a main-thread callback (a thread hand-off) per output chunk, so the
+// decoder cannot run far ahead anyway: 8 MiB of read-ahead cost ~13 MB of peak RSS for no speed,
+// while 256 KiB chunks use ~15% less CPU than 64 KiB ones (peak RSS within the noise of ours).
+const ZSTD_CHUNK = 256 * 1024;
+const ZSTD_READ_AHEAD = 1 << 20;
 
 /**
  * How to decode xz and bzip2. By measurement (README) an `xz -dc` / `bzip2 -dc` subprocess is fastest;
@@ -21,9 +22,9 @@ export interface DecoderOptions {
   xz?: 'auto' | 'subprocess' | 'wasm';
   xzCommand?: string;
   bzip2Command?: string;
-  /** zstd output chunk size in bytes (default 128 KiB). */
+  /** zstd output chunk size in bytes (default 256 KiB). */
   zstdChunkSize?: number;
-  /** zstd bytes decoded ahead of the consumer (default 8 MiB); lower it to save memory. */
+  /** zstd bytes decoded ahead of the consumer (default 1 MiB). */
   zstdReadAhead?: number;
 }
 

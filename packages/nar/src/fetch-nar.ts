@@ -12,7 +12,7 @@ import {
 } from './errors.ts';
 import { formatSha256 } from './hash.ts';
 import { get } from './http.ts';
-import { unpackNar } from './nar-unpack.ts';
+import { unpackOwnedNar } from './nar-unpack.ts';
 import type { Narinfo } from './narinfo.ts';
 import { removeTree } from './remove-tree.ts';
 
@@ -63,7 +63,8 @@ export async function fetchNarOnce(args: {
     }
   };
   try {
-    const digest = await unpackNar(nar(), args.dest, { signal: args.signal });
+    // The decoded chunks pass only through nar() above: nothing else keeps them, so they can be freed once written.
+    const digest = await unpackOwnedNar(nar(), args.dest, { signal: args.signal }, true);
     if (narinfo.fileSize !== undefined && bytesIn !== narinfo.fileSize) {
       throw new FileSizeMismatchError(`${url}: downloaded ${bytesIn} bytes, the narinfo's FileSize is ${narinfo.fileSize}`);
     }

@@ -6,7 +6,8 @@ import { nixFixtures } from '@flox-k8s/nix-fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nixDump } from '../test/nix.ts';
 import { makeTrapTree } from '../test/trees.ts';
-import { dumpNar } from './nar-dump.ts';
+import { nixHash } from '../test/nix.ts';
+import { dumpNar, dumpNarSync, hashPath } from './nar-dump.ts';
 
 describe('dumpNar', () => {
   let tmp: string;
@@ -42,11 +43,28 @@ describe('dumpNar', () => {
     }
   });
 
+  it('dumpNarSync hands out the same bytes as nix-store --dump, and hashPath hashes them as Nix does', async () => {
+    const fx = await nixFixtures();
+    const root = join(tmp, 'sync');
+    await mkdir(root);
+    await makeTrapTree(root);
+    // A file spanning several 64 KiB chunks, starting mid-chunk.
+    await writeFile(join(root, 'big'), Buffer.alloc(200_000, 7));
+    for (const path of [root, ...fx.closure]) {
+      const parts: Buffer[] = [];
+      dumpNarSync(path, (chunk) => parts.push(Buffer.from(chunk)));
+      const expected = nixDump(path);
+      expect(Buffer.concat(parts).equals(expected)).toBe(true);
+      expect(hashPath(path)).toEqual({ narHash: `sha256:${nixHash('--type', 'sha256', '--base32', path)}`, narSize: expected.length });
+    }
+  });
+
   it('rejects a fifo with FLOXK8S_NAR_UNSUPPORTED_FILE', async () => {
     const { execFileSync } = await import('node:child_process');
     const dir = join(tmp, 'withfifo');
     await mkdir(dir);
     execFileSync('mkfifo', [join(dir, 'pipe')]);
     await expect(buffer(dumpNar(dir))).rejects.toMatchObject({ code: 'FLOXK8S_NAR_UNSUPPORTED_FILE' });
+    expect(() => dumpNarSync(dir, () => undefined)).toThrow(expect.objectContaining({ code: 'FLOXK8S_NAR_UNSUPPORTED_FILE' }));
   });
 });

@@ -72,6 +72,20 @@ class NarParser {
     if (got !== tag) throw new NarFormatError(`expected NAR tag ${JSON.stringify(tag)}, found ${JSON.stringify(got)}`);
   }
 
+  // Without an await when the token is in the current chunk (see NarBytes.tryString); the callers
+  // fall back to the awaiting versions above, which read the same bytes and report every error.
+  #tagNow(): string | undefined {
+    return this.#bytes.tryString(MAX_TAG)?.toString('latin1');
+  }
+
+  /** True when `tag` was consumed without awaiting; throws on another tag, like #expect. */
+  #expectNow(tag: string): boolean {
+    const got = this.#tagNow();
+    if (got === undefined) return false;
+    if (got !== tag) throw new NarFormatError(`expected NAR tag ${JSON.stringify(tag)}, found ${JSON.stringify(got)}`);
+    return true;
+  }
+
   async run(): Promise<void> {
     const header = await this.#bytes.read(8 + 16, 'the magic');
     if (!header.equals(MAGIC_BYTES)) {
@@ -82,25 +96,26 @@ class NarParser {
   }
 
   async #node(path: Buffer[]): Promise<void> {
-    await this.#expect('(');
-    await this.#expect('type');
-    const type = await this.#tag();
+    if (!this.#expectNow('(')) await this.#expect('(');
+    if (!this.#expectNow('type')) await this.#expect('type');
+    const type = this.#tagNow() ?? (await this.#tag());
     if (type === 'regular') {
-      let tag = await this.#tag();
+      let tag = this.#tagNow() ?? (await this.#tag());
       let executable = false;
       if (tag === 'executable') {
-        const marker = await this.#bytes.u64('the executable marker');
+        const marker = this.#bytes.tryU64() ?? (await this.#bytes.u64('the executable marker'));
         if (marker !== 0) throw new NarFormatError(`the executable marker must be an empty string, found ${marker} bytes`);
         executable = true;
-        tag = await this.#tag();
+        tag = this.#tagNow() ?? (await this.#tag());
       }
       if (tag !== 'contents') throw new NarFormatError(`expected NAR tag "contents", found ${JSON.stringify(tag)}`);
-      const size = await this.#bytes.u64('file size');
+      const size = this.#bytes.tryU64() ?? (await this.#bytes.u64('file size'));
       await this.#sink.file(path, executable, size, this.#bytes.stream(size, 'file contents'));
-      await this.#bytes.padding(size, 'file contents');
+      if (!this.#bytes.tryPadding(size)) await this.#bytes.padding(size, 'file contents');
     } else if (type === 'symlink') {
-      await this.#expect('target');
-      const target = await this.#string(this.#limits.maxSymlinkTarget, 'symlink target');
+      if (!this.#expectNow('target')) await this.#expect('target');
+      const max = this.#limits.maxSymlinkTarget;
+      const target = this.#bytes.tryString(max) ?? (await this.#string(max, 'symlink target'));
       if (target.length === 0 || target.includes(0)) {
         throw new NarBadSymlinkError(`symlink ${showPath(path)} has an ${target.length === 0 ? 'empty target' : 'target containing NUL'}`);
       }
@@ -114,18 +129,19 @@ class NarParser {
     } else {
       throw new NarFormatError(`unknown NAR node type ${JSON.stringify(type)} at ${showPath(path)}; expected regular, symlink or directory`);
     }
-    await this.#expect(')');
+    if (!this.#expectNow(')')) await this.#expect(')');
   }
 
   async #entries(path: Buffer[]): Promise<void> {
     let previous: Buffer | undefined;
     for (;;) {
-      const tag = await this.#tag();
+      const tag = this.#tagNow() ?? (await this.#tag());
       if (tag === ')') return;
       if (tag !== 'entry') throw new NarFormatError(`expected NAR tag "entry" or ")", found ${JSON.stringify(tag)} in ${showPath(path)}`);
-      await this.#expect('(');
-      await this.#expect('name');
-      const name = Buffer.from(await this.#string(this.#limits.maxNameLength, 'entry name'));
+      if (!this.#expectNow('(')) await this.#expect('(');
+      if (!this.#expectNow('name')) await this.#expect('name');
+      const max = this.#limits.maxNameLength;
+      const name = Buffer.from(this.#bytes.tryString(max) ?? (await this.#string(max, 'entry name')));
       checkName(name, path);
       if (previous !== undefined && Buffer.compare(previous, name) >= 0) {
         throw new NarUnsortedError(
@@ -133,9 +149,9 @@ class NarParser {
         );
       }
       previous = name;
-      await this.#expect('node');
+      if (!this.#expectNow('node')) await this.#expect('node');
       await this.#node([...path, name]);
-      await this.#expect(')');
+      if (!this.#expectNow(')')) await this.#expect(')');
     }
   }
 }
@@ -154,13 +170,24 @@ function showPath(path: readonly Buffer[]): string {
 }
 
 /** Parse a NAR from `source`, feeding `sink`; returns `{ narHash: 'sha256:<nix32>', narSize }`. */
-export async function parseNar(
+export function parseNar(
   source: AsyncIterable<Uint8Array>,
   sink: NarSink,
   limits: NarLimits = {},
   onChunk?: (bytes: number) => void,
 ): Promise<{ narHash: string; narSize: number }> {
-  const bytes = new NarBytes(source, limits.maxNarSize ?? 2 ** 50, onChunk);
+  return parseNarReleasing(source, sink, limits, onChunk, undefined);
+}
+
+/** parseNar that also hands every consumed chunk to `release` (internal: see owned-chunks.ts). */
+export async function parseNarReleasing(
+  source: AsyncIterable<Uint8Array>,
+  sink: NarSink,
+  limits: NarLimits,
+  onChunk: ((bytes: number) => void) | undefined,
+  release: ((chunk: Buffer) => void) | undefined,
+): Promise<{ narHash: string; narSize: number }> {
+  const bytes = new NarBytes(source, limits.maxNarSize ?? 2 ** 50, onChunk, release);
   const parser = new NarParser(bytes, sink, {
     maxNameLength: limits.maxNameLength ?? 255,
     maxDepth: limits.maxDepth ?? 256,

@@ -2,7 +2,8 @@ import { chmodSync, closeSync, constants, fchmodSync, futimesSync, lutimesSync, 
 import { Readable } from 'node:stream';
 import { chunksOf } from './chunks.ts';
 import { AbortedError, NarDestinationError, NarError } from './errors.ts';
-import { parseNar, type NarLimits, type NarSink } from './nar-parse.ts';
+import { parseNar, parseNarReleasing, type NarLimits, type NarSink } from './nar-parse.ts';
+import { releaseChunk } from './owned-chunks.ts';
 import { removeTree } from './remove-tree.ts';
 
 /** Options of unpackNar and hashNar. */
@@ -128,11 +129,20 @@ const nullSink: NarSink = {
  * Files land 0444/0555, directories 0555, all with mtime 1, as in a Nix store.
  * On any failure `dest` is removed and the error (a NarError) is rethrown.
  */
-export async function unpackNar(source: Readable | AsyncIterable<Uint8Array>, dest: string, opts: UnpackOptions = {}): Promise<NarDigest> {
+export function unpackNar(source: Readable | AsyncIterable<Uint8Array>, dest: string, opts: UnpackOptions = {}): Promise<NarDigest> {
+  return unpackOwnedNar(source, dest, opts, false);
+}
+
+/**
+ * unpackNar for callers that own the source's chunks (fetchNar: straight from our decoder): with
+ * `releaseChunks`, decoder buffers are freed as soon as they are written (owned-chunks.ts).
+ */
+export async function unpackOwnedNar(source: Readable | AsyncIterable<Uint8Array>, dest: string, opts: UnpackOptions, releaseChunks: boolean): Promise<NarDigest> {
   const sink = new FsSink(dest);
   const sourceErrors = new WeakSet<object>();
   try {
-    return await parseNar(withSignal(toIterable(source), opts.signal, sourceErrors), sink, opts.limits, opts.onProgress);
+    const chunks = withSignal(toIterable(source), opts.signal, sourceErrors);
+    return await parseNarReleasing(chunks, sink, opts.limits ?? {}, opts.onProgress, releaseChunks ? releaseChunk : undefined);
   } catch (err) {
     if (sink.created) await removeTree(dest).catch(() => undefined);
     if (source instanceof Readable) source.destroy();

@@ -2,6 +2,7 @@ import { Readable, pipeline, type TransformOptions } from 'node:stream';
 import { constants, createZstdDecompress, type ZstdOptions } from 'node:zlib';
 import { chunksOf } from './chunks.ts';
 import { DecompressError } from './errors.ts';
+import { markOwned } from './owned-chunks.ts';
 
 // Node's zstd decoder stops at the end of the first frame (Node 24: later frames are dropped
 // silently or fail with "Unknown frame descriptor"), but zstd files may hold many frames
@@ -152,7 +153,10 @@ export async function* decodeZstdFrames(input: AsyncIterable<Uint8Array>, chunkS
       const decoder = createZstdDecompress(options);
       const out = pipeline(Readable.from(frameBytes(), { objectMode: false }), decoder, () => {});
       try {
-        for await (const chunk of chunksOf(out)) yield chunk;
+        for await (const chunk of chunksOf(out)) {
+          markOwned(chunk, chunkSize);
+          yield chunk;
+        }
       } finally {
         out.destroy();
       }

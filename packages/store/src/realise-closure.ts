@@ -1,10 +1,13 @@
 import type { BinaryCacheClient, FoundNarinfo } from '@flox-k8s/nar';
+import { availableParallelism } from 'node:os';
 import { ClosureIndex } from './closure-index.ts';
+import { FetchPool, inProcessFetcher, type NarFetcher } from './fetch-pool.ts';
 import { storeBase } from './layout.ts';
 import { StoreAbortedError, StoreFetchError } from './errors.ts';
 import { PhaseClock, Semaphore } from './phases.ts';
 import {
   DEFAULT_CONCURRENCY,
+  DEFAULT_FETCH_WORKERS,
   clientFor,
   realisePath,
   storeFailure,
@@ -153,6 +156,7 @@ async function fetchAll(
   jobsUsingClient: Array<Promise<unknown>>,
 ): Promise<Map<string, PathOutcome>> {
   const downloads = new Semaphore(options.concurrency ?? DEFAULT_CONCURRENCY);
+  const fetcher = fetcherFor(ctx, options, client, missing, found);
   const failFast = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, failFast.signal]) : failFast.signal;
   const jobs = new Map<string, SharedJob<PathOutcome>>();
@@ -178,7 +182,7 @@ async function fetchAll(
               if (ctx.registry.valid(base(ctx, dep))) return undefined;
               return Promise.reject(new StoreFetchError(`${path} references ${dep}, which is neither valid nor being realised`));
             },
-            client,
+            fetcher,
             downloads,
             clock,
             onProgress: options.onProgress,
@@ -189,6 +193,8 @@ async function fetchAll(
     );
   }
   for (const job of jobs.values()) jobsUsingClient.push(job.promise);
+  // Like the client: the pool closes once every job that may still use it has settled.
+  if (fetcher instanceof FetchPool) void Promise.allSettled([...jobs.values()].map((j) => j.promise)).then(() => fetcher.close());
   const settled = await Promise.allSettled(
     [...jobs.values()].map((job) =>
       job.join(signal).catch((err: unknown) => {
@@ -211,6 +217,26 @@ async function fetchAll(
   }
   if (firstError !== undefined) throw firstError;
   return outcomes;
+}
+
+/** NARs smaller than this in total are fetched on the calling thread: starting workers would cost more. */
+export const FETCH_POOL_MIN_BYTES: number = 8 << 20;
+
+function fetcherFor(
+  ctx: ClosureContext,
+  options: RealiseOptions,
+  client: BinaryCacheClient,
+  missing: string[],
+  found: Map<string, FoundNarinfo>,
+): NarFetcher | FetchPool {
+  const workers = options.fetchWorkers ?? Math.min(DEFAULT_FETCH_WORKERS, availableParallelism());
+  const bytes = missing.reduce((sum, p) => sum + (found.get(p)?.narinfo.narSize ?? 0), 0);
+  if (options.client !== undefined || workers < 1 || bytes < FETCH_POOL_MIN_BYTES) return inProcessFetcher(client);
+  const pool = new FetchPool(
+    { caches: options.caches, trustedKeys: options.trustedKeys, storeDir: ctx.layout.storeDir, concurrency: options.concurrency ?? DEFAULT_CONCURRENCY },
+    workers,
+  );
+  return pool;
 }
 
 /** Closure walk: valid paths via their metadata, others via fetched narinfos; `unknown` needs narinfos. */

@@ -1,6 +1,7 @@
 import { mkdtempSync, renameSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BinaryCacheClient, type CacheConfig, type FoundNarinfo } from '@flox-k8s/nar';
+import type { NarFetcher } from './fetch-pool.ts';
 import { StoreAbortedError, StoreDiskFullError, StoreError, StoreFetchError, isDiskFull } from './errors.ts';
 import { errnoCode, fsyncDir, fsyncTree, removeTree } from './fs-util.ts';
 import { lock, unlock } from './file-lock.ts';
@@ -28,6 +29,9 @@ export type RealiseProgress =
  */
 export const DEFAULT_CONCURRENCY = 16;
 
+/** Fetch worker threads by default (fewer on a machine with fewer CPUs); measured in bench/cold-realise.ts. */
+export const DEFAULT_FETCH_WORKERS: number = 2;
+
 /** Options of `store.realise`. */
 export interface RealiseOptions {
   caches: CacheConfig[];
@@ -38,8 +42,14 @@ export interface RealiseOptions {
   onProgress?: ((event: RealiseProgress) => void) | undefined;
   /** Take (or renew) this lease on the requested paths before returning, so no GC can slip in between. */
   lease?: { id: string; ttlMs: number } | undefined;
-  /** A long-lived client to reuse (its caches/keys win over `caches`/`trustedKeys`). */
+  /** A long-lived client to reuse (its caches/keys win over `caches`/`trustedKeys`; NARs are then fetched on the calling thread). */
   client?: BinaryCacheClient | undefined;
+  /**
+   * Worker threads that download, verify and unpack NARs (default: 2, or the
+   * number of CPUs if lower; 0 = on the calling thread). Used only when enough
+   * is missing to pay for starting them (see `FETCH_POOL_MIN_BYTES`).
+   */
+  fetchWorkers?: number | undefined;
 }
 
 /** What `store.realise` did. */
@@ -103,7 +113,7 @@ export interface PathJobInput {
   dependencies: string[];
   /** The job of a dependency this process realises, if any (undefined: already valid). */
   dependencyJob: (storePath: string) => Promise<PathOutcome> | undefined;
-  client: BinaryCacheClient;
+  fetcher: NarFetcher;
   downloads: Semaphore;
   clock: PhaseClock;
   onProgress: ((event: RealiseProgress) => void) | undefined;
@@ -145,14 +155,9 @@ export async function realisePath(ctx: RealiseContext, job: PathJobInput, signal
     const fetched = await job.downloads.run(() =>
       job.clock.time('fetch', async () => {
         job.onProgress?.({ type: 'fetch-start', storePath: job.storePath, narSize: job.found.narinfo.narSize });
-        return job.client.fetchNar(job.found, dest, {
-          signal,
-          onProgress: (e) => {
-            if (e.type === 'progress') {
-              job.onProgress?.({ type: 'fetch-progress', storePath: job.storePath, bytesIn: e.bytesIn, bytesOut: e.bytesOut, narSize: e.narSize });
-            }
-          },
-        });
+        return job.fetcher.fetchNar(job.found, dest, signal, (bytesIn, bytesOut, narSize) =>
+          job.onProgress?.({ type: 'fetch-progress', storePath: job.storePath, bytesIn, bytesOut, narSize }),
+        );
       }),
     );
     job.onProgress?.({ type: 'fetched', storePath: job.storePath, narSize: fetched.narSize, fileSize: fetched.fileSize });

@@ -1,4 +1,5 @@
 import type { Plugin } from 'esbuild';
+import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -46,6 +47,21 @@ const lockfileReferenceOnly: Plugin = {
   },
 };
 
+/** The startup-snapshot entry (CommonJS, as `node --build-snapshot` requires), beside the ESM bundle. */
+export const SNAPSHOT_ENTRY = 'runc-interposer-snapshot.cjs';
+
+/**
+ * The cold-start module stays out of the snapshot (it loads the store, undici and
+ * the agent client): the snapshot hands cold starts to the ESM bundle before it
+ * would be imported.
+ */
+const coldStartExternal: Plugin = {
+  name: 'cold-start-external',
+  setup(build) {
+    build.onResolve({ filter: /[\\/]prepare-cold\.ts$/ }, (args) => ({ path: args.path, external: true }));
+  },
+};
+
 /** Directory under the bundle dir holding the lazily loaded chunks. */
 export const CHUNK_DIR = 'chunks';
 
@@ -58,6 +74,8 @@ export const CHUNK_DIR = 'chunks';
  */
 export async function buildBundle(outDir: string): Promise<string[]> {
   const esbuild = await import('esbuild');
+  // Chunk names carry content hashes: drop the previous build's, or they pile up (and get installed).
+  await rm(resolve(outDir, CHUNK_DIR), { recursive: true, force: true });
   const result = await esbuild.build({
       entryPoints: Object.entries(BUNDLE_ENTRIES).map(([out, entry]) => ({ in: entry, out })),
       outdir: outDir,
@@ -77,6 +95,20 @@ export async function buildBundle(outDir: string): Promise<string[]> {
       // Bundled CommonJS dependencies may call require(); give them one.
       plugins: [zodEnglishOnly, lockfileReferenceOnly],
       banner: { js: "import { createRequire as __floxCreateRequire } from 'node:module'; const require = __floxCreateRequire(import.meta.url);" },
+  });
+  await esbuild.build({
+    entryPoints: [fileURLToPath(new URL('../interposer/snapshot.ts', import.meta.url))],
+    outfile: resolve(outDir, SNAPSHOT_ENTRY),
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node22',
+    conditions: ['@flox-k8s/source'],
+    keepNames: true,
+    minifySyntax: true,
+    legalComments: 'none',
+    logLevel: 'silent',
+    plugins: [zodEnglishOnly, lockfileReferenceOnly, coldStartExternal],
   });
   return Object.keys(result.metafile.outputs).map((o) => resolve(o)).filter((o) => !o.includes(`/${CHUNK_DIR}/`)).sort();
 }

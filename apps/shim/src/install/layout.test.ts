@@ -27,7 +27,7 @@ beforeAll(async () => {
   const runc = standIn('runc', 7, `printf '\\000\\001proto\\377'`);
   const node = standIn('node', 0, 'echo "real=$FLOXK8S_REAL_RUNC config=$FLOXK8S_CONFIG cache=$NODE_COMPILE_CACHE"');
   const shim = standIn('containerd-shim-runc-v2', 3, 'echo "PATH=$PATH"');
-  layout = await installLayout({ prefix: join(dir, 'a'), node, runc, shimRuncV2: shim, config: '/etc/x/config.json', compileCache: '/var/cc', fromSource: true });
+  layout = await installLayout({ prefix: join(dir, 'a'), node, runc, shimRuncV2: shim, config: '/etc/x/config.json', compileCache: join(dir, 'cc'), fromSource: true });
   searched = await installLayout({ prefix: join(dir, 'b'), node, fromSource: true });
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -43,6 +43,8 @@ describe('install layout', () => {
     expect(layout.launcher).toBe(join(dir, 'a', 'bin', 'containerd-shim-flox-v2'));
     expect(layout.interposer).toBe(join(dir, 'a', 'libexec', 'flox-k8s', 'runc'));
     expect(layout.bundles).toEqual([join(dir, 'a', 'lib', 'runc-interposer.mjs')]);
+    // The stand-in node writes no snapshot blob: the front then runs the ESM entry.
+    expect(layout.snapshot).toBeUndefined();
   });
 
   it('passes state/kill/delete straight to runc: same argv, stdout bytes and exit status, no Node', () => {
@@ -63,7 +65,7 @@ describe('install layout', () => {
     const r = run(layout.interposer, args);
     expect(r.status).toBe(0);
     expect(r.calls).toEqual([`node [--no-warnings] [${join(dir, 'a', 'lib', 'runc-interposer.mjs')}] ${args.map((a) => `[${a}]`).join(' ')}`]);
-    expect(r.stdout.toString()).toBe(`real=${join(dir, 'fake', 'runc')} config=/etc/x/config.json cache=/var/cc\n`);
+    expect(r.stdout.toString()).toBe(`real=${join(dir, 'fake', 'runc')} config=/etc/x/config.json cache=${join(dir, 'cc')}\n`);
     expect(run(layout.interposer, ['exec', '--process', '/p', 'c1']).calls[0]).toMatch(/^node /);
     // FLOXK8S_CONFIG from the environment wins over the baked default.
     expect(run(layout.interposer, ['create', 'c1'], { FLOXK8S_CONFIG: '/other.json' }).stdout.toString()).toContain('config=/other.json');

@@ -1,9 +1,10 @@
-import { chmod, cp, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { chmod, cp, link, mkdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.ts';
-import { BUNDLE_ENTRIES, buildBundle } from './bundle.ts';
+import { BUNDLE_ENTRIES, SNAPSHOT_ENTRY, buildBundle } from './bundle.ts';
 
 export interface InstallLayoutOptions {
   /** Install root: gets bin/, libexec/flox-k8s/ and lib/. */
@@ -16,10 +17,12 @@ export interface InstallLayoutOptions {
   shimRuncV2?: string;
   /** Default config file path baked into the fronts (FLOXK8S_CONFIG still wins). */
   config?: string;
-  /** Node compile-cache directory for the interposer. */
+  /** Node compile-cache directory for the interposer (created when given; default DEFAULT_COMPILE_CACHE, not created). */
   compileCache?: string;
   /** Bundle from source with esbuild instead of copying the prebuilt `bundle/` (default: only when there is none). */
   fromSource?: boolean;
+  /** Build the interposer's Node startup snapshot for `node` (default true; skipped when that node cannot). */
+  snapshot?: boolean;
 }
 
 export interface InstallLayout {
@@ -30,10 +33,14 @@ export interface InstallLayout {
   interposer: string;
   /** `<prefix>/lib/<entry>.mjs` (cold-start chunks beside them in `lib/chunks/`). */
   bundles: string[];
+  /** `<prefix>/lib/runc-interposer.blob`, the startup snapshot, when one was built. */
+  snapshot: string | undefined;
 }
 
 const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const DEFAULT_COMPILE_CACHE = '/var/cache/flox-k8s/node-compile-cache';
+const SNAPSHOT_BLOB = 'runc-interposer.blob';
+const SNAPSHOT_NODE = 'runc-interposer.node';
 
 /** Single-quotes a value for POSIX sh. */
 export function shQuote(value: string): string {
@@ -59,6 +66,10 @@ export async function installLayout(options: InstallLayoutOptions): Promise<Inst
     bundles = Object.keys(BUNDLE_ENTRIES).map((name) => join(libDir, `${name}.mjs`));
   }
 
+  const node = options.node ?? process.execPath;
+  const wantSnapshot = options.snapshot !== false;
+  const snapshot = wantSnapshot ? await buildInterposerSnapshot(prefix, node) : undefined;
+
   const configExport = options.config === undefined ? '' : `: "\${FLOXK8S_CONFIG:=${options.config.replaceAll(/["$`\\]/g, '\\$&')}}"\nexport FLOXK8S_CONFIG`;
   const launcher = join(binDir, 'containerd-shim-flox-v2');
   await writeExecutable(
@@ -71,18 +82,55 @@ export async function installLayout(options: InstallLayoutOptions): Promise<Inst
   );
   const interposer = join(libexecDir, 'runc');
   const compileCache = options.compileCache ?? DEFAULT_COMPILE_CACHE;
+  // Node silently runs without its compile cache when the directory cannot be made.
+  if (options.compileCache !== undefined) await mkdir(compileCache, { recursive: true }).catch(() => undefined);
   await writeExecutable(
     interposer,
     fill(await template('runc.sh'), {
-      NODE: shQuote(options.node ?? process.execPath),
+      NODE: shQuote(node),
       ENTRY: shQuote(join(libDir, 'runc-interposer.mjs')),
+      // Baked even when this build failed: buildInterposerSnapshot can add it later in place.
+      SNAPSHOT: shQuote(wantSnapshot ? join(libDir, SNAPSHOT_BLOB) : ''),
+      SNAPSHOT_NODE: shQuote(wantSnapshot ? join(libDir, SNAPSHOT_NODE) : ''),
       REAL_RUNC: shQuote(options.runc ?? ''),
       SELF: shQuote(interposer),
       NODE_ENV: `  NODE_COMPILE_CACHE=${shQuote(compileCache)}\n  export NODE_COMPILE_CACHE`,
       CONFIG_EXPORT: configExport.replace(/^/gm, '  '),
     }),
   );
-  return { prefix, launcher, interposer, bundles };
+  return { prefix, launcher, interposer, bundles, snapshot };
+}
+
+/**
+ * Builds the interposer's startup snapshot in `<prefix>/lib` with `node` (a blob only
+ * that exact binary can load) and hard-links that binary beside it: the front uses the
+ * blob only while its node is still the same file (`-ef`), so a node upgrade falls back
+ * to the ESM bundle instead of failing every container start. Returns the blob, or
+ * undefined when this node cannot build one or the link cannot be made (another
+ * filesystem); the front then runs the ESM bundle. For installers that lay out on one
+ * machine and run on another: call this where the node binary runs (same prefix).
+ */
+export async function buildInterposerSnapshot(prefix: string, node: string): Promise<string | undefined> {
+  const libDir = join(prefix.replace(/\/+$/, ''), 'lib');
+  const blob = join(libDir, SNAPSHOT_BLOB);
+  const linked = join(libDir, SNAPSHOT_NODE);
+  await Promise.all([rm(blob, { force: true }), rm(linked, { force: true })]);
+  const built = await new Promise<boolean>((resolve) => {
+    execFile(node, ['--snapshot-blob', blob, '--build-snapshot', join(libDir, SNAPSHOT_ENTRY)], { cwd: libDir, timeout: 120_000 }, (error) =>
+      resolve(error === null),
+    );
+  });
+  if (!built || !(await stat(blob).then((s) => s.isFile() && s.size > 0, () => false))) {
+    await rm(blob, { force: true });
+    return undefined;
+  }
+  try {
+    await link(await realpath(node), linked);
+  } catch {
+    await rm(blob, { force: true });
+    return undefined;
+  }
+  return blob;
 }
 
 async function template(name: string): Promise<string> {

@@ -17,8 +17,16 @@ export function loadContext(fields: Record<string, unknown>): InterposerContext 
 
 /** What main needs to report a failure: the environment (for the message) and the log. */
 export interface InterposeState {
-  /** performance.now() when the entry module was evaluated. */
+  /** performance.now() when the entry module was evaluated (or the snapshot deserialized). */
   loadedAt?: number;
+  /** Which entry point runs: the startup snapshot or the ESM bundle (logged). */
+  entry?: 'snapshot' | 'module';
   environment?: string;
   log?: Logger;
+  /**
+   * Called when the plan cache cannot serve this create, before the cold-start code
+   * loads; the startup snapshot (which does not hold that code) hands over to the ESM
+   * bundle here. Nothing has been written at that point.
+   */
+  beforeColdStart?: () => void;
 }

@@ -29,6 +29,7 @@ export async function interposeCreate(inv: Extract<RuncInvocation, { subcommand:
     ctx,
     { environment: decision.environment, mode: decision.mode, containerId: inv.containerId, rootfs: rootfsOf(spec, inv.bundle) },
     signal,
+    state.beforeColdStart,
   );
   const patched = patchSpec(spec, plan);
   // The exec plan first: once config.json is patched, an exec must find it.
@@ -38,6 +39,7 @@ export async function interposeCreate(inv: Extract<RuncInvocation, { subcommand:
     container: decision.containerName,
     mode: decision.mode,
     via,
+    entry: state.entry,
     fetched,
     timings: { nodeStart: round(state.loadedAt ?? 0), imports: round(started - (state.loadedAt ?? started)), ...timings },
     totalMs: round(performance.now() - started),

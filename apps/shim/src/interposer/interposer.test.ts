@@ -3,7 +3,7 @@
 // stand-in (this suite needs no root); the e2e suites run the real one.
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -100,6 +100,76 @@ describe('runc interposer (bundled, as a process)', () => {
     expect(JSON.parse(readFileSync(join(b2, 'config.json'), 'utf8'))).toEqual(spec);
     const log = readFileSync(join(dir, 'create.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { msg: string; via?: string });
     expect(log.filter((l) => l.msg === 'container patched').map((l) => l.via)).toEqual(['in-process', 'cache']);
+  });
+
+  it('warm create: the startup snapshot and the ESM entry write the same spec; a changed node falls back to the ESM entry', async () => {
+    const config = writeConfig('snapshot');
+    expect(layout.snapshot).toBe(join(dir, 'install', 'lib', 'runc-interposer.blob'));
+    // Cold: the snapshot hands over to the ESM bundle, which realises and caches the plan.
+    expect((await interpose(['create', '--bundle', bundle('snap-cold', annotations), 'c8'], config)).status).toBe(0);
+    const viaSnapshot = bundle('snap-warm', annotations);
+    expect((await interpose(['create', '--bundle', viaSnapshot, 'c9'], config)).status).toBe(0);
+    // The ESM entry run directly, as the front runs it when there is no usable snapshot.
+    const viaModule = bundle('module-warm', annotations);
+    writeFileSync(recorded, '');
+    const direct = spawn(process.execPath, ['--no-warnings', join(dir, 'install', 'lib', 'runc-interposer.mjs'), 'create', '--bundle', viaModule, 'c10'], {
+      env: { PATH: '/usr/bin:/bin', FLOXK8S_CONFIG: config, FLOXK8S_REAL_RUNC: join(dir, 'fake-runc') },
+      stdio: 'ignore',
+    });
+    expect(await new Promise((r) => direct.on('close', r))).toBe(0);
+    expect(readFileSync(recorded, 'utf8')).toBe(`create --bundle ${viaModule} c10\n`);
+    const specOf = (b: string): Spec => JSON.parse(readFileSync(join(b, 'config.json'), 'utf8')) as Spec;
+    expect(specOf(viaSnapshot)).toEqual(specOf(viaModule));
+    expect(specOf(viaSnapshot).annotations?.['flox.dev/applied-environment']).toBe('acme/fixture');
+
+    // A node upgrade replaces the binary: the front must not feed it a blob of the old one.
+    const linked = join(dir, 'install', 'lib', 'runc-interposer.node');
+    const kept = `${linked}.kept`;
+    renameSync(linked, kept);
+    writeFileSync(linked, 'not the node that built the snapshot');
+    try {
+      const afterUpgrade = bundle('after-upgrade', annotations);
+      expect((await interpose(['create', '--bundle', afterUpgrade, 'c11'], config)).status).toBe(0);
+      expect(specOf(afterUpgrade)).toEqual(specOf(viaModule));
+    } finally {
+      renameSync(kept, linked);
+    }
+    // No blob (a failed or pending build): the ESM entry again.
+    const blob = join(dir, 'install', 'lib', 'runc-interposer.blob');
+    renameSync(blob, `${blob}.kept`);
+    try {
+      expect((await interpose(['create', '--bundle', bundle('no-blob', annotations), 'c14'], config)).status).toBe(0);
+    } finally {
+      renameSync(`${blob}.kept`, blob);
+    }
+    const entries = readFileSync(join(dir, 'snapshot.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { msg: string; via?: string; entry?: string });
+    expect(entries.filter((e) => e.msg === 'container patched').map((e) => `${e.via} ${e.entry}`)).toEqual(['in-process module', 'cache snapshot', 'cache module', 'cache module', 'cache module']);
+  });
+
+  it('warm create from an HTTP hub source through the startup snapshot', async () => {
+    const hub: Server = createServer((req, res) => {
+      const path = join(dir, 'hub', decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
+      if (!existsSync(path)) {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200).end(readFileSync(path));
+    });
+    await new Promise<void>((r) => hub.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = hub.address() as { port: number };
+      const config = writeConfig('hub', { sources: [{ type: 'hub', url: `http://127.0.0.1:${port}/` }] });
+      expect((await interpose(['create', '--bundle', bundle('hub-cold', annotations), 'c12'], config)).status).toBe(0);
+      const warm = bundle('hub-warm', annotations);
+      const r = await interpose(['create', '--bundle', warm, 'c13'], config);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect(readFileSync(join(warm, 'config.json'), 'utf8')).toContain('"flox.dev/applied-environment":"acme/fixture"');
+    } finally {
+      await new Promise((r) => hub.close(r));
+    }
+    const entries = readFileSync(join(dir, 'hub.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { msg: string; via?: string; entry?: string });
+    expect(entries.filter((e) => e.msg === 'container patched').map((e) => `${e.via} ${e.entry}`)).toEqual(['in-process module', 'cache snapshot']);
   });
 
   it('exec: adds the activation environment to the --process file of a patched container', async () => {

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { runcEnv } from '../env.ts';
 import type { RuncGlobals } from './argv.ts';
@@ -13,6 +12,8 @@ export function execRealRunc(runc: string, argv: readonly string[]): never {
     process.execve(runc, [runc, ...argv], env);
   }
   // Node without execve: run it as a child with our stdio and mirror its status.
+  // (Looked up only here: loading child_process costs every container start a few ms.)
+  const { spawnSync } = process.getBuiltinModule('node:child_process');
   const result = spawnSync(runc, argv, { stdio: 'inherit', env });
   if (result.error !== undefined) throw result.error;
   process.exit(result.status ?? 128 + (result.signal === null ? 0 : 9));

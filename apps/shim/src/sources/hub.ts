@@ -33,9 +33,10 @@ export function hubSourceReader(source: HubSource): SourceReader {
   };
 }
 
-async function get(url: URL, headers: Record<string, string>, timeoutMs: number, label: string): Promise<IncomingMessage> {
+function get(url: URL, headers: Record<string, string>, timeoutMs: number, label: string): Promise<IncomingMessage> {
   // node:http(s) rather than fetch: fetch loads undici, which costs start-up time on the create path.
-  const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
+  // getBuiltinModule, not import(): the interposer's startup snapshot has no dynamic import.
+  const request = url.protocol === 'https:' ? process.getBuiltinModule('node:https').request : process.getBuiltinModule('node:http').request;
   return new Promise((resolve, reject) => {
     const req = request(url, { method: 'GET', headers, timeout: timeoutMs, agent: false }, resolve);
     req.on('timeout', () => req.destroy(new EnvironmentSourceError(`${label}: no answer within ${timeoutMs} ms`)));

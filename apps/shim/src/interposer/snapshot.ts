@@ -1,0 +1,41 @@
+// Entry point of the interposer's Node startup snapshot (built by install-layout with
+// `node --build-snapshot` for the exact node binary that runs it). Building it
+// evaluates everything a warm `create` or an `exec` needs (zod and its schemas,
+// oci-patch, the config loader), so a container start skips loading and evaluating
+// that code. A create the plan cache cannot serve hands over to the ESM bundle, which
+// loads the store and binary-cache client: a cold start is seconds anyway.
+import { startupSnapshot } from 'node:v8';
+import { readEnv } from '../env.ts';
+import { ShimError } from '../errors.ts';
+import type { InterposeState } from './context.ts';
+import * as create from './create.ts';
+import * as exec from './exec.ts';
+import { rehearseWarmPath } from './rehearsal.ts';
+import { runInterposer, type InterposerModules } from './run.ts';
+
+/** The snapshot was started without the ESM bundle to hand a cold start to. */
+class SnapshotHandOverError extends ShimError {
+  override readonly code = 'FLOXK8S_INTERPOSER_ENTRY_MISSING';
+}
+
+const modules: InterposerModules = { create: () => Promise.resolve(create), exec: () => Promise.resolve(exec) };
+
+rehearseWarmPath();
+
+startupSnapshot.setDeserializeMainFunction(() => {
+  // The front runs `node --snapshot-blob BLOB -- <runc argv>`; Node drops the `--`.
+  const argv = process.argv.slice(1);
+  const state: InterposeState = { loadedAt: performance.now(), entry: 'snapshot', beforeColdStart: () => handOver(argv) };
+  void runInterposer(argv, modules, state);
+});
+
+/** Replaces this process with the ESM interposer on the same argv (nothing has been written yet). */
+function handOver(argv: readonly string[]): never {
+  const entry = readEnv().interposerEntry;
+  if (entry === undefined || typeof process.execve !== 'function') {
+    throw new SnapshotHandOverError('the interposer snapshot needs FLOXK8S_INTERPOSER_ENTRY for a cold start; reinstall with install-layout');
+  }
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  return process.execve(process.execPath, [process.execPath, '--no-warnings', entry, ...argv], env);
+}

@@ -1,0 +1,43 @@
+// One cold realise of the bench closure, ours or Nix's (for profiling: run
+// under --cpu-prof, perf or /usr/bin/time).
+// Run: node --conditions=@flox-k8s/source bench/cold-once.ts <xz|zstd> <fsync|no-fsync|nix> [dir=/tmp] [fetchWorkers]
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { nixBenchFixtures } from '@flox-k8s/nix-fixtures';
+import { Store } from '../src/index.ts';
+import { nixCopy, serveOutOfProcess } from './serve-out-of-process.ts';
+
+const compression = (process.argv[2] ?? 'zstd') as 'xz' | 'zstd';
+const variant = process.argv[3] ?? 'fsync';
+const parent = process.argv[4] ?? '/tmp';
+const workers = process.argv[5] === undefined ? undefined : Number(process.argv[5]);
+const bf = await nixBenchFixtures();
+const cache = await serveOutOfProcess(bf.caches[compression]);
+const root = mkdtempSync(join(parent, 'flox-bench-once-'));
+try {
+  const t0 = performance.now();
+  if (variant === 'nix') {
+    mkdirSync(join(root, 'xdg'));
+    await nixCopy(cache.url, join(root, 'nix'), bf.publicKey, bf.roots, join(root, 'xdg'));
+    console.log(`${compression} nix copy: ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+  } else {
+    const store = await Store.open(root, { fsync: variant === 'fsync' });
+    const timeline: string[] = [];
+    const r = await store.realise(bf.roots, {
+      caches: [{ url: cache.url }],
+      trustedKeys: [bf.publicKey],
+      fetchWorkers: workers,
+      concurrency: process.env['CONCURRENCY'] === undefined ? undefined : Number(process.env['CONCURRENCY']),
+      onProgress: (e) => {
+        if (e.type !== 'fetch-progress') timeline.push(`${(performance.now() - t0).toFixed(0).padStart(5)} ${e.type} ${'storePath' in e ? e.storePath.slice(44) : ''}`);
+      },
+    });
+    if (process.env['TIMELINE'] === '1') console.log(timeline.join('\n'));
+    const ms = performance.now() - t0;
+    console.log(`${compression} ${variant}: ${(ms / 1000).toFixed(2)} s, ${r.fetched.length} paths`, JSON.stringify(r.durations));
+  }
+} finally {
+  await cache.close();
+  // KEEP=1 leaves the store for the caller to delete later (deleting many inodes slows the next run's creates).
+  if (process.env['KEEP'] !== '1') rmSync(root, { recursive: true, force: true });
+}

@@ -1,0 +1,42 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+// The cache server runs in its own process: in-process it would steal the
+// measured client's event loop (Nix's client gets a separate process too).
+export async function serveOutOfProcess(dir: string): Promise<{ url: string; close: () => Promise<void> }> {
+  const child = spawn(process.execPath, ['--conditions=@flox-k8s/source', join(import.meta.dirname, 'serve-cache-process.ts'), dir], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) resolve(out.trim());
+    });
+    child.on('exit', (code) => reject(new Error(`cache server exited with ${code}`)));
+  });
+  return {
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        child.on('exit', () => resolve());
+        child.stdin.end();
+      }),
+  };
+}
+
+
+/** `nix copy` of `paths` from a binary cache URL into a fresh local store at `to`, verifying signatures against `key`. */
+export function nixCopy(url: string, to: string, key: string, paths: string[], xdgCache: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      'nix',
+      ['--extra-experimental-features', 'nix-command', 'copy', '--from', url, '--to', to, '--option', 'trusted-public-keys', key, ...paths],
+      // A fresh XDG cache: Nix must not answer narinfo lookups from its sqlite cache of an earlier run.
+      { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: xdgCache, XDG_CACHE_HOME: xdgCache }, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`nix copy failed (${code}): ${stderr}`))));
+  });
+}
