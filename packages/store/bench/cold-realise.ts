@@ -34,11 +34,12 @@ try {
     const cache = await serveOutOfProcess(bf.caches[compression]);
     const ours: number[] = [];
     const oursNoFsync: number[] = [];
+    const oursInline: number[] = [];
     const nix: number[] = [];
     try {
       for (let run = 0; run < RUNS; run++) {
         // Rotated each run, so no variant always runs first (or right after another).
-        const variants = ['fsync', 'no-fsync', 'nix'] as const;
+        const variants = ['fsync', 'no-fsync', 'fsync-w0', 'nix'] as const;
         for (let v = 0; v < variants.length; v++) {
           const variant = variants[(v + run) % variants.length] as (typeof variants)[number];
           if (variant === 'nix') {
@@ -51,14 +52,16 @@ try {
             trash(to);
             continue;
           }
-          const fsync = variant === 'fsync';
-          const root = join(work, `ours-${compression}-${run}-${fsync}`);
+          const fsync = variant !== 'no-fsync';
+          const root = join(work, `ours-${compression}-${run}-${variant}`);
           const t0 = performance.now();
           const store = await Store.open(root, { fsync });
-          const r = await store.realise(bf.roots, { caches: [{ url: cache.url }], trustedKeys: [bf.publicKey], fetchWorkers: WORKERS });
-          (fsync ? ours : oursNoFsync).push(performance.now() - t0);
+          // fsync-w0: everything on the calling thread, as before fetch workers existed.
+          const fetchWorkers = variant === 'fsync-w0' ? 0 : WORKERS;
+          const r = await store.realise(bf.roots, { caches: [{ url: cache.url }], trustedKeys: [bf.publicKey], fetchWorkers });
+          (variant === 'fsync' ? ours : variant === 'no-fsync' ? oursNoFsync : oursInline).push(performance.now() - t0);
           if (r.fetched.length !== bf.closure.length) throw new Error(`fetched ${r.fetched.length} of ${bf.closure.length}`);
-          if (run === RUNS - 1 && fsync) console.log(`  ${compression} durations of the last run:`, JSON.stringify(r.durations));
+          if (run === RUNS - 1 && variant === 'fsync') console.log(`  ${compression} durations of the last run:`, JSON.stringify(r.durations));
           trash(root);
         }
       }
@@ -69,6 +72,7 @@ try {
     const fmt = (xs: number[]): string => xs.map((x) => (x / 1000).toFixed(2)).join(', ');
     console.log(`${compression}: ours (fsync) median ${(o / 1000).toFixed(2)} s [${fmt(ours)}]`);
     console.log(`${compression}: ours (no fsync) median ${(of / 1000).toFixed(2)} s [${fmt(oursNoFsync)}]`);
+    console.log(`${compression}: ours (fsync, fetchWorkers 0) median ${(median(oursInline) / 1000).toFixed(2)} s [${fmt(oursInline)}] ratio ${(median(oursInline) / n).toFixed(2)}`);
     console.log(`${compression}: nix copy median ${(n / 1000).toFixed(2)} s [${fmt(nix)}]`);
     console.log(`${compression}: load average ${load()}`);
     console.log(`${compression}: ratio ours/nix = ${(o / n).toFixed(2)} (fsync), ${(of / n).toFixed(2)} (no fsync); target <= ${TARGET} ${o / n <= TARGET ? '(ok)' : '(OVER)'}`);

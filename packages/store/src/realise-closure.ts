@@ -229,9 +229,11 @@ function fetcherFor(
   missing: string[],
   found: Map<string, FoundNarinfo>,
 ): NarFetcher | FetchPool {
-  const workers = options.fetchWorkers ?? Math.min(DEFAULT_FETCH_WORKERS, availableParallelism());
+  if (options.client !== undefined || options.fetchWorkers === 0) return inProcessFetcher(client);
+  // By default workers only pay when enough is missing; an explicit count always uses them.
   const bytes = missing.reduce((sum, p) => sum + (found.get(p)?.narinfo.narSize ?? 0), 0);
-  if (options.client !== undefined || workers < 1 || bytes < FETCH_POOL_MIN_BYTES) return inProcessFetcher(client);
+  if (options.fetchWorkers === undefined && bytes < FETCH_POOL_MIN_BYTES) return inProcessFetcher(client);
+  const workers = options.fetchWorkers ?? Math.min(DEFAULT_FETCH_WORKERS, availableParallelism());
   const pool = new FetchPool(
     { caches: options.caches, trustedKeys: options.trustedKeys, storeDir: ctx.layout.storeDir, concurrency: options.concurrency ?? DEFAULT_CONCURRENCY },
     workers,

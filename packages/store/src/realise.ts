@@ -45,9 +45,9 @@ export interface RealiseOptions {
   /** A long-lived client to reuse (its caches/keys win over `caches`/`trustedKeys`; NARs are then fetched on the calling thread). */
   client?: BinaryCacheClient | undefined;
   /**
-   * Worker threads that download, verify and unpack NARs (default: 2, or the
-   * number of CPUs if lower; 0 = on the calling thread). Used only when enough
-   * is missing to pay for starting them (see `FETCH_POOL_MIN_BYTES`).
+   * Worker threads that download, verify and unpack NARs; 0 = on the calling
+   * thread. Default: 2 (fewer on a 1-CPU machine), and only when at least
+   * `FETCH_POOL_MIN_BYTES` of NAR is missing (starting threads costs ~50 ms).
    */
   fetchWorkers?: number | undefined;
 }

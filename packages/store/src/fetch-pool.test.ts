@@ -1,0 +1,86 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { dumpNar, hashNar } from '@flox-k8s/nar';
+import type { ServedCache } from '@flox-k8s/nix-fixtures';
+import { Store } from './store.ts';
+import { cleanup, fakeStorePath, servedFixtures, tempDir, throttledNars } from '../test/helpers.ts';
+
+const dirs: string[] = [];
+const caches: ServedCache[] = [];
+afterEach(async () => {
+  for (const c of caches.splice(0)) await c.close();
+  for (const d of dirs.splice(0)) cleanup(d);
+});
+
+async function setup(compression: 'xz' | 'zstd' | 'none', opts = {}) {
+  const served = await servedFixtures(compression, opts);
+  caches.push(served.cache);
+  const root = tempDir();
+  dirs.push(root);
+  return { ...served, store: await Store.open(root) };
+}
+
+describe('realise with fetch worker threads', () => {
+  it.each(['xz', 'zstd'] as const)('realises the fixture closure from a %s cache byte-for-byte', async (compression) => {
+    const { fx, cache, store, realiseOptions } = await setup(compression);
+    const progress: number[] = [];
+    const result = await store.realise([fx.storePaths.script, fx.storePaths.tree], {
+      ...realiseOptions,
+      fetchWorkers: 2,
+      onProgress: (e) => {
+        if (e.type === 'fetch-progress') progress.push(e.bytesOut);
+      },
+    });
+    expect(result.fetched).toEqual(fx.closure);
+    for (const path of fx.closure) {
+      expect(await hashNar(dumpNar(store.hostPath(path)))).toEqual(await hashNar(dumpNar(path)));
+    }
+    expect(cache.count(/^\/nar\//)).toBe(fx.closure.length);
+    expect(progress.length).toBeGreaterThan(0);
+    expect(readdirSync(join(store.root, 'tmp'))).toEqual([]);
+  });
+
+  it('a corrupted NAR fails with its code across the thread boundary and leaves nothing behind', async () => {
+    const { fx, store, realiseOptions } = await setup('none', {
+      onRequest: (req: { url?: string }, res: { writeHead: (s: number, h: object) => { end: (b: Buffer) => void } }) => {
+        if (!req.url?.startsWith('/nar/')) return false;
+        const bytes = readFileSync(join(fx.caches.none, decodeURIComponent(req.url)));
+        bytes[bytes.length - 100] = (bytes[bytes.length - 100] ?? 0) ^ 0xff;
+        res.writeHead(200, { 'content-length': String(bytes.length) }).end(bytes);
+        return true;
+      },
+    });
+    const err = await store.realise([fx.storePaths.data], { ...realiseOptions, fetchWorkers: 1 }).catch((e: unknown) => e);
+    expect((err as { code?: string }).code).toMatch(/^FLOXK8S_(NAR_HASH_MISMATCH|FILE_HASH_MISMATCH|NAR_)/);
+    expect(err).toBeInstanceOf(Error);
+    expect(existsSync(store.hostPath(fx.storePaths.data))).toBe(false);
+    expect(readdirSync(join(store.root, 'tmp'))).toEqual([]);
+    expect(readdirSync(join(store.root, 'locks'))).toEqual([]);
+  });
+
+  it('an abort reaches the worker mid-download: coded error, temp freed', async () => {
+    const { nixFixtures } = await import('@flox-k8s/nix-fixtures');
+    const { fx, store, realiseOptions } = await setup('none', { onRequest: throttledNars((await nixFixtures()).caches.none, 20) });
+    const controller = new AbortController();
+    const pending = store.realise([fx.storePaths.busybox], {
+      ...realiseOptions,
+      fetchWorkers: 2,
+      signal: controller.signal,
+      onProgress: (e) => {
+        if (e.type === 'fetch-progress' && e.bytesIn > 0) controller.abort(new Error('test abort mid-body'));
+      },
+    });
+    await expect(pending).rejects.toMatchObject({ code: 'FLOXK8S_STORE_ABORTED' });
+    expect(readdirSync(join(store.root, 'store'))).toEqual([]);
+    expect(readdirSync(join(store.root, 'tmp'))).toEqual([]);
+    expect(readdirSync(join(store.root, 'locks'))).toEqual([]);
+  });
+
+  it('a missing narinfo still fails with its code when workers are requested', async () => {
+    const { store, realiseOptions } = await setup('zstd');
+    await expect(store.realise([fakeStorePath('absent')], { ...realiseOptions, fetchWorkers: 2 })).rejects.toMatchObject({
+      code: 'FLOXK8S_NARINFO_NOT_FOUND',
+    });
+  });
+});
