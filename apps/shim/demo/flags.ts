@@ -4,7 +4,26 @@ import { UsageError } from '../src/errors.ts';
 import { formatIssues } from '../src/validation.ts';
 
 export const DEMO_USAGE = `usage: pnpm demo [--lockfile FILE] [--cache URL]... [--trusted-key NAME:KEY]...
-                 [--hub URL|DIR] [--environment OWNER/NAME[:N]] [--] [COMMAND ARGS...]`;
+                 [--hub URL|DIR] [--environment OWNER/NAME[:N]] [--] [COMMAND ARGS...]
+
+Starts a private containerd with the flox runtime, publishes an environment into a hub,
+runs a CRI pod (runtimeClass flox) that executes COMMAND from that environment, prints
+the container's stdout and exits with its status. Needs root, containerd and runc.
+
+  --lockfile FILE          publish this manifest.lock (default: the real-Nix fixture
+                           environment, served offline); needs COMMAND; caches and keys
+                           then default to cache.nixos.org
+  --cache URL              binary cache to realise from (repeatable; replaces the defaults)
+  --trusted-key NAME:KEY   narinfo signing key to trust (repeatable; replaces the defaults)
+  --hub DIR                publish into this directory hub (default: a temp dir)
+  --hub URL                resolve from this HTTP(S) hub instead of publishing; needs
+                           --environment and COMMAND
+  --environment REF        owner/name[:N] or owner/name@sha256:<hex> (default: demo/example:1)
+  COMMAND ARGS...          what the container runs (default: hello-flox)
+
+Example, where cache.nixos.org is reachable:
+  pnpm demo -- --lockfile .flox/env/manifest.lock --cache https://cache.nixos.org \\
+    --trusted-key cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY= -- hello`;
 
 const VALUE_FLAGS = new Set(['--lockfile', '--cache', '--trusted-key', '--hub', '--environment']);
 
