@@ -8,6 +8,7 @@ export { parseReference, fetchEnvironment, resolveEnvironment, parseFetched, sou
 export type { ResolvedEnvironment, FetchedEnvironment, PublishedEnvironment, SourceReader } from './sources/index.ts';
 export { parseRuncArgv, DEFAULT_RUNC_ROOT, type RuncInvocation, type RuncGlobals } from './interposer/argv.ts';
 export { installLayout, buildInterposerSnapshot, type InstallLayoutOptions, type InstallLayout } from './install/layout.ts';
+export { ESM_REQUIRE_BANNER, NODE_BUNDLE_OPTIONS } from './install/bundle.ts';
 export {
   ShimError,
   ConfigInvalidError,

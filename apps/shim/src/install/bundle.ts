@@ -62,6 +62,36 @@ const coldStartExternal: Plugin = {
   },
 };
 
+/**
+ * esbuild options every Node bundle of ours shares (the interposer's, the node agent's):
+ * Node 22 target, workspace packages from source, readable names in stack traces, and a
+ * `require` for bundled CommonJS dependencies (an ESM bundle has none of its own).
+ */
+export const NODE_BUNDLE_OPTIONS: {
+  bundle: true;
+  platform: 'node';
+  target: string;
+  conditions: string[];
+  keepNames: true;
+  minifySyntax: true;
+  legalComments: 'none';
+  logLevel: 'silent';
+} = {
+  bundle: true,
+  platform: 'node',
+  target: 'node22',
+  conditions: ['@flox-k8s/source'],
+  keepNames: true,
+  minifySyntax: true,
+  legalComments: 'none',
+  logLevel: 'silent',
+};
+
+/** Banner giving an ESM bundle a `require` (see NODE_BUNDLE_OPTIONS). */
+export const ESM_REQUIRE_BANNER: { js: string } = {
+  js: "import { createRequire as __floxCreateRequire } from 'node:module'; const require = __floxCreateRequire(import.meta.url);",
+};
+
 /** Directory under the bundle dir holding the lazily loaded chunks. */
 export const CHUNK_DIR = 'chunks';
 
@@ -83,31 +113,16 @@ export async function buildBundle(outDir: string): Promise<string[]> {
       chunkNames: `${CHUNK_DIR}/[name]-[hash]`,
       splitting: true,
       metafile: true,
-      bundle: true,
-      platform: 'node',
+      ...NODE_BUNDLE_OPTIONS,
       format: 'esm',
-      target: 'node22',
-      conditions: ['@flox-k8s/source'],
-      keepNames: true,
-      minifySyntax: true,
-      legalComments: 'none',
-      logLevel: 'silent',
-      // Bundled CommonJS dependencies may call require(); give them one.
       plugins: [zodEnglishOnly, lockfileReferenceOnly],
-      banner: { js: "import { createRequire as __floxCreateRequire } from 'node:module'; const require = __floxCreateRequire(import.meta.url);" },
+      banner: ESM_REQUIRE_BANNER,
   });
   await esbuild.build({
     entryPoints: [fileURLToPath(new URL('../interposer/snapshot.ts', import.meta.url))],
     outfile: resolve(outDir, SNAPSHOT_ENTRY),
-    bundle: true,
-    platform: 'node',
+    ...NODE_BUNDLE_OPTIONS,
     format: 'cjs',
-    target: 'node22',
-    conditions: ['@flox-k8s/source'],
-    keepNames: true,
-    minifySyntax: true,
-    legalComments: 'none',
-    logLevel: 'silent',
     plugins: [zodEnglishOnly, lockfileReferenceOnly, coldStartExternal],
   });
   return Object.keys(result.metafile.outputs).map((o) => resolve(o)).filter((o) => !o.includes(`/${CHUNK_DIR}/`)).sort();
