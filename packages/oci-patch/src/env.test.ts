@@ -12,6 +12,11 @@ describe('mergeEnvironment', () => {
   it('uses the prepended value alone when the container does not set the variable or sets it empty', () => {
     expect(mergeEnvironment([], [v('MANPATH', '/flox/share/man', 'prepend')])).toEqual(['MANPATH=/flox/share/man']);
     expect(mergeEnvironment(['MANPATH='], [v('MANPATH', '/flox/share/man', 'prepend')])).toEqual(['MANPATH=/flox/share/man']);
+    // Flox's MANPATH ends in ':'; joining must not make '::' (man's "default path here"), and stays idempotent.
+    const manpath = [v('MANPATH', '/flox/share/man:', 'prepend')];
+    expect(mergeEnvironment(['MANPATH=/usr/share/man'], manpath)).toEqual(['MANPATH=/flox/share/man:/usr/share/man']);
+    expect(mergeEnvironment(mergeEnvironment(['MANPATH=/usr/share/man'], manpath), manpath)).toEqual(['MANPATH=/flox/share/man:/usr/share/man']);
+    expect(mergeEnvironment([], manpath)).toEqual(['MANPATH=/flox/share/man:']);
   });
 
   it('set overrides what the pod set', () => {

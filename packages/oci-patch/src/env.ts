@@ -34,7 +34,9 @@ function foldRules(plan: readonly PlanVariable[]): Map<string, Rule> {
 function joinList(head: string, tail: string): string {
   if (head === '') return tail;
   if (tail === '') return head;
-  return `${head}:${tail}`;
+  // A head that already ends in ':' (Flox's MANPATH `<env>/share/man:`) carries its own
+  // separator; another would make `::`, which man(1) reads as "the default path here".
+  return head.endsWith(':') ? `${head}${tail}` : `${head}:${tail}`;
 }
 
 function nameOf(entry: string): string {
@@ -89,6 +91,6 @@ function apply(rule: Rule, current: string | undefined): string {
   const prefix = rule.prefix;
   if (prefix === undefined) return base ?? '';
   if (base === undefined || base === '') return prefix;
-  if (base === prefix || base.startsWith(`${prefix}:`)) return base;
+  if (base === prefix || base.startsWith(prefix.endsWith(':') ? prefix : `${prefix}:`)) return base;
   return joinList(prefix, base);
 }

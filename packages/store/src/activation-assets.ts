@@ -15,7 +15,10 @@ function exportLine(v: ActivationVariable): string {
   const value = v.expand ? `"${v.value}"` : singleQuote(v.value);
   switch (v.merge) {
     case 'prepend':
-      return `export ${v.name}=${value}"\${${v.name}:+:\$${v.name}}"`;
+      // A value ending in ':' (Flox's MANPATH) carries its own separator: no '::' (man's "default path here").
+      return v.value.endsWith(':')
+        ? `export ${v.name}=${value}"\${${v.name}:-}"`
+        : `export ${v.name}=${value}"\${${v.name}:+:\$${v.name}}"`;
     case 'set':
       return `export ${v.name}=${value}`;
     case 'default':
