@@ -16,7 +16,8 @@ try {
     caCertificates: '/etc/ssl/certs/ca-certificates.crt',
     // nsenter restarts the host's containerd; xz and bzip2 are the NAR decoders
     // @flox-k8s/nar runs as subprocesses (measured faster than in-process ones).
-    tools: ['/usr/bin/nsenter', '/usr/bin/xz', '/usr/bin/bzip2'],
+    // mkfifo: the patch service makes its request FIFO (Node has no mkfifo(3)).
+    tools: ['/usr/bin/nsenter', '/usr/bin/xz', '/usr/bin/bzip2', '/usr/bin/mkfifo'],
   });
   await writeFile(out, image.tarball);
   process.stdout.write(`${JSON.stringify({ file: out, name: image.name.full, manifestDigest: image.manifestDigest, bytes: image.tarball.length })}\n`);

@@ -1,3 +1,4 @@
+import { closeSync, constants, openSync, statSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,6 +45,7 @@ beforeAll(async () => {
     trustedKeys: [fixtures.publicKey],
     sources: [{ type: 'dir', path: join(dir, 'envs') }],
     agentSocket: join(dir, 'run', 'agent.sock'),
+    patchServiceDir: join(dir, 'run', 'patcher'),
     system: 'x86_64-linux',
     agent: { metricsHost: '127.0.0.1', metricsPort: 0, prewarm: { namespace: 'flox-system', name: 'flox-prewarm' }, installer: { enabled: false } },
   });
@@ -96,6 +98,26 @@ describe('node agent against the fake apiserver', () => {
     const event = await until('the failure event', () => apiserver.events.find((e) => e['reason'] === 'FloxRealiseFailed'));
     expect(event).toMatchObject({ type: 'Warning', involvedObject: { name: 'missing' } });
     expect(event['message']).toMatch(/^Realise of acme\/nope:3 failed \(FLOXK8S_ENV_NOT_FOUND\): /);
+  });
+
+  it('serves the runc front on its patch service FIFO (root-only directory), counting requests by outcome', async () => {
+    const patcher = join(dir, 'run', 'patcher');
+    expect(statSync(join(patcher, 'requests')).isFIFO()).toBe(true);
+    expect(statSync(patcher).mode & 0o777).toBe(0o700);
+    // pid 1 exists but made no reply FIFO: dropped, and the service keeps serving.
+    const fd = openSync(join(patcher, 'requests'), constants.O_RDWR | constants.O_NONBLOCK);
+    writeSync(fd, 'create 1\nnonsense\n');
+    closeSync(fd);
+    const metric = async (): Promise<string> => (await fetch(`${agent.observability.url}/metrics`)).text();
+    const deadline = Date.now() + 5000;
+    let text = await metric();
+    while (!/flox_agent_patch_requests_total\{subcommand="none",outcome="dropped"\} 1/.test(text) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      text = await metric();
+    }
+    expect(text).toMatch(/flox_agent_patch_requests_total\{subcommand="create",outcome="dropped"\} 1/);
+    expect(text).toMatch(/flox_agent_patch_requests_total\{subcommand="none",outcome="dropped"\} 1/);
+    expect(await (await fetch(`${agent.observability.url}/readyz`)).text()).toContain('[+]patcher ok');
   });
 
   it('exports metrics and health', async () => {

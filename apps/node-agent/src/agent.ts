@@ -1,8 +1,9 @@
 import { hostname } from 'node:os';
 import type { Lockfile } from '@flox-k8s/lockfile';
 import { cacheConfigs } from '@flox-k8s/shim/config';
+import { listenPatchService } from '@flox-k8s/shim/patch-service';
 import { Store } from '@flox-k8s/store';
-import type { AgentConfig } from './config.ts';
+import { shimConfigOf, type AgentConfig } from './config.ts';
 import { errorCode } from './errors.ts';
 import { startGcLoop } from './gc/gc-loop.ts';
 import { type HostActions, type InstallOptions, installRuntime } from './install/host-install.ts';
@@ -40,7 +41,7 @@ export interface RunningAgent {
 }
 
 /**
- * Start every part of the node agent: host install, store, realise socket, pod watch + prefetch,
+ * Start every part of the node agent: host install, store, realise socket, patch service, pod watch + prefetch,
  * GC, pre-warm, metrics; label the node once all of it is up.
  */
 export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
@@ -50,6 +51,7 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
   const readiness = new Readiness();
   readiness.set('install', deps.install === undefined);
   readiness.set('socket', false);
+  readiness.set('patcher', false);
   readiness.set('watch', false);
   const observability = await listenObservability({ host: settings.metricsHost, port: settings.metricsPort, registry: metrics.registry, readiness });
   const stops: Array<() => Promise<void> | void> = [() => observability.close()];
@@ -88,6 +90,27 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
     });
     stops.push(() => socket.close());
     readiness.set('socket', true);
+
+    // The runc front's create/exec, served warm (no Node start per container). Not fatal when it
+    // cannot start: fronts then start their own Node per container; readiness shows `patcher` failed.
+    const patchLog = log.child({ component: 'patch-service' });
+    const patcher = await listenPatchService({
+      dir: config.patchServiceDir,
+      config: shimConfigOf(config),
+      log: { log: (level, msg, fields) => patchLog[level](msg, fields) },
+      onRequest: (r) => {
+        metrics.patchRequests.inc({ subcommand: r.subcommand ?? 'none', outcome: r.outcome });
+        if (r.outcome === 'fail' || r.outcome === 'timeout') metrics.errors.inc({ code: r.reason });
+      },
+    }).catch((error: unknown) => {
+      metrics.errors.inc({ code: errorCode(error) });
+      log.error('patch service failed to start; runc fronts fall back to a Node process per container', { code: errorCode(error), error });
+      return undefined;
+    });
+    if (patcher !== undefined) {
+      stops.push(() => patcher.close());
+      readiness.set('patcher', true);
+    }
 
     const leases = new PodLeases(store, settings.leaseTtlSeconds * 1000);
     leases.start();
@@ -135,7 +158,7 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
     stops.push(() => gc.stop());
 
     await kube.patchNodeLabels(nodeName, { [ENABLED_LABEL]: 'true' });
-    log.info('node agent ready', { node: nodeName, host: hostname(), socket: config.agentSocket, metrics: observability.url });
+    log.info('node agent ready', { node: nodeName, host: hostname(), socket: config.agentSocket, patchService: config.patchServiceDir, metrics: observability.url });
     return { metrics, readiness, prefetcher, coordinator, store, observability, stop };
   } catch (error) {
     metrics.errors.inc({ code: errorCode(error) });

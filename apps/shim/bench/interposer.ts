@@ -48,7 +48,8 @@ try {
       logFile: join(dir, 'shim.log'),
     }),
   );
-  const options = { fromSource: true, config, compileCache: join(dir, 'cc') };
+  // No patch service: this measures the per-create Node entry points.
+  const options = { fromSource: true, config, compileCache: join(dir, 'cc'), patchServiceDir: '' };
   const layout = await installLayout({ ...options, prefix: join(dir, 'install'), runc });
   const esm = await installLayout({ ...options, prefix: join(dir, 'install-esm'), runc, snapshot: false });
   const dry = await installLayout({ ...options, prefix: join(dir, 'install-true'), runc: '/bin/true' });

@@ -1,8 +1,12 @@
 // Warm start: CRI CreateContainer+StartContainer until running, for a flox container
 // whose closure is already in the store, versus the same command in a plain runc
 // container from a local image, interleaved in the same run on one private containerd.
+// The flox runtime hands create to the patch service, run in a Node process of its own
+// as the node agent runs it; a second flox runtime without the service (the front's
+// per-create Node fallback) is measured beside it as a diagnostic.
 //   node --conditions=@flox-k8s/source bench/warm-start.ts [rounds=20] [containerd generation=1.6] [snapshot|esm]
-// (`esm`: install without the interposer's startup snapshot, for comparison.)
+// (`esm`: the fallback runtime without the interposer's startup snapshot, for comparison.)
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,12 +37,31 @@ try {
     sources: [{ type: 'dir', path: join(dir, 'hub') }],
     agentSocket: join(dir, 'agent.sock'),
     logFile: join(dir, 'shim.log'),
+    patchServiceDir: join(dir, 'patcher'),
   };
   await writeFile(configPath, JSON.stringify(config));
-  const layout = await installLayout({ prefix: join(dir, 'install'), fromSource: true, config: configPath, compileCache: join(dir, 'cc'), runc: '/usr/sbin/runc', snapshot });
+  const layout = await installLayout({ prefix: join(dir, 'install'), fromSource: true, config: configPath, compileCache: join(dir, 'cc'), runc: '/usr/sbin/runc', snapshot, patchServiceDir: config.patchServiceDir as string });
+  // The fallback: the same front without a patch service, as containerd-shim-floxnode-v2.
+  const nodeLayout = await installLayout({ prefix: join(dir, 'install-node'), fromSource: true, config: configPath, compileCache: join(dir, 'cc'), runc: '/usr/sbin/runc', snapshot, patchServiceDir: '' });
+  await writeFile(join(layout.prefix, 'bin', 'containerd-shim-floxnode-v2'), `#!/bin/sh\nexec '${nodeLayout.launcher}' "$@"\n`, { mode: 0o755 });
+
+  const service = spawn(process.execPath, ['--conditions=@flox-k8s/source', new URL('patch-service-process.ts', import.meta.url).pathname, configPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+  cleanups.push(async () => {
+    service.kill('SIGTERM');
+    await new Promise((r) => service.once('exit', r));
+  });
+  await new Promise<void>((resolve, reject) => {
+    service.stdout.once('data', () => resolve());
+    service.once('exit', (code) => reject(new Error(`patch service exited ${code}`)));
+  });
+
+  const annotations = ['flox.dev/*'];
   const containerd = await startContainerd({
     version: generation,
-    runtimes: [{ name: 'flox', runtimeType: 'io.containerd.flox.v2', podAnnotations: ['flox.dev/*'], containerAnnotations: ['flox.dev/*'] }],
+    runtimes: [
+      { name: 'flox', runtimeType: 'io.containerd.flox.v2', podAnnotations: annotations, containerAnnotations: annotations },
+      { name: 'floxnode', runtimeType: 'io.containerd.floxnode.v2', podAnnotations: annotations, containerAnnotations: annotations },
+    ],
     extraPath: [join(layout.prefix, 'bin')],
   });
   cleanups.push(() => containerd.stop());
@@ -51,17 +74,20 @@ try {
   cleanups.push(() => removePod(cri, floxPodId));
   const runcPodId = await cri.runPodSandbox(runcPod, 'runc');
   cleanups.push(() => removePod(cri, runcPodId));
+  const nodePod = await hostNetworkPod({ name: 'bench-flox-node', logDirectory: join(dir, 'logs-flox-node'), annotations: { 'flox.dev/environment': 'acme/bench' } });
+  const nodePodId = await cri.runPodSandbox(nodePod, 'floxnode');
+  cleanups.push(() => removePod(cri, nodePodId));
 
   // A third pod on the flox runtime without the annotation: what the launcher and the
   // runc front cost by themselves (no Node), as a diagnostic beside the main figure.
   const bareFloxPod = await hostNetworkPod({ name: 'bench-flox-bare', logDirectory: join(dir, 'logs-flox-bare') });
   const bareFloxPodId = await cri.runPodSandbox(bareFloxPod, 'flox');
   cleanups.push(() => removePod(cri, bareFloxPodId));
-  type Kind = 'flox' | 'runc' | 'bare';
-  const pods = { flox: [floxPodId, floxPod], runc: [runcPodId, runcPod], bare: [bareFloxPodId, bareFloxPod] } as const;
+  type Kind = 'flox' | 'node' | 'runc' | 'bare';
+  const pods = { flox: [floxPodId, floxPod], node: [nodePodId, nodePod], runc: [runcPodId, runcPod], bare: [bareFloxPodId, bareFloxPod] } as const;
 
   const startOne = async (kind: Kind, n: number): Promise<number> => {
-    const c = containerConfig({ name: `c${n}`, image: kind === 'flox' ? STUB_IMAGE_NAME : TEST_BUSYBOX_IMAGE_NAME, command: ['sleep', '300'] });
+    const c = containerConfig({ name: `c${n}`, image: kind === 'flox' || kind === 'node' ? STUB_IMAGE_NAME : TEST_BUSYBOX_IMAGE_NAME, command: ['sleep', '300'] });
     const [podId, pod] = pods[kind];
     const t = performance.now();
     const id = await cri.createContainer(podId, c, pod);
@@ -72,41 +98,33 @@ try {
     return ms;
   };
   // Warm-up: realise the closure, build the profile and plan, fill compile caches.
-  for (let i = 0; i < 3; i++) {
-    await startOne('flox', 1000 + i);
-    await startOne('runc', 1000 + i);
-    await startOne('bare', 1000 + i);
-  }
-  const flox: number[] = [];
-  const plain: number[] = [];
-  const bare: number[] = [];
+  const kinds: Kind[] = ['flox', 'node', 'runc', 'bare'];
+  for (let i = 0; i < 3; i++) for (const kind of kinds) await startOne(kind, 1000 + i);
+  const samples: Record<Kind, number[]> = { flox: [], node: [], runc: [], bare: [] };
   const loadBefore = loadavg()[0] ?? 0;
   for (let i = 0; i < rounds; i++) {
-    if (i % 2 === 0) {
-      flox.push(await startOne('flox', i));
-      plain.push(await startOne('runc', i));
-      bare.push(await startOne('bare', i));
-    } else {
-      bare.push(await startOne('bare', i));
-      plain.push(await startOne('runc', i));
-      flox.push(await startOne('flox', i));
-    }
+    // Alternate the order so drift hits every kind alike.
+    for (const kind of i % 2 === 0 ? kinds : [...kinds].reverse()) samples[kind].push(await startOne(kind, i));
   }
   process.stdout.write(
-    `warm start on containerd ${generation} (${containerd.binaries.packageVersion}), CreateContainer+StartContainer, ${rounds} rounds, interposer ${layout.snapshot === undefined ? 'ESM bundle' : 'startup snapshot'}, load average ${loadBefore.toFixed(2)} → ${(loadavg()[0] ?? 0).toFixed(2)}\n`,
+    `warm start on containerd ${generation} (${containerd.binaries.packageVersion}), CreateContainer+StartContainer, ${rounds} rounds, load average ${loadBefore.toFixed(2)} → ${(loadavg()[0] ?? 0).toFixed(2)}\n`,
   );
-  const ok = report('flox (closure present) vs runc', flox, plain, 40);
-  process.stdout.write(`  diagnostic: flox runtime without the annotation (launcher + fronts, no Node) ${median(bare).toFixed(1)} ms vs runc ${median(plain).toFixed(1)} ms\n`);
-  process.stdout.write(`  flox min ${Math.min(...flox).toFixed(1)} ms, runc min ${Math.min(...plain).toFixed(1)} ms, flox p50 ${median(flox).toFixed(1)} ms\n`);
-  // Where the interposer's time goes, as it logs it for each warm create.
+  const ok = report('flox via patch service vs runc', samples.flox, samples.runc, 40);
+  report(`diag: per-create Node (${nodeLayout.snapshot === undefined ? 'ESM' : 'snapshot'})`, samples.node, samples.runc, 40);
+  process.stdout.write(`  diagnostic: flox runtime without the annotation (launcher + fronts, no Node) ${median(samples.bare).toFixed(1)} ms vs runc ${median(samples.runc).toFixed(1)} ms\n`);
+  process.stdout.write(`  min: service ${Math.min(...samples.flox).toFixed(1)} ms, per-create Node ${Math.min(...samples.node).toFixed(1)} ms, runc ${Math.min(...samples.runc).toFixed(1)} ms\n`);
+  // Where the time goes, as each warm create logs it.
+  type Entry = { entry: string; timings: Record<string, number>; totalMs: number; sinceProcessStartMs: number };
   const entries = (await readFile(config.logFile as string, 'utf8'))
     .split('\n')
     .filter((l) => l.includes('"container patched"') && l.includes('"via":"cache"'))
-    .map((l) => JSON.parse(l) as { timings: Record<string, number>; totalMs: number; sinceProcessStartMs: number })
-    .slice(-rounds);
-  const m = (pick: (e: (typeof entries)[number]) => number): string => median(entries.map(pick)).toFixed(1);
+    .map((l) => JSON.parse(l) as Entry);
+  const m = (of: Entry[], pick: (e: Entry) => number): string => median(of.map(pick)).toFixed(1);
+  const viaService = entries.filter((e) => e.entry === 'service').slice(-rounds);
+  const viaNode = entries.filter((e) => e.entry !== 'service').slice(-rounds);
+  process.stdout.write(`  patch service (median of ${viaService.length}): request read → patched ${m(viaService, (e) => e.sinceProcessStartMs - (e.timings['nodeStart'] ?? 0))} ms (resolve/patch/write ${m(viaService, (e) => e.totalMs)} ms)\n`);
   process.stdout.write(
-    `  interposer create (median of ${entries.length}): process start → runc exec ${m((e) => e.sinceProcessStartMs)} ms = node start-up ${m((e) => e.timings['nodeStart'] ?? 0)} ms + module load ${m((e) => e.timings['imports'] ?? 0)} ms + resolve/patch/write ${m((e) => e.totalMs)} ms\n`,
+    `  per-create Node (median of ${viaNode.length}): process start → runc exec ${m(viaNode, (e) => e.sinceProcessStartMs)} ms = node start-up ${m(viaNode, (e) => e.timings['nodeStart'] ?? 0)} ms + module load ${m(viaNode, (e) => e.timings['imports'] ?? 0)} ms + resolve/patch/write ${m(viaNode, (e) => e.totalMs)} ms\n`,
   );
   process.exitCode = ok ? 0 : 1;
 } finally {

@@ -90,7 +90,8 @@ async function main(flags: DemoFlags): Promise<number> {
       logFile: join(dir, 'shim.log'),
     };
     await writeFile(configPath, JSON.stringify(config, null, 2));
-    const layout = await installLayout({ prefix: join(dir, 'install'), fromSource: true, config: configPath, compileCache: join(dir, 'compile-cache') });
+    // No node agent here: never hand creates to a patch service another install may run.
+    const layout = await installLayout({ prefix: join(dir, 'install'), fromSource: true, config: configPath, compileCache: join(dir, 'compile-cache'), patchServiceDir: '' });
 
     say(`starting a private containerd ${host.containerdVersion} with the flox runtime`);
     const containerd = await startContainerd({

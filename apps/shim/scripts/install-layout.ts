@@ -1,8 +1,10 @@
 // `pnpm --filter @flox-k8s/shim run install-layout -- --prefix DIR [--node PATH]
-//   [--runc PATH] [--shim-runc-v2 PATH] [--config FILE] [--compile-cache DIR] [--prebuilt] [--no-snapshot]`
+//   [--runc PATH] [--shim-runc-v2 PATH] [--config FILE] [--compile-cache DIR] [--prebuilt] [--no-snapshot]
+//   [--patch-service-dir DIR]`
 // Bundles the interposer from source with esbuild, unless --prebuilt copies `bundle/`
 // (made by `pnpm --filter @flox-k8s/shim build`). Builds the interposer's startup
-// snapshot with the --node binary unless --no-snapshot.
+// snapshot with the --node binary unless --no-snapshot. --patch-service-dir: the node
+// agent's patch service directory (config patchServiceDir; '' = no hand-off).
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { UsageError, errorCode } from '../src/errors.ts';
@@ -19,6 +21,7 @@ const flagsSchema = z.strictObject({
   'compile-cache': absolute.optional(),
   prebuilt: z.boolean().optional(),
   'no-snapshot': z.boolean().optional(),
+  'patch-service-dir': z.union([absolute, z.literal('')]).optional(),
 });
 
 try {
@@ -33,6 +36,7 @@ try {
       'compile-cache': { type: 'string' },
       prebuilt: { type: 'boolean' },
       'no-snapshot': { type: 'boolean' },
+      'patch-service-dir': { type: 'string' },
     },
     strict: true,
   });
@@ -48,6 +52,7 @@ try {
     compileCache: f['compile-cache'] ?? DEFAULT_COMPILE_CACHE,
     fromSource: f.prebuilt !== true,
     snapshot: f['no-snapshot'] !== true,
+    ...(f['patch-service-dir'] === undefined ? {} : { patchServiceDir: f['patch-service-dir'] }),
   });
   process.stdout.write(`${JSON.stringify(layout, null, 2)}\n`);
 } catch (error) {

@@ -49,6 +49,7 @@ export function defineAgentShimSuite(version: ContainerdVersion): void {
         sources: [{ type: 'dir', path: hubDir }],
         agentSocket: join(host.dir, 'run', 'agent.sock'),
         logFile: join(host.dir, 'shim.log'),
+        patchServiceDir: host.patchServiceDir,
         agent: { metricsHost: '127.0.0.1', metricsPort: 0 },
       });
       // The shim config (and secrets) the agent writes on the host, with the test's paths.
@@ -96,6 +97,18 @@ export function defineAgentShimSuite(version: ContainerdVersion): void {
         const status = await waitForContainer(cri, id, { timeoutMs: 60_000 });
         expect(status.exit_code).toBe(0);
         expect((await readContainerLog(containerLogPath(pod, app))).stdout.toString()).toMatch(/hello/i);
+        // The runc front handed the create to the agent's patch service (no Node started per container).
+        expect(log.records.filter((r) => r['msg'] === 'container patched').map((r) => `${r['entry']} ${r['containerId']}`)).toEqual([`service ${id}`]);
+        // ExecSync into a patched container: the exec's process spec is patched by the service too.
+        const shell = containerConfig({ name: 'shell', image: STUB_IMAGE_NAME, command: ['sleep', '300'] });
+        const shellId = await cri.createContainer(sandbox, shell, pod);
+        await cri.startContainer(shellId);
+        const exec = await cri.execSync(shellId, ['sh', '-c', 'echo "$FLOX_ENV"'], 20);
+        expect(exec.exitCode).toBe(0);
+        expect(exec.stdout.toString().trim()).toBe('/run/flox-k8s/env');
+        const metrics = await (await fetch(`${agent.observability.url}/metrics`)).text();
+        expect(metrics).toMatch(/flox_agent_patch_requests_total\{subcommand="create",outcome="ok"\} [1-9]/);
+        expect(metrics).toMatch(/flox_agent_patch_requests_total\{subcommand="exec",outcome="ok"\} [1-9]/);
       } finally {
         await removePod(cri, sandbox);
       }

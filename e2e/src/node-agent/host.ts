@@ -16,6 +16,8 @@ export interface AgentHost {
   /** The config containerd was started with, as bytes on disk before any install. */
   originalConfig: string;
   installOptions: InstallOptions;
+  /** The patch service directory baked into the installed runc front (the agent config must name it too). */
+  patchServiceDir: string;
   actions: HostActions & { restarts: number };
   stop(): Promise<void>;
 }
@@ -34,7 +36,9 @@ export async function startAgentHost(options: AgentHostOptions): Promise<AgentHo
   const linkDir = join(dir, 'usr-local-bin');
   const installDir = join(dir, 'opt', 'flox-k8s');
   await mkdir(linkDir, { recursive: true });
-  const shimLayout = await buildShimLayout(installDir, join(dir, 'shim-layout'));
+  // A private patch service directory: a suite never talks to another run's agent.
+  const patchServiceDir = join(dir, 'run', 'patcher');
+  const shimLayout = await buildShimLayout(installDir, join(dir, 'shim-layout'), { patchServiceDir });
   const containerd = await startContainerd({
     version: options.version,
     // containerd's own `config default`, moved to the private paths: what a node operator starts from.
@@ -83,6 +87,7 @@ export async function startAgentHost(options: AgentHostOptions): Promise<AgentHo
     containerd,
     originalConfig,
     installOptions,
+    patchServiceDir,
     actions,
     stop: async () => {
       await containerd.stop();

@@ -81,6 +81,8 @@ export async function startFloxNode(options: FloxNodeOptions): Promise<FloxNode>
       sources: [{ type: 'dir', path: hubDir }],
       agentSocket: join(dir, 'agent.sock'),
       logFile,
+      // Private, and served only by a suite that starts a patch service there.
+      patchServiceDir: join(dir, 'patcher'),
       ...options.config,
     };
     await writeFile(configPath, JSON.stringify(config, null, 2));
@@ -89,6 +91,7 @@ export async function startFloxNode(options: FloxNodeOptions): Promise<FloxNode>
       fromSource: true,
       config: configPath,
       compileCache: join(dir, 'compile-cache'),
+      patchServiceDir: config.patchServiceDir as string,
     });
     await mkdir(join(dir, 'compile-cache'), { recursive: true });
     const variants: Record<string, VariantHandle> = {};

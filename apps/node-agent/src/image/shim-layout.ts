@@ -19,8 +19,9 @@ async function rewriteTree(dir: string, from: string, to: string): Promise<void>
  * The shim's install layout for `<installDir>/shim` on the host, built in `dest` (a staging
  * directory the installer copies from). The layout bakes absolute paths into its sh fronts, so it is
  * built under a scratch root and the scratch prefix is taken out of the files afterwards.
+ * `patchServiceDir` must match the agent config's (both default to /run/flox-k8s/patcher).
  */
-export async function buildShimLayout(installDir: string, dest: string): Promise<string> {
+export async function buildShimLayout(installDir: string, dest: string, options: { patchServiceDir?: string } = {}): Promise<string> {
   const scratch = await mkdtemp(join(tmpdir(), 'flox-shim-layout-'));
   try {
     const prefix = join(scratch, installDir, 'shim');
@@ -29,6 +30,8 @@ export async function buildShimLayout(installDir: string, dest: string): Promise
       node: join(installDir, 'node', 'bin', 'node'),
       config: join(installDir, 'etc', 'config.json'),
       fromSource: true,
+      // The front hands create/exec to the agent's patch service there (config patchServiceDir; default when absent).
+      ...(options.patchServiceDir === undefined ? {} : { patchServiceDir: options.patchServiceDir }),
     });
     await rewriteTree(prefix, scratch, '');
     await rm(dest, { recursive: true, force: true });

@@ -14,6 +14,8 @@ export interface AgentMetrics {
   errors: Counter<'code'>;
   inFlight: Gauge;
   podsWatched: Gauge;
+  /** runc front hand-offs to the patch service, by subcommand and outcome (ok, fail, timeout, dropped). */
+  patchRequests: Counter<'subcommand' | 'outcome'>;
   /** Record one finished realise: phase durations, bytes per cache, paths hit vs fetched. */
   recordOutcome(outcome: RealiseOutcome, origin: 'prefetch' | 'socket', elapsedMs: number): void;
   recordPhase(phase: Phase, ms: number): void;
@@ -55,6 +57,12 @@ export function createMetrics(): AgentMetrics {
   const errors = new Counter({ name: 'flox_agent_errors_total', help: 'Errors by flox-k8s error code.', labelNames: ['code'] as const, registers: [registry] });
   const inFlight = new Gauge({ name: 'flox_agent_realise_in_flight', help: 'Distinct realises running now.', registers: [registry] });
   const podsWatched = new Gauge({ name: 'flox_agent_pods_watched', help: 'Pods with runtimeClassName flox bound to this node.', registers: [registry] });
+  const patchRequests = new Counter({
+    name: 'flox_agent_patch_requests_total',
+    help: 'runc create/exec hand-offs served by the patch service, by subcommand and outcome (ok, fail, timeout, dropped).',
+    labelNames: ['subcommand', 'outcome'] as const,
+    registers: [registry],
+  });
 
   const recordPhase = (phase: Phase, ms: number): void => realisePhaseSeconds.observe({ phase }, ms / 1000);
   return {
@@ -69,6 +77,7 @@ export function createMetrics(): AgentMetrics {
     errors,
     inFlight,
     podsWatched,
+    patchRequests,
     recordPhase,
     recordOutcome(outcome, origin, elapsedMs) {
       for (const [phase, ms] of Object.entries(outcome.durations)) recordPhase(phase as Phase, ms);

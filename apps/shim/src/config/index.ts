@@ -5,6 +5,7 @@
 export {
   shimConfigSchema,
   NIXOS_CACHE_KEY,
+  DEFAULT_PATCH_SERVICE_DIR,
   type ShimConfig,
   type ShimConfigInput,
   type CacheEntry,

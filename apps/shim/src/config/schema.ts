@@ -37,6 +37,9 @@ const dirSource = z.strictObject({
   path: absolutePath,
 });
 
+/** Default rendezvous directory of the node agent's patch service (request FIFO, reply FIFOs). */
+export const DEFAULT_PATCH_SERVICE_DIR = '/run/flox-k8s/patcher';
+
 /** Schema of `/etc/flox-k8s/config.json`. Every field has a default. */
 export const shimConfigSchema = z.strictObject({
   storeRoot: absolutePath.default('/var/lib/flox-k8s'),
@@ -48,6 +51,11 @@ export const shimConfigSchema = z.strictObject({
   trustedKeys: z.array(trustedKey).default([NIXOS_CACHE_KEY]),
   sources: z.array(z.discriminatedUnion('type', [hubSource, dirSource])).default([]),
   agentSocket: absolutePath.default('/run/flox-k8s/agent.sock'),
+  /**
+   * Root-only directory where the node agent's patch service takes `create`/`exec`
+   * hand-offs from the runc front (baked into the front by install-layout).
+   */
+  patchServiceDir: absolutePath.default(DEFAULT_PATCH_SERVICE_DIR),
   /** How long to wait for the agent to accept a connection before realising in-process. */
   agentConnectTimeoutMs: z.number().int().positive().default(200),
   logFile: absolutePath.default('/var/log/flox-k8s/shim.log'),

@@ -27,8 +27,8 @@ beforeAll(async () => {
   const runc = standIn('runc', 7, `printf '\\000\\001proto\\377'`);
   const node = standIn('node', 0, 'echo "real=$FLOXK8S_REAL_RUNC config=$FLOXK8S_CONFIG cache=$NODE_COMPILE_CACHE"');
   const shim = standIn('containerd-shim-runc-v2', 3, 'echo "PATH=$PATH"');
-  layout = await installLayout({ prefix: join(dir, 'a'), node, runc, shimRuncV2: shim, config: '/etc/x/config.json', compileCache: join(dir, 'cc'), fromSource: true });
-  searched = await installLayout({ prefix: join(dir, 'b'), node, fromSource: true });
+  layout = await installLayout({ prefix: join(dir, 'a'), node, runc, shimRuncV2: shim, config: '/etc/x/config.json', compileCache: join(dir, 'cc'), fromSource: true, patchServiceDir: join(dir, 'no-patch-service') });
+  searched = await installLayout({ prefix: join(dir, 'b'), node, fromSource: true, patchServiceDir: '' });
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

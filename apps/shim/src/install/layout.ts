@@ -3,6 +3,7 @@ import { chmod, cp, link, mkdir, readFile, realpath, rename, rm, stat, writeFile
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_PATCH_SERVICE_DIR } from '../config/schema.ts';
 import { UsageError } from '../errors.ts';
 import { BUNDLE_ENTRIES, SNAPSHOT_ENTRY, buildBundle } from './bundle.ts';
 
@@ -23,6 +24,11 @@ export interface InstallLayoutOptions {
   fromSource?: boolean;
   /** Build the interposer's Node startup snapshot for `node` (default true; skipped when that node cannot). */
   snapshot?: boolean;
+  /**
+   * The node agent's patch service directory the front hands create/exec to (config
+   * `patchServiceDir`; default DEFAULT_PATCH_SERVICE_DIR; '' = never hand off).
+   */
+  patchServiceDir?: string;
 }
 
 export interface InstallLayout {
@@ -94,6 +100,7 @@ export async function installLayout(options: InstallLayoutOptions): Promise<Inst
       SNAPSHOT_NODE: shQuote(wantSnapshot ? join(libDir, SNAPSHOT_NODE) : ''),
       REAL_RUNC: shQuote(options.runc ?? ''),
       SELF: shQuote(interposer),
+      PATCH_SERVICE_DIR: shQuote(options.patchServiceDir ?? DEFAULT_PATCH_SERVICE_DIR),
       NODE_ENV: `  NODE_COMPILE_CACHE=${shQuote(compileCache)}\n  export NODE_COMPILE_CACHE`,
       CONFIG_EXPORT: configExport.replace(/^/gm, '  '),
     }),

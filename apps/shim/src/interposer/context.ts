@@ -19,8 +19,10 @@ export function loadContext(fields: Record<string, unknown>): InterposerContext 
 export interface InterposeState {
   /** performance.now() when the entry module was evaluated (or the snapshot deserialized). */
   loadedAt?: number;
-  /** Which entry point runs: the startup snapshot or the ESM bundle (logged). */
-  entry?: 'snapshot' | 'module';
+  /** Which entry point runs: the startup snapshot, the ESM bundle or the node agent's patch service (logged). */
+  entry?: 'snapshot' | 'module' | 'service';
+  /** Config and log for one create; default loadContext (the config file the environment names). */
+  context?: (fields: Record<string, unknown>) => InterposerContext;
   environment?: string;
   log?: Logger;
   /**

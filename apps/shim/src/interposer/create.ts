@@ -1,6 +1,5 @@
-import './zod-jitless.ts';
 import { join, resolve } from 'node:path';
-import { patchSpec, shouldPatch } from '@flox-k8s/oci-patch';
+import { appliedEnvironment, patchSpec, shouldPatch } from '@flox-k8s/oci-patch';
 import type { RuncInvocation } from './argv.ts';
 import { EXEC_PLAN_FILE, writeJsonFileAtomic } from './bundle.ts';
 import { loadContext, type InterposeState } from './context.ts';
@@ -22,7 +21,7 @@ export async function interposeCreate(inv: Extract<RuncInvocation, { subcommand:
   state.environment = decision.environment;
 
   const started = performance.now();
-  const ctx = loadContext({ containerId: inv.containerId, environment: decision.environment });
+  const ctx = (state.context ?? loadContext)({ containerId: inv.containerId, environment: decision.environment });
   state.log = ctx.log;
   const signal = AbortSignal.timeout(ctx.config.createTimeoutMs);
   const { plan, timings, via, fetched } = await preparePlan(
@@ -31,6 +30,13 @@ export async function interposeCreate(inv: Extract<RuncInvocation, { subcommand:
     signal,
     state.beforeColdStart,
   );
+  // Already patched for this very lockfile: a per-create fallback that raced the patch
+  // service (or the other way round). The spec and exec plan are those we would write.
+  const applied = appliedEnvironment(spec);
+  if (applied?.environment === plan.applied.environment && applied.digest === plan.applied.digest) {
+    ctx.log.log('info', 'container already patched', { container: decision.containerName, entry: state.entry, digest: applied.digest });
+    return;
+  }
   const patched = patchSpec(spec, plan);
   // The exec plan first: once config.json is patched, an exec must find it.
   writeJsonFileAtomic(join(inv.bundle, EXEC_PLAN_FILE), plan);

@@ -1,4 +1,3 @@
-import './zod-jitless.ts';
 import { join } from 'node:path';
 import { patchExecProcess, shouldPatchExec, validatePatchPlan } from '@flox-k8s/oci-patch';
 import type { RuncInvocation } from './argv.ts';

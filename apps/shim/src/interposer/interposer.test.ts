@@ -31,7 +31,8 @@ beforeAll(async () => {
   await publishEnvironment(join(dir, 'hub'), 'acme', 'fixture', fixtures.lockfile.bytes);
   const runc = join(dir, 'fake-runc');
   writeFileSync(runc, `#!/bin/sh\nprintf '%s\\n' "$*" >> '${recorded}'\nexit 0\n`, { mode: 0o755 });
-  layout = await installLayout({ prefix: join(dir, 'install'), runc, fromSource: true, compileCache: join(dir, 'cc') });
+  // No patch service: this suite is about the per-create Node entry points.
+  layout = await installLayout({ prefix: join(dir, 'install'), runc, fromSource: true, compileCache: join(dir, 'cc'), patchServiceDir: '' });
 }, 300_000);
 afterAll(async () => {
   await cache?.close();

@@ -13,4 +13,9 @@ const loadedAt = performance.now();
 // as well keeps the lazily imported chunks cached when the bundle is run directly.
 module.enableCompileCache?.(readEnv().compileCache);
 
-await runInterposer(process.argv.slice(2), { create: () => import('./create.ts'), exec: () => import('./exec.ts') }, { loadedAt, entry: 'module' });
+// zod-jitless first: it must configure zod before the patching code builds its schemas.
+await runInterposer(
+  process.argv.slice(2),
+  { create: () => import('./zod-jitless.ts').then(() => import('./create.ts')), exec: () => import('./zod-jitless.ts').then(() => import('./exec.ts')) },
+  { loadedAt, entry: 'module' },
+);

@@ -4,6 +4,8 @@
 // oci-patch, the config loader), so a container start skips loading and evaluating
 // that code. A create the plan cache cannot serve hands over to the ESM bundle, which
 // loads the store and binary-cache client: a cold start is seconds anyway.
+// zod-jitless first: it configures zod before any module below builds a schema.
+import './zod-jitless.ts';
 import { startupSnapshot } from 'node:v8';
 import { readEnv } from '../env.ts';
 import { ShimError } from '../errors.ts';

@@ -1,0 +1,176 @@
+import { closeSync, readFileSync, readlinkSync, unlinkSync, writeSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { ShimConfig } from '../config/schema.ts';
+import type { Logger } from '../log/index.ts';
+import { parseRuncArgv, type RuncGlobals } from '../interposer/argv.ts';
+import type { InterposeState } from '../interposer/context.ts';
+import { failure, interposeRunc, type CallerPath, type InterposeOutcome, type InterposerModules } from '../interposer/interpose.ts';
+import { CreateTimeoutError } from './errors.ts';
+import { lstatOrUndefined, openReply } from './fifo.ts';
+import { REPLY_ACCEPTED, REPLY_DECLINE, REPLY_OK, parsePatchRequest, replyFail, replyFifo, type PatchSubcommand } from './protocol.ts';
+
+/** What became of one request line (for the agent's metric and log). */
+export interface PatchRequestReport {
+  subcommand: PatchSubcommand | undefined;
+  pid: number | undefined;
+  /** ok/fail: answered; timeout: failed by createTimeoutMs; dropped: not answered (see reason). */
+  outcome: 'ok' | 'fail' | 'timeout' | 'dropped';
+  /** Why it was dropped, or the failure's error code. */
+  reason?: string;
+  ms: number;
+}
+
+export interface HandlerDeps {
+  dir: string;
+  config: ShimConfig;
+  log: Logger;
+  modules: InterposerModules;
+  /** How long the front may take to open its end of the reply FIFO. */
+  replyOpenTimeoutMs: number;
+  /** The installed front (`…/libexec/flox-k8s/runc`); when absent, any script named `runc`. */
+  front: string | undefined;
+  /** Read the front's files through /proc/<pid>/root (the agent runs in its own mount namespace). */
+  callerRoot: boolean;
+}
+
+class Dropped extends Error {}
+
+/** Serves one request line; never throws. */
+export async function handlePatchRequest(line: string, deps: HandlerDeps): Promise<PatchRequestReport> {
+  const started = performance.now();
+  const request = parsePatchRequest(line);
+  const report = (outcome: PatchRequestReport['outcome'], reason?: string): PatchRequestReport => ({
+    subcommand: request?.subcommand,
+    pid: request?.pid,
+    outcome,
+    ...(reason === undefined ? {} : { reason }),
+    ms: Math.round((performance.now() - started) * 10) / 10,
+  });
+  if (request === undefined) return dropped(deps, report('dropped', 'malformed'), { line: line.slice(0, 80) });
+  let fd: number | undefined;
+  const reply = replyFifo(deps.dir, request.pid);
+  let replyChecked = false;
+  try {
+    const stat = lstatOrUndefined(reply);
+    if (stat === undefined) throw new Dropped('no-reply-fifo');
+    if (!stat.isFIFO() || stat.uid !== process.getuid?.()) throw new Dropped('reply-not-our-fifo');
+    replyChecked = true;
+    const argv = callerArgv(request.pid);
+    // The front runs as `/bin/sh <front> <runc argv>`: anything else is not ours to answer.
+    if (argv.length < 2 || (deps.front === undefined ? basename(argv[1] as string) !== 'runc' : argv[1] !== deps.front)) throw new Dropped('not-the-front');
+    const runcArgv = argv.slice(2);
+    const cwd = readlinkSync(`/proc/${request.pid}/cwd`);
+    let globals: RuncGlobals | undefined;
+    try {
+      const inv = parseRuncArgv(runcArgv, cwd);
+      if (inv.subcommand !== request.subcommand) throw new Dropped('subcommand-mismatch');
+      globals = inv.globals;
+    } catch (error) {
+      if (error instanceof Dropped) throw error;
+      // interposeRunc reports a bad argv as the failure line
+    }
+    const callerPath: CallerPath = deps.callerRoot ? (p) => (p.startsWith('/') ? `/proc/${request.pid}/root${p}` : p) : (p) => p;
+
+    fd = await openReply(reply, deps.replyOpenTimeoutMs).catch((error: unknown) => {
+      throw new Dropped(`reply-open-${(error as NodeJS.ErrnoException).code ?? 'failed'}`);
+    });
+    // The front holds its end open: the name is no longer needed (and a late watchdog
+    // then finds nothing to write to).
+    unlinkQuietly(reply);
+    try {
+      writeSync(fd, REPLY_ACCEPTED);
+    } catch {
+      throw new Dropped('front-left');
+    }
+
+    const state: InterposeState = {
+      loadedAt: started,
+      entry: 'service',
+      context: (fields) => ({ config: deps.config, log: withFields(deps.log, { pid: request.pid, ...fields }) }),
+    };
+    const outcome = await withTimeout(
+      interposeRunc(runcArgv, cwd, deps.modules, state, callerPath),
+      deps.config.createTimeoutMs,
+      () => failure(new CreateTimeoutError(`not patched within createTimeoutMs (${deps.config.createTimeoutMs} ms)`), state, globals === undefined ? undefined : { ...globals, log: globals.log === undefined ? undefined : callerPath(globals.log) }),
+    );
+    writeFinal(fd, outcome.value.ok ? REPLY_OK : replyFail(outcome.value.message));
+    return report(outcome.timedOut ? 'timeout' : outcome.value.ok ? 'ok' : 'fail', outcome.value.ok ? undefined : outcome.value.code);
+  } catch (error) {
+    if (error instanceof Dropped) {
+      // A reply FIFO of ours whose front we will not serve (say, a pid seen through another
+      // pid namespace): tell it to use its own Node now rather than after its watchdog.
+      if (replyChecked && fd === undefined) void decline(reply, deps.replyOpenTimeoutMs);
+      return dropped(deps, report('dropped', error.message), { line });
+    }
+    deps.log.log('error', 'patch request failed', { line, error });
+    return report('dropped', 'internal');
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+async function decline(reply: string, timeoutMs: number): Promise<void> {
+  try {
+    const fd = await openReply(reply, timeoutMs);
+    unlinkQuietly(reply);
+    writeFinal(fd, REPLY_DECLINE);
+    closeSync(fd);
+  } catch {
+    // nobody listening: its watchdog sends it on
+  }
+}
+
+function dropped(deps: HandlerDeps, report: PatchRequestReport, fields: Record<string, unknown>): PatchRequestReport {
+  deps.log.log('warn', 'patch request dropped', { ...fields, reason: report.reason });
+  return report;
+}
+
+/** argv of a live process (NUL-separated in /proc/<pid>/cmdline). */
+function callerArgv(pid: number): string[] {
+  let raw: string;
+  try {
+    raw = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    throw new Dropped('no-process');
+  }
+  const argv = raw.split('\0');
+  if (argv.at(-1) === '') argv.pop();
+  return argv;
+}
+
+/** The front may be gone (killed, or it gave up): EPIPE is not ours to report. */
+function writeFinal(fd: number, line: string): void {
+  try {
+    writeSync(fd, line);
+  } catch {
+    // the front left; it did not run runc on our word
+  }
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // the front removes it itself when it gives up
+  }
+}
+
+function withFields(log: Logger, base: Record<string, unknown>): Logger {
+  return { log: (level, msg, fields = {}) => log.log(level, msg, { ...base, ...fields }) };
+}
+
+async function withTimeout(
+  work: Promise<InterposeOutcome>,
+  ms: number,
+  onTimeout: () => InterposeOutcome,
+): Promise<{ value: InterposeOutcome; timedOut: boolean }> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<{ value: InterposeOutcome; timedOut: boolean }>((resolve) => {
+    timer = setTimeout(() => resolve({ value: onTimeout(), timedOut: true }), ms);
+  });
+  try {
+    return await Promise.race([work.then((value) => ({ value, timedOut: false })), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

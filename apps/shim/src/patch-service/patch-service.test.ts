@@ -1,0 +1,370 @@
+// The hand-off as containerd's runc shim drives it: the REAL sh front of an install
+// layout, a recording stand-in for the real runc (records its argv and the config.json
+// it saw), the patch service in this process, and the real-Nix fixture cache on loopback.
+// Scripted stand-ins for broken services are named as such.
+import { execFileSync, spawn } from 'node:child_process';
+import { constants, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { Socket, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nixFixtures, serveCache, type NixFixtures, type ServedCache } from '@flox-k8s/nix-fixtures';
+import { loadConfig } from '../config/load.ts';
+import { installLayout, type InstallLayout } from '../install/layout.ts';
+import { fileLogger } from '../log/index.ts';
+import { publishEnvironment } from '../sources/publish.ts';
+import { listenPatchService, type PatchService } from './server.ts';
+import type { PatchRequestReport } from './handle.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'flox-patch-service-'));
+const serviceDir = join(dir, 'patcher');
+const recorded = join(dir, 'runc-calls');
+const configPath = join(dir, 'config.json');
+const logFile = join(dir, 'shim.log');
+let fixtures: NixFixtures;
+let cache: ServedCache;
+let layout: InstallLayout;
+
+const annotations = { 'flox.dev/environment': 'acme/fixture', 'io.kubernetes.cri.container-name': 'app', 'io.kubernetes.cri.container-type': 'container' };
+
+beforeAll(async () => {
+  fixtures = await nixFixtures();
+  cache = await serveCache(fixtures.caches.xz);
+  await publishEnvironment(join(dir, 'hub'), 'acme', 'fixture', fixtures.lockfile.bytes);
+  writeFileSync(
+    configPath,
+    JSON.stringify({
+      storeRoot: join(dir, 'store'),
+      caches: [{ url: cache.url }],
+      trustedKeys: [fixtures.publicKey],
+      sources: [{ type: 'dir', path: join(dir, 'hub') }],
+      agentSocket: join(dir, 'agent.sock'),
+      logFile,
+      patchServiceDir: serviceDir,
+    }),
+  );
+  // The stand-in runc records its argv and the bundle's config.json as it found it.
+  const runc = join(dir, 'fake-runc');
+  writeFileSync(
+    runc,
+    `#!/bin/sh
+b=.
+prev=
+for a in "$@"; do [ "$prev" = --bundle ] && b=$a; prev=$a; done
+printf 'argv %s\\n' "$*" >> '${recorded}'
+[ "$b" = . ] || cp "$b/config.json" "$b/runc-saw.json"
+exit 0
+`,
+    { mode: 0o755 },
+  );
+  layout = await installLayout({ prefix: join(dir, 'install'), runc, fromSource: true, compileCache: join(dir, 'cc'), config: configPath, patchServiceDir: serviceDir, snapshot: false });
+}, 300_000);
+afterAll(async () => {
+  await cache?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function startService(): Promise<{ service: PatchService; reports: PatchRequestReport[] }> {
+  const reports: PatchRequestReport[] = [];
+  const service = await listenPatchService({
+    dir: serviceDir,
+    config: loadConfig(configPath, { required: true }),
+    log: fileLogger(logFile, { component: 'patch-service' }),
+    onRequest: (r) => reports.push(r),
+    front: layout.interposer,
+  });
+  return { service, reports };
+}
+
+let bundles = 0;
+function bundle(extra: Record<string, string> = {}): string {
+  const b = join(dir, 'bundles', `b${bundles++}`);
+  mkdirSync(join(b, 'rootfs'), { recursive: true });
+  const spec = { ociVersion: '1.0.2', process: { args: ['hello-flox'], env: ['PATH=/usr/bin:/bin'], cwd: '/' }, root: { path: 'rootfs' }, mounts: [], annotations: { ...annotations, ...extra } };
+  writeFileSync(join(b, 'config.json'), JSON.stringify(spec));
+  return b;
+}
+
+interface Run {
+  status: number | null;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs the installed front as containerd's runc shim would (async: the service shares this event loop). */
+async function front(args: string[]): Promise<Run> {
+  const started = performance.now();
+  const child = spawn(layout.interposer, args, { env: { PATH: '/usr/bin:/bin' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const status = await new Promise<number | null>((r) => child.on('close', r));
+  return { status, stderr, ms: performance.now() - started };
+}
+
+function createArgs(b: string, id: string): string[] {
+  return ['--root', join(dir, 'runc-root'), '--log', join(b, 'log.json'), '--log-format', 'json', 'create', '--bundle', b, '--pid-file', join(b, 'pid'), id];
+}
+
+/** What the stand-in runc recorded for the bundle: its argv line and the spec it saw. */
+function runcSaw(b: string): { argv: string; spec: { annotations?: Record<string, string>; process: { env: string[] } } } | undefined {
+  const line = readFileSync(recorded, 'utf8').split('\n').find((l) => l.startsWith('argv ') && l.includes(`--bundle ${b} `));
+  if (line === undefined) return undefined;
+  return { argv: line.slice('argv '.length), spec: JSON.parse(readFileSync(join(b, 'runc-saw.json'), 'utf8')) as never };
+}
+
+function patchedEntries(): Array<{ msg: string; entry?: string; containerId?: string }> {
+  return readFileSync(logFile, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { msg: string; entry?: string; containerId?: string })
+    .filter((e) => e.msg === 'container patched' || e.msg === 'container already patched');
+}
+
+function entryOf(id: string): string | undefined {
+  return patchedEntries().find((e) => e.containerId === id)?.entry;
+}
+
+/** A scripted stand-in for a broken service: holds the request FIFO and does `onRequest` with each line. */
+function scriptedService(onRequest: (pid: number) => void): () => void {
+  mkdirSync(join(serviceDir, 'replies'), { recursive: true, mode: 0o700 });
+  if (!existsSync(join(serviceDir, 'requests'))) execFileSync('mkfifo', [join(serviceDir, 'requests')]);
+  const fd = openSync(join(serviceDir, 'requests'), constants.O_RDWR | constants.O_NONBLOCK);
+  const socket = new Socket({ fd, readable: true, writable: false });
+  socket.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) if (line !== '') onRequest(Number(line.split(' ')[1]));
+  });
+  return () => socket.destroy();
+}
+
+describe('patch service hand-off (real sh front)', () => {
+  it('the service patches config.json and the front execs runc with the identical argv', async () => {
+    writeFileSync(recorded, '');
+    const { service, reports } = await startService();
+    try {
+      expect(existsSync(join(serviceDir, 'requests'))).toBe(true);
+      const cold = bundle();
+      const coldArgs = createArgs(cold, 'svc-cold');
+      const r = await front(coldArgs);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      const warm = bundle();
+      const warmArgs = createArgs(warm, 'svc-warm');
+      expect((await front(warmArgs)).status).toBe(0);
+      for (const [b, args] of [[cold, coldArgs], [warm, warmArgs]] as const) {
+        const saw = runcSaw(b);
+        expect(saw?.argv).toBe(args.join(' '));
+        expect(saw?.spec.annotations?.['flox.dev/applied-environment']).toBe('acme/fixture');
+        expect(saw?.spec.process.env).toContain('FLOX_ENV=/run/flox-k8s/env');
+      }
+      expect(reports.map((x) => `${x.subcommand} ${x.outcome}`)).toEqual(['create ok', 'create ok']);
+      expect([entryOf('svc-cold'), entryOf('svc-warm')]).toEqual(['service', 'service']);
+      // Replies are removed once answered.
+      expect(readFileSync(recorded, 'utf8')).not.toContain('timeout');
+    } finally {
+      await service.close();
+    }
+    // Closed: the FIFO is gone, so fronts go straight to their own Node.
+    expect(existsSync(join(serviceDir, 'requests'))).toBe(false);
+  });
+
+  it('a failure: exit 1, one line on stderr and in runc’s --log, runc not run', async () => {
+    writeFileSync(recorded, '');
+    const { service, reports } = await startService();
+    try {
+      const b = bundle({ 'flox.dev/environment': 'acme/nope:4' });
+      const before = readFileSync(join(b, 'config.json'));
+      const r = await front(createArgs(b, 'svc-fail'));
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/^flox-k8s: environment acme\/nope:4: FLOXK8S_ENV_NOT_FOUND: environment generation 4 of acme\/nope not found in dir .*\n$/);
+      expect(r.stderr.split('\n')).toHaveLength(2);
+      expect(JSON.parse(readFileSync(join(b, 'log.json'), 'utf8').trim())).toMatchObject({ level: 'error', msg: r.stderr.trim() });
+      expect(readFileSync(recorded, 'utf8')).toBe('');
+      expect(readFileSync(join(b, 'config.json'))).toEqual(before);
+      expect(reports).toMatchObject([{ subcommand: 'create', outcome: 'fail', reason: 'FLOXK8S_ENV_NOT_FOUND' }]);
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('exec through the service adds the activation environment to the --process file', async () => {
+    const { service, reports } = await startService();
+    try {
+      const b = bundle();
+      expect((await front(createArgs(b, 'svc-exec'))).status).toBe(0);
+      const root = join(dir, 'exec-root');
+      mkdirSync(join(root, 'svc-exec'), { recursive: true });
+      writeFileSync(join(root, 'svc-exec', 'state.json'), JSON.stringify({ id: 'svc-exec', config: { labels: [`bundle=${b}`] } }));
+      const processFile = join(dir, 'process.json');
+      writeFileSync(processFile, JSON.stringify({ args: ['env'], env: ['PATH=/bin'], cwd: '/' }));
+      writeFileSync(recorded, '');
+      const args = ['--root', root, 'exec', '--process', processFile, '--detach', 'svc-exec'];
+      expect((await front(args)).status).toBe(0);
+      expect(readFileSync(recorded, 'utf8')).toBe(`argv ${args.join(' ')}\n`);
+      expect((JSON.parse(readFileSync(processFile, 'utf8')) as { env: string[] }).env).toContain('FLOX_ENV=/run/flox-k8s/env');
+      expect(reports.map((x) => `${x.subcommand} ${x.outcome}`)).toEqual(['create ok', 'exec ok']);
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('8 concurrent creates are all answered by the service', async () => {
+    writeFileSync(recorded, '');
+    const { service, reports } = await startService();
+    try {
+      const jobs = Array.from({ length: 8 }, (_, i) => ({ b: bundle(), id: `svc-many-${i}` }));
+      const runs = await Promise.all(jobs.map(({ b, id }) => front(createArgs(b, id))));
+      expect(runs.map((r) => r.status)).toEqual(Array(8).fill(0));
+      for (const { b, id } of jobs) {
+        expect(runcSaw(b)?.argv).toBe(createArgs(b, id).join(' '));
+        expect(runcSaw(b)?.spec.annotations?.['flox.dev/applied-environment']).toBe('acme/fixture');
+        expect(entryOf(id)).toBe('service');
+      }
+      expect(reports.filter((x) => x.outcome === 'ok')).toHaveLength(8);
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('bogus requests are dropped and the service keeps serving', async () => {
+    const { service, reports } = await startService();
+    const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      const pid = sleeper.pid as number;
+      // A regular file, and a symlink to a FIFO, where the reply FIFO should be.
+      writeFileSync(join(serviceDir, 'replies', String(pid)), '');
+      const elsewhere = join(dir, 'elsewhere.fifo');
+      execFileSync('mkfifo', [elsewhere]);
+      symlinkSync(elsewhere, join(serviceDir, 'replies', String(process.pid)));
+      const fd = openSync(join(serviceDir, 'requests'), constants.O_RDWR | constants.O_NONBLOCK);
+      for (const line of ['create 999999999', 'hello', `create ${pid}`, `exec ${process.pid}`, 'x'.repeat(100)]) writeSync(fd, `${line}\n`);
+      closeSync(fd);
+      const deadline = Date.now() + 5000;
+      while (reports.length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(reports.map((x) => `${x.outcome} ${x.reason}`).sort()).toEqual(
+        ['dropped malformed', 'dropped malformed', 'dropped no-reply-fifo', 'dropped reply-not-our-fifo', 'dropped reply-not-our-fifo'].sort(),
+      );
+      rmSync(join(serviceDir, 'replies', String(pid)));
+      rmSync(join(serviceDir, 'replies', String(process.pid)));
+      const b = bundle();
+      expect((await front(createArgs(b, 'svc-after-bogus'))).status).toBe(0);
+      expect(entryOf('svc-after-bogus')).toBe('service');
+    } finally {
+      sleeper.kill();
+      await service.close();
+    }
+  });
+
+  it('a front the service does not recognise is declined and patches with its own Node at once', async () => {
+    const reports: PatchRequestReport[] = [];
+    const service = await listenPatchService({
+      dir: serviceDir,
+      config: loadConfig(configPath, { required: true }),
+      log: fileLogger(logFile),
+      onRequest: (x) => reports.push(x),
+      front: '/opt/elsewhere/libexec/flox-k8s/runc',
+    });
+    try {
+      const b = bundle();
+      const r = await front(createArgs(b, 'declined'));
+      expect(r.status).toBe(0);
+      expect(r.ms).toBeLessThan(1000);
+      expect(reports).toMatchObject([{ subcommand: 'create', outcome: 'dropped', reason: 'not-the-front' }]);
+      expect(entryOf('declined')).toBe('module');
+      expect(runcSaw(b)?.spec.annotations?.['flox.dev/applied-environment']).toBe('acme/fixture');
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('no service behind the FIFO: the front falls back to its own Node within the 1 s bound', async () => {
+    const stop = scriptedService(() => undefined);
+    // Closed right away: the FIFO stays, nobody reads it (an agent that died).
+    stop();
+    const b = bundle();
+    const r = await front(createArgs(b, 'no-service'));
+    expect(r.status).toBe(0);
+    expect(r.ms).toBeGreaterThan(900);
+    expect(r.ms).toBeLessThan(8000);
+    expect(runcSaw(b)?.spec.annotations?.['flox.dev/applied-environment']).toBe('acme/fixture');
+    expect(entryOf('no-service')).toBe('module');
+  });
+
+  it('a scripted service that never accepts: the front falls back after the watchdog', async () => {
+    const seen: number[] = [];
+    const stop = scriptedService((pid) => seen.push(pid));
+    try {
+      const b = bundle();
+      const r = await front(createArgs(b, 'hangs'));
+      expect(r.status).toBe(0);
+      expect(seen).toHaveLength(1);
+      expect(r.ms).toBeLessThan(8000);
+      expect(entryOf('hangs')).toBe('module');
+      expect(runcSaw(b)?.spec.annotations?.['flox.dev/applied-environment']).toBe('acme/fixture');
+      expect(existsSync(join(serviceDir, 'replies', String(seen[0])))).toBe(false);
+    } finally {
+      stop();
+    }
+  });
+
+  it('a scripted service that dies after accepting: EOF, the front falls back at once', async () => {
+    const stop = scriptedService((pid) => {
+      // The front opens its end just after sending: retry while it has not (ENXIO).
+      const accept = (tries: number): void => {
+        try {
+          const fd = openSync(join(serviceDir, 'replies', String(pid)), constants.O_WRONLY | constants.O_NONBLOCK);
+          writeSync(fd, 'accepted\n');
+          closeSync(fd);
+        } catch {
+          if (tries > 0) setTimeout(() => accept(tries - 1), 2);
+        }
+      };
+      accept(200);
+    });
+    try {
+      const b = bundle();
+      const r = await front(createArgs(b, 'dies'));
+      expect(r.status).toBe(0);
+      // EOF right after `accepted`: no wait for the 1 s watchdog.
+      expect(r.ms).toBeLessThan(1000);
+      expect(entryOf('dies')).toBe('module');
+      expect(runcSaw(b)?.spec.annotations?.['flox.dev/applied-environment']).toBe('acme/fixture');
+    } finally {
+      stop();
+    }
+  });
+
+  it('the service enforces createTimeoutMs: a realise that hangs fails the create with the reason', async () => {
+    // A node agent socket that accepts and never answers, and a store without the closure.
+    const hanging = createServer(() => undefined);
+    const socketPath = join(dir, 'hanging.sock');
+    await new Promise<void>((r) => hanging.listen(socketPath, r));
+    const reports: PatchRequestReport[] = [];
+    const config = { ...loadConfig(configPath, { required: true }), storeRoot: join(dir, 'store-timeout'), agentSocket: socketPath, createTimeoutMs: 300 };
+    const service = await listenPatchService({ dir: serviceDir, config, log: fileLogger(logFile), onRequest: (x) => reports.push(x) });
+    try {
+      const b = bundle();
+      const r = await front(createArgs(b, 'times-out'));
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/^flox-k8s: environment acme\/fixture: FLOXK8S_CREATE_TIMEOUT: /);
+      expect(r.ms).toBeLessThan(3000);
+      expect(reports).toMatchObject([{ outcome: 'timeout', reason: 'FLOXK8S_CREATE_TIMEOUT' }]);
+    } finally {
+      await service.close();
+      hanging.close();
+    }
+  });
+
+  it('a spec already patched for the same lockfile is left as is (a fallback racing a late service)', async () => {
+    const { service } = await startService();
+    try {
+      const b = bundle();
+      expect((await front(createArgs(b, 'twice-1'))).status).toBe(0);
+      const once = readFileSync(join(b, 'config.json'), 'utf8');
+      expect((await front(createArgs(b, 'twice-2'))).status).toBe(0);
+      expect(readFileSync(join(b, 'config.json'), 'utf8')).toBe(once);
+      expect(patchedEntries().find((e) => e.containerId === 'twice-2')?.msg).toBe('container already patched');
+    } finally {
+      await service.close();
+    }
+  });
+});

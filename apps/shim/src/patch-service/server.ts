@@ -1,0 +1,121 @@
+import { chmodSync, constants, lstatSync, mkdirSync, openSync, unlinkSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { join } from 'node:path';
+import type { ShimConfig } from '../config/schema.ts';
+import * as create from '../interposer/create.ts';
+import * as exec from '../interposer/exec.ts';
+import type { InterposerModules } from '../interposer/interpose.ts';
+import type { Logger } from '../log/index.ts';
+import { PatchServiceError } from './errors.ts';
+import { ensureFifo, removeStaleReplies } from './fifo.ts';
+import { handlePatchRequest, type PatchRequestReport } from './handle.ts';
+import { MAX_REQUEST_LINE, REPLIES_DIR, requestFifo } from './protocol.ts';
+
+export interface PatchServiceOptions {
+  /** The rendezvous directory (config `patchServiceDir`); made root-only (0700). */
+  dir: string;
+  /** The shim config the per-create entry point would load (store, sources, timeouts). */
+  config: ShimConfig;
+  log: Logger;
+  /** Called once per request line, after it was answered or dropped. */
+  onRequest?: (report: PatchRequestReport) => void;
+  /** The installed runc front; when absent, any script named `runc` is taken for it. */
+  front?: string;
+  /** Reach the front's files through /proc/<pid>/root (default true: works in the host's mount namespace too). */
+  callerRoot?: boolean;
+  /** How long a front may take to open its reply FIFO (default 1000 ms: its own watchdog's bound). */
+  replyOpenTimeoutMs?: number;
+  /** The mkfifo command (default `mkfifo` on PATH). */
+  mkfifo?: string;
+}
+
+export interface PatchService {
+  /** The request FIFO the fronts write to. */
+  fifo: string;
+  /** Requests being served now. */
+  readonly inFlight: number;
+  /** Stops reading and removes the request FIFO (when it is still ours), so fronts go straight to their own Node. */
+  close(): Promise<void>;
+}
+
+const modules: InterposerModules = { create: () => Promise.resolve(create), exec: () => Promise.resolve(exec) };
+const STALE_SWEEP_MS = 60_000;
+const CLOSE_GRACE_MS = 2000;
+
+/**
+ * The node agent's patch service: a long-lived, warm process that does what the runc
+ * front's per-create Node process would do (same code: interposeRunc), so a warm
+ * container start pays no Node start-up. See protocol.ts for the hand-off.
+ */
+export async function listenPatchService(options: PatchServiceOptions): Promise<PatchService> {
+  const { dir, log } = options;
+  mkdirSync(join(dir, REPLIES_DIR), { recursive: true, mode: 0o700 });
+  const dirStat = lstatSync(dir);
+  if (!dirStat.isDirectory() || dirStat.uid !== process.getuid?.()) {
+    throw new PatchServiceError(`${dir} must be a directory owned by this user (uid ${process.getuid?.()}); remove it or set patchServiceDir elsewhere`);
+  }
+  // Only root may ask for patches or plant replies.
+  chmodSync(dir, 0o700);
+  chmodSync(join(dir, REPLIES_DIR), 0o700);
+  removeStaleReplies(join(dir, REPLIES_DIR));
+  const fifo = requestFifo(dir);
+  const ours = ensureFifo(fifo, options.mkfifo ?? 'mkfifo');
+  // O_RDWR: never blocks, and the read end never sees EOF when fronts close theirs.
+  const fd = openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK);
+  const socket = new Socket({ fd, readable: true, writable: false });
+  const deps = {
+    dir,
+    config: options.config,
+    log,
+    modules,
+    replyOpenTimeoutMs: options.replyOpenTimeoutMs ?? 1000,
+    front: options.front,
+    callerRoot: options.callerRoot ?? true,
+  };
+  const pending = new Set<Promise<void>>();
+  let buffered = '';
+  socket.setEncoding('latin1');
+  socket.on('data', (chunk: string) => {
+    buffered += chunk;
+    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      const served = handlePatchRequest(line, deps).then((report) => {
+        options.onRequest?.(report);
+        pending.delete(served);
+      });
+      pending.add(served);
+    }
+    if (buffered.length > MAX_REQUEST_LINE) {
+      log.log('warn', 'patch request dropped', { reason: 'too-long', line: buffered.slice(0, 80) });
+      options.onRequest?.({ subcommand: undefined, pid: undefined, outcome: 'dropped', reason: 'too-long', ms: 0 });
+      buffered = '';
+    }
+  });
+  socket.on('error', (error) => log.log('error', 'patch service FIFO failed', { error }));
+  const sweep = setInterval(() => removeStaleReplies(join(dir, REPLIES_DIR)), STALE_SWEEP_MS);
+  sweep.unref();
+  log.log('info', 'patch service listening', { fifo });
+  return {
+    fifo,
+    get inFlight() {
+      return pending.size;
+    },
+    async close() {
+      clearInterval(sweep);
+      socket.destroy();
+      // A newer agent may already have made its own FIFO here: remove only ours.
+      try {
+        const now = lstatSync(fifo);
+        if (now.ino === ours.ino && now.dev === ours.dev) unlinkSync(fifo);
+      } catch {
+        // gone already
+      }
+      // Fronts being served hold their reply open: give them a moment for their answer.
+      // Past that, they see EOF when this process exits and run their own Node instead.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled([...pending]), new Promise((r) => (timer = setTimeout(r, CLOSE_GRACE_MS)))]);
+      clearTimeout(timer);
+    },
+  };
+}
