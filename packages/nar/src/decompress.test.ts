@@ -2,14 +2,14 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { prng } from '../test/nar-builder.ts';
-import { decompress, type DecoderOptions } from './decompress.ts';
+import { decompress, type DecodeHint, type DecoderOptions } from './decompress.ts';
 
-async function collect(compression: string, input: Buffer, opts?: DecoderOptions, chunk = 4096): Promise<Buffer> {
+async function collect(compression: string, input: Buffer, opts?: DecoderOptions, chunk = 4096, hint?: DecodeHint): Promise<Buffer> {
   const source = (async function* () {
     for (let i = 0; i < input.length; i += chunk) yield input.subarray(i, i + chunk);
   })();
   const parts: Uint8Array[] = [];
-  for await (const c of decompress(compression, source, opts)) parts.push(c);
+  for await (const c of decompress(compression, source, opts, hint)) parts.push(c);
   return Buffer.concat(parts);
 }
 
@@ -32,6 +32,17 @@ function skippableFrame(payload: Buffer): Buffer {
 
 describe('decompress', () => {
   const data = sample(700_000);
+
+  it('xz auto: a NAR up to xzInProcessMaxNarSize decodes in-process, a larger one in the subprocess', async () => {
+    const xz = execFileSync('xz', ['-c', '-6'], { input: data });
+    // `true` runs (so 'auto' would pick it) but decodes nothing: empty output shows the subprocess ran.
+    const opts: DecoderOptions = { xzCommand: 'true', xzInProcessMaxNarSize: data.length };
+    expect((await collect('xz', xz, opts, 4096, { narSize: data.length })).equals(data)).toBe(true);
+    expect(await collect('xz', xz, opts, 4096, { narSize: data.length + 1 })).toHaveLength(0);
+    // Without a size the subprocess is used, as before.
+    expect(await collect('xz', xz, opts)).toHaveLength(0);
+    expect((await collect('xz', xz, {}, 4096, { narSize: data.length })).equals(data)).toBe(true);
+  });
 
   it('zstd: one frame, with and without checksum, any chunking', async () => {
     for (const args of [[], ['--no-check'], ['-19'], ['--long=27']]) {

@@ -15,17 +15,32 @@ const ZSTD_CHUNK = 256 * 1024;
 const ZSTD_READ_AHEAD = 1 << 20;
 
 /**
- * How to decode xz and bzip2. By measurement (README) an `xz -dc` / `bzip2 -dc` subprocess is fastest;
- * `xz: 'auto'` (default) uses it when the command runs and falls back to the in-process WASM decoder.
+ * How to decode xz and bzip2. By measurement (README) an `xz -dc` / `bzip2 -dc` subprocess decodes
+ * fastest, but starting one costs a fork of this process, which grows with its resident memory
+ * (2.6 ms at 50 MB, 18 ms at 160 MB, 55 ms at 470 MB here): `xz: 'auto'` (default) decodes NARs of
+ * at most `xzInProcessMaxNarSize` bytes in-process (WASM) and larger ones in the subprocess, when
+ * the command runs.
  */
 export interface DecoderOptions {
   xz?: 'auto' | 'subprocess' | 'wasm';
+  /** With `xz: 'auto'`: NARs up to this size (from the narinfo's NarSize) decode in-process (default 16 MiB). */
+  xzInProcessMaxNarSize?: number;
   xzCommand?: string;
   bzip2Command?: string;
   /** zstd output chunk size in bytes (default 256 KiB). */
   zstdChunkSize?: number;
   /** zstd bytes decoded ahead of the consumer (default 1 MiB). */
   zstdReadAhead?: number;
+}
+
+// Measured on the bench closure (60 NARs of ~4 MB, store/bench/cold-realise.ts): in-process WASM for
+// all of them took 2.4-2.7 s against 2.8-3.3 s with a subprocess each (18 ms per spawn at the
+// worker's RSS); for one 155 MB NAR the subprocess is 0.88x the xz CLI's speed and WASM 0.63x.
+const XZ_IN_PROCESS_MAX_NAR_SIZE = 16 * 1024 * 1024;
+
+/** What the caller knows of the stream (from the narinfo). */
+export interface DecodeHint {
+  narSize?: number;
 }
 
 const available = new Map<string, Promise<boolean>>();
@@ -41,7 +56,7 @@ function commandRuns(command: string): Promise<boolean> {
 }
 
 /** Decode a compressed NAR stream. Decoder failures become DecompressError (FLOXK8S_DECOMPRESS_FAILED); input errors pass through. */
-export function decompress(compression: string, input: AsyncIterable<Uint8Array>, opts: DecoderOptions = {}): AsyncIterable<Uint8Array> {
+export function decompress(compression: string, input: AsyncIterable<Uint8Array>, opts: DecoderOptions = {}, hint: DecodeHint = {}): AsyncIterable<Uint8Array> {
   switch (compression) {
     case 'none':
     case '':
@@ -49,7 +64,7 @@ export function decompress(compression: string, input: AsyncIterable<Uint8Array>
     case 'zstd':
       return zstd(input, opts.zstdChunkSize ?? ZSTD_CHUNK, opts.zstdReadAhead ?? ZSTD_READ_AHEAD);
     case 'xz':
-      return xz(input, opts);
+      return xz(input, opts, hint);
     case 'bzip2':
       return viaProcess(compression, opts.bzip2Command ?? 'bzip2', input);
     default:
@@ -123,10 +138,11 @@ async function* viaProcess(compression: string, command: string, input: AsyncIte
   }
 }
 
-async function* xz(input: AsyncIterable<Uint8Array>, opts: DecoderOptions): AsyncGenerator<Uint8Array> {
+async function* xz(input: AsyncIterable<Uint8Array>, opts: DecoderOptions, hint: DecodeHint): AsyncGenerator<Uint8Array> {
   const command = opts.xzCommand ?? 'xz';
   const mode = opts.xz ?? 'auto';
-  if (mode === 'subprocess' || (mode === 'auto' && (await commandRuns(command)))) {
+  const small = hint.narSize !== undefined && hint.narSize <= (opts.xzInProcessMaxNarSize ?? XZ_IN_PROCESS_MAX_NAR_SIZE);
+  if (mode === 'subprocess' || (mode === 'auto' && !small && (await commandRuns(command)))) {
     yield* viaProcess('xz', command, input);
     return;
   }

@@ -53,7 +53,7 @@ export async function fetchNarOnce(args: {
     }
   };
   const nar = async function* (): AsyncGenerator<Uint8Array> {
-    for await (const chunk of decompress(narinfo.compression, compressed(), args.decoders)) {
+    for await (const chunk of decompress(narinfo.compression, compressed(), args.decoders, { narSize: narinfo.narSize })) {
       bytesOut += chunk.length;
       if (bytesOut > narinfo.narSize) {
         throw new NarSizeMismatchError(`NAR of ${narinfo.storePath} is larger than the narinfo's NarSize ${narinfo.narSize}; the cache serves a different NAR`);

@@ -25,7 +25,7 @@ export {
   type CacheCredentials,
   type CredentialsTable,
 } from './credentials.ts';
-export { decompress, supportedCompressions, type DecoderOptions } from './decompress.ts';
+export { decompress, supportedCompressions, type DecodeHint, type DecoderOptions } from './decompress.ts';
 export {
   BinaryCacheClient,
   type BinaryCacheClientOptions,

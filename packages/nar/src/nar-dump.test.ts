@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nixDump } from '../test/nix.ts';
 import { makeTrapTree } from '../test/trees.ts';
 import { nixHash } from '../test/nix.ts';
-import { dumpNar, dumpNarSync, hashPath } from './nar-dump.ts';
+import { STREAM_CHUNK, dumpNar, dumpNarSync, hashPath } from './nar-dump.ts';
 
 describe('dumpNar', () => {
   let tmp: string;
@@ -41,6 +42,28 @@ describe('dumpNar', () => {
     for (const path of fx.closure) {
       expect((await buffer(dumpNar(path))).equals(nixDump(path))).toBe(true);
     }
+  });
+
+  it('hands out chunks the consumer owns: keeping every chunk of a tree of big and small files gives nix-store --dump', async () => {
+    const root = join(tmp, 'owned');
+    await mkdir(join(root, 'd', 'e'), { recursive: true });
+    // Random bytes, so that a chunk reused or overwritten after it was handed out shows.
+    const big = [STREAM_CHUNK - 3, STREAM_CHUNK, STREAM_CHUNK + 5, 3 * STREAM_CHUNK + 1234];
+    for (const [i, size] of big.entries()) await writeFile(join(root, i % 2 === 0 ? 'd' : 'd/e', `big${i}`), randomBytes(size));
+    // Small files between the big ones, so that big files start at every offset in a chunk.
+    for (let i = 0; i < 300; i++) await writeFile(join(root, i % 3 === 0 ? 'd' : 'd/e', `small${i}`), randomBytes((i * 37) % 5000));
+    await writeFile(join(root, 'exe'), randomBytes(70_000));
+    await chmod(join(root, 'exe'), 0o755);
+    await symlink('d/big0', join(root, 'link'));
+    const chunks: Buffer[] = [];
+    const stream = dumpNar(root);
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    await new Promise((resolve, reject) => stream.on('end', resolve).on('error', reject));
+    const expected = nixDump(root);
+    expect(expected.length).toBeGreaterThan(4 * STREAM_CHUNK);
+    expect(Buffer.concat(chunks).equals(expected)).toBe(true);
+    // No two chunks share memory, so a consumer may also keep or transfer one alone.
+    expect(new Set(chunks.map((c) => c.buffer)).size).toBe(chunks.length);
   });
 
   it('dumpNarSync hands out the same bytes as nix-store --dump, and hashPath hashes them as Nix does', async () => {

@@ -6,11 +6,19 @@ import { formatSha256 } from './hash.ts';
 
 // The archive is produced in fixed-size chunks: tokens are written into the chunk and file contents
 // are read straight into it (one readSync per chunk, no concatenation). dumpNarSync reuses one 64 KiB
-// buffer, as nix-store does. dumpNar must hand out a fresh buffer per chunk, and fresh memory costs a
-// page fault per 4 KiB whatever the chunk size; 256 KiB measured best (16 KiB 3.1x, 64 KiB 2.1x,
-// 256 KiB 1.7x, 1 MiB 2.1x the time of nix-store --dump; bench/dump.ts).
+// buffer, as nix-store does. dumpNar must hand out a fresh buffer per chunk (a Readable cannot know
+// when its consumer is done with one), and fresh memory is what costs, not the NAR or the stream:
+// V8 frees dead buffers only at GCs (~64 MB of allocation apart), so reads land in memory that is
+// out of the cache and often not mapped (a page fault per 4 KiB, 1.5-2.3 us here). bench/dump.ts's
+// floor, the same walk reading into fresh buffers with no NAR and no stream, takes 1.3-1.7x the time
+// of nix-store --dump, and reading into one reused buffer 0.6-0.8x. The chunk size barely matters to a
+// consumer that writes at once (64 KiB-1 MiB within noise, 2-4 MiB worse: more faults); 1 MiB cuts the
+// thread-pool writes of a pipeline into a WriteStream fourfold (1.6-1.85x against 2.1x with 256 KiB). Reading
+// big files on the thread pool while walking on (fs.read into their own slices) measured no better
+// on this shared 2-core VM and cost 15-25% more CPU.
 const SYNC_CHUNK = 64 * 1024;
-const STREAM_CHUNK = 256 * 1024;
+/** Size of dumpNar's chunks (the last one is shorter). */
+export const STREAM_CHUNK: number = 1024 * 1024;
 
 const slash = Buffer.from('/');
 const enc = (s: string): Buffer => {
@@ -150,7 +158,10 @@ function* dumpArchive(path: string, out: ChunkWriter): Generator<void> {
   out.end();
 }
 
-/** Serialise the file tree at `path` as a NAR, byte-identical to `nix-store --dump`. Errors are NarErrors or fs errors. */
+/**
+ * Serialise the file tree at `path` as a NAR, byte-identical to `nix-store --dump`. Errors are NarErrors or fs errors.
+ * Every chunk is a fresh buffer that the consumer owns (keep it, transfer it): none is reused or written again.
+ */
 export function dumpNar(path: string): Readable {
   // Every chunk is a new buffer: a Readable cannot know when its consumer is done with one.
   const ready: Buffer[] = [];

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 // The cache server runs in its own process: in-process it would steal the
 // measured client's event loop (Nix's client gets a separate process too).
-export async function serveOutOfProcess(dir: string): Promise<{ url: string; close: () => Promise<void> }> {
+export async function serveOutOfProcess(dir: string): Promise<{ url: string; pid: number; close: () => Promise<void> }> {
   const child = spawn(process.execPath, ['--conditions=@flox-k8s/source', join(import.meta.dirname, 'serve-cache-process.ts'), dir], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
@@ -17,6 +17,7 @@ export async function serveOutOfProcess(dir: string): Promise<{ url: string; clo
   });
   return {
     url,
+    pid: child.pid ?? 0,
     close: () =>
       new Promise<void>((resolve) => {
         child.on('exit', () => resolve());
