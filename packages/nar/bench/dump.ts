@@ -16,6 +16,7 @@ import { closeSync, createWriteStream, lstatSync, mkdtempSync, openSync, readSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { finished, pipeline } from 'node:stream/promises';
+import { dumpNarByteStream } from '../src/nar-dump-bytes.ts';
 import { STREAM_CHUNK, dumpNar, dumpNarSync } from '../src/nar-dump.ts';
 import { ShellTimer, flag, loadAverage, makeTree, median, medians, option, sh, timeFn, treeDistribution, type Timing } from './lib.ts';
 
@@ -61,6 +62,22 @@ const contenders: Record<string, { label: string; run: (tree: string, devNull: n
       const stream = dumpNar(tree);
       stream.on('data', (chunk: Buffer) => writeSync(devNull, chunk));
       await finished(stream);
+    },
+  },
+  // The byte stream read with a BYOB reader into one reused buffer, each read written to /dev/null.
+  byob: {
+    label: 'dumpNarByteStream (BYOB, 1 reused MiB) -> writeSync',
+    run: async (tree, devNull) => {
+      const reader = dumpNarByteStream(tree).getReader({ mode: 'byob' });
+      let buffer = new ArrayBuffer(STREAM_CHUNK);
+      for (;;) {
+        const { value, done } = await reader.read(new Uint8Array(buffer));
+        if (value !== undefined) {
+          writeSync(devNull, value);
+          buffer = value.buffer as ArrayBuffer;
+        }
+        if (done) return;
+      }
     },
   },
   // The usual stream use: pipeline into an fs.WriteStream (thread-pool writes).

@@ -3,6 +3,7 @@ export { nix32Encode, nix32Decode, nix32Length } from './nix32.ts';
 export { parseSha256, normaliseSha256, formatSha256, sha256Nix32 } from './hash.ts';
 export { parseStorePath, parseStorePathBase, type StorePath } from './store-path.ts';
 export { dumpNar, dumpNarSync, hashPath } from './nar-dump.ts';
+export { dumpNarByteStream } from './nar-dump-bytes.ts';
 export { parseNar, type NarLimits, type NarSink } from './nar-parse.ts';
 export { unpackNar, hashNar, type UnpackOptions, type NarDigest } from './nar-unpack.ts';
 export { removeTree } from './remove-tree.ts';

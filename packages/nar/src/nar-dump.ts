@@ -41,8 +41,19 @@ const T = {
   close: enc(')'),
 };
 
+/** Where the walk writes the archive (internal: the chunked writer below, and nar-dump-bytes.ts's). */
+export interface NarWriter {
+  put(bytes: Buffer): void;
+  u64(n: number): void;
+  pad(len: number): void;
+  str(s: Buffer): void;
+  /** Read up to `want` bytes of `fd` at `position` into the output; returns the count (0: no room now, call again after a yield). */
+  read(fd: number, want: number, position: number, path: Buffer): number;
+  end(): void;
+}
+
 /** Fills fixed-size chunks with NAR bytes and hands each full one to `emit`. */
-class ChunkWriter {
+class ChunkWriter implements NarWriter {
   readonly #next: () => Buffer;
   readonly #emit: (chunk: Buffer) => void;
   #buf: Buffer;
@@ -111,7 +122,7 @@ class ChunkWriter {
 
 // A synchronous walk: blocking calls in bounded slices (the stream's read-ahead) measured ~3x
 // faster than a thread-pool round trip per lstat/open/read.
-function* dumpNode(path: Buffer, out: ChunkWriter): Generator<void> {
+function* dumpNode(path: Buffer, out: NarWriter): Generator<void> {
   const st = lstatSync(path);
   if (st.isSymbolicLink()) {
     out.put(T.symlink);
@@ -151,8 +162,8 @@ function* dumpNode(path: Buffer, out: ChunkWriter): Generator<void> {
   out.put(T.close);
 }
 
-/** Yields between steps so that the caller can take the chunks emitted so far. */
-function* dumpArchive(path: string, out: ChunkWriter): Generator<void> {
+/** Yields between steps so that the caller can take the chunks emitted so far (internal). */
+export function* dumpArchive(path: string, out: NarWriter): Generator<void> {
   out.put(T.magic);
   yield* dumpNode(Buffer.from(path), out);
   out.end();
