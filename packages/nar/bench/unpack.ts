@@ -1,5 +1,5 @@
 // Unpack throughput from local compressed NARs, against the CLI tools on the same files.
-//   node bench/unpack.ts [--runs 5] [--mb 600] [--xz-mb 150] [--tree closure|usr] [--work DIR] [--data DIR (keep generated data there)]
+//   node bench/unpack.ts [--runs 5] [--only xz|zstd] [--mb 600] [--xz-mb 150] [--tree closure|usr] [--work DIR] [--data DIR (keep generated data there)]
 // Every run unpacks into a fresh directory and nothing is deleted until all runs are done: ext4
 // scans recently freed inodes when it allocates new ones (perf: `recently_deleted`, ~0.5 s of a
 // 2.5 s run), a cost of deleting the previous run's tree right before, not of unpacking.
@@ -12,6 +12,8 @@ import { removeTree } from '../src/remove-tree.ts';
 import { bytesOf, flag, loadAverage, makeTree, mb, median, medians, nixDumpTo, option, sh, timeFn, timeShell, treeDistribution, type Timing } from './lib.ts';
 
 const runs = flag('runs', 5);
+// --only xz|zstd runs one half.
+const only = option('only', '');
 const keep = option('data', '');
 const work = keep === '' ? mkdtempSync(join(option('work', tmpdir()), 'nar-bench-unpack-')) : keep;
 const outs = join(work, 'out');
@@ -54,31 +56,35 @@ try {
   const rate = (bytes: number, t: Timing): string => `${t.wall.toFixed(2)} s wall (${(bytes / 1e6 / t.wall).toFixed(0)} MB/s), ${t.cpu.toFixed(2)} s cpu`;
   const walls = (ts: Timing[]): string => ts.map((t) => t.wall.toFixed(2)).join(' ');
 
-  const big = join(work, 'big.nar.zst');
-  const z = await interleave(
-    {
-      ours: ours(big, 'zstd'),
-      fetch: fetchPath(big),
-      nix: nixRestore((dest) => `zstd -dc '${big}' | nix-store --restore '${dest}'`),
-      cli: () => timeShell(`zstd -dc '${big}' > /dev/null`),
-    },
-    runs,
-  );
-  const [zo, zf, zn, zc] = [medians(z.ours!), medians(z.fetch!), medians(z.nix!), medians(z.cli!)];
-  console.log(`zstd: unpackNar(decompress)             ${rate(bigNar, zo)}   <- target >= 400 MB/s of NAR output (runs: ${walls(z.ours!)})`);
-  console.log(`zstd: fetchNar's path (buffers freed)   ${rate(bigNar, zf)}; ${(zn.wall / zf.wall).toFixed(2)}x Nix's speed (runs: ${walls(z.fetch!)})`);
-  console.log(`zstd: zstd -dc | nix-store --restore    ${rate(bigNar, zn)}; ours is ${(zn.wall / zo.wall).toFixed(2)}x Nix's speed (runs: ${walls(z.nix!)})`);
-  console.log(`zstd: zstd -dc > /dev/null (no unpack)  ${rate(bigNar, zc)}`);
-  const perRun = (ts: Timing[]): string => median(ts.map((t, i) => z.nix![i]!.wall / t.wall)).toFixed(2);
-  console.log(`zstd: per-run speed ratio to Nix, median: unpackNar ${perRun(z.ours!)}, fetchNar's path ${perRun(z.fetch!)}; load ${loadAverage()}`);
+  if (only !== 'xz') {
+    const big = join(work, 'big.nar.zst');
+    const z = await interleave(
+      {
+        ours: ours(big, 'zstd'),
+        fetch: fetchPath(big),
+        nix: nixRestore((dest) => `zstd -dc '${big}' | nix-store --restore '${dest}'`),
+        cli: () => timeShell(`zstd -dc '${big}' > /dev/null`),
+      },
+      runs,
+    );
+    const [zo, zf, zn, zc] = [medians(z.ours!), medians(z.fetch!), medians(z.nix!), medians(z.cli!)];
+    console.log(`zstd: unpackNar(decompress)             ${rate(bigNar, zo)}   <- target >= 400 MB/s of NAR output (runs: ${walls(z.ours!)})`);
+    console.log(`zstd: fetchNar's path (buffers freed)   ${rate(bigNar, zf)}; ${(zn.wall / zf.wall).toFixed(2)}x Nix's speed (runs: ${walls(z.fetch!)})`);
+    console.log(`zstd: zstd -dc | nix-store --restore    ${rate(bigNar, zn)}; ours is ${(zn.wall / zo.wall).toFixed(2)}x Nix's speed (runs: ${walls(z.nix!)})`);
+    console.log(`zstd: zstd -dc > /dev/null (no unpack)  ${rate(bigNar, zc)}`);
+    const perRun = (ts: Timing[]): string => median(ts.map((t, i) => z.nix![i]!.wall / t.wall)).toFixed(2);
+    console.log(`zstd: per-run speed ratio to Nix, median: unpackNar ${perRun(z.ours!)}, fetchNar's path ${perRun(z.fetch!)}; load ${loadAverage()}`);
+  }
 
-  const small = join(work, 'small.nar.xz');
-  const x = await interleave({ ours: ours(small, 'xz'), cli: () => timeShell(`xz -dc '${small}' > /dev/null`) }, runs);
-  const xw = await interleave({ wasm: ours(small, 'xz', { xz: 'wasm' }) }, Math.min(runs, 3));
-  const [xo, xc, xwm] = [medians(x.ours!), medians(x.cli!), medians(xw.wasm!)];
-  console.log(`xz: unpackNar(decompress), xz -dc child ${rate(smallNar, xo)}; ${(xc.wall / xo.wall).toFixed(2)}x the CLI   <- target >= 0.8x`);
-  console.log(`xz: xz -dc > /dev/null (no unpack)      ${rate(smallNar, xc)}`);
-  console.log(`xz: unpackNar(decompress), WASM fallback ${rate(smallNar, xwm)}; ${(xc.wall / xwm.wall).toFixed(2)}x the CLI`);
+  if (only !== 'zstd') {
+    const small = join(work, 'small.nar.xz');
+    const x = await interleave({ ours: ours(small, 'xz'), cli: () => timeShell(`xz -dc '${small}' > /dev/null`) }, runs);
+    const xw = await interleave({ wasm: ours(small, 'xz', { xz: 'wasm' }) }, Math.min(runs, 3));
+    const [xo, xc, xwm] = [medians(x.ours!), medians(x.cli!), medians(xw.wasm!)];
+    console.log(`xz: unpackNar(decompress), xz -dc child ${rate(smallNar, xo)}; ${(xc.wall / xo.wall).toFixed(2)}x the CLI   <- target >= 0.8x`);
+    console.log(`xz: xz -dc > /dev/null (no unpack)      ${rate(smallNar, xc)}`);
+    console.log(`xz: unpackNar(decompress), WASM fallback ${rate(smallNar, xwm)}; ${(xc.wall / xwm.wall).toFixed(2)}x the CLI`);
+  }
   console.log(`load average at end: ${loadAverage()}`);
 } finally {
   await removeTree(outs).catch(() => undefined);
