@@ -52,6 +52,11 @@ export interface BinaryCacheClientOptions {
   onProgress?: (e: ClientEvent) => void;
 }
 
+// fetchNar decodes zstd into 64 KiB chunks, not decompress()'s 256 KiB: on a 1.1 GB NAR over loopback
+// HTTP the client's peak RSS was 132-144 MB against 161 MB (bench/rss.ts --dist, 3 runs each), for
+// ~10% more CPU per byte, which a network fetch rarely notices; nodes run many fetches at once.
+const FETCH_ZSTD_CHUNK = 64 * 1024;
+
 interface CacheState {
   config: CacheConfig;
   base: string;
@@ -241,7 +246,7 @@ export class BinaryCacheClient {
     };
     try {
       return await this.#retrying(url, opts.signal, () =>
-        fetchNarOnce({ dispatcher: this.#dispatcher, url, headers, narinfo: found.narinfo, dest, signal: opts.signal, decoders: this.#opts.decoders, onProgress }),
+        fetchNarOnce({ dispatcher: this.#dispatcher, url, headers, narinfo: found.narinfo, dest, signal: opts.signal, decoders: { ...this.#opts.decoders, zstdChunkSize: this.#opts.decoders?.zstdChunkSize ?? FETCH_ZSTD_CHUNK }, onProgress }),
       );
     } catch (err) {
       await removeTree(dest).catch(() => undefined);
