@@ -13,6 +13,7 @@ const client = new BinaryCacheClient({
   trustedKeys: config.trustedKeys,
   storeDir: config.storeDir,
   concurrency: config.concurrency,
+  decoders: config.decoders,
 });
 const running = new Map<number, AbortController>();
 const post = (message: ToPool): void => port.postMessage(message);

@@ -2,6 +2,7 @@ import type { BinaryCacheClient, FoundNarinfo } from '@flox-k8s/nar';
 import { availableParallelism } from 'node:os';
 import { ClosureIndex } from './closure-index.ts';
 import { FetchPool, inProcessFetcher, type NarFetcher } from './fetch-pool.ts';
+import { STORE_DECODERS } from './fetch-protocol.ts';
 import { storeBase } from './layout.ts';
 import { StoreAbortedError, StoreFetchError } from './errors.ts';
 import { PhaseClock, Semaphore } from './phases.ts';
@@ -235,7 +236,7 @@ function fetcherFor(
   if (options.fetchWorkers === undefined && bytes < FETCH_POOL_MIN_BYTES) return inProcessFetcher(client);
   const workers = options.fetchWorkers ?? Math.min(DEFAULT_FETCH_WORKERS, availableParallelism());
   const pool = new FetchPool(
-    { caches: options.caches, trustedKeys: options.trustedKeys, storeDir: ctx.layout.storeDir, concurrency: options.concurrency ?? DEFAULT_CONCURRENCY },
+    { caches: options.caches, trustedKeys: options.trustedKeys, storeDir: ctx.layout.storeDir, concurrency: options.concurrency ?? DEFAULT_CONCURRENCY, decoders: STORE_DECODERS },
     workers,
   );
   return pool;

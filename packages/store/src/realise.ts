@@ -2,6 +2,7 @@ import { mkdtempSync, renameSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BinaryCacheClient, type CacheConfig, type FoundNarinfo } from '@flox-k8s/nar';
 import type { NarFetcher } from './fetch-pool.ts';
+import { STORE_DECODERS } from './fetch-protocol.ts';
 import { StoreAbortedError, StoreDiskFullError, StoreError, StoreFetchError, isDiskFull } from './errors.ts';
 import { errnoCode, fsyncDir, fsyncTree, removeTree } from './fs-util.ts';
 import { lock, unlock } from './file-lock.ts';
@@ -217,6 +218,7 @@ export function clientFor(opts: RealiseOptions, storeDir: string): { client: Bin
       trustedKeys: opts.trustedKeys,
       concurrency: opts.concurrency ?? DEFAULT_CONCURRENCY,
       storeDir,
+      decoders: STORE_DECODERS,
     }),
     owned: true,
   };
