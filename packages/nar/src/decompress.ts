@@ -16,10 +16,10 @@ const ZSTD_READ_AHEAD = 1 << 20;
 
 /**
  * How to decode xz and bzip2. By measurement (README) an `xz -dc` / `bzip2 -dc` subprocess decodes
- * fastest, but starting one costs a fork of this process, which grows with its resident memory
- * (2.6 ms at 50 MB, 18 ms at 160 MB, 55 ms at 470 MB here): `xz: 'auto'` (default) decodes NARs of
- * at most `xzInProcessMaxNarSize` bytes in-process (WASM) and larger ones in the subprocess, when
- * the command runs.
+ * fastest, but starting one forks this process, at a cost that grows with its resident memory
+ * (bench/spawn-cost.ts: 1.6-2.6 ms at 53-71 MB, 6.5-18.5 ms at 158-174 MB, 37-55 ms at 474-486 MB
+ * here). So `xz: 'auto'` (default) decodes NARs of at most `xzInProcessMaxNarSize` bytes in-process
+ * (WASM) and larger ones in the subprocess, when the command runs.
  */
 export interface DecoderOptions {
   xz?: 'auto' | 'subprocess' | 'wasm';
