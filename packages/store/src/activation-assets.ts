@@ -36,14 +36,17 @@ export function renderEnvrc(plan: ActivationPlan, header: string): string {
  * plain variables (the OCI patch sets them); the wrapper adds the `[vars]`
  * that need shell expansion, sources the hook and profile scripts in Flox's
  * order (hook, then profile.common, then profile.bash under bash), then execs
- * the original command.
+ * the original command. As in Flox (and `@flox-k8s/lockfile`'s activationScript),
+ * the hook's stdout goes to stderr, so it never mixes with the command's output,
+ * and a script that fails or has a syntax error does not stop the command:
+ * `command .` takes away `.`'s special-built-in power to end a POSIX shell.
  */
 export function renderWrapper(plan: ActivationPlan, assetDir: string, header: string): string {
   const lines = [`# ${header}`];
   for (const v of plan.env) if (v.expand) lines.push(exportLine(v));
-  if (plan.hook !== undefined) lines.push(`. "${assetDir}/hook-on-activate"`);
-  if (plan.profile.common !== undefined) lines.push(`. "${assetDir}/profile-common"`);
-  if (plan.profile.bash !== undefined) lines.push(`if [ -n "\${BASH_VERSION:-}" ]; then . "${assetDir}/profile-bash"; fi`);
+  if (plan.hook !== undefined) lines.push(`command . "${assetDir}/hook-on-activate" 1>&2`);
+  if (plan.profile.common !== undefined) lines.push(`command . "${assetDir}/profile-common"`);
+  if (plan.profile.bash !== undefined) lines.push(`if [ -n "\${BASH_VERSION:-}" ]; then command . "${assetDir}/profile-bash"; fi`);
   lines.push('exec "$@"', '');
   return lines.join('\n');
 }
