@@ -4,13 +4,19 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { nixBenchFixtures } from '@flox-k8s/nix-fixtures';
-import { Store } from '../src/index.ts';
+import type * as StoreModule from '../src/index.ts';
 import { nixCopy, serveOutOfProcess } from './serve-out-of-process.ts';
 
-const compression = (process.argv[2] ?? 'zstd') as 'xz' | 'zstd';
-const variant = process.argv[3] ?? 'fsync';
-const parent = process.argv[4] ?? '/tmp';
-const workers = process.argv[5] === undefined ? undefined : Number(process.argv[5]);
+// --dist: measure the built JavaScript (what the agent runs; its fetch workers then load built code
+// too) instead of the TypeScript sources. Run it without --conditions=@flox-k8s/source, after a build.
+const dist = process.argv.includes('--dist');
+const argv = process.argv.filter((a) => a !== '--dist');
+const { Store } = (await import(dist ? '../dist/index.js' : '../src/index.ts')) as typeof StoreModule;
+
+const compression = (argv[2] ?? 'zstd') as 'xz' | 'zstd';
+const variant = argv[3] ?? 'fsync';
+const parent = argv[4] ?? '/tmp';
+const workers = argv[5] === undefined ? undefined : Number(argv[5]);
 const bf = await nixBenchFixtures();
 const cache = await serveOutOfProcess(bf.caches[compression]);
 const root = mkdtempSync(join(parent, 'flox-bench-once-'));

@@ -3,19 +3,26 @@
 // a fresh store, alternating, in the same run, for xz and zstd.
 // Target: ours ≤ 0.67× Nix's wall time.
 // Run: node --conditions=@flox-k8s/source bench/cold-realise.ts [runs=3] [dir=/tmp] [fetchWorkers]
+//  or, built: pnpm build && node bench/cold-realise.ts --dist [runs] [dir] [fetchWorkers]
 import { mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { nixBenchFixtures } from '@flox-k8s/nix-fixtures';
-import { Store } from '../src/index.ts';
+import type * as StoreModule from '../src/index.ts';
 import { median } from './synthetic.ts';
 import { nixCopy, serveOutOfProcess } from './serve-out-of-process.ts';
 
-const RUNS = Number(process.argv[2] ?? 3);
-const parent = process.argv[3] ?? '/tmp';
+// --dist: measure the built JavaScript (what the agent runs; its fetch workers then load built code
+// too) instead of the TypeScript sources. Run it without --conditions=@flox-k8s/source, after a build.
+const dist = process.argv.includes('--dist');
+const argv = process.argv.filter((a) => a !== '--dist');
+const { Store } = (await import(dist ? '../dist/index.js' : '../src/index.ts')) as typeof StoreModule;
+
+const RUNS = Number(argv[2] ?? 3);
+const parent = argv[3] ?? '/tmp';
 const TARGET = 0.67;
 // Fetch worker threads (default: the store's default).
-const WORKERS = process.argv[4] === undefined ? undefined : Number(process.argv[4]);
+const WORKERS = argv[4] === undefined ? undefined : Number(argv[4]);
 
 const bf = await nixBenchFixtures();
 console.log(`closure: ${bf.closure.length} paths, ${(bf.narSize / 1e6).toFixed(0)} MB of NAR; stores under ${parent}; ${RUNS} runs each`);
