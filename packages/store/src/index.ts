@@ -8,6 +8,7 @@ export type { VerifyResult } from './verify.ts';
 export type { PathInfo } from './metadata.ts';
 export type { Lease } from './roots.ts';
 export type { RecoveryReport } from './recover.ts';
+export { PROFILE_FORMAT } from './profile-format.ts';
 export { buildEnv, canonicalContainerPath, type BuildEnvPackage, type HostMapper } from './buildenv.ts';
 export {
   ProfileCollisionError,

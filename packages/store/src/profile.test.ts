@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURE_ACTIVATION, type NixFixtures, type ServedCache } from '@flox-k8s/nix-fixtures';
 import { parseLockfile } from '@flox-k8s/lockfile';
 import { Store } from './store.ts';
+import { PROFILE_FORMAT } from './profile-format.ts';
 import { cleanup, nixEnvProfile, profileTree, servedFixtures, tempDir } from '../test/helpers.ts';
 
 let fx: NixFixtures;
@@ -49,7 +50,7 @@ describe('profile', () => {
     const lock = parseLockfile(fx.lockfile.bytes);
     const profile = await store.profile(lock, 'x86_64-linux');
     expect(profile.digest).toBe(lock.digest);
-    expect(profile.hostPath).toBe(join(root, 'profiles', `${lock.digest}-x86_64-linux-run`));
+    expect(profile.hostPath).toBe(join(root, 'profiles', `${lock.digest}-x86_64-linux-run-f${PROFILE_FORMAT}`));
     expect(profile.containerPath).toBe('/run/flox-k8s/env');
     expect(profile.closure).toEqual(fx.closure);
     const assets = join(profile.hostPath, '.flox-k8s');

@@ -105,7 +105,7 @@ function resultFrom(input: ProfileInput, hostPath: string, closure: string[], pl
 /**
  * Builds (or finds) the profile of a lockfile: merged tree into a temp dir,
  * activation assets, a manifest written last, then one rename into
- * `profiles/<digest>-<system>-<mode>`. A visible profile is always complete.
+ * `profiles/<digest>-<system>-<mode>-f<PROFILE_FORMAT>`. A visible profile is always complete.
  */
 export async function buildProfile(input: ProfileInput): Promise<ProfileResult> {
   const final = join(input.layout.profiles, input.key);

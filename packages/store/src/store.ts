@@ -17,6 +17,7 @@ import { PathRegistry } from './registry.ts';
 import { removeLease, removePin, writeLease, writePin, type Lease } from './roots.ts';
 import { SingleFlight } from './single-flight.ts';
 import { verifyStore, type VerifyResult } from './verify.ts';
+import { PROFILE_FORMAT } from './profile-format.ts';
 
 /** Options of `Store.open`. */
 export interface StoreOpenOptions {
@@ -183,7 +184,7 @@ export class Store {
     if (!containerPath.startsWith('/')) throw new StoreOptionsError(`profile containerPath must be absolute, found ${containerPath}`);
     // The assets embed the mount path, so a profile for another mount path is another profile.
     const mountTag = containerPath === this.#profileMountPath ? '' : `-${createHash('sha256').update(containerPath).digest('hex').slice(0, 12)}`;
-    const key = `${digest}-${system}-${mode}${mountTag}`;
+    const key = `${digest}-${system}-${mode}-f${PROFILE_FORMAT}${mountTag}`;
     const job = this.#profileJobs.get(key, () =>
       buildProfile({
         layout: this.#layout,

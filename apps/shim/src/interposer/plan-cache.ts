@@ -9,8 +9,19 @@ import type { PatchPlan } from '@flox-k8s/oci-patch';
 
 type CachedPlan = Omit<PatchPlan, 'applied'>;
 
+/**
+ * The store's PROFILE_FORMAT (@flox-k8s/store) that the cached plans were built on: a plan names a
+ * profile directory, so plans of another format must not be used. Kept as a literal so the warm
+ * path loads nothing of the store; a test checks it equals the store's.
+ */
+export const PLAN_CACHE_FORMAT = 2;
+
+function planDir(storeRoot: string): string {
+  return join(storeRoot, 'shim', `plans-f${PLAN_CACHE_FORMAT}`);
+}
+
 function planFile(storeRoot: string, key: { digest: string; system: string; mode: string }): string {
-  return join(storeRoot, 'shim', 'plans', `${key.digest}-${key.system}-${key.mode}.json`);
+  return join(planDir(storeRoot), `${key.digest}-${key.system}-${key.mode}.json`);
 }
 
 /** The cached plan, when all of its mounts still exist on the host. */
@@ -36,7 +47,7 @@ export function writeCachedPlan(storeRoot: string, key: { digest: string; system
   const { applied: _applied, ...cached } = plan;
   const file = planFile(storeRoot, key);
   try {
-    mkdirSync(join(storeRoot, 'shim', 'plans'), { recursive: true });
+    mkdirSync(planDir(storeRoot), { recursive: true });
     const tmp = `${file}.tmp-${process.pid}`;
     writeFileSync(tmp, JSON.stringify(cached));
     renameSync(tmp, file);
