@@ -68,6 +68,7 @@ const NARINFO_LIMIT = 1 << 20;
 /** Client for Nix HTTP binary caches: verified narinfo lookup, closures, and streaming NAR fetch + unpack. */
 export class BinaryCacheClient {
   readonly #opts: BinaryCacheClientOptions;
+  readonly #decoders: DecoderOptions;
   readonly #agent: Agent;
   readonly #dispatcher: Dispatcher;
   readonly #keys: PublicKey[];
@@ -80,6 +81,7 @@ export class BinaryCacheClient {
 
   constructor(opts: BinaryCacheClientOptions) {
     this.#opts = opts;
+    this.#decoders = { ...opts.decoders, zstdChunkSize: opts.decoders?.zstdChunkSize ?? FETCH_ZSTD_CHUNK };
     this.#keys = opts.trustedKeys.map((k) => parsePublicKey(k));
     this.#storeDir = opts.storeDir ?? '/nix/store';
     const stall = opts.stallTimeoutMs ?? 30_000;
@@ -246,7 +248,7 @@ export class BinaryCacheClient {
     };
     try {
       return await this.#retrying(url, opts.signal, () =>
-        fetchNarOnce({ dispatcher: this.#dispatcher, url, headers, narinfo: found.narinfo, dest, signal: opts.signal, decoders: { ...this.#opts.decoders, zstdChunkSize: this.#opts.decoders?.zstdChunkSize ?? FETCH_ZSTD_CHUNK }, onProgress }),
+        fetchNarOnce({ dispatcher: this.#dispatcher, url, headers, narinfo: found.narinfo, dest, signal: opts.signal, decoders: this.#decoders, onProgress }),
       );
     } catch (err) {
       await removeTree(dest).catch(() => undefined);

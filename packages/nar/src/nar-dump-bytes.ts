@@ -13,7 +13,8 @@ const ZEROS = Buffer.alloc(8);
 class ViewWriter implements NarWriter {
   #view: Uint8Array = new Uint8Array(0);
   #pos = 0;
-  // Token bytes that did not fit the last view, in order (file contents are only read when there is room).
+  // Token bytes that did not fit the last view, in order; non-empty only while the view is full
+  // (file contents are only read when there is room).
   readonly #spill: Buffer[] = [];
 
   /** Start filling `view`; bytes left over from the last one come first. */
@@ -43,10 +44,8 @@ class ViewWriter implements NarWriter {
   }
 
   put(bytes: Buffer): void {
-    if (this.#spill.length > 0) {
-      this.#spill.push(bytes);
-      return;
-    }
+    // While bytes wait in the spill the view is full (target() drains the spill first), so
+    // nothing is written here then and the order holds.
     const n = Math.min(bytes.length, this.#view.length - this.#pos);
     this.#view.set(n === bytes.length ? bytes : bytes.subarray(0, n), this.#pos);
     this.#pos += n;
@@ -74,7 +73,7 @@ class ViewWriter implements NarWriter {
 
   read(fd: number, want: number, position: number, path: Buffer): number {
     const room = this.#view.length - this.#pos;
-    if (this.#spill.length > 0 || room === 0) return 0;
+    if (room === 0) return 0;
     const got = readSync(fd, this.#view, this.#pos, Math.min(room, want), position);
     if (got === 0) throw new NarUnsupportedFileError(`${path.toString()}: file shrank while being archived`);
     this.#pos += got;

@@ -35,12 +35,17 @@ function childCpu(script: string): number {
   return (secs[0] ?? 0) + (secs[1] ?? 0);
 }
 
-/** utime + stime of a process, in seconds (from /proc/<pid>/stat; clock ticks are 100 Hz on Linux). */
-function processCpu(pid: number): number {
+/** Seconds from two adjacent clock-tick fields of /proc/<pid>/stat (counted after the command name; 100 Hz on Linux). */
+function statCpu(pid: number | 'self', field: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return (Number(fields[field]) + Number(fields[field + 1])) / 100;
 }
+
+/** utime + stime of a process. */
+const processCpu = (pid: number): number => statCpu(pid, 11);
+/** cutime + cstime of this process: the CPU of its reaped children. */
+const childrenCpu = (): number => statCpu('self', 13);
 
 const q = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
 const curl = spawnSync('curl', ['--version']).status === 0;
@@ -111,11 +116,4 @@ async function nixCopyCpu(copy: () => Promise<void>): Promise<number> {
   const before = childrenCpu();
   await copy();
   return childrenCpu() - before;
-}
-
-/** CPU seconds of this process's reaped children (/proc/self/stat cutime + cstime). */
-function childrenCpu(): number {
-  const stat = readFileSync('/proc/self/stat', 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[13]) + Number(fields[14])) / 100;
 }

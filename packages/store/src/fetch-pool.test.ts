@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { dumpNar, hashNar } from '@flox-k8s/nar';
 import type { ServedCache } from '@flox-k8s/nix-fixtures';
 import { Store } from './store.ts';
-import { cleanup, fakeStorePath, servedFixtures, tempDir, throttledNars } from '../test/helpers.ts';
+import { cleanup, expectAbortMidBody, fakeStorePath, servedFixtures, tempDir, throttledNars } from '../test/helpers.ts';
 
 const dirs: string[] = [];
 const caches: ServedCache[] = [];
@@ -62,19 +62,7 @@ describe('realise with fetch worker threads', () => {
   it('an abort reaches the worker mid-download: coded error, temp freed', async () => {
     const { nixFixtures } = await import('@flox-k8s/nix-fixtures');
     const { fx, store, realiseOptions } = await setup('none', { onRequest: throttledNars((await nixFixtures()).caches.none, 20) });
-    const controller = new AbortController();
-    const pending = store.realise([fx.storePaths.busybox], {
-      ...realiseOptions,
-      fetchWorkers: 2,
-      signal: controller.signal,
-      onProgress: (e) => {
-        if (e.type === 'fetch-progress' && e.bytesIn > 0) controller.abort(new Error('test abort mid-body'));
-      },
-    });
-    await expect(pending).rejects.toMatchObject({ code: 'FLOXK8S_STORE_ABORTED' });
-    expect(readdirSync(join(store.root, 'store'))).toEqual([]);
-    expect(readdirSync(join(store.root, 'tmp'))).toEqual([]);
-    expect(readdirSync(join(store.root, 'locks'))).toEqual([]);
+    await expectAbortMidBody(store, fx.storePaths.busybox, { ...realiseOptions, fetchWorkers: 2 });
   });
 
   it('a missing narinfo still fails with its code when workers are requested', async () => {

@@ -6,7 +6,7 @@ import { dumpNar, hashNar } from '@flox-k8s/nar';
 import type { ServedCache } from '@flox-k8s/nix-fixtures';
 import { Store } from './store.ts';
 import type { RealiseProgress } from './realise.ts';
-import { cleanup, fakeStorePath, servedFixtures, tempDir, throttledNars } from '../test/helpers.ts';
+import { cleanup, expectAbortMidBody, fakeStorePath, servedFixtures, tempDir, throttledNars } from '../test/helpers.ts';
 
 const dirs: string[] = [];
 const caches: ServedCache[] = [];
@@ -150,18 +150,7 @@ describe('realise', () => {
   it('AbortSignal during a NAR download stops it: coded error, temp freed', async () => {
     const { nixFixtures } = await import('@flox-k8s/nix-fixtures');
     const { fx, store, realiseOptions } = await setup('none', { onRequest: throttledNars((await nixFixtures()).caches.none, 20) });
-    const controller = new AbortController();
-    const pending = store.realise([fx.storePaths.busybox], {
-      ...realiseOptions,
-      signal: controller.signal,
-      onProgress: (e) => {
-        if (e.type === 'fetch-progress' && e.bytesIn > 0) controller.abort(new Error('test abort mid-body'));
-      },
-    });
-    await expect(pending).rejects.toMatchObject({ code: 'FLOXK8S_STORE_ABORTED' });
-    expect(readdirSync(join(store.root, 'store'))).toEqual([]);
-    expect(readdirSync(join(store.root, 'tmp'))).toEqual([]);
-    expect(readdirSync(join(store.root, 'locks'))).toEqual([]);
+    await expectAbortMidBody(store, fx.storePaths.busybox, realiseOptions);
   });
 
   it('one caller giving up does not cancel a download another caller in the process shares', async () => {

@@ -10,8 +10,11 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { dumpNar, hashNar, nix32Encode } from '@flox-k8s/nar';
 import { nixFixtures, serveCache, type NixFixtures, type ServeCacheOptions, type ServedCache } from '@flox-k8s/nix-fixtures';
+import { expect } from 'vitest';
 import { removeTreeSync } from '../src/fs-util.ts';
 import { writePathInfo } from '../src/metadata.ts';
+import type { RealiseOptions } from '../src/realise.ts';
+import type { Store } from '../src/store.ts';
 
 /** A throwaway directory; remove it with `cleanup`. */
 export function tempDir(prefix = 'flox-store-test-'): string {
@@ -186,4 +189,23 @@ export function throttledNars(dir: string, pauseMs = 4): (req: IncomingMessage, 
     res.end();
     return true;
   };
+}
+
+/**
+ * Realises `storePath` and aborts once NAR bytes flow: the realise must fail with
+ * FLOXK8S_STORE_ABORTED and leave no path, temp file or lock behind.
+ */
+export async function expectAbortMidBody(store: Store, storePath: string, options: RealiseOptions): Promise<void> {
+  const controller = new AbortController();
+  const pending = store.realise([storePath], {
+    ...options,
+    signal: controller.signal,
+    onProgress: (e) => {
+      if (e.type === 'fetch-progress' && e.bytesIn > 0) controller.abort(new Error('test abort mid-body'));
+    },
+  });
+  await expect(pending).rejects.toMatchObject({ code: 'FLOXK8S_STORE_ABORTED' });
+  expect(readdirSync(join(store.root, 'store'))).toEqual([]);
+  expect(readdirSync(join(store.root, 'tmp'))).toEqual([]);
+  expect(readdirSync(join(store.root, 'locks'))).toEqual([]);
 }

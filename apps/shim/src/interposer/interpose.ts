@@ -32,6 +32,11 @@ export type CallerPath = (path: string) => string;
 
 const samePath: CallerPath = (path) => path;
 
+/** runc's global flags with its `--log` file as this process sees it (where failures are appended). */
+export function callerGlobals(globals: RuncGlobals, callerPath: CallerPath): RuncGlobals {
+  return { ...globals, log: globals.log === undefined ? undefined : callerPath(globals.log) };
+}
+
 /**
  * Handles one runc command line (argv without the program, `cwd` of the caller): for
  * `create`, realise and patch `config.json`; for `exec`, patch the `--process` file.
@@ -47,8 +52,8 @@ export async function interposeRunc(
   let globals: RuncGlobals | undefined;
   try {
     const inv = parseRuncArgv(argv, cwd);
+    if (inv.subcommand !== 'other') globals = callerGlobals(inv.globals, callerPath);
     if (inv.subcommand === 'create') {
-      globals = { ...inv.globals, log: inv.globals.log === undefined ? undefined : callerPath(inv.globals.log) };
       const bundle = callerPath(inv.bundle);
       const spec = readJsonFile(join(bundle, 'config.json'));
       // Containers without the annotation (pod sandboxes of other runtimes, plain pods)
@@ -61,7 +66,6 @@ export async function interposeRunc(
         await interposeCreate({ ...inv, bundle }, spec, state);
       }
     } else if (inv.subcommand === 'exec') {
-      globals = { ...inv.globals, log: inv.globals.log === undefined ? undefined : callerPath(inv.globals.log) };
       const recorded = inv.processFile === undefined ? undefined : bundleOfContainer(callerPath(inv.globals.root), inv.containerId);
       const bundle = recorded === undefined ? undefined : callerPath(recorded);
       if (bundle !== undefined && existsSync(join(bundle, EXEC_PLAN_FILE))) {

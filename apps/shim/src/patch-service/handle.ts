@@ -4,7 +4,7 @@ import type { ShimConfig } from '../config/schema.ts';
 import type { Logger } from '../log/index.ts';
 import { parseRuncArgv, type RuncGlobals } from '../interposer/argv.ts';
 import type { InterposeState } from '../interposer/context.ts';
-import { failure, interposeRunc, type CallerPath, type InterposeOutcome, type InterposerModules } from '../interposer/interpose.ts';
+import { callerGlobals, failure, interposeRunc, type CallerPath, type InterposeOutcome, type InterposerModules } from '../interposer/interpose.ts';
 import { CreateTimeoutError } from './errors.ts';
 import { lstatOrUndefined, openReply } from './fifo.ts';
 import { REPLY_ACCEPTED, REPLY_DECLINE, REPLY_OK, parsePatchRequest, replyFail, replyFifo, type PatchSubcommand } from './protocol.ts';
@@ -91,7 +91,7 @@ export async function handlePatchRequest(line: string, deps: HandlerDeps): Promi
     const outcome = await withTimeout(
       interposeRunc(runcArgv, cwd, deps.modules, state, callerPath),
       deps.config.createTimeoutMs,
-      () => failure(new CreateTimeoutError(`not patched within createTimeoutMs (${deps.config.createTimeoutMs} ms)`), state, globals === undefined ? undefined : { ...globals, log: globals.log === undefined ? undefined : callerPath(globals.log) }),
+      () => failure(new CreateTimeoutError(`not patched within createTimeoutMs (${deps.config.createTimeoutMs} ms)`), state, globals === undefined ? undefined : callerGlobals(globals, callerPath)),
     );
     writeFinal(fd, outcome.value.ok ? REPLY_OK : replyFail(outcome.value.message));
     return report(outcome.timedOut ? 'timeout' : outcome.value.ok ? 'ok' : 'fail', outcome.value.ok ? undefined : outcome.value.code);
