@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { nixFixtures, serveCache, type NixFixtures } from '@flox-k8s/nix-fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyCache, readNarinfo, rewriteNarinfo } from '../test/cache-kit.ts';
@@ -21,16 +21,29 @@ describe('BinaryCacheClient realises the fixture caches', () => {
     await removeTree(tmp);
   });
 
-  it.each(['xz', 'zstd', 'bzip2', 'none'] as const)('%s: closure + fetchNar reproduce every store path exactly', async (compression) => {
+  // zstd and uncompressed NARs this small are fetched whole by default; wholeNarMaxBytes 0 streams them.
+  it.each([
+    ['xz', undefined],
+    ['zstd', undefined],
+    ['zstd', 0],
+    ['bzip2', undefined],
+    ['none', undefined],
+    ['none', 0],
+  ] as const)('%s (wholeNarMaxBytes %s): closure + fetchNar reproduce every store path exactly', async (compression, wholeNarMaxBytes) => {
     const server = await serveCache(fx.caches[compression]);
     const events: ClientEvent[] = [];
-    const client = new BinaryCacheClient({ caches: [{ url: server.url }], trustedKeys: [fx.publicKey], onProgress: (e) => events.push(e) });
+    const client = new BinaryCacheClient({
+      caches: [{ url: server.url }],
+      trustedKeys: [fx.publicKey],
+      onProgress: (e) => events.push(e),
+      ...(wholeNarMaxBytes === undefined ? {} : { wholeNarMaxBytes }),
+    });
     try {
       const closure = await client.closure([fx.storePaths.script, fx.storePaths.tree]);
       expect([...closure.keys()]).toEqual(fx.closure);
       for (const [storePath, found] of closure) {
         expect(found.narinfo.compression).toBe(compression);
-        const dest = join(tmp, `${compression}-${storePath.slice(11)}`);
+        const dest = join(tmp, `${compression}-${wholeNarMaxBytes}-${storePath.slice(11)}`);
         const result = await client.fetchNar(found, dest);
         expect(result).toEqual({ narHash: found.narinfo.narHash, narSize: found.narinfo.narSize, fileSize: found.narinfo.fileSize });
         expect(nixDump(dest).equals(nixDump(storePath))).toBe(true);
@@ -63,13 +76,63 @@ describe('BinaryCacheClient realises the fixture caches', () => {
       secret,
     );
     const server = await serveCache(dir);
-    const client = new BinaryCacheClient({ caches: [{ url: server.url }], trustedKeys: [fx.publicKey] });
     try {
-      const dest = join(tmp, 'multiframe-out');
-      await client.fetchNar(await client.narinfo(fx.storePaths.busybox), dest);
-      expect(nixDump(dest).equals(nar)).toBe(true);
+      for (const wholeNarMaxBytes of [0, 1 << 30]) {
+        const client = new BinaryCacheClient({ caches: [{ url: server.url }], trustedKeys: [fx.publicKey], wholeNarMaxBytes });
+        try {
+          const dest = join(tmp, `multiframe-out-${wholeNarMaxBytes}`);
+          await client.fetchNar(await client.narinfo(fx.storePaths.busybox), dest);
+          expect(nixDump(dest).equals(nar)).toBe(true);
+        } finally {
+          await client.close();
+        }
+      }
     } finally {
-      await client.close();
+      await server.close();
+    }
+  });
+
+  it('a small NAR is fetched whole (nothing is written before the last byte arrives) unless wholeNarMaxBytes or the budget says stream', async () => {
+    const info = await readNarinfo(fx.caches.none, fx.storePaths.busybox);
+    const nar = await readFile(join(fx.caches.none, info.url));
+    // The server sends half the NAR, then holds the rest until the test has looked at dest.
+    let sendRest: (() => void) | undefined;
+    let halfSent: (() => void) | undefined;
+    const server = await serveCache(fx.caches.none, {
+      onRequest: (req, res) => {
+        if (!req.url?.startsWith('/nar/')) return false;
+        res.writeHead(200, { 'content-length': String(nar.length) });
+        res.write(nar.subarray(0, nar.length >> 1), () => {
+          sendRest = () => res.end(nar.subarray(nar.length >> 1));
+          halfSent?.();
+        });
+        return true;
+      },
+    });
+    try {
+      const cases = [
+        [{}, false],
+        [{ wholeNarMaxBytes: 0 }, true],
+        [{ wholeNarBudgetBytes: info.fileSize! - 1 }, true],
+      ] as const;
+      for (const [options, streams] of cases) {
+        const client = new BinaryCacheClient({ caches: [{ url: server.url }], trustedKeys: [fx.publicKey], ...options });
+        try {
+          const dest = join(tmp, `whole-${JSON.stringify(options).replace(/\W/g, '')}`);
+          const half = new Promise<void>((resolve) => (halfSent = resolve));
+          const fetched = client.fetchNar(await client.narinfo(fx.storePaths.busybox), dest);
+          await half;
+          // A streamed NAR is being written by now; a whole one waits for its last byte.
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          expect([options, await readdir(tmp).then((names) => names.includes(basename(dest)))]).toEqual([options, streams]);
+          sendRest?.();
+          await fetched;
+          expect(nixDump(dest).equals(nar)).toBe(true);
+        } finally {
+          await client.close();
+        }
+      }
+    } finally {
       await server.close();
     }
   });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { nixFixtures, serveCache, type NixFixtures } from '@flox-k8s/nix-fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyCache, narinfoFile, readNarinfo, rewriteNarinfo } from '../test/cache-kit.ts';
-import { BinaryCacheClient } from './client.ts';
+import { BinaryCacheClient, type BinaryCacheClientOptions } from './client.ts';
 import { serializeNarinfo } from './narinfo.ts';
 import { removeTree } from './remove-tree.ts';
 
@@ -29,9 +29,14 @@ describe('BinaryCacheClient never trusts what it downloads', () => {
     await removeTree(tmp);
   });
 
-  async function withCache<T>(dir: string, trustedKeys: string[], fn: (client: BinaryCacheClient) => Promise<T>): Promise<T> {
+  async function withCache<T>(
+    dir: string,
+    trustedKeys: string[],
+    fn: (client: BinaryCacheClient) => Promise<T>,
+    options: Partial<BinaryCacheClientOptions> = {},
+  ): Promise<T> {
     const server = await serveCache(dir);
-    const client = new BinaryCacheClient({ caches: [{ url: server.url }], trustedKeys, retries: 0 });
+    const client = new BinaryCacheClient({ caches: [{ url: server.url }], trustedKeys, retries: 0, ...options });
     try {
       return await fn(client);
     } finally {
@@ -59,11 +64,18 @@ describe('BinaryCacheClient never trusts what it downloads', () => {
     const dir = await copyCache(fx.caches.zstd, join(tmp, 'wronghash'));
     const other = await readNarinfo(dir, fx.storePaths.tree);
     await rewriteNarinfo(dir, fx.storePaths.data, (n) => ({ ...n, narHash: other.narHash }), secret);
-    await withCache(dir, [fx.publicKey], async (client) => {
-      const dest = join(tmp, 'wronghash-out');
-      await expect(client.fetchNar(await client.narinfo(fx.storePaths.data), dest)).rejects.toMatchObject({ code: 'FLOXK8S_NAR_HASH_MISMATCH' });
-      expect(await readdir(tmp)).not.toContain('wronghash-out');
-    });
+    for (const wholeNarMaxBytes of [0, 1 << 30]) {
+      await withCache(
+        dir,
+        [fx.publicKey],
+        async (client) => {
+          const dest = join(tmp, 'wronghash-out');
+          await expect(client.fetchNar(await client.narinfo(fx.storePaths.data), dest)).rejects.toMatchObject({ code: 'FLOXK8S_NAR_HASH_MISMATCH' });
+          expect(await readdir(tmp)).not.toContain('wronghash-out');
+        },
+        { wholeNarMaxBytes },
+      );
+    }
   });
 
   it('rejects a wrong NarSize, FileSize and FileHash each with their own code, leaving no dest', async () => {
@@ -71,28 +83,62 @@ describe('BinaryCacheClient never trusts what it downloads', () => {
       ['narsize', (n) => ({ ...n, narSize: n.narSize - 8 }), 'FLOXK8S_NAR_SIZE_MISMATCH'],
       ['bignarsize', (n) => ({ ...n, narSize: n.narSize + 8 }), 'FLOXK8S_NAR_SIZE_MISMATCH'],
       ['filesize', (n) => ({ ...n, fileSize: (n.fileSize ?? 0) + 1 }), 'FLOXK8S_FILE_SIZE_MISMATCH'],
-      ['filehash', (n) => ({ ...n, fileHash: n.narHash }), 'FLOXK8S_FILE_HASH_MISMATCH'],
+      // Valid form, wrong value (an uncompressed NAR's FileHash equals its NarHash, so not that).
+      ['filehash', (n) => ({ ...n, fileHash: `sha256:${'1'.repeat(52)}` }), 'FLOXK8S_FILE_HASH_MISMATCH'],
     ];
-    for (const [name, edit, code] of cases) {
-      const dir = await copyCache(fx.caches.xz, join(tmp, name));
-      await rewriteNarinfo(dir, fx.storePaths.busybox, edit, secret);
-      await withCache(dir, [fx.publicKey], async (client) => {
-        const dest = join(tmp, `${name}-out`);
-        await expect(client.fetchNar(await client.narinfo(fx.storePaths.busybox), dest)).rejects.toMatchObject({ code });
-        expect(await readdir(tmp)).not.toContain(`${name}-out`);
-      });
+    // xz always streams; zstd and none are fetched whole (small NARs) or streamed (wholeNarMaxBytes 0).
+    for (const [compression, wholeNarMaxBytes] of [['xz', 0], ['zstd', undefined], ['zstd', 0], ['none', undefined], ['none', 0]] as const) {
+      for (const [name, edit, code] of cases) {
+        const dir = await copyCache(fx.caches[compression], join(tmp, `${name}-${compression}-${wholeNarMaxBytes}`));
+        await rewriteNarinfo(dir, fx.storePaths.busybox, edit, secret);
+        await withCache(
+          dir,
+          [fx.publicKey],
+          async (client) => {
+            const dest = join(tmp, `${name}-out`);
+            await expect(client.fetchNar(await client.narinfo(fx.storePaths.busybox), dest)).rejects.toMatchObject({ code });
+            expect(await readdir(tmp)).not.toContain(`${name}-out`);
+          },
+          wholeNarMaxBytes === undefined ? {} : { wholeNarMaxBytes },
+        );
+      }
     }
   });
 
-  it('rejects a truncated NAR with FLOXK8S_NAR_TRUNCATED (and a truncated xz file with FLOXK8S_DECOMPRESS_FAILED), leaving no dest', async () => {
-    for (const [compression, code] of [
-      ['none', 'FLOXK8S_NAR_TRUNCATED'],
-      ['xz', 'FLOXK8S_DECOMPRESS_FAILED'],
-    ] as const) {
-      const dir = await copyCache(fx.caches[compression], join(tmp, `truncated-${compression}`));
+  it('rejects a file shorter than its FileSize with FLOXK8S_FILE_SIZE_MISMATCH, whole or streamed, before the decoder or parser blames the NAR, leaving no dest', async () => {
+    for (const compression of ['none', 'xz', 'zstd'] as const) {
+      const dir = await copyCache(fx.caches[compression], join(tmp, `short-${compression}`));
       const info = await readNarinfo(dir, fx.storePaths.busybox);
       const file = join(dir, info.url);
       await writeFile(file, (await readFile(file)).subarray(0, Math.floor((info.fileSize ?? 0) * 0.6)));
+      for (const wholeNarMaxBytes of [0, 1 << 30]) {
+        await withCache(
+          dir,
+          [fx.publicKey],
+          async (client) => {
+            const dest = join(tmp, `short-${compression}-out`);
+            await expect(client.fetchNar(await client.narinfo(fx.storePaths.busybox), dest)).rejects.toMatchObject({ code: 'FLOXK8S_FILE_SIZE_MISMATCH' });
+            expect(await readdir(tmp)).not.toContain(`short-${compression}-out`);
+          },
+          { wholeNarMaxBytes },
+        );
+      }
+    }
+  });
+
+  it('without a FileSize, rejects a truncated NAR with FLOXK8S_NAR_TRUNCATED (a truncated xz/zstd file with FLOXK8S_DECOMPRESS_FAILED), leaving no dest', async () => {
+    for (const [compression, code] of [
+      ['none', 'FLOXK8S_NAR_TRUNCATED'],
+      ['xz', 'FLOXK8S_DECOMPRESS_FAILED'],
+      ['zstd', 'FLOXK8S_DECOMPRESS_FAILED'],
+    ] as const) {
+      const dir = await copyCache(fx.caches[compression], join(tmp, `truncated-${compression}`));
+      // FileSize and FileHash are not covered by the signature: dropping them keeps the narinfo valid.
+      const info = await rewriteNarinfo(dir, fx.storePaths.busybox, ({ fileSize: _s, fileHash: _h, ...rest }) => rest);
+      expect(info.fileSize).toBeUndefined();
+      const file = join(dir, info.url);
+      const bytes = await readFile(file);
+      await writeFile(file, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
       await withCache(dir, [fx.publicKey], async (client) => {
         const dest = join(tmp, `truncated-${compression}-out`);
         await expect(client.fetchNar(await client.narinfo(fx.storePaths.busybox), dest)).rejects.toMatchObject({ code });

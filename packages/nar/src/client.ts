@@ -3,7 +3,7 @@ import { Agent, interceptors, type Dispatcher } from 'undici';
 import { authorizationHeader, credentialsFor, loadCredentialsFile, type CacheCredentials, type CredentialsTable } from './credentials.ts';
 import type { DecoderOptions } from './decompress.ts';
 import { CacheNetworkError, NarDestinationError, type NarError, NarinfoInvalidError, NarinfoNotFoundError } from './errors.ts';
-import { fetchNarOnce } from './fetch-nar.ts';
+import { WHOLE_NAR_MAX_BYTES, WholeNarBudget, fetchNarOnce } from './fetch-nar.ts';
 import { get, smallText } from './http.ts';
 import { parseNarinfo, parseNixCacheInfo, type Narinfo, type NixCacheInfo } from './narinfo.ts';
 import { removeTree } from './remove-tree.ts';
@@ -49,6 +49,14 @@ export interface BinaryCacheClientOptions {
   credentialsFile?: string;
   storeDir?: string;
   decoders?: DecoderOptions;
+  /**
+   * zstd and uncompressed NARs whose FileSize + NarSize is at most this many bytes are received
+   * whole into memory, then decoded and hashed on libuv's thread pool while the calling thread
+   * writes the files (default 16 MiB; 0 streams every NAR).
+   */
+  wholeNarMaxBytes?: number;
+  /** Memory that whole-NAR fetches of this client may hold at once; others stream meanwhile (default 128 MiB). */
+  wholeNarBudgetBytes?: number;
   onProgress?: (e: ClientEvent) => void;
 }
 
@@ -64,11 +72,14 @@ interface CacheState {
 }
 
 const NARINFO_LIMIT = 1 << 20;
+// 16 downloads of NARs of a few MB each fit; each holds its compressed file and its NAR until written.
+const WHOLE_NAR_BUDGET_BYTES = 128 * 1024 * 1024;
 
 /** Client for Nix HTTP binary caches: verified narinfo lookup, closures, and streaming NAR fetch + unpack. */
 export class BinaryCacheClient {
   readonly #opts: BinaryCacheClientOptions;
   readonly #decoders: DecoderOptions;
+  readonly #whole: WholeNarBudget | undefined;
   readonly #agent: Agent;
   readonly #dispatcher: Dispatcher;
   readonly #keys: PublicKey[];
@@ -82,6 +93,8 @@ export class BinaryCacheClient {
   constructor(opts: BinaryCacheClientOptions) {
     this.#opts = opts;
     this.#decoders = { ...opts.decoders, zstdChunkSize: opts.decoders?.zstdChunkSize ?? FETCH_ZSTD_CHUNK };
+    const wholeMax = opts.wholeNarMaxBytes ?? WHOLE_NAR_MAX_BYTES;
+    this.#whole = wholeMax > 0 ? new WholeNarBudget(wholeMax, opts.wholeNarBudgetBytes ?? WHOLE_NAR_BUDGET_BYTES) : undefined;
     this.#keys = opts.trustedKeys.map((k) => parsePublicKey(k));
     this.#storeDir = opts.storeDir ?? '/nix/store';
     const stall = opts.stallTimeoutMs ?? 30_000;
@@ -248,7 +261,7 @@ export class BinaryCacheClient {
     };
     try {
       return await this.#retrying(url, opts.signal, () =>
-        fetchNarOnce({ dispatcher: this.#dispatcher, url, headers, narinfo: found.narinfo, dest, signal: opts.signal, decoders: this.#decoders, onProgress }),
+        fetchNarOnce({ dispatcher: this.#dispatcher, url, headers, narinfo: found.narinfo, dest, signal: opts.signal, decoders: this.#decoders, whole: this.#whole, onProgress }),
       );
     } catch (err) {
       await removeTree(dest).catch(() => undefined);

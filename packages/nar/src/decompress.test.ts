@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { prng } from '../test/nar-builder.ts';
 import { decompress, type DecodeHint, type DecoderOptions } from './decompress.ts';
+import { decodeZstdWhole } from './zstd-frames.ts';
 
 async function collect(compression: string, input: Buffer, opts?: DecoderOptions, chunk = 4096, hint?: DecodeHint): Promise<Buffer> {
   const source = (async function* () {
@@ -64,6 +65,27 @@ describe('decompress', () => {
     for (const chunk of [777, 1 << 20]) expect((await collect('zstd', z, {}, chunk)).equals(data)).toBe(true);
     const tiny = Buffer.concat([skippableFrame(Buffer.from('m')), zstd(data.subarray(0, 5000)), zstd(data.subarray(5000, 9000), '--no-check')]);
     expect((await collect('zstd', tiny, {}, 1)).equals(data.subarray(0, 9000))).toBe(true);
+  });
+
+  it('zstd whole (decodeZstdWhole): the same frames in one buffer, bounded by the expected size', async () => {
+    const parts = [data.subarray(0, 1), data.subarray(1, 300_000), Buffer.alloc(0), data.subarray(300_000)];
+    const z = Buffer.concat([
+      skippableFrame(Buffer.from('metadata')),
+      ...parts.map((p, i) => zstd(p, ...(i % 2 === 0 ? ['--no-check'] : []))),
+      skippableFrame(Buffer.alloc(0)),
+    ]);
+    const tooLarge = (): Error => Object.assign(new Error('too large'), { code: 'TEST_TOO_LARGE' });
+    expect(Buffer.concat(await decodeZstdWhole(z, data.length, tooLarge)).equals(data)).toBe(true);
+    // One byte less than the frames hold: the limit trips inside the last frame.
+    await expect(decodeZstdWhole(z, data.length - 1, tooLarge)).rejects.toMatchObject({ code: 'TEST_TOO_LARGE' });
+    await expect(decodeZstdWhole(zstd(data), 1000, tooLarge)).rejects.toMatchObject({ code: 'TEST_TOO_LARGE' });
+    expect(await decodeZstdWhole(Buffer.alloc(0), 10, tooLarge)).toEqual([]);
+    // A flipped byte inside a frame fails its checksum (the zstd CLI writes one by default).
+    const flipped = Buffer.from(zstd(data));
+    flipped[flipped.length >> 1]! ^= 0xff;
+    for (const bad of [z.subarray(0, z.length - 100), z.subarray(0, 2), randomBytes(5000), Buffer.concat([zstd(data), Buffer.from([1, 2])]), flipped]) {
+      await expect(decodeZstdWhole(bad, data.length * 2, tooLarge)).rejects.toMatchObject({ code: 'FLOXK8S_DECOMPRESS_FAILED' });
+    }
   });
 
   it('xz and bzip2: subprocess and the WASM xz fallback agree with the input', async () => {

@@ -12,11 +12,54 @@ import {
 } from './errors.ts';
 import { formatSha256 } from './hash.ts';
 import { get } from './http.ts';
-import { unpackOwnedNar } from './nar-unpack.ts';
+import { unpackNarBuffers, unpackOwnedNar } from './nar-unpack.ts';
 import type { Narinfo } from './narinfo.ts';
 import { removeTree } from './remove-tree.ts';
+import { decodeZstdWhole } from './zstd-frames.ts';
 
 const PROGRESS_STEP = 1 << 20;
+
+/** Default of BinaryCacheClientOptions.wholeNarMaxBytes. */
+export const WHOLE_NAR_MAX_BYTES: number = 16 * 1024 * 1024;
+
+const wholeBytes = (narinfo: Narinfo): number => (narinfo.fileSize ?? 0) + (narinfo.compression === 'none' ? 0 : narinfo.narSize);
+
+/**
+ * Whether a client with this `wholeNarMaxBytes` fetches the NAR whole (memory permitting) rather
+ * than streaming it: zstd or uncompressed, with a FileSize, and FileSize + NarSize within the bound.
+ */
+export function fetchesWhole(narinfo: Narinfo, wholeNarMaxBytes: number = WHOLE_NAR_MAX_BYTES): boolean {
+  if (narinfo.fileSize === undefined || (narinfo.compression !== 'zstd' && narinfo.compression !== 'none')) return false;
+  return wholeBytes(narinfo) <= wholeNarMaxBytes;
+}
+
+/**
+ * Memory that whole-NAR fetches (fetchWhole) may hold at once, shared by one client's fetches. A
+ * zstd or uncompressed NAR small enough takes FileSize + NarSize from it, or streams when that
+ * much is not free.
+ */
+export class WholeNarBudget {
+  readonly #maxNarBytes: number;
+  #free: number;
+
+  constructor(maxNarBytes: number, totalBytes: number) {
+    this.#maxNarBytes = maxNarBytes;
+    this.#free = totalBytes;
+  }
+
+  /** Reserves memory for fetching this NAR whole; returns the release function, or undefined to stream it. */
+  take(narinfo: Narinfo): (() => void) | undefined {
+    if (!fetchesWhole(narinfo, this.#maxNarBytes)) return undefined;
+    const bytes = wholeBytes(narinfo);
+    if (bytes > this.#free) return undefined;
+    this.#free -= bytes;
+    let released = false;
+    return () => {
+      if (!released) this.#free += bytes;
+      released = true;
+    };
+  }
+}
 
 /** One download attempt: stream → (FileSize/FileHash check) → decompress → (NarSize check) → unpack + NarHash. */
 export async function fetchNarOnce(args: {
@@ -27,11 +70,20 @@ export async function fetchNarOnce(args: {
   dest: string;
   signal: AbortSignal | undefined;
   decoders: DecoderOptions | undefined;
+  whole: WholeNarBudget | undefined;
   onProgress: (e: ClientEvent) => void;
 }): Promise<{ narHash: string; narSize: number; fileSize: number }> {
   const { narinfo, url } = args;
   const body = await get(args.dispatcher, url, args.headers, args.signal);
   if (body === undefined) throw new CacheHttpError(`GET ${url}: the NAR named by the narinfo of ${narinfo.storePath} is missing from the cache`);
+  const release = args.whole?.take(narinfo);
+  if (release !== undefined) {
+    try {
+      return await fetchWhole(args, body);
+    } finally {
+      release();
+    }
+  }
   let bytesIn = 0;
   let bytesOut = 0;
   let lastReport = 0;
@@ -50,6 +102,10 @@ export async function fetchNarOnce(args: {
       fileHash.update(chunk);
       report(false);
       yield chunk;
+    }
+    // Before the decoder or parser sees the end: a short file is reported as such, not as a truncated NAR.
+    if (narinfo.fileSize !== undefined && bytesIn !== narinfo.fileSize) {
+      throw new FileSizeMismatchError(`${url}: downloaded ${bytesIn} bytes, the narinfo's FileSize is ${narinfo.fileSize}`);
     }
   };
   const nar = async function* (): AsyncGenerator<Uint8Array> {
@@ -85,4 +141,71 @@ export async function fetchNarOnce(args: {
     await removeTree(args.dest).catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * fetchNarOnce for a small NAR (see WholeNarBudget). The file is received into one buffer; its
+ * FileHash is computed on libuv's thread pool while zstd decodes it there in one call per frame;
+ * then the calling thread creates the files while the thread pool hashes the NAR. The checks and
+ * errors are the streamed path's; only the work moves off the calling thread, and the per-chunk
+ * hand-offs between decoder, stream and parser go away.
+ */
+async function fetchWhole(
+  args: Parameters<typeof fetchNarOnce>[0],
+  body: NonNullable<Awaited<ReturnType<typeof get>>>,
+): Promise<{ narHash: string; narSize: number; fileSize: number }> {
+  const { narinfo, url } = args;
+  const fileSize = narinfo.fileSize as number;
+  const progress = (bytesIn: number, bytesOut: number, done: boolean): void =>
+    args.onProgress({ type: 'progress', storePath: narinfo.storePath, bytesIn, bytesOut, fileSize, narSize: narinfo.narSize, done });
+  let fileHashed: Promise<ArrayBuffer> | undefined;
+  try {
+    const file = Buffer.allocUnsafeSlow(fileSize);
+    let bytesIn = 0;
+    let lastReport = 0;
+    for await (const chunk of chunksOf(body)) {
+      if (bytesIn + chunk.length > fileSize) {
+        throw new FileSizeMismatchError(`${url}: more than the ${fileSize} bytes the narinfo's FileSize promises; the cache serves a different file`);
+      }
+      file.set(chunk, bytesIn);
+      bytesIn += chunk.length;
+      if (bytesIn - lastReport >= PROGRESS_STEP) {
+        lastReport = bytesIn;
+        progress(bytesIn, 0, false);
+      }
+    }
+    if (bytesIn !== fileSize) throw new FileSizeMismatchError(`${url}: downloaded ${bytesIn} bytes, the narinfo's FileSize is ${fileSize}`);
+    if (narinfo.fileHash !== undefined) fileHashed = crypto.subtle.digest('SHA-256', file);
+    const tooLarge = (): Error =>
+      new NarSizeMismatchError(`NAR of ${narinfo.storePath} is larger than the narinfo's NarSize ${narinfo.narSize}; the cache serves a different NAR`);
+    const decoded = narinfo.compression === 'none' ? Promise.resolve([file]) : decodeZstdWhole(file, narinfo.narSize, tooLarge);
+    // The FileHash verdict comes first, as on the streamed path's order of checks for a corrupt file.
+    const parts = await decoded.catch(async (err: unknown) => {
+      await checkFileHash(fileHashed, narinfo, url);
+      throw err;
+    });
+    await checkFileHash(fileHashed, narinfo, url);
+    const narBytes = parts.reduce((n, p) => n + p.length, 0);
+    if (narBytes > narinfo.narSize) throw tooLarge();
+    const digest = await unpackNarBuffers(parts, args.dest, { signal: args.signal });
+    if (digest.narSize !== narinfo.narSize) {
+      throw new NarSizeMismatchError(`NAR of ${narinfo.storePath} is ${digest.narSize} bytes, the narinfo's NarSize is ${narinfo.narSize}`);
+    }
+    if (digest.narHash !== narinfo.narHash) {
+      throw new NarHashMismatchError(`NAR of ${narinfo.storePath} hashes to ${digest.narHash}, the narinfo says ${narinfo.narHash}; the cache served altered content`);
+    }
+    progress(fileSize, narBytes, true);
+    return { narHash: digest.narHash, narSize: digest.narSize, fileSize };
+  } catch (err) {
+    body.destroy();
+    await fileHashed?.catch(() => undefined);
+    await removeTree(args.dest).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function checkFileHash(hashed: Promise<ArrayBuffer> | undefined, narinfo: Narinfo, url: string): Promise<void> {
+  if (hashed === undefined) return;
+  const got = formatSha256(Buffer.from(await hashed));
+  if (got !== narinfo.fileHash) throw new FileHashMismatchError(`${url}: FileHash is ${got}, the narinfo says ${narinfo.fileHash}; the file was altered or corrupted`);
 }

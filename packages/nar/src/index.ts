@@ -27,6 +27,7 @@ export {
   type CredentialsTable,
 } from './credentials.ts';
 export { decompress, supportedCompressions, type DecodeHint, type DecoderOptions } from './decompress.ts';
+export { fetchesWhole, WHOLE_NAR_MAX_BYTES } from './fetch-nar.ts';
 export {
   BinaryCacheClient,
   type BinaryCacheClientOptions,

@@ -10,7 +10,7 @@ const empty = Buffer.alloc(0);
  */
 export class NarBytes {
   readonly #it: AsyncIterator<Uint8Array>;
-  readonly #hash: Hash = createHash('sha256');
+  readonly #hash: Hash | undefined;
   readonly #maxSize: number;
   readonly #onChunk: ((bytes: number) => void) | undefined;
   readonly #release: ((chunk: Buffer) => void) | undefined;
@@ -21,9 +21,13 @@ export class NarBytes {
   #size = 0;
   #done = false;
 
-  /** `release` is called with each chunk once no view of it can be in use (two chunks later). */
-  constructor(source: AsyncIterable<Uint8Array>, maxSize: number, onChunk?: (bytes: number) => void, release?: (chunk: Buffer) => void) {
+  /**
+   * `release` is called with each chunk once no view of it can be in use (two chunks later).
+   * With `hash` false the caller hashes the archive itself and digest() must not be called.
+   */
+  constructor(source: AsyncIterable<Uint8Array>, maxSize: number, onChunk?: (bytes: number) => void, release?: (chunk: Buffer) => void, hash = true) {
     this.#it = source[Symbol.asyncIterator]();
+    this.#hash = hash ? createHash('sha256') : undefined;
     this.#maxSize = maxSize;
     this.#onChunk = onChunk;
     this.#release = release;
@@ -35,6 +39,7 @@ export class NarBytes {
   }
 
   digest(): string {
+    if (this.#hash === undefined) throw new Error('NarBytes: digest() of a reader made without hashing');
     return formatSha256(this.#hash.digest());
   }
 
@@ -51,7 +56,7 @@ export class NarBytes {
       if (this.#size > this.#maxSize) {
         throw new NarLimitError(`NAR exceeds the size limit of ${this.#maxSize} bytes; raise limits.maxNarSize if this archive is expected`);
       }
-      this.#hash.update(chunk);
+      this.#hash?.update(chunk);
       this.#onChunk?.(chunk.length);
       if (this.#release !== undefined) {
         if (this.#prev !== undefined) this.#release(this.#prev);

@@ -187,7 +187,24 @@ export async function parseNarReleasing(
   onChunk: ((bytes: number) => void) | undefined,
   release: ((chunk: Buffer) => void) | undefined,
 ): Promise<{ narHash: string; narSize: number }> {
-  const bytes = new NarBytes(source, limits.maxNarSize ?? 2 ** 50, onChunk, release);
+  const bytes = await parseNarBytes(source, sink, limits, onChunk, release, true);
+  return { narHash: bytes.digest(), narSize: bytes.size };
+}
+
+/** Parse without hashing (the caller hashes the archive bytes itself); returns the archive's size. */
+export async function parseNarUnhashed(source: AsyncIterable<Uint8Array>, sink: NarSink, limits: NarLimits): Promise<number> {
+  return (await parseNarBytes(source, sink, limits, undefined, undefined, false)).size;
+}
+
+async function parseNarBytes(
+  source: AsyncIterable<Uint8Array>,
+  sink: NarSink,
+  limits: NarLimits,
+  onChunk: ((bytes: number) => void) | undefined,
+  release: ((chunk: Buffer) => void) | undefined,
+  hash: boolean,
+): Promise<NarBytes> {
+  const bytes = new NarBytes(source, limits.maxNarSize ?? 2 ** 50, onChunk, release, hash);
   const parser = new NarParser(bytes, sink, {
     maxNameLength: limits.maxNameLength ?? 255,
     maxDepth: limits.maxDepth ?? 256,
@@ -199,5 +216,5 @@ export async function parseNarReleasing(
     await bytes.close().catch(() => undefined);
     throw err;
   }
-  return { narHash: bytes.digest(), narSize: bytes.size };
+  return bytes;
 }

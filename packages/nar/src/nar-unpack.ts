@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, constants, fchmodSync, futimesSync, lutimesSync, mkdirSync, openSync, symlinkSync, utimesSync, writeSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { chunksOf } from './chunks.ts';
 import { AbortedError, NarDestinationError, NarError } from './errors.ts';
-import { parseNar, parseNarReleasing, type NarLimits, type NarSink } from './nar-parse.ts';
+import { formatSha256 } from './hash.ts';
+import { parseNar, parseNarReleasing, parseNarUnhashed, type NarLimits, type NarSink } from './nar-parse.ts';
 import { releaseChunk } from './owned-chunks.ts';
 import { removeTree } from './remove-tree.ts';
 
@@ -149,6 +151,37 @@ export async function unpackOwnedNar(source: Readable | AsyncIterable<Uint8Array
     if (typeof err === 'object' && err !== null && sourceErrors.has(err)) throw err;
     throw wrapFsError(err, dest);
   }
+}
+
+/**
+ * Unpack a NAR held in memory (as one or more consecutive parts) into `dest`, like unpackNar, while
+ * its SHA-256 is computed on libuv's thread pool (WebCrypto), so hashing and writing the files use
+ * two cores. The parts must not change until it settles.
+ */
+export async function unpackNarBuffers(parts: readonly Buffer[], dest: string, opts: UnpackOptions = {}): Promise<NarDigest> {
+  const sink = new FsSink(dest);
+  const hashed = digestParts(parts);
+  try {
+    if (opts.signal?.aborted === true) throw new AbortedError('NAR read aborted', { cause: opts.signal.reason });
+    const narSize = await parseNarUnhashed(bufferSource(parts), sink, opts.limits ?? {});
+    return { narHash: formatSha256(await hashed), narSize };
+  } catch (err) {
+    await hashed.catch(() => undefined);
+    if (sink.created) await removeTree(dest).catch(() => undefined);
+    throw wrapFsError(err, dest);
+  }
+}
+
+async function digestParts(parts: readonly Buffer[]): Promise<Buffer> {
+  if (parts.length === 1) return Buffer.from(await crypto.subtle.digest('SHA-256', parts[0] as Buffer));
+  // Several zstd frames: hashed on this thread, in order (rare: Nix writes one frame).
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p);
+  return h.digest();
+}
+
+async function* bufferSource(parts: readonly Buffer[]): AsyncGenerator<Buffer> {
+  yield* parts;
 }
 
 function wrapFsError(err: unknown, dest: string): unknown {

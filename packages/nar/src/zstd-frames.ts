@@ -1,5 +1,6 @@
 import { Readable, pipeline, type TransformOptions } from 'node:stream';
-import { constants, createZstdDecompress, type ZstdOptions } from 'node:zlib';
+import { promisify } from 'node:util';
+import { constants, createZstdDecompress, zstdDecompress, type ZstdOptions } from 'node:zlib';
 import { chunksOf } from './chunks.ts';
 import { DecompressError } from './errors.ts';
 import { markOwned } from './owned-chunks.ts';
@@ -164,4 +165,44 @@ export async function* decodeZstdFrames(input: AsyncIterable<Uint8Array>, chunkS
   } finally {
     await it.return?.();
   }
+}
+
+const zstdDecompressAsync = promisify(zstdDecompress);
+const WHOLE_CHUNK_MAX = 64 * 1024 * 1024;
+
+/**
+ * Decode a whole zstd file held in memory, frame by frame, each frame in one zlib call on libuv's
+ * thread pool into one output buffer: no per-chunk callbacks or stream plumbing. At most
+ * `maxOutput` bytes come out in all; beyond that it throws `tooLarge()` (the caller knows the
+ * expected size from the narinfo).
+ */
+export async function decodeZstdWhole(input: Buffer, maxOutput: number, tooLarge: () => Error): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  let produced = 0;
+  let offset = 0;
+  while (offset < input.length) {
+    if (input.length - offset < 4) throw new DecompressError('zstd stream ends inside a frame header; the NAR file is truncated');
+    const skippable = ((input.readUInt32LE(offset) & SKIPPABLE_MASK) >>> 0) === SKIPPABLE_MAGIC;
+    const walker = new FrameWalker();
+    const end = walker.advance(input, offset);
+    if (!walker.done) throw new DecompressError('zstd stream ends inside a frame; the NAR file is truncated');
+    if (!skippable) {
+      // One byte more than allowed, so that too much output trips zlib's limit.
+      const limit = maxOutput - produced + 1;
+      // One output buffer as large as what may come out: zlib's default 16 KiB chunks cost a callback each and a final copy.
+      const chunkSize = Math.max(64 * 1024, Math.min(limit, WHOLE_CHUNK_MAX));
+      let frame: Buffer;
+      try {
+        frame = await zstdDecompressAsync(input.subarray(offset, end), { chunkSize, maxOutputLength: limit, params: { [constants.ZSTD_d_windowLogMax]: 31 } });
+      } catch (err) {
+        if ((err as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge();
+        throw new DecompressError(`zstd decompression failed: ${(err as Error).message}; the NAR file is corrupt or not zstd`, { cause: err });
+      }
+      produced += frame.length;
+      if (produced > maxOutput) throw tooLarge();
+      if (frame.length > 0) out.push(frame);
+    }
+    offset = end;
+  }
+  return out;
 }

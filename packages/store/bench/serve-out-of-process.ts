@@ -3,8 +3,11 @@ import { join } from 'node:path';
 
 // The cache server runs in its own process: in-process it would steal the
 // measured client's event loop (Nix's client gets a separate process too).
+// By default it answers from memory, as a cache's own machine would, and costs the client's cores
+// little; FLOXK8S_BENCH_SERVER=files streams every file from disk instead (~2.5 ms of CPU per MB).
 export async function serveOutOfProcess(dir: string): Promise<{ url: string; pid: number; close: () => Promise<void> }> {
-  const child = spawn(process.execPath, ['--conditions=@flox-k8s/source', join(import.meta.dirname, 'serve-cache-process.ts'), dir], {
+  const mode = process.env['FLOXK8S_BENCH_SERVER'] ?? 'memory';
+  const child = spawn(process.execPath, ['--conditions=@flox-k8s/source', join(import.meta.dirname, 'serve-cache-process.ts'), dir, mode], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {

@@ -1,4 +1,4 @@
-import type { BinaryCacheClient, FoundNarinfo } from '@flox-k8s/nar';
+import { fetchesWhole, type BinaryCacheClient, type FoundNarinfo } from '@flox-k8s/nar';
 import { availableParallelism } from 'node:os';
 import { ClosureIndex } from './closure-index.ts';
 import { FetchPool, inProcessFetcher, type NarFetcher } from './fetch-pool.ts';
@@ -220,7 +220,7 @@ async function fetchAll(
   return outcomes;
 }
 
-/** NARs smaller than this in total are fetched on the calling thread: starting workers would cost more. */
+/** When the NARs to stream (not fetched whole) total less than this, all are fetched on the calling thread: starting workers would cost more. */
 export const FETCH_POOL_MIN_BYTES: number = 8 << 20;
 
 function fetcherFor(
@@ -231,8 +231,14 @@ function fetcherFor(
   found: Map<string, FoundNarinfo>,
 ): NarFetcher | FetchPool {
   if (options.client !== undefined || options.fetchWorkers === 0) return inProcessFetcher(client);
-  // By default workers only pay when enough is missing; an explicit count always uses them.
-  const bytes = missing.reduce((sum, p) => sum + (found.get(p)?.narinfo.narSize ?? 0), 0);
+  // By default workers only pay when enough is streamed; an explicit count always uses them. NARs
+  // the client fetches whole already use two cores without them (decoding and hashing run on
+  // libuv's thread pool while this thread writes), and workers would only add their start-up and
+  // more threads than cores (bench/cold-once.ts zstd: 0.87-0.90 s in-process, 1.05-1.11 s with 2).
+  const bytes = missing.reduce((sum, p) => {
+    const narinfo = found.get(p)?.narinfo;
+    return narinfo === undefined || fetchesWhole(narinfo) ? sum : sum + narinfo.narSize;
+  }, 0);
   if (options.fetchWorkers === undefined && bytes < FETCH_POOL_MIN_BYTES) return inProcessFetcher(client);
   const workers = options.fetchWorkers ?? Math.min(DEFAULT_FETCH_WORKERS, availableParallelism());
   const pool = new FetchPool(
