@@ -100,23 +100,29 @@ function writeNar(nar: Buffer, dest: string): void {
   node(dest);
 }
 
+/** 16 NARs in flight, as the store's default concurrency. */
 async function leanRealise(found: Map<string, FoundNarinfo>, base: string, dest: string, agent: Agent): Promise<void> {
+  const queue = [...found.values()];
   await Promise.all(
-    [...found.values()].map(async ({ narinfo }) => {
-      const res = await request(new URL(narinfo.url, `${base}/`).href, { dispatcher: agent });
-      const file = Buffer.allocUnsafe(narinfo.fileSize ?? 0);
-      let at = 0;
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        chunk.copy(file, at);
-        at += chunk.length;
-      }
-      const nar = narinfo.compression === 'zstd' ? await zstd(file, { chunkSize: narinfo.narSize + 1 }) : await xz(file, narinfo.narSize);
-      const hashed = crypto.subtle.digest('SHA-256', nar);
-      writeNar(nar, join(dest, narinfo.storePath.slice('/nix/store/'.length)));
-      const narHash = formatSha256(Buffer.from(await hashed));
-      if (narHash !== narinfo.narHash) throw new Error(`${narinfo.storePath}: NarHash ${narHash}, expected ${narinfo.narHash}`);
+    Array.from({ length: 16 }, async () => {
+      for (let next = queue.shift(); next !== undefined; next = queue.shift()) await leanFetch(next, base, dest, agent);
     }),
   );
+}
+
+async function leanFetch({ narinfo }: FoundNarinfo, base: string, dest: string, agent: Agent): Promise<void> {
+  const res = await request(new URL(narinfo.url, `${base}/`).href, { dispatcher: agent });
+  const file = Buffer.allocUnsafe(narinfo.fileSize ?? 0);
+  let at = 0;
+  for await (const chunk of res.body as AsyncIterable<Buffer>) {
+    chunk.copy(file, at);
+    at += chunk.length;
+  }
+  const nar = narinfo.compression === 'zstd' ? await zstd(file, { chunkSize: narinfo.narSize + 1 }) : await xz(file, narinfo.narSize);
+  const hashed = crypto.subtle.digest('SHA-256', nar);
+  writeNar(nar, join(dest, narinfo.storePath.slice('/nix/store/'.length)));
+  const narHash = formatSha256(Buffer.from(await hashed));
+  if (narHash !== narinfo.narHash) throw new Error(`${narinfo.storePath}: NarHash ${narHash}, expected ${narinfo.narHash}`);
 }
 
 const bf = await nixBenchFixtures();
