@@ -12,7 +12,7 @@ import {
 } from './errors.ts';
 import { formatSha256 } from './hash.ts';
 import { get } from './http.ts';
-import { unpackNarBuffers, unpackOwnedNar } from './nar-unpack.ts';
+import { unpackNarBuffers, unpackOwnedNar, type NarDigest } from './nar-unpack.ts';
 import type { Narinfo } from './narinfo.ts';
 import { removeTree } from './remove-tree.ts';
 import { decodeZstdWhole } from './zstd-frames.ts';
@@ -97,22 +97,20 @@ export async function fetchNarOnce(args: {
     for await (const chunk of chunksOf(body)) {
       bytesIn += chunk.length;
       if (narinfo.fileSize !== undefined && bytesIn > narinfo.fileSize) {
-        throw new FileSizeMismatchError(`${url}: more than the ${narinfo.fileSize} bytes the narinfo's FileSize promises; the cache serves a different file`);
+        throw fileTooLong(url, narinfo.fileSize);
       }
       fileHash.update(chunk);
       report(false);
       yield chunk;
     }
     // Before the decoder or parser sees the end: a short file is reported as such, not as a truncated NAR.
-    if (narinfo.fileSize !== undefined && bytesIn !== narinfo.fileSize) {
-      throw new FileSizeMismatchError(`${url}: downloaded ${bytesIn} bytes, the narinfo's FileSize is ${narinfo.fileSize}`);
-    }
+    if (narinfo.fileSize !== undefined && bytesIn !== narinfo.fileSize) throw fileSizeWrong(url, bytesIn, narinfo.fileSize);
   };
   const nar = async function* (): AsyncGenerator<Uint8Array> {
     for await (const chunk of decompress(narinfo.compression, compressed(), args.decoders, { narSize: narinfo.narSize })) {
       bytesOut += chunk.length;
       if (bytesOut > narinfo.narSize) {
-        throw new NarSizeMismatchError(`NAR of ${narinfo.storePath} is larger than the narinfo's NarSize ${narinfo.narSize}; the cache serves a different NAR`);
+        throw narTooLarge(narinfo);
       }
       report(false);
       yield chunk;
@@ -121,19 +119,9 @@ export async function fetchNarOnce(args: {
   try {
     // The decoded chunks pass only through nar() above: nothing else keeps them, so they can be freed once written.
     const digest = await unpackOwnedNar(nar(), args.dest, { signal: args.signal }, true);
-    if (narinfo.fileSize !== undefined && bytesIn !== narinfo.fileSize) {
-      throw new FileSizeMismatchError(`${url}: downloaded ${bytesIn} bytes, the narinfo's FileSize is ${narinfo.fileSize}`);
-    }
-    const gotFileHash = formatSha256(fileHash.digest());
-    if (narinfo.fileHash !== undefined && gotFileHash !== narinfo.fileHash) {
-      throw new FileHashMismatchError(`${url}: FileHash is ${gotFileHash}, the narinfo says ${narinfo.fileHash}; the file was altered or corrupted`);
-    }
-    if (digest.narSize !== narinfo.narSize) {
-      throw new NarSizeMismatchError(`NAR of ${narinfo.storePath} is ${digest.narSize} bytes, the narinfo's NarSize is ${narinfo.narSize}`);
-    }
-    if (digest.narHash !== narinfo.narHash) {
-      throw new NarHashMismatchError(`NAR of ${narinfo.storePath} hashes to ${digest.narHash}, the narinfo says ${narinfo.narHash}; the cache served altered content`);
-    }
+    if (narinfo.fileSize !== undefined && bytesIn !== narinfo.fileSize) throw fileSizeWrong(url, bytesIn, narinfo.fileSize);
+    checkFileHash(fileHash.digest(), narinfo, url);
+    checkNar(digest, narinfo);
     report(true);
     return { narHash: digest.narHash, narSize: digest.narSize, fileSize: bytesIn };
   } catch (err) {
@@ -164,9 +152,7 @@ async function fetchWhole(
     let bytesIn = 0;
     let lastReport = 0;
     for await (const chunk of chunksOf(body)) {
-      if (bytesIn + chunk.length > fileSize) {
-        throw new FileSizeMismatchError(`${url}: more than the ${fileSize} bytes the narinfo's FileSize promises; the cache serves a different file`);
-      }
+      if (bytesIn + chunk.length > fileSize) throw fileTooLong(url, fileSize);
       file.set(chunk, bytesIn);
       bytesIn += chunk.length;
       if (bytesIn - lastReport >= PROGRESS_STEP) {
@@ -174,26 +160,20 @@ async function fetchWhole(
         progress(bytesIn, 0, false);
       }
     }
-    if (bytesIn !== fileSize) throw new FileSizeMismatchError(`${url}: downloaded ${bytesIn} bytes, the narinfo's FileSize is ${fileSize}`);
+    if (bytesIn !== fileSize) throw fileSizeWrong(url, bytesIn, fileSize);
     if (narinfo.fileHash !== undefined) fileHashed = crypto.subtle.digest('SHA-256', file);
-    const tooLarge = (): Error =>
-      new NarSizeMismatchError(`NAR of ${narinfo.storePath} is larger than the narinfo's NarSize ${narinfo.narSize}; the cache serves a different NAR`);
+    const tooLarge = (): Error => narTooLarge(narinfo);
     const decoded = narinfo.compression === 'none' ? Promise.resolve([file]) : decodeZstdWhole(file, narinfo.narSize, tooLarge);
     // The FileHash verdict comes first, as on the streamed path's order of checks for a corrupt file.
     const parts = await decoded.catch(async (err: unknown) => {
-      await checkFileHash(fileHashed, narinfo, url);
+      await checkFileHashed(fileHashed, narinfo, url);
       throw err;
     });
-    await checkFileHash(fileHashed, narinfo, url);
+    await checkFileHashed(fileHashed, narinfo, url);
     const narBytes = parts.reduce((n, p) => n + p.length, 0);
     if (narBytes > narinfo.narSize) throw tooLarge();
     const digest = await unpackNarBuffers(parts, args.dest, { signal: args.signal });
-    if (digest.narSize !== narinfo.narSize) {
-      throw new NarSizeMismatchError(`NAR of ${narinfo.storePath} is ${digest.narSize} bytes, the narinfo's NarSize is ${narinfo.narSize}`);
-    }
-    if (digest.narHash !== narinfo.narHash) {
-      throw new NarHashMismatchError(`NAR of ${narinfo.storePath} hashes to ${digest.narHash}, the narinfo says ${narinfo.narHash}; the cache served altered content`);
-    }
+    checkNar(digest, narinfo);
     progress(fileSize, narBytes, true);
     return { narHash: digest.narHash, narSize: digest.narSize, fileSize };
   } catch (err) {
@@ -204,8 +184,32 @@ async function fetchWhole(
   }
 }
 
-async function checkFileHash(hashed: Promise<ArrayBuffer> | undefined, narinfo: Narinfo, url: string): Promise<void> {
-  if (hashed === undefined) return;
-  const got = formatSha256(Buffer.from(await hashed));
+async function checkFileHashed(hashed: Promise<ArrayBuffer> | undefined, narinfo: Narinfo, url: string): Promise<void> {
+  if (hashed !== undefined) checkFileHash(Buffer.from(await hashed), narinfo, url);
+}
+
+// The checks and errors both paths share.
+
+const fileTooLong = (url: string, fileSize: number): Error =>
+  new FileSizeMismatchError(`${url}: more than the ${fileSize} bytes the narinfo's FileSize promises; the cache serves a different file`);
+
+const fileSizeWrong = (url: string, got: number, fileSize: number): Error =>
+  new FileSizeMismatchError(`${url}: downloaded ${got} bytes, the narinfo's FileSize is ${fileSize}`);
+
+const narTooLarge = (narinfo: Narinfo): Error =>
+  new NarSizeMismatchError(`NAR of ${narinfo.storePath} is larger than the narinfo's NarSize ${narinfo.narSize}; the cache serves a different NAR`);
+
+function checkFileHash(digest: Buffer, narinfo: Narinfo, url: string): void {
+  if (narinfo.fileHash === undefined) return;
+  const got = formatSha256(digest);
   if (got !== narinfo.fileHash) throw new FileHashMismatchError(`${url}: FileHash is ${got}, the narinfo says ${narinfo.fileHash}; the file was altered or corrupted`);
+}
+
+function checkNar(digest: NarDigest, narinfo: Narinfo): void {
+  if (digest.narSize !== narinfo.narSize) {
+    throw new NarSizeMismatchError(`NAR of ${narinfo.storePath} is ${digest.narSize} bytes, the narinfo's NarSize is ${narinfo.narSize}`);
+  }
+  if (digest.narHash !== narinfo.narHash) {
+    throw new NarHashMismatchError(`NAR of ${narinfo.storePath} hashes to ${digest.narHash}, the narinfo says ${narinfo.narHash}; the cache served altered content`);
+  }
 }

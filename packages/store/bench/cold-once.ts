@@ -1,10 +1,11 @@
 // One cold realise of the bench closure, ours or Nix's (for profiling: run
 // under --cpu-prof, perf or /usr/bin/time).
 // Run: node --conditions=@flox-k8s/source bench/cold-once.ts <xz|zstd> <fsync|no-fsync|nix> [dir=/tmp] [fetchWorkers]
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { nixBenchFixtures } from '@flox-k8s/nix-fixtures';
 import type * as StoreModule from '../src/index.ts';
+import { childrenCpu, processCpu } from './proc-cpu.ts';
 import { nixCopy, serveOutOfProcess } from './serve-out-of-process.ts';
 
 // --dist: measure the built JavaScript (what the agent runs; its fetch workers then load built code
@@ -17,33 +18,22 @@ const compression = (argv[2] ?? 'zstd') as 'xz' | 'zstd';
 const variant = argv[3] ?? 'fsync';
 const parent = argv[4] ?? '/tmp';
 const workers = argv[5] === undefined ? undefined : Number(argv[5]);
-/** cutime + cstime of this process: the CPU of its reaped children (nix copy; the server is still running). */
-const childCpu = (): number => {
-  const stat = readFileSync('/proc/self/stat', 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[13]) + Number(f[14])) / 100;
-};
 const bf = await nixBenchFixtures();
 const cache = await serveOutOfProcess(bf.caches[compression]);
 const root = mkdtempSync(join(parent, 'flox-bench-once-'));
-/** utime + stime of a process, from /proc (clock ticks, 100 Hz). */
-const procCpu = (pid: number): number => {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-};
 const cpu = (): string => {
   const c = process.cpuUsage(cpu0);
-  return `client CPU ${((c.user + c.system) / 1e6).toFixed(2)} s (user ${(c.user / 1e6).toFixed(2)}, sys ${(c.system / 1e6).toFixed(2)}), server CPU ${(procCpu(cache.pid) - server0).toFixed(2)} s`;
+  return `client CPU ${((c.user + c.system) / 1e6).toFixed(2)} s (user ${(c.user / 1e6).toFixed(2)}, sys ${(c.system / 1e6).toFixed(2)}), server CPU ${(processCpu(cache.pid) - server0).toFixed(2)} s`;
 };
-const server0 = procCpu(cache.pid);
+const server0 = processCpu(cache.pid);
+const children0 = childrenCpu();
 const cpu0 = process.cpuUsage();
 try {
   const t0 = performance.now();
   if (variant === 'nix') {
     mkdirSync(join(root, 'xdg'));
     await nixCopy(cache.url, join(root, 'nix'), bf.publicKey, bf.roots, join(root, 'xdg'));
-    const c = childCpu();
+    const c = childrenCpu() - children0;
     console.log(`${compression} nix copy: ${((performance.now() - t0) / 1000).toFixed(2)} s; nix CPU ${c.toFixed(2)} s; ${cpu().replace(/^client/, 'bench process')}`);
   } else {
     const store = await Store.open(root, { fsync: variant === 'fsync' });

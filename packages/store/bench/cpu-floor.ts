@@ -13,11 +13,12 @@
 // (sum of components) / N.
 //   node --conditions=@flox-k8s/source bench/cpu-floor.ts [runs=3] [dir=/tmp]
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { nixBenchFixtures } from '@flox-k8s/nix-fixtures';
 import { median } from './synthetic.ts';
+import { childrenCpu, processCpu } from './proc-cpu.ts';
 import { nixCopy, serveOutOfProcess } from './serve-out-of-process.ts';
 
 const RUNS = Number(process.argv[2] ?? 3);
@@ -34,18 +35,6 @@ function childCpu(script: string): number {
   if (secs.length !== 2) throw new Error(`cannot read bash times output: ${JSON.stringify(out)}`);
   return (secs[0] ?? 0) + (secs[1] ?? 0);
 }
-
-/** Seconds from two adjacent clock-tick fields of /proc/<pid>/stat (counted after the command name; 100 Hz on Linux). */
-function statCpu(pid: number | 'self', field: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[field]) + Number(fields[field + 1])) / 100;
-}
-
-/** utime + stime of a process. */
-const processCpu = (pid: number): number => statCpu(pid, 11);
-/** cutime + cstime of this process: the CPU of its reaped children. */
-const childrenCpu = (): number => statCpu('self', 13);
 
 const q = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
 const curl = spawnSync('curl', ['--version']).status === 0;
