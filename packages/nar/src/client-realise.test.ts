@@ -137,6 +137,19 @@ describe('BinaryCacheClient realises the fixture caches', () => {
     }
   });
 
+  it('rejects a whole-NAR option that is not a byte count with FLOXK8S_CLIENT_OPTIONS_INVALID', () => {
+    for (const [name, value] of [
+      ['wholeNarMaxBytes', -1],
+      ['wholeNarMaxBytes', Number.NaN],
+      ['wholeNarBudgetBytes', 1.5],
+      ['wholeNarBudgetBytes', Number.POSITIVE_INFINITY],
+    ] as const) {
+      expect(() => new BinaryCacheClient({ caches: [], trustedKeys: [fx.publicKey], [name]: value })).toThrow(
+        expect.objectContaining({ code: 'FLOXK8S_CLIENT_OPTIONS_INVALID', message: expect.stringContaining(name) }),
+      );
+    }
+  });
+
   it('refuses a destination that exists with FLOXK8S_NAR_DESTINATION and leaves it alone', async () => {
     const server = await serveCache(fx.caches.zstd);
     const client = new BinaryCacheClient({ caches: [{ url: server.url }], trustedKeys: [fx.publicKey] });

@@ -2,7 +2,7 @@ import { lstat } from 'node:fs/promises';
 import { Agent, interceptors, type Dispatcher } from 'undici';
 import { authorizationHeader, credentialsFor, loadCredentialsFile, type CacheCredentials, type CredentialsTable } from './credentials.ts';
 import type { DecoderOptions } from './decompress.ts';
-import { CacheNetworkError, NarDestinationError, type NarError, NarinfoInvalidError, NarinfoNotFoundError } from './errors.ts';
+import { CacheNetworkError, ClientOptionsInvalidError, NarDestinationError, type NarError, NarinfoInvalidError, NarinfoNotFoundError } from './errors.ts';
 import { WHOLE_NAR_MAX_BYTES, WholeNarBudget, fetchNarOnce } from './fetch-nar.ts';
 import { get, smallText } from './http.ts';
 import { parseNarinfo, parseNixCacheInfo, type Narinfo, type NixCacheInfo } from './narinfo.ts';
@@ -93,8 +93,9 @@ export class BinaryCacheClient {
   constructor(opts: BinaryCacheClientOptions) {
     this.#opts = opts;
     this.#decoders = { ...opts.decoders, zstdChunkSize: opts.decoders?.zstdChunkSize ?? FETCH_ZSTD_CHUNK };
-    const wholeMax = opts.wholeNarMaxBytes ?? WHOLE_NAR_MAX_BYTES;
-    this.#whole = wholeMax > 0 ? new WholeNarBudget(wholeMax, opts.wholeNarBudgetBytes ?? WHOLE_NAR_BUDGET_BYTES) : undefined;
+    const wholeMax = byteCount('wholeNarMaxBytes', opts.wholeNarMaxBytes, WHOLE_NAR_MAX_BYTES);
+    const wholeBudget = byteCount('wholeNarBudgetBytes', opts.wholeNarBudgetBytes, WHOLE_NAR_BUDGET_BYTES);
+    this.#whole = wholeMax > 0 ? new WholeNarBudget(wholeMax, wholeBudget) : undefined;
     this.#keys = opts.trustedKeys.map((k) => parsePublicKey(k));
     this.#storeDir = opts.storeDir ?? '/nix/store';
     const stall = opts.stallTimeoutMs ?? 30_000;
@@ -273,6 +274,15 @@ export class BinaryCacheClient {
   async close(): Promise<void> {
     await this.#agent.close();
   }
+}
+
+/** A byte-count option: a non-negative safe integer (a NaN or negative budget would lift the memory bound). */
+function byteCount(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new ClientOptionsInvalidError(`BinaryCacheClient option ${name} is ${String(value)}; it must be a whole number of bytes, 0 or more`);
+  }
+  return value;
 }
 
 function notFound(storePath: string, remembered: boolean): NarError {

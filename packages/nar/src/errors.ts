@@ -99,3 +99,5 @@ export const CompressionUnsupportedError: ReturnType<typeof coded> = coded('FLOX
 export const DecompressError: ReturnType<typeof coded> = coded('FLOXK8S_DECOMPRESS_FAILED', 'DecompressError');
 /** The operation was aborted through its AbortSignal. */
 export const AbortedError: ReturnType<typeof coded> = coded('FLOXK8S_ABORTED', 'AbortedError');
+/** A BinaryCacheClient option is out of range. */
+export const ClientOptionsInvalidError: ReturnType<typeof coded> = coded('FLOXK8S_CLIENT_OPTIONS_INVALID', 'ClientOptionsInvalidError');
