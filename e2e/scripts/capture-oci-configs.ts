@@ -5,8 +5,8 @@
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runcCapture } from '../src/harness/capture.ts';
-import { containerConfig, criClient, hostNetworkPod, removePod, startContainerd, type ContainerdVersion } from '../src/harness/index.ts';
+import { runcCapture } from '@flox-k8s/cri-harness';
+import { containerConfig, criClient, hostNetworkPod, removePod, startContainerd, type ContainerdVersion } from '@flox-k8s/cri-harness';
 
 const outDir = new URL('../../packages/oci-patch/test/fixtures/captured/', import.meta.url).pathname;
 const versions = (process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['1.6']) as ContainerdVersion[];

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseLockfile, storePathsToInstall } from '@flox-k8s/lockfile';
 import { nixFixtures, serveCache } from '@flox-k8s/nix-fixtures';
-import { realiseViaAgent } from '@flox-k8s/shim/agent-protocol';
+import { realiseViaAgent } from '@flox-k8s/agent-protocol';
 import { Store } from '@flox-k8s/store';
 import { RealiseCoordinator } from '../src/realise/coordinator.ts';
 import { listenRealiseSocket } from '../src/realise/socket-server.ts';

@@ -1,10 +1,10 @@
 import { hostname } from 'node:os';
 import type { Lockfile } from '@flox-k8s/lockfile';
-import { cacheConfigs } from '@flox-k8s/shim/config';
-import { listenPatchService } from '@flox-k8s/shim/patch-service';
+import { cacheConfigs } from '@flox-k8s/config';
+import { listenPatchService } from '@flox-k8s/interposer';
 import { Store } from '@flox-k8s/store';
 import { shimConfigOf, type AgentConfig } from './config.ts';
-import { errorCode } from './errors.ts';
+import { codeLabel } from './errors.ts';
 import { startGcLoop } from './gc/gc-loop.ts';
 import { type HostActions, type InstallOptions, installRuntime } from './install/host-install.ts';
 import type { KubeApi } from './kube/types.ts';
@@ -74,7 +74,7 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
       if (report.outcome) metrics.recordOutcome(report.outcome, report.origin, report.elapsedMs);
       else {
         metrics.realiseSeconds.observe({ origin: report.origin, result: 'error' }, report.elapsedMs / 1000);
-        metrics.errors.inc({ code: errorCode(report.error) });
+        metrics.errors.inc({ code: codeLabel(report.error) });
       }
     });
     stops.push(() => coordinator.close());
@@ -103,8 +103,8 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
         if (r.outcome === 'fail' || r.outcome === 'timeout') metrics.errors.inc({ code: r.reason });
       },
     }).catch((error: unknown) => {
-      metrics.errors.inc({ code: errorCode(error) });
-      log.error('patch service failed to start; runc fronts fall back to a Node process per container', { code: errorCode(error), error });
+      metrics.errors.inc({ code: codeLabel(error) });
+      log.error('patch service failed to start; runc fronts fall back to a Node process per container', { code: codeLabel(error), error });
       return undefined;
     });
     if (patcher !== undefined) {
@@ -141,7 +141,7 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
       const { namespace, name, key, intervalSeconds } = settings.prewarm;
       const prewarm = async (): Promise<void> => {
         const data = await kube.readConfigMap(namespace, name).catch((error: unknown) => {
-          metrics.errors.inc({ code: errorCode(error) });
+          metrics.errors.inc({ code: codeLabel(error) });
           log.warn('reading the pre-warm ConfigMap failed', { error });
           return undefined;
         });
@@ -161,7 +161,7 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
     log.info('node agent ready', { node: nodeName, host: hostname(), socket: config.agentSocket, patchService: config.patchServiceDir, metrics: observability.url });
     return { metrics, readiness, prefetcher, coordinator, store, observability, stop };
   } catch (error) {
-    metrics.errors.inc({ code: errorCode(error) });
+    metrics.errors.inc({ code: codeLabel(error) });
     await stop();
     throw error;
   }

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadAgentConfig, parseAgentConfig, readAgentEnv } from './config.ts';
-import { buildShimLayout } from './image/shim-layout.ts';
-import { assertShimLayoutFor, installOptionsFrom } from './install/install-options.ts';
+import { stageLayout } from '@flox-k8s/shim-layout';
+import { standInShimPrograms } from './install/test-shim-programs.ts';
+import { assertShimLayoutFor, hostShimLayout, installOptionsFrom } from './install/install-options.ts';
 
 let dir: string;
 beforeEach(async () => {
@@ -70,7 +71,8 @@ describe('agent config', () => {
 
 describe('assertShimLayoutFor', () => {
   it('accepts a layout built for the install dir and rejects another', async () => {
-    const layout = await buildShimLayout('/opt/flox-k8s', join(dir, 'layout'));
+    const programs = await standInShimPrograms(join(dir, 'programs'));
+    const layout = await stageLayout({ programs, ...hostShimLayout('/opt/flox-k8s'), fromSource: false }, join(dir, 'layout'));
     await assertShimLayoutFor(layout, '/opt/flox-k8s');
     await expect(assertShimLayoutFor(layout, '/srv/flox')).rejects.toMatchObject({ code: 'FLOXK8S_AGENT_INSTALL_STATE' });
     await expect(assertShimLayoutFor(join(dir, 'none'), '/opt/flox-k8s')).rejects.toMatchObject({ code: 'FLOXK8S_AGENT_INSTALL_STATE' });

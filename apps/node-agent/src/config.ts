@@ -1,7 +1,7 @@
 // The only module of the node agent that reads process.env (STYLE.md: one config module per app).
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { parseConfig as parseShimConfig, shimConfigSchema, type ShimConfig } from '@flox-k8s/shim/config';
+import { parseConfig as parseShimConfig, shimConfigSchema, type ShimConfig } from '@flox-k8s/config';
 import { z } from 'zod';
 import { AgentConfigInvalidError } from './errors.ts';
 

@@ -1,91 +1,93 @@
-const brand: unique symbol = Symbol.for('flox-k8s.node-agent.error');
+import { errorCode, FloxK8sError } from '@flox-k8s/core';
 
 /** Base class of every error the node agent raises; `code` is stable, messages are not. */
-export class AgentError extends Error {
-  readonly code: string;
-  readonly [brand] = true;
-
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-  }
-
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    if (this !== AgentError) return Function.prototype[Symbol.hasInstance].call(this, value);
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
-  }
+export class AgentError extends FloxK8sError {
+  static override readonly family = '@flox-k8s/node-agent' as const;
 }
 
 /** The containerd config (or an imported file) is not valid TOML or has an unusable shape. */
 export class ContainerdConfigInvalidError extends AgentError {
+  static override readonly code = 'FLOXK8S_AGENT_CONTAINERD_CONFIG_INVALID' as const;
   constructor(message: string, options?: { cause?: unknown }) {
-    super('FLOXK8S_AGENT_CONTAINERD_CONFIG_INVALID', message, options);
+    super(ContainerdConfigInvalidError.code, message, options);
   }
 }
 
 /** A `flox` runtime exists that the agent did not add; it refuses to overwrite it. */
 export class ContainerdRuntimeConflictError extends AgentError {
+  static override readonly code = 'FLOXK8S_AGENT_CONTAINERD_RUNTIME_CONFLICT' as const;
   constructor(message: string) {
-    super('FLOXK8S_AGENT_CONTAINERD_RUNTIME_CONFLICT', message);
+    super(ContainerdRuntimeConflictError.code, message);
   }
 }
 
 /** `containerd --version` printed something the agent cannot read. */
 export class ContainerdVersionError extends AgentError {
+  static override readonly code = 'FLOXK8S_AGENT_CONTAINERD_VERSION' as const;
   constructor(message: string, options?: { cause?: unknown }) {
-    super('FLOXK8S_AGENT_CONTAINERD_VERSION', message, options);
+    super(ContainerdVersionError.code, message, options);
   }
 }
 
 /** A host command (containerd --version, restart) failed. */
 export class HostCommandError extends AgentError {
+  static override readonly code = 'FLOXK8S_AGENT_HOST_COMMAND_FAILED' as const;
   constructor(message: string, options?: { cause?: unknown }) {
-    super('FLOXK8S_AGENT_HOST_COMMAND_FAILED', message, options);
+    super(HostCommandError.code, message, options);
   }
 }
 
 /** Install state on the host is missing or does not match what is on disk. */
 export class InstallStateError extends AgentError {
+  static override readonly code = 'FLOXK8S_AGENT_INSTALL_STATE' as const;
   constructor(message: string, options?: { cause?: unknown }) {
-    super('FLOXK8S_AGENT_INSTALL_STATE', message, options);
+    super(InstallStateError.code, message, options);
   }
 }
 
 /** Agent configuration (file or environment) failed validation. */
 export class AgentConfigInvalidError extends AgentError {
+  static override readonly code = 'FLOXK8S_AGENT_CONFIG_INVALID' as const;
   constructor(message: string, options?: { cause?: unknown }) {
-    super('FLOXK8S_AGENT_CONFIG_INVALID', message, options);
+    super(AgentConfigInvalidError.code, message, options);
   }
 }
 
 /** A realise request on the local socket was malformed. */
 export class RealiseRequestInvalidError extends AgentError {
+  static override readonly code = 'FLOXK8S_AGENT_REQUEST_INVALID' as const;
   constructor(message: string, options?: { cause?: unknown }) {
-    super('FLOXK8S_AGENT_REQUEST_INVALID', message, options);
+    super(RealiseRequestInvalidError.code, message, options);
   }
 }
 
 /** A realise was cancelled because every waiting client went away or the agent stopped. */
 export class RealiseCancelledError extends AgentError {
+  static override readonly code = 'FLOXK8S_AGENT_REALISE_CANCELLED' as const;
   constructor(message: string) {
-    super('FLOXK8S_AGENT_REALISE_CANCELLED', message);
+    super(RealiseCancelledError.code, message);
   }
 }
 
 /** The Kubernetes API answered with an error. */
 export class KubeApiError extends AgentError {
+  static override readonly code = 'FLOXK8S_AGENT_KUBE_API' as const;
   readonly status: number | undefined;
   constructor(message: string, status?: number, options?: { cause?: unknown }) {
-    super('FLOXK8S_AGENT_KUBE_API', message, options);
+    super(KubeApiError.code, message, options);
     this.status = status;
   }
 }
 
-/** Error code of any thrown value, for metrics and events. */
-export function errorCode(error: unknown): string {
-  if (typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string') {
-    return (error as { code: string }).code;
+/** The agent image's inputs are unusable (a binary whose libraries ldd cannot list). */
+export class AgentImageInputError extends AgentError {
+  static override readonly code = 'FLOXK8S_AGENT_IMAGE_INPUT' as const;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(AgentImageInputError.code, message, options);
   }
-  return 'FLOXK8S_AGENT_UNKNOWN';
+}
+
+/** The code an error is counted and reported under (metrics, events, the socket's error line). */
+export function codeLabel(error: unknown): string {
+  return errorCode(error) ?? 'FLOXK8S_AGENT_UNKNOWN';
 }

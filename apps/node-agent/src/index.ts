@@ -9,7 +9,7 @@ export { addRuntime, removeRuntime, renderRuntimeBlock, runtimesPath, type Confi
 export { chooseInstallTarget, loadConfigChain, type InstallTarget, type LoadedConfig } from './install/config-imports.ts';
 export { parseContainerdVersion, type ContainerdInfo } from './install/containerd-version.ts';
 export { commandActions } from './install/host-commands.ts';
-export { installOptionsFrom, assertShimLayoutFor, SHIM_CONFIG_FILE } from './install/install-options.ts';
+export { installOptionsFrom, assertShimLayoutFor, hostShimLayout, SHIM_CONFIG_FILE } from './install/install-options.ts';
 export { kubeClient, type KubeClientOptions } from './kube/client.ts';
 export type { KubeApi, PodSummary, PodEventInput, PodWatchEvent } from './kube/types.ts';
 export { RealiseCoordinator, flightKey } from './realise/coordinator.ts';
@@ -23,4 +23,3 @@ export { jsonLogger, memoryLogger, type Logger } from './log.ts';
 export * from './errors.ts';
 export { agentImage, sharedLibraries, AGENT_IMAGE_NAME, type AgentImageInputs } from './image/agent-image.ts';
 export { bundleAgent } from './image/bundle.ts';
-export { buildShimLayout } from './image/shim-layout.ts';

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildShimLayout } from './image/shim-layout.ts';
+import { stageLayout } from '@flox-k8s/shim-layout';
+import { hostShimLayout } from './install/install-options.ts';
+import { standInShimPrograms } from './install/test-shim-programs.ts';
 import { startFakeApiserver, type FakeApiserver } from './kube/fake-apiserver.ts';
 
 const run = promisify(execFile);
@@ -20,7 +22,8 @@ beforeAll(async () => {
   apiserver = await startFakeApiserver();
   apiserver.addNode('node-cli');
   const installDir = join(dir, 'opt', 'flox-k8s');
-  const shimLayout = await buildShimLayout(installDir, join(dir, 'layout'));
+  const programs = await standInShimPrograms(join(dir, 'programs'));
+  const shimLayout = await stageLayout({ programs, ...hostShimLayout(installDir), fromSource: false }, join(dir, 'layout'));
   await mkdir(join(dir, 'etc', 'containerd'), { recursive: true });
   await writeFile(join(dir, 'etc', 'containerd', 'config.toml'), original);
   await writeFile(

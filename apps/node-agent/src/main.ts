@@ -3,7 +3,7 @@
 import { hostname } from 'node:os';
 import { ENABLED_LABEL, startAgent } from './agent.ts';
 import { loadAgentConfig, readAgentEnv } from './config.ts';
-import { errorCode } from './errors.ts';
+import { codeLabel } from './errors.ts';
 import { AGENT_VERSION } from './version.ts';
 import { commandActions } from './install/host-commands.ts';
 import { installRuntime, uninstallRuntime } from './install/host-install.ts';
@@ -52,6 +52,6 @@ try {
     process.exitCode = 2;
   }
 } catch (error) {
-  log.error(`${command} failed`, { code: errorCode(error), error });
+  log.error(`${command} failed`, { code: codeLabel(error), error });
   process.exitCode = 1;
 }

@@ -9,8 +9,9 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nixFixtures, serveCache } from '@flox-k8s/nix-fixtures';
-import { installLayout } from '../src/install/layout.ts';
-import { publishEnvironment } from '../src/sources/publish.ts';
+import { publishEnvironment } from '@flox-k8s/environments';
+import { installLayout } from '@flox-k8s/shim-layout';
+import { shimPrograms } from '../src/programs.ts';
 import { median, report } from './stats.ts';
 
 const rounds = Number(process.argv[2] ?? 30);
@@ -50,9 +51,9 @@ try {
   );
   // No patch service: this measures the per-create Node entry points.
   const options = { fromSource: true, config, compileCache: join(dir, 'cc'), patchServiceDir: '' };
-  const layout = await installLayout({ ...options, prefix: join(dir, 'install'), runc });
-  const esm = await installLayout({ ...options, prefix: join(dir, 'install-esm'), runc, snapshot: false });
-  const dry = await installLayout({ ...options, prefix: join(dir, 'install-true'), runc: '/bin/true' });
+  const layout = await installLayout({ programs: shimPrograms, ...options, prefix: join(dir, 'install'), runc });
+  const esm = await installLayout({ programs: shimPrograms, ...options, prefix: join(dir, 'install-esm'), runc, snapshot: false });
+  const dry = await installLayout({ programs: shimPrograms, ...options, prefix: join(dir, 'install-true'), runc: '/bin/true' });
   if (layout.snapshot === undefined) throw new Error('no startup snapshot was built');
   const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
 

@@ -5,7 +5,8 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { installLayout } from '../src/install/layout.ts';
+import { installLayout } from '@flox-k8s/shim-layout';
+import { shimPrograms } from '../src/programs.ts';
 import { report } from './stats.ts';
 
 const rounds = Number(process.argv[2] ?? 30);
@@ -24,7 +25,7 @@ function sh(file: string, args: string[], detachStdio = false): number {
 }
 
 try {
-  const layout = await installLayout({ prefix: join(dir, 'install'), runc, fromSource: true });
+  const layout = await installLayout({ programs: shimPrograms, prefix: join(dir, 'install'), runc, fromSource: true });
   // A minimal bundle: static busybox, `sleep 1000`, no terminal.
   const bundle = join(dir, 'bundle');
   mkdirSync(join(bundle, 'rootfs', 'bin'), { recursive: true });

@@ -1,9 +1,9 @@
 // The patch service in a process of its own, as the node agent runs it (bench/warm-start.ts).
 //   node --conditions=@flox-k8s/source bench/patch-service-process.ts CONFIG
 // Prints "ready" once the request FIFO is served; stops on SIGTERM.
-import { loadConfig } from '../src/config/load.ts';
+import { loadConfig } from '@flox-k8s/config';
+import { listenPatchService } from '@flox-k8s/interposer';
 import { fileLogger } from '../src/log/index.ts';
-import { listenPatchService } from '../src/patch-service/index.ts';
 
 const config = loadConfig(process.argv[2] ?? '', { required: true });
 const service = await listenPatchService({ dir: config.patchServiceDir, config, log: fileLogger(config.logFile, { component: 'patch-service' }) });

@@ -11,11 +11,12 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nixFixtures, serveCache } from '@flox-k8s/nix-fixtures';
-import type { ShimConfigInput } from '../src/config/schema.ts';
-import { STUB_IMAGE_NAME, TEST_BUSYBOX_IMAGE_NAME } from '../src/image/index.ts';
-import { installLayout } from '../src/install/layout.ts';
-import { publishEnvironment } from '../src/sources/publish.ts';
-import { containerConfig, criClient, hostNetworkPod, removePod, startContainerd, type ContainerdVersion } from '../../../e2e/src/harness/index.ts';
+import type { ShimConfigInput } from '@flox-k8s/config';
+import { containerConfig, criClient, hostNetworkPod, removePod, startContainerd, type ContainerdVersion } from '@flox-k8s/cri-harness';
+import { publishEnvironment } from '@flox-k8s/environments';
+import { STUB_IMAGE_NAME, TEST_BUSYBOX_IMAGE_NAME } from '@flox-k8s/oci-image';
+import { installLayout } from '@flox-k8s/shim-layout';
+import { shimPrograms } from '../src/programs.ts';
 import { median, report } from './stats.ts';
 
 const rounds = Number(process.argv[2] ?? 20);
@@ -40,9 +41,9 @@ try {
     patchServiceDir: join(dir, 'patcher'),
   };
   await writeFile(configPath, JSON.stringify(config));
-  const layout = await installLayout({ prefix: join(dir, 'install'), fromSource: true, config: configPath, compileCache: join(dir, 'cc'), runc: '/usr/sbin/runc', snapshot, patchServiceDir: config.patchServiceDir as string });
+  const layout = await installLayout({ programs: shimPrograms, prefix: join(dir, 'install'), fromSource: true, config: configPath, compileCache: join(dir, 'cc'), runc: '/usr/sbin/runc', snapshot, patchServiceDir: config.patchServiceDir as string });
   // The fallback: the same front without a patch service, as containerd-shim-floxnode-v2.
-  const nodeLayout = await installLayout({ prefix: join(dir, 'install-node'), fromSource: true, config: configPath, compileCache: join(dir, 'cc'), runc: '/usr/sbin/runc', snapshot, patchServiceDir: '' });
+  const nodeLayout = await installLayout({ programs: shimPrograms, prefix: join(dir, 'install-node'), fromSource: true, config: configPath, compileCache: join(dir, 'cc'), runc: '/usr/sbin/runc', snapshot, patchServiceDir: '' });
   await writeFile(join(layout.prefix, 'bin', 'containerd-shim-floxnode-v2'), `#!/bin/sh\nexec '${nodeLayout.launcher}' "$@"\n`, { mode: 0o755 });
 
   const service = spawn(process.execPath, ['--conditions=@flox-k8s/source', new URL('patch-service-process.ts', import.meta.url).pathname, configPath], { stdio: ['ignore', 'pipe', 'inherit'] });

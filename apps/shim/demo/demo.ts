@@ -5,17 +5,17 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { ShimConfigInput } from '../src/config/schema.ts';
-import { NIXOS_CACHE_KEY } from '../src/config/schema.ts';
+import { NIXOS_CACHE_KEY, type ShimConfigInput } from '@flox-k8s/config';
+import { errorCode } from '@flox-k8s/core';
+import { publishEnvironment } from '@flox-k8s/environments';
+import { STUB_IMAGE_NAME } from '@flox-k8s/oci-image';
+import { installLayout } from '@flox-k8s/shim-layout';
 import { readEnv } from '../src/env.ts';
-import { DemoError, errorCode } from '../src/errors.ts';
-import { STUB_IMAGE_NAME } from '../src/image/index.ts';
-import { installLayout } from '../src/install/layout.ts';
-import { publishEnvironment } from '../src/sources/publish.ts';
+import { UsageError } from '../src/errors.ts';
+import { shimPrograms } from '../src/programs.ts';
 import { DEMO_USAGE, parseDemoFlags, type DemoFlags } from './flags.ts';
 import { checkDemoHost } from './prerequisites.ts';
-// The e2e harness owns "start a private containerd" and the CRI client; the demo
-// reuses it rather than keeping a second copy (a workspace dependency would be a cycle).
+// The containerd + CRI harness the e2e suites and the benchmarks use too (tooling/cri-harness).
 import {
   containerConfig,
   containerLogPath,
@@ -25,7 +25,7 @@ import {
   removePod,
   startContainerd,
   waitForContainer,
-} from '../../../e2e/src/harness/index.ts';
+} from '@flox-k8s/cri-harness';
 
 const DEMO_ENVIRONMENT = 'demo/example';
 const say = (line: string): void => void process.stderr.write(`demo: ${line}\n`);
@@ -44,11 +44,11 @@ async function main(flags: DemoFlags): Promise<number> {
     let command = flags.command;
     if (flags.lockfile !== undefined) {
       lockBytes = new Uint8Array(await readFile(resolve(env.invocationDir, flags.lockfile)).catch((cause: unknown) => {
-        throw new DemoError(`--lockfile ${flags.lockfile}: ${(cause as Error).message}`, { cause, code: 'FLOXK8S_USAGE' });
+        throw new UsageError(`--lockfile ${flags.lockfile}: ${(cause as Error).message}`, { cause });
       }));
       if (caches.length === 0) caches = ['https://cache.nixos.org'];
       if (trustedKeys.length === 0) trustedKeys = [NIXOS_CACHE_KEY];
-      if (command.length === 0) throw new DemoError(`with --lockfile, give the command to run after --\n${DEMO_USAGE}`, { code: 'FLOXK8S_USAGE' });
+      if (command.length === 0) throw new UsageError(`with --lockfile, give the command to run after --\n${DEMO_USAGE}`, );
     } else if (flags.hub?.kind !== 'url') {
       say('building the real-Nix fixture cache (once; cached afterwards)');
       const { nixFixtures, serveCache } = await import('@flox-k8s/nix-fixtures');
@@ -62,7 +62,7 @@ async function main(flags: DemoFlags): Promise<number> {
       if (trustedKeys.length === 0) trustedKeys = [fixtures.publicKey];
       if (command.length === 0) command = ['hello-flox'];
     } else if (command.length === 0) {
-      throw new DemoError(`with --hub URL, give the command to run after --\n${DEMO_USAGE}`, { code: 'FLOXK8S_USAGE' });
+      throw new UsageError(`with --hub URL, give the command to run after --\n${DEMO_USAGE}`, );
     }
     if (caches.length === 0) caches = ['https://cache.nixos.org'];
     if (trustedKeys.length === 0) trustedKeys = [NIXOS_CACHE_KEY];
@@ -91,7 +91,7 @@ async function main(flags: DemoFlags): Promise<number> {
     };
     await writeFile(configPath, JSON.stringify(config, null, 2));
     // No node agent here: never hand creates to a patch service another install may run.
-    const layout = await installLayout({ prefix: join(dir, 'install'), fromSource: true, config: configPath, compileCache: join(dir, 'compile-cache'), patchServiceDir: '' });
+    const layout = await installLayout({ programs: shimPrograms, prefix: join(dir, 'install'), fromSource: true, config: configPath, compileCache: join(dir, 'compile-cache'), patchServiceDir: '' });
 
     say(`starting a private containerd ${host.containerdVersion} with the flox runtime`);
     const containerd = await startContainerd({

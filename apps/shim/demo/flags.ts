@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { UsageError } from '../src/errors.ts';
-import { formatIssues } from '../src/validation.ts';
+import { formatIssues } from '@flox-k8s/core';
 
 export const DEMO_USAGE = `usage: pnpm demo [--lockfile FILE] [--cache URL]... [--trusted-key NAME:KEY]...
                  [--hub URL|DIR] [--environment OWNER/NAME[:N]] [--] [COMMAND ARGS...]

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { DemoError } from '../src/errors.ts';
+import { DemoPrerequisiteError } from '../src/errors.ts';
 
 const run = promisify(execFile);
 
@@ -30,15 +30,15 @@ export async function checkDemoHost(path: string): Promise<DemoHost> {
   if ((await onPath('containerd-shim-runc-v2', path)) === undefined) missing.push('containerd-shim-runc-v2 (part of the containerd package)');
   if ((await onPath('runc', path)) === undefined) missing.push('runc (apt-get install runc)');
   if (missing.length > 0) {
-    throw new DemoError(`cannot run the demo here; missing: ${missing.join('; ')}`, { code: 'FLOXK8S_DEMO_PREREQUISITE' });
+    throw new DemoPrerequisiteError(`cannot run the demo here; missing: ${missing.join('; ')}`);
   }
   const { stdout } = await run(containerd as string, ['--version']);
   const version = /\bv?(\d+)\.(\d+)\.(\d+)/.exec(stdout);
-  if (version === null) throw new DemoError(`cannot tell the containerd version from "${stdout.trim()}"`, { code: 'FLOXK8S_DEMO_PREREQUISITE' });
+  if (version === null) throw new DemoPrerequisiteError(`cannot tell the containerd version from "${stdout.trim()}"`);
   const [major, minor] = [Number(version[1]), Number(version[2])];
   const generation = major >= 2 ? '2.1' : minor >= 7 ? '1.7' : '1.6';
   if (major === 1 && minor < 6) {
-    throw new DemoError(`containerd ${version[0]} is too old: the flox runtime needs containerd 1.6 or newer`, { code: 'FLOXK8S_DEMO_PREREQUISITE' });
+    throw new DemoPrerequisiteError(`containerd ${version[0]} is too old: the flox runtime needs containerd 1.6 or newer`);
   }
   return { generation, containerdVersion: version[0] };
 }

@@ -1,15 +1,18 @@
 // `pnpm --filter @flox-k8s/shim run install-layout -- --prefix DIR [--node PATH]
 //   [--runc PATH] [--shim-runc-v2 PATH] [--config FILE] [--compile-cache DIR] [--prebuilt] [--no-snapshot]
-//   [--patch-service-dir DIR]`
+//   [--patch-service-dir DIR] [--stage DIR]`
 // Bundles the interposer from source with esbuild, unless --prebuilt copies `bundle/`
 // (made by `pnpm --filter @flox-k8s/shim build`). Builds the interposer's startup
 // snapshot with the --node binary unless --no-snapshot. --patch-service-dir: the node
 // agent's patch service directory (config patchServiceDir; '' = no hand-off).
+// --stage DIR: lay out for --prefix on another machine (the node agent's image), writing
+// the files to DIR here (no snapshot: it is built where the layout runs).
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { UsageError, errorCode } from '../src/errors.ts';
-import { DEFAULT_COMPILE_CACHE, installLayout } from '../src/install/layout.ts';
-import { formatIssues } from '../src/validation.ts';
+import { errorCode, formatIssues } from '@flox-k8s/core';
+import { DEFAULT_COMPILE_CACHE, installLayout, stageLayout } from '@flox-k8s/shim-layout';
+import { UsageError } from '../src/errors.ts';
+import { shimPrograms } from '../src/programs.ts';
 
 const absolute = z.string().refine((p) => p.startsWith('/'), 'expected an absolute path');
 const flagsSchema = z.strictObject({
@@ -22,6 +25,7 @@ const flagsSchema = z.strictObject({
   prebuilt: z.boolean().optional(),
   'no-snapshot': z.boolean().optional(),
   'patch-service-dir': z.union([absolute, z.literal('')]).optional(),
+  stage: absolute.optional(),
 });
 
 try {
@@ -37,13 +41,15 @@ try {
       prebuilt: { type: 'boolean' },
       'no-snapshot': { type: 'boolean' },
       'patch-service-dir': { type: 'string' },
+      stage: { type: 'string' },
     },
     strict: true,
   });
   const parsed = flagsSchema.safeParse(values);
   if (!parsed.success) throw new UsageError(`install-layout: ${formatIssues(parsed.error)}`);
   const f = parsed.data;
-  const layout = await installLayout({
+  const options = {
+    programs: shimPrograms,
     prefix: f.prefix,
     ...(f.node === undefined ? {} : { node: f.node }),
     ...(f.runc === undefined ? {} : { runc: f.runc }),
@@ -53,7 +59,8 @@ try {
     fromSource: f.prebuilt !== true,
     snapshot: f['no-snapshot'] !== true,
     ...(f['patch-service-dir'] === undefined ? {} : { patchServiceDir: f['patch-service-dir'] }),
-  });
+  };
+  const layout = f.stage === undefined ? await installLayout(options) : { prefix: options.prefix, staged: await stageLayout(options, f.stage) };
   process.stdout.write(`${JSON.stringify(layout, null, 2)}\n`);
 } catch (error) {
   process.stderr.write(`install-layout: ${errorCode(error) ?? 'FLOXK8S_USAGE'}: ${(error as Error).message}\n`);

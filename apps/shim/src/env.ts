@@ -1,7 +1,5 @@
 // The only module of the shim that reads process.env (STYLE.md: one env.ts per app).
-
-/** Default location of the shim's config file. */
-export const DEFAULT_CONFIG_PATH = '/etc/flox-k8s/config.json';
+import { DEFAULT_CONFIG_PATH } from '@flox-k8s/config';
 
 export interface ShimEnv {
   /** Config file path: `FLOXK8S_CONFIG`, else the default. */

@@ -9,9 +9,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nixFixtures, serveCache, type NixFixtures, type ServedCache } from '@flox-k8s/nix-fixtures';
 import { Store } from '@flox-k8s/store';
-import { formatRealiseEvent } from '../agent-protocol/index.ts';
-import { installLayout, type InstallLayout } from '../install/layout.ts';
-import { publishEnvironment } from '../sources/publish.ts';
+import { formatRealiseEvent } from '@flox-k8s/agent-protocol';
+import { publishEnvironment } from '@flox-k8s/environments';
+import { installLayout, type InstallLayout } from '@flox-k8s/shim-layout';
+import { shimPrograms } from '../src/programs.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'flox-interposer-'));
 const recorded = join(dir, 'runc-calls');
@@ -32,7 +33,7 @@ beforeAll(async () => {
   const runc = join(dir, 'fake-runc');
   writeFileSync(runc, `#!/bin/sh\nprintf '%s\\n' "$*" >> '${recorded}'\nexit 0\n`, { mode: 0o755 });
   // No patch service: this suite is about the per-create Node entry points.
-  layout = await installLayout({ prefix: join(dir, 'install'), runc, fromSource: true, compileCache: join(dir, 'cc'), patchServiceDir: '' });
+  layout = await installLayout({ programs: shimPrograms, prefix: join(dir, 'install'), runc, fromSource: true, compileCache: join(dir, 'cc'), patchServiceDir: '' });
 }, 300_000);
 afterAll(async () => {
   await cache?.close();

@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installLayout, type InstallLayout } from './layout.ts';
+import { installLayout, type InstallLayout } from '@flox-k8s/shim-layout';
+import { shimPrograms } from '../src/programs.ts';
 
 // Real sh fronts with recording stand-ins for runc, node and containerd-shim-runc-v2
 // (stand-ins, not mocks of our code: the fronts are what is under test).
@@ -27,8 +28,8 @@ beforeAll(async () => {
   const runc = standIn('runc', 7, `printf '\\000\\001proto\\377'`);
   const node = standIn('node', 0, 'echo "real=$FLOXK8S_REAL_RUNC config=$FLOXK8S_CONFIG cache=$NODE_COMPILE_CACHE"');
   const shim = standIn('containerd-shim-runc-v2', 3, 'echo "PATH=$PATH"');
-  layout = await installLayout({ prefix: join(dir, 'a'), node, runc, shimRuncV2: shim, config: '/etc/x/config.json', compileCache: join(dir, 'cc'), fromSource: true, patchServiceDir: join(dir, 'no-patch-service') });
-  searched = await installLayout({ prefix: join(dir, 'b'), node, fromSource: true, patchServiceDir: '' });
+  layout = await installLayout({ programs: shimPrograms, prefix: join(dir, 'a'), node, runc, shimRuncV2: shim, config: '/etc/x/config.json', compileCache: join(dir, 'cc'), fromSource: true, patchServiceDir: join(dir, 'no-patch-service') });
+  searched = await installLayout({ programs: shimPrograms, prefix: join(dir, 'b'), node, fromSource: true, patchServiceDir: '' });
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -9,12 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nixFixtures, serveCache, type NixFixtures, type ServedCache } from '@flox-k8s/nix-fixtures';
-import { loadConfig } from '../config/load.ts';
-import { installLayout, type InstallLayout } from '../install/layout.ts';
-import { fileLogger } from '../log/index.ts';
-import { publishEnvironment } from '../sources/publish.ts';
-import { listenPatchService, type PatchService } from './server.ts';
-import type { PatchRequestReport } from './handle.ts';
+import { loadConfig } from '@flox-k8s/config';
+import { publishEnvironment } from '@flox-k8s/environments';
+import { listenPatchService, type PatchRequestReport, type PatchService } from '@flox-k8s/interposer';
+import { installLayout, type InstallLayout } from '@flox-k8s/shim-layout';
+import { fileLogger } from '../src/log/index.ts';
+import { shimPrograms } from '../src/programs.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'flox-patch-service-'));
 const serviceDir = join(dir, 'patcher');
@@ -57,7 +57,7 @@ exit 0
 `,
     { mode: 0o755 },
   );
-  layout = await installLayout({ prefix: join(dir, 'install'), runc, fromSource: true, compileCache: join(dir, 'cc'), config: configPath, patchServiceDir: serviceDir, snapshot: false });
+  layout = await installLayout({ programs: shimPrograms, prefix: join(dir, 'install'), runc, fromSource: true, compileCache: join(dir, 'cc'), config: configPath, patchServiceDir: serviceDir, snapshot: false });
 }, 300_000);
 afterAll(async () => {
   await cache?.close();

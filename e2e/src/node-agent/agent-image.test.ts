@@ -4,9 +4,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT_IMAGE_NAME, agentImage, bundleAgent, buildShimLayout } from '@flox-k8s/node-agent';
-import type { BuiltImage } from '@flox-k8s/shim/image';
-import { requireRoot, startContainerd, type ContainerdHandle } from '../harness/index.ts';
+import { AGENT_IMAGE_NAME, agentImage, bundleAgent, hostShimLayout } from '@flox-k8s/node-agent';
+import { shimPrograms } from '@flox-k8s/shim';
+import { stageLayout } from '@flox-k8s/shim-layout';
+import type { BuiltImage } from '@flox-k8s/oci-image';
+import { requireRoot, startContainerd, type ContainerdHandle } from '@flox-k8s/cri-harness';
 
 describe.skipIf(requireRoot())('agent image', () => {
   let containerd: ContainerdHandle;
@@ -18,7 +20,7 @@ describe.skipIf(requireRoot())('agent image', () => {
     image = await agentImage({
       nodeBinary: process.execPath,
       agentBundle: await bundleAgent(),
-      shimLayoutDir: await buildShimLayout('/opt/flox-k8s', join(dir, 'layout')),
+      shimLayoutDir: await stageLayout({ programs: shimPrograms, ...hostShimLayout('/opt/flox-k8s') }, join(dir, 'layout')),
       caCertificates: '/etc/ssl/certs/ca-certificates.crt',
       tools: ['/usr/bin/nsenter'],
     });

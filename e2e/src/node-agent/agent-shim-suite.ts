@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nixFixtures, serveCache, type ServedCache } from '@flox-k8s/nix-fixtures';
 import { ENABLED_LABEL, installOptionsFrom, kubeClient, memoryLogger, parseAgentConfig, startAgent, uninstallRuntime, type RunningAgent } from '@flox-k8s/node-agent';
 import { startFakeApiserver, type FakeApiserver } from '@flox-k8s/node-agent/testing';
-import { publishEnvironment } from '@flox-k8s/shim';
-import { STUB_IMAGE_NAME } from '@flox-k8s/shim/image';
+import { publishEnvironment } from '@flox-k8s/environments';
+import { STUB_IMAGE_NAME } from '@flox-k8s/oci-image';
 import {
   containerConfig,
   containerLogPath,
@@ -20,7 +20,7 @@ import {
   waitForContainer,
   type ContainerdVersion,
   type CriClient,
-} from '../harness/index.ts';
+} from '@flox-k8s/cri-harness';
 import { startAgentHost, type AgentHost } from './host.ts';
 
 const ENVIRONMENT = 'acme/agent-fixture';

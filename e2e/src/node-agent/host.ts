@@ -5,8 +5,10 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { buildShimLayout, type HostActions, type InstallOptions } from '@flox-k8s/node-agent';
-import { startContainerd, type ContainerdHandle, type ContainerdPaths, type ContainerdVersion } from '../harness/index.ts';
+import { hostShimLayout, type HostActions, type InstallOptions } from '@flox-k8s/node-agent';
+import { shimPrograms } from '@flox-k8s/shim';
+import { stageLayout } from '@flox-k8s/shim-layout';
+import { startContainerd, type ContainerdHandle, type ContainerdPaths, type ContainerdVersion } from '@flox-k8s/cri-harness';
 
 const run = promisify(execFile);
 
@@ -38,7 +40,7 @@ export async function startAgentHost(options: AgentHostOptions): Promise<AgentHo
   await mkdir(linkDir, { recursive: true });
   // A private patch service directory: a suite never talks to another run's agent.
   const patchServiceDir = join(dir, 'run', 'patcher');
-  const shimLayout = await buildShimLayout(installDir, join(dir, 'shim-layout'), { patchServiceDir });
+  const shimLayout = await stageLayout({ programs: shimPrograms, ...hostShimLayout(installDir, { patchServiceDir }) }, join(dir, 'shim-layout'));
   const containerd = await startContainerd({
     version: options.version,
     // containerd's own `config default`, moved to the private paths: what a node operator starts from.

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installRuntime, uninstallRuntime } from '@flox-k8s/node-agent';
-import { TEST_BUSYBOX_IMAGE_NAME } from '@flox-k8s/shim/image';
+import { TEST_BUSYBOX_IMAGE_NAME } from '@flox-k8s/oci-image';
 import {
   containerConfig,
   containerLogPath,
@@ -17,7 +17,7 @@ import {
   type ContainerdPaths,
   type ContainerdVersion,
   type CriClient,
-} from '../harness/index.ts';
+} from '@flox-k8s/cri-harness';
 import { startAgentHost, type AgentHost } from './host.ts';
 
 /** Run `echo <word>` in a busybox container of a pod with the given runtime handler; returns the log. */

@@ -6,9 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { nixFixtures, serveCache, type NixFixtures, type ServedCache } from '@flox-k8s/nix-fixtures';
-import { installLayout, publishEnvironment, type InstallLayout } from '@flox-k8s/shim';
-import type { ShimConfigInput } from '@flox-k8s/shim/config';
-import { criClient, startContainerd, type ContainerdHandle, type ContainerdVersion, type CriClient, type RuntimeEntry } from '../harness/index.ts';
+import type { ShimConfigInput } from '@flox-k8s/config';
+import { publishEnvironment } from '@flox-k8s/environments';
+import { shimPrograms } from '@flox-k8s/shim';
+import { installLayout, type InstallLayout } from '@flox-k8s/shim-layout';
+import { criClient, startContainerd, type ContainerdHandle, type ContainerdVersion, type CriClient, type RuntimeEntry } from '@flox-k8s/cri-harness';
 
 export const ENV_OWNER = 'acme';
 export const ENV_NAME = 'fixture';
@@ -87,6 +89,7 @@ export async function startFloxNode(options: FloxNodeOptions): Promise<FloxNode>
     };
     await writeFile(configPath, JSON.stringify(config, null, 2));
     const layout = await installLayout({
+      programs: shimPrograms,
       prefix: join(dir, 'install'),
       fromSource: true,
       config: configPath,

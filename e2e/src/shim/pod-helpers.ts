@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { STUB_IMAGE_NAME } from '@flox-k8s/shim/image';
-import { hostNetworkPod, type containerConfig, type CriClient, type PodSandboxConfig } from '../harness/index.ts';
+import { STUB_IMAGE_NAME } from '@flox-k8s/oci-image';
+import { hostNetworkPod, type containerConfig, type CriClient, type PodSandboxConfig } from '@flox-k8s/cri-harness';
 import type { FloxNode } from './flox-node.ts';
 
 /** A host-network pod of the node with its own log directory. */

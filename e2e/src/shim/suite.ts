@@ -5,7 +5,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURE_ACTIVATION } from '@flox-k8s/nix-fixtures';
-import { STUB_IMAGE_NAME, TEST_BUSYBOX_IMAGE_NAME } from '@flox-k8s/shim/image';
+import { STUB_IMAGE_NAME, TEST_BUSYBOX_IMAGE_NAME } from '@flox-k8s/oci-image';
 import {
   containerConfig,
   containerLogPath,
@@ -14,7 +14,7 @@ import {
   requireRoot,
   waitForContainer,
   type ContainerdVersion,
-} from '../harness/index.ts';
+} from '@flox-k8s/cri-harness';
 import { ENVIRONMENT, startFloxNode, type FloxNode } from './flox-node.ts';
 import { createAndStart, podConfig, stubImageRef } from './pod-helpers.ts';
 

@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import type { Readable } from 'node:stream';
-import { formatIssues } from '../validation.ts';
+import { formatIssues } from '@flox-k8s/core';
 import { AgentProtocolError, AgentUnavailableError, agentRealiseError } from './errors.ts';
 import {
   NDJSON_CONTENT_TYPE,

@@ -1,9 +1,12 @@
 /**
- * `@flox-k8s/shim/agent-protocol`: the node agent's local realise service.
+ * `@flox-k8s/agent-protocol`: the node agent's two wire protocols, for both ends.
  *
- * HTTP/1.1 over a unix socket. `POST /v1/realise` with a JSON {@link RealiseRequest};
+ * The realise service: HTTP/1.1 over a unix socket. `POST /v1/realise` with a JSON {@link RealiseRequest};
  * the answer is `200` with `application/x-ndjson`: any number of `progress` lines,
  * then exactly one `done` or `error` line, then the stream ends.
+ *
+ * The patch service: the runc front (sh) hands `create`/`exec` to the agent over FIFOs
+ * in a root-only directory (see `patch-protocol.ts`).
  * @module
  */
 export {
@@ -19,4 +22,18 @@ export {
   type RealiseErrorEvent,
 } from './schema.ts';
 export { realiseViaAgent, type RealiseViaAgentOptions } from './client.ts';
-export { AgentUnavailableError, AgentProtocolError, RealiseFailedError } from './errors.ts';
+export { AgentUnavailableError, AgentProtocolError, RealiseFailedError, agentRealiseError } from './errors.ts';
+export {
+  MAX_REQUEST_LINE,
+  REPLIES_DIR,
+  REPLY_ACCEPTED,
+  REPLY_DECLINE,
+  REPLY_OK,
+  REQUEST_FIFO,
+  parsePatchRequest,
+  replyFail,
+  replyFifo,
+  requestFifo,
+  type PatchRequest,
+  type PatchSubcommand,
+} from './patch-protocol.ts';

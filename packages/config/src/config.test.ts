@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigInvalidError } from '../errors.ts';
+import { ConfigInvalidError } from './errors.ts';
 import { cacheConfigs, loadConfig, NIXOS_CACHE_KEY, parseConfig } from './index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'flox-shim-config-'));

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { CacheConfig } from '@flox-k8s/nar';
-import { ConfigInvalidError } from '../errors.ts';
+import { ConfigInvalidError } from './errors.ts';
 import type { ShimConfig } from './schema.ts';
 
 /** Turns the configured caches into `@flox-k8s/nar` cache configs, reading credential files. */

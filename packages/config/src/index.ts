@@ -1,10 +1,13 @@
 /**
- * `@flox-k8s/shim/config`: the node's flox-k8s config file, shared by the shim and the node agent.
+ * `@flox-k8s/config`: the node's flox-k8s config file (`/etc/flox-k8s/config.json`),
+ * read by the shim, the node agent and the CLI alike.
  * @module
  */
 export {
   shimConfigSchema,
+  environmentSourceSchema,
   NIXOS_CACHE_KEY,
+  DEFAULT_CONFIG_PATH,
   DEFAULT_PATCH_SERVICE_DIR,
   type ShimConfig,
   type ShimConfigInput,
@@ -15,5 +18,4 @@ export {
 } from './schema.ts';
 export { loadConfig, parseConfig, hostSystem } from './load.ts';
 export { cacheConfigs, readSecret } from './credentials.ts';
-export { DEFAULT_CONFIG_PATH } from '../env.ts';
-export { ConfigInvalidError, ShimError } from '../errors.ts';
+export { ConfigInvalidError } from './errors.ts';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { ConfigInvalidError } from '../errors.ts';
-import { formatIssues } from '../validation.ts';
+import { ConfigInvalidError } from './errors.ts';
+import { formatIssues } from '@flox-k8s/core';
 import { shimConfigSchema, type ShimConfig } from './schema.ts';
 
 /** The Nix system string of this machine (`x86_64-linux`, `aarch64-linux`). */

@@ -37,6 +37,12 @@ const dirSource = z.strictObject({
   path: absolutePath,
 });
 
+/** One environment source: an HTTP(S) hub or a directory with the same layout. */
+export const environmentSourceSchema = z.discriminatedUnion('type', [hubSource, dirSource]);
+
+/** Default location of the config file (the shim's `FLOXK8S_CONFIG` overrides it). */
+export const DEFAULT_CONFIG_PATH = '/etc/flox-k8s/config.json';
+
 /** Default rendezvous directory of the node agent's patch service (request FIFO, reply FIFOs). */
 export const DEFAULT_PATCH_SERVICE_DIR = '/run/flox-k8s/patcher';
 
@@ -49,7 +55,7 @@ export const shimConfigSchema = z.strictObject({
     .optional(),
   caches: z.array(cacheSchema).default([{ url: 'https://cache.nixos.org', priority: 40, credentialsType: 'bearer' }]),
   trustedKeys: z.array(trustedKey).default([NIXOS_CACHE_KEY]),
-  sources: z.array(z.discriminatedUnion('type', [hubSource, dirSource])).default([]),
+  sources: z.array(environmentSourceSchema).default([]),
   agentSocket: absolutePath.default('/run/flox-k8s/agent.sock'),
   /**
    * Root-only directory where the node agent's patch service takes `create`/`exec`

@@ -1,7 +1,10 @@
-import type { z } from 'zod';
+/** What a failed zod parse reports: its issues, each with a path and a message. */
+export interface IssueList {
+  readonly issues: ReadonlyArray<{ readonly path: readonly PropertyKey[]; readonly message: string }>;
+}
 
-/** One line naming every failing path, e.g. `caches[0].url: expected an http(s):// URL`. */
-export function formatIssues(error: z.ZodError): string {
+/** One line naming up to five failing paths, e.g. `caches[0].url: expected an http(s):// URL`. */
+export function formatIssues(error: IssueList): string {
   return error.issues
     .slice(0, 5)
     .map((issue) => `${formatPath(issue.path) || '(root)'}: ${issue.message}`)

@@ -1,7 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DirSource } from '../config/schema.ts';
-import { EnvironmentSourceError } from '../errors.ts';
+import type { DirSource } from '@flox-k8s/config';
+import { EnvironmentSourceError } from './errors.ts';
 import type { SourceReader } from './types.ts';
 
 /**

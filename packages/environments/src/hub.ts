@@ -1,7 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import type { HubSource } from '../config/schema.ts';
-import { readSecret } from '../config/credentials.ts';
-import { EnvironmentSourceError } from '../errors.ts';
+import { readSecret, type HubSource } from '@flox-k8s/config';
+import { EnvironmentSourceError } from './errors.ts';
 import type { SourceReader } from './types.ts';
 
 /** An HTTP(S) environment hub: `GET <url>/<owner>/<name>/…`, bearer token from a file. */

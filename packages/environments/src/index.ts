@@ -1,4 +1,13 @@
+/**
+ * `@flox-k8s/environments`: Flox environment references and where they resolve: HTTP(S)
+ * environment hubs and directories with the same layout, tried in order; publishing into
+ * such a directory. `@flox-k8s/environments/resolve` is the reference → lockfile-bytes
+ * step alone (no lockfile parser), for a warm container start.
+ * @module
+ */
 export { parseReference, fetchEnvironment, sourceReaders, type ResolvedEnvironment, type FetchedEnvironment } from './resolve.ts';
 export { resolveEnvironment, parseFetched } from './parse.ts';
 export { publishEnvironment, type PublishedEnvironment } from './publish.ts';
+export { MAX_LOCKFILE_BYTES } from './layout.ts';
 export type { SourceReader } from './types.ts';
+export { EnvironmentDigestMismatchError, EnvironmentNotFoundError, EnvironmentSourceError } from './errors.ts';

@@ -2,7 +2,8 @@
 //   <base>/<owner>/<name>/generations/<N>/manifest.lock   one lockfile per generation
 //   <base>/<owner>/<name>/live                            the live generation number, one line
 //   <base>/<owner>/<name>/by-digest/<sha256 hex>          generation number for a digest (optional)
-import { AnnotationInvalidError, EnvironmentSourceError } from '../errors.ts';
+import { EnvironmentRefInvalidError } from '@flox-k8s/lockfile/reference';
+import { EnvironmentSourceError } from './errors.ts';
 
 // As @flox-k8s/lockfile's reference grammar allows, re-checked here because these
 // segments become path components under a source's base.
@@ -11,7 +12,7 @@ const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 /** Rejects owner/name segments that could escape the source's base (annotations are untrusted). */
 export function checkSegment(kind: 'owner' | 'name', value: string): string {
   if (!SEGMENT.test(value) || value.includes('..')) {
-    throw new AnnotationInvalidError(`environment ${kind} "${value.slice(0, 100)}" is not allowed: expected letters, digits, ".", "_", "-", not starting with "." or "-"`);
+    throw new EnvironmentRefInvalidError(value, `${kind} is not allowed: expected letters, digits, ".", "_", "-", not starting with "." or "-"`);
   }
   return value;
 }
@@ -25,7 +26,7 @@ export function generationPath(owner: string, name: string, generation: number):
 }
 
 export function digestPath(owner: string, name: string, digest: string): string {
-  if (!/^[0-9a-f]{64}$/.test(digest)) throw new AnnotationInvalidError(`digest "${digest.slice(0, 80)}": expected 64 lowercase hex`);
+  if (!/^[0-9a-f]{64}$/.test(digest)) throw new EnvironmentRefInvalidError(digest, 'digest: expected 64 lowercase hex');
   return `${checkSegment('owner', owner)}/${checkSegment('name', name)}/by-digest/${digest}`;
 }
 
@@ -39,4 +40,4 @@ export function parseGenerationPointer(text: string, where: string): number {
 }
 
 /** Largest lockfile accepted from any source. */
-export const MAX_LOCKFILE_BYTES = 16 * 1024 * 1024;
+export const MAX_LOCKFILE_BYTES: number = 16 * 1024 * 1024;

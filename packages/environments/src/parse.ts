@@ -1,5 +1,6 @@
 import { parseLockfile, type EnvironmentRef, type Lockfile } from '@flox-k8s/lockfile';
-import { EnvironmentSourceError } from '../errors.ts';
+import { errorCode } from '@flox-k8s/core';
+import { EnvironmentSourceError } from './errors.ts';
 import { fetchEnvironment, type FetchedEnvironment, type ResolvedEnvironment } from './resolve.ts';
 import type { SourceReader } from './types.ts';
 
@@ -17,7 +18,7 @@ export function parseFetched(fetched: FetchedEnvironment): Lockfile {
   try {
     return parseLockfile(fetched.bytes);
   } catch (error) {
-    const code = (error as { code?: string }).code ?? 'FLOXK8S_LOCKFILE_INVALID';
+    const code = errorCode(error) ?? 'FLOXK8S_LOCKFILE_INVALID';
     throw new EnvironmentSourceError(
       `${fetched.source}: generation ${fetched.generation} of ${fetched.ref.owner}/${fetched.ref.name} is not a valid lockfile (${code}): ${(error as Error).message}`,
       { cause: error },

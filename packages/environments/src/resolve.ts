@@ -1,13 +1,10 @@
 import { createHash } from 'node:crypto';
-import { parseEnvironmentRef, type EnvironmentRef, type Lockfile } from '@flox-k8s/lockfile';
-import type { EnvironmentSource } from '../config/schema.ts';
-import {
-  AnnotationInvalidError,
-  EnvironmentDigestMismatchError,
-  EnvironmentNotFoundError,
-  EnvironmentSourceError,
-  ShimError,
-} from '../errors.ts';
+import type { EnvironmentSource } from '@flox-k8s/config';
+import { isFloxK8sError } from '@flox-k8s/core';
+import type { Lockfile } from '@flox-k8s/lockfile';
+// The grammar alone: a warm container start resolves a reference without loading the lockfile parser.
+import { EnvironmentRefInvalidError, parseEnvironmentRef, type EnvironmentRef } from '@flox-k8s/lockfile/reference';
+import { EnvironmentDigestMismatchError, EnvironmentNotFoundError, EnvironmentSourceError } from './errors.ts';
 import { dirSourceReader } from './dir.ts';
 import { hubSourceReader } from './hub.ts';
 import { MAX_LOCKFILE_BYTES, checkSegment, digestPath, generationPath, livePath, parseGenerationPointer } from './layout.ts';
@@ -30,14 +27,13 @@ export interface ResolvedEnvironment extends FetchedEnvironment {
   lock: Lockfile;
 }
 
-/** Parses an annotation value into a reference; owner and name are checked as path segments. */
+/**
+ * Parses a reference (an annotation value: untrusted) with @flox-k8s/lockfile's grammar;
+ * owner and name are checked again as path segments. Throws EnvironmentRefInvalidError
+ * (`FLOXK8S_ENV_REF_INVALID`).
+ */
 export function parseReference(value: string): EnvironmentRef {
-  let ref: EnvironmentRef;
-  try {
-    ref = parseEnvironmentRef(value.trim());
-  } catch (error) {
-    throw new AnnotationInvalidError(`flox.dev/environment "${value.slice(0, 200)}": ${(error as Error).message}`, { cause: error });
-  }
+  const ref = parseEnvironmentRef(value.trim());
   checkSegment('owner', ref.owner);
   checkSegment('name', ref.name);
   return ref;
@@ -70,8 +66,8 @@ export async function fetchEnvironment(ref: EnvironmentRef, readers: readonly So
       }
       return found;
     } catch (error) {
-      if (error instanceof AnnotationInvalidError) throw error;
-      failures.push(error instanceof ShimError ? error.message : `${reader.label}: ${(error as Error).message}`);
+      if (error instanceof EnvironmentRefInvalidError) throw error;
+      failures.push(isFloxK8sError(error) ? error.message : `${reader.label}: ${(error as Error).message}`);
     }
   }
   if (mismatch !== undefined) {

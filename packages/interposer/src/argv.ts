@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { RuncArgvError } from '../errors.ts';
+import { RuncArgvError } from './errors.ts';
 
 // runc's global flags that take a value (urfave/cli accepts -flag and --flag, with
 // the value as the next argument or after "="). Everything else before the

@@ -1,6 +1,6 @@
 import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { BundleInvalidError } from '../errors.ts';
+import { BundleInvalidError } from './errors.ts';
 
 /** File beside config.json holding the plan `runc exec` applies to exec'd processes. */
 export const EXEC_PLAN_FILE = 'flox-k8s-exec-plan.json';

@@ -1,18 +1,9 @@
-import { loadConfig } from '../config/load.ts';
-import type { ShimConfig } from '../config/schema.ts';
-import { readEnv } from '../env.ts';
-import { fileLogger, type Logger } from '../log/index.ts';
+import type { ShimConfig } from '@flox-k8s/config';
+import type { Logger } from './log.ts';
 
 export interface InterposerContext {
   config: ShimConfig;
   log: Logger;
-}
-
-/** Loads the config (FLOXK8S_CONFIG or the default path) and opens the log file. */
-export function loadContext(fields: Record<string, unknown>): InterposerContext {
-  const env = readEnv();
-  const config = loadConfig(env.configPath, { required: env.configExplicit });
-  return { config, log: fileLogger(config.logFile, { component: 'runc-interposer', pid: process.pid, ...fields }) };
 }
 
 /** What main needs to report a failure: the environment (for the message) and the log. */
@@ -21,8 +12,11 @@ export interface InterposeState {
   loadedAt?: number;
   /** Which entry point runs: the startup snapshot, the ESM bundle or the node agent's patch service (logged). */
   entry?: 'snapshot' | 'module' | 'service';
-  /** Config and log for one create; default loadContext (the config file the environment names). */
-  context?: (fields: Record<string, unknown>) => InterposerContext;
+  /**
+   * Config and log for one create (fields: the container and environment, for the log):
+   * the shim loads its config file and opens its log, the patch service has both already.
+   */
+  context: (fields: Record<string, unknown>) => InterposerContext;
   environment?: string;
   log?: Logger;
   /**

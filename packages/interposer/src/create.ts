@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import { appliedEnvironment, patchSpec, shouldPatch } from '@flox-k8s/oci-patch';
 import type { RuncInvocation } from './argv.ts';
 import { EXEC_PLAN_FILE, writeJsonFileAtomic } from './bundle.ts';
-import { loadContext, type InterposeState } from './context.ts';
+import type { InterposeState } from './context.ts';
 import { preparePlan } from './prepare.ts';
 
 function rootfsOf(spec: unknown, bundle: string): string | undefined {
@@ -21,7 +21,7 @@ export async function interposeCreate(inv: Extract<RuncInvocation, { subcommand:
   state.environment = decision.environment;
 
   const started = performance.now();
-  const ctx = (state.context ?? loadContext)({ containerId: inv.containerId, environment: decision.environment });
+  const ctx = state.context({ containerId: inv.containerId, environment: decision.environment });
   state.log = ctx.log;
   const signal = AbortSignal.timeout(ctx.config.createTimeoutMs);
   const { plan, timings, via, fetched } = await preparePlan(

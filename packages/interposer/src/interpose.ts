@@ -1,15 +1,17 @@
 // The runc interposer's decision for one `create`/`exec` command line, as an outcome:
 // shared by the per-create Node entry points (run.ts: exec runc or exit 1) and the
-// node agent's patch service (src/patch-service: a reply line to the sh front).
+// node agent's patch service (patch-service/: a reply line to the sh front).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { errorCode } from '../errors.ts';
+import { errorCode } from '@flox-k8s/core';
 import { parseRuncArgv, type RuncGlobals } from './argv.ts';
 import { EXEC_PLAN_FILE, bundleOfContainer, readJsonFile } from './bundle.ts';
 import type { InterposeState } from './context.ts';
+
+export type { InterposeState, InterposerContext } from './context.ts';
 import type { interposeCreate } from './create.ts';
 import type { interposeExec } from './exec.ts';
-import { appendRuncLogError } from './runc.ts';
+import { appendRuncLogError } from './runc-log.ts';
 
 const ENVIRONMENT_ANNOTATION = 'flox.dev/environment';
 const SANDBOX_ANNOTATION = 'io.kubernetes.cri.container-type';

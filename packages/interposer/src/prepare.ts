@@ -1,5 +1,5 @@
 import type { PatchPlan } from '@flox-k8s/oci-patch';
-import { fetchEnvironment, parseReference, sourceReaders } from '../sources/resolve.ts';
+import { fetchEnvironment, parseReference, sourceReaders } from '@flox-k8s/environments/resolve';
 import type { InterposerContext } from './context.ts';
 import { readCachedPlan } from './plan-cache.ts';
 

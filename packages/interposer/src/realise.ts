@@ -1,10 +1,8 @@
 import type { Store } from '@flox-k8s/store';
-import { realiseViaAgent } from '../agent-protocol/client.ts';
-import { AgentUnavailableError } from '../agent-protocol/errors.ts';
-import { cacheConfigs } from '../config/credentials.ts';
-import type { ShimConfig } from '../config/schema.ts';
-import { RealiseFailedError, errorCode } from '../errors.ts';
-import type { Logger } from '../log/index.ts';
+import { AgentUnavailableError, RealiseFailedError, realiseViaAgent } from '@flox-k8s/agent-protocol';
+import { cacheConfigs, type ShimConfig } from '@flox-k8s/config';
+import { errorCode } from '@flox-k8s/core';
+import type { Logger } from './log.ts';
 
 export interface RealiseOutcome {
   closure: string[];

@@ -1,11 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ShimError } from '../errors.ts';
-
-/** The environment needs a shell for its hook or profile scripts, and neither it nor the image has one. */
-export class WrapperShellMissingError extends ShimError {
-  override readonly code = 'FLOXK8S_WRAPPER_SHELL_MISSING';
-}
+import { WrapperShellMissingError } from './errors.ts';
 
 // Preference order: bash runs profile.bash too; sh is enough for hook + profile.common.
 const SHELLS = ['bin/bash', 'bin/sh'];

@@ -1,25 +1,26 @@
 // The environment a Flox activation produces, computed from the lockfile
 // alone so it can be applied to a container without running Flox.
 // Each rule below names the Flox behaviour it mirrors.
+import { isStorePath, parseStorePath, type EnvMerge } from '@flox-k8s/core';
 import { ActivationOptionsInvalidError, SystemNotInLockfileError } from './errors.ts';
 import { lockfileSystems } from './install.ts';
 import { outdent } from './outdent.ts';
-import { isStorePath, storePathName } from './store-path.ts';
 import type { Lockfile, ManifestProfile, NixSystem } from './types.ts';
 
 /**
- * One variable of the activation environment.
- * - `prepend`: PATH-like; `value` goes in front of what the container already
- *   has, joined with `:` (or alone when the container has none). A value that
- *   already ends in `:` (MANPATH) is joined without another one, giving Flox's
- *   `<env>/share/man:<old>`; `::` would mean "default path here" to man(1).
+ * One variable of the activation environment. `merge` says how it combines with what
+ * the container already has (`@flox-k8s/core`'s `mergeVariable`, the one rule):
+ * - `prepend`: PATH-like; `value` goes in front, joined with `:` (or alone when the
+ *   container has none). A value that already ends in `:` (MANPATH) is joined without
+ *   another one, giving Flox's `<env>/share/man:<old>`; `::` would mean "default path
+ *   here" to man(1).
  * - `set`: always overrides (FLOX_ENV, …).
  * - `default`: only when the container does not set it (`[vars]`, SSL_CERT_FILE, …).
  */
 export interface ActivationVariable {
   name: string;
   value: string;
-  merge: 'prepend' | 'set' | 'default';
+  merge: EnvMerge;
   /**
    * Present (true) on `[vars]` whose value holds shell syntax (`$OTHER`, `$(…)`,
    * backquotes, backslashes). Flox writes `[vars]` as `export NAME="value"`, so
@@ -152,9 +153,12 @@ function script(text: string | undefined): string | undefined {
 // holds several versions.
 function pick(closure: readonly string[] | undefined, name: RegExp): string | undefined {
   let best: string | undefined;
+  let bestName = '';
   for (const path of closure ?? []) {
-    if (!isStorePath(path) || !name.test(storePathName(path))) continue;
-    if (best === undefined || storePathName(path) > storePathName(best)) best = path;
+    if (!isStorePath(path)) continue;
+    const candidate = parseStorePath(path).name;
+    if (!name.test(candidate)) continue;
+    if (best === undefined || candidate > bestName) [best, bestName] = [path, candidate];
   }
   return best;
 }

@@ -1,7 +1,3 @@
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import * as errors from './errors.ts';
 
@@ -26,15 +22,9 @@ describe('coded errors', () => {
   });
 
   test('instanceof holds across two copies of the module (duplicate installs)', async () => {
-    // A second copy of the file on disk is a second module: a real duplicate install.
-    const dir = mkdtempSync(join(tmpdir(), 'flox-k8s-lockfile-errors-'));
-    let copy: typeof errors;
-    try {
-      copyFileSync(new URL('./errors.ts', import.meta.url), join(dir, 'errors.ts'));
-      copy = (await import(/* @vite-ignore */ pathToFileURL(join(dir, 'errors.ts')).href)) as typeof errors;
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    // A second evaluation of the module is a second set of classes: what a duplicate install gives.
+    const second = new URL('./errors.ts?copy', import.meta.url).href;
+    const copy = (await import(/* @vite-ignore */ second)) as typeof errors;
     expect(copy.LockfileInvalidError).not.toBe(errors.LockfileInvalidError);
     const foreign = new copy.LockfileInvalidError([{ path: '', message: 'x' }]);
     expect(foreign).toBeInstanceOf(errors.LockfileInvalidError);

@@ -1,8 +1,4 @@
-// Coded errors. `instanceof` is answered by a `Symbol.for` brand plus the
-// class's static `code`, not by prototype identity, so it keeps working when
-// two copies of this package end up in one process (undici does the same).
-
-const kLockfileError: unique symbol = Symbol.for('@flox-k8s/lockfile.error');
+import { FloxK8sError } from '@flox-k8s/core';
 
 /** One problem found in an input, with a readable path such as `packages[3].outputs.out`. */
 export interface LockfileIssue {
@@ -10,25 +6,12 @@ export interface LockfileIssue {
   message: string;
 }
 
-/** Base class of every error this package throws. Assert on `code`. */
-export class LockfileError extends Error {
-  /** Stable machine-readable code (`FLOXK8S_…`). */
-  readonly code: string;
-  /** The code of this class; undefined on the base class. */
-  static readonly code: string | undefined = undefined;
-
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-    Object.defineProperty(this, kLockfileError, { value: true });
-  }
-
-  static override [Symbol.hasInstance](this: { code: string | undefined }, instance: unknown): boolean {
-    if (typeof instance !== 'object' || instance === null) return false;
-    if ((instance as { [kLockfileError]?: unknown })[kLockfileError] !== true) return false;
-    return this.code === undefined || (instance as { code?: unknown }).code === this.code;
-  }
+/**
+ * Base class of every error this package throws. Assert on `code`. `instanceof` holds
+ * across duplicate installs (the `@flox-k8s/core` error base).
+ */
+export class LockfileError extends FloxK8sError {
+  static override readonly family = '@flox-k8s/lockfile' as const;
 }
 
 /** The lockfile is not valid JSON or does not match lockfile-version 1. */

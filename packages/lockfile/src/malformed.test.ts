@@ -43,7 +43,7 @@ const corpus: Array<[label: string, input: unknown, code: string, path?: string]
   ['short hash', edit((j) => (pkgs(j)[0]!['outputs'] = { out: '/nix/store/abc-hello' })), INVALID, 'packages[0].outputs.out'],
   ['hash with e/o/u/t (not nix32)', edit((j) => (pkgs(j)[0]!['outputs'] = { out: `/nix/store/${'e'.repeat(32)}-hello` })), INVALID, 'packages[0].outputs.out'],
   ['path traversal in store path', edit((j) => (pkgs(j)[0]!['outputs'] = { out: `/nix/store/${'a'.repeat(32)}-x/../../etc` })), INVALID, 'packages[0].outputs.out'],
-  ['name starting with a dot', edit((j) => (pkgs(j)[0]!['outputs'] = { out: `/nix/store/${'a'.repeat(32)}-.hidden` })), INVALID, 'packages[0].outputs.out'],
+  ['name starting with ..- (Nix rejects ., .., .-x, ..-x)', edit((j) => (pkgs(j)[0]!['outputs'] = { out: `/nix/store/${'a'.repeat(32)}-..-hidden` })), INVALID, 'packages[0].outputs.out'],
   ['name with a space', edit((j) => (pkgs(j)[0]!['outputs'] = { out: `/nix/store/${'a'.repeat(32)}-a b` })), INVALID, 'packages[0].outputs.out'],
   ['name longer than 211', edit((j) => (pkgs(j)[0]!['outputs'] = { out: `/nix/store/${'a'.repeat(32)}-${'n'.repeat(212)}` })), INVALID, 'packages[0].outputs.out'],
   ['empty name', edit((j) => (pkgs(j)[0]!['outputs'] = { out: `/nix/store/${'a'.repeat(32)}-` })), INVALID, 'packages[0].outputs.out'],

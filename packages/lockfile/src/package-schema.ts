@@ -4,7 +4,7 @@
 // - flake: kebab-case keys (`locked-url`, `outputs-to-install`, …);
 // - store-path: `{ install_id, store_path, system, priority }`.
 import { z } from 'zod';
-import { STORE_PATH_PATTERN, storePathProblem } from './store-path.ts';
+import { STORE_PATH_PATTERN, storePathProblem } from '@flox-k8s/core';
 import type { CatalogPackage, FlakePackage, LockedPackage, StorePathPackage } from './types.ts';
 
 // One regex keeps the hot path fast (184 entries in a 220 KB lockfile); the

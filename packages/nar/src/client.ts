@@ -9,7 +9,7 @@ import { parseNarinfo, parseNixCacheInfo, type Narinfo, type NixCacheInfo } from
 import { removeTree } from './remove-tree.ts';
 import { isTransient, withRetries, type RetryPolicy } from './retry.ts';
 import { parsePublicKey, verifyNarinfoSignature, type PublicKey } from './signatures.ts';
-import { parseStorePath, parseStorePathBase } from './store-path.ts';
+import { parseStorePath, parseStorePathBase } from '@flox-k8s/core';
 
 /** One binary cache. Lower `priority` is tried first (default: the cache's nix-cache-info Priority, else 50). */
 export interface CacheConfig {

@@ -1,34 +1,18 @@
-const brand: unique symbol = Symbol.for('@flox-k8s/nar.error');
+import { FloxK8sError } from '@flox-k8s/core';
 
-/** Base class of every error this package throws; `code` is stable, messages are not. */
-export class NarError extends Error {
-  readonly code: string;
-
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-    this.name = new.target.name;
-    Object.defineProperty(this, brand, { value: true });
-  }
-
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    if (typeof value !== 'object' || value === null) return false;
-    if ((value as Record<symbol, unknown>)[brand] !== true) return false;
-    // Subclasses match by name so instanceof works across duplicate installs.
-    if (this === NarError) return true;
-    let proto: unknown = Object.getPrototypeOf(value);
-    while (proto !== null && typeof proto === 'object') {
-      if ((proto as { constructor?: { name?: string } }).constructor?.name === this.name) return true;
-      proto = Object.getPrototypeOf(proto);
-    }
-    return false;
-  }
+/**
+ * Base class of every error this package throws; `code` is stable, messages are not.
+ * `instanceof` holds across duplicate installs (the `@flox-k8s/core` error base).
+ */
+export class NarError extends FloxK8sError {
+  static override readonly family = '@flox-k8s/nar' as const;
 }
 
 type ErrorOptions = { cause?: unknown };
 
 function coded(code: string, name: string): new (message: string, options?: ErrorOptions) => NarError {
   const cls = class extends NarError {
+    static override readonly code: string = code;
     constructor(message: string, options?: ErrorOptions) {
       super(code, message, options);
     }
@@ -39,6 +23,7 @@ function coded(code: string, name: string): new (message: string, options?: Erro
 
 /** The NAR stream breaks the archive grammar (unexpected tag, wrong node type, …). */
 export class NarFormatError extends NarError {
+  static override readonly code = 'FLOXK8S_NAR_FORMAT' as const;
   constructor(message: string, options?: ErrorOptions) {
     super('FLOXK8S_NAR_FORMAT', message, options);
   }
@@ -75,8 +60,8 @@ export const FileSizeMismatchError: ReturnType<typeof coded> = coded('FLOXK8S_FI
 export const Nix32InvalidError: ReturnType<typeof coded> = coded('FLOXK8S_NIX32_INVALID', 'Nix32InvalidError');
 /** A hash is not sha256 in nix32, hex, base64 or SRI form. */
 export const HashInvalidError: ReturnType<typeof coded> = coded('FLOXK8S_HASH_INVALID', 'HashInvalidError');
-/** A string is not a valid store path. */
-export const StorePathInvalidError: ReturnType<typeof coded> = coded('FLOXK8S_STORE_PATH_INVALID', 'StorePathInvalidError');
+/** A string is not a valid store path: `@flox-k8s/core`'s, the one owner of `FLOXK8S_STORE_PATH_INVALID`. */
+export { StorePathInvalidError } from '@flox-k8s/core';
 /** A narinfo (or nix-cache-info) document is malformed. */
 export const NarinfoInvalidError: ReturnType<typeof coded> = coded('FLOXK8S_NARINFO_INVALID', 'NarinfoInvalidError');
 /** No configured cache has a narinfo for the store path. */

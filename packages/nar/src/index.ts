@@ -1,7 +1,8 @@
 export * from './errors.ts';
 export { nix32Encode, nix32Decode, nix32Length } from './nix32.ts';
 export { parseSha256, normaliseSha256, formatSha256, sha256Nix32 } from './hash.ts';
-export { parseStorePath, parseStorePathBase, type StorePath } from './store-path.ts';
+// Store path syntax is @flox-k8s/core's (one rule for every package); re-exported for compatibility.
+export { parseStorePath, parseStorePathBase, type StorePath } from '@flox-k8s/core';
 export { dumpNar, dumpNarSync, hashPath } from './nar-dump.ts';
 export { dumpNarByteStream } from './nar-dump-bytes.ts';
 export { parseNar, type NarLimits, type NarSink } from './nar-parse.ts';

@@ -1,6 +1,6 @@
 import { NarinfoInvalidError } from './errors.ts';
 import { normaliseSha256 } from './hash.ts';
-import { parseStorePath, parseStorePathBase } from './store-path.ts';
+import { parseStorePath, parseStorePathBase } from '@flox-k8s/core';
 
 /** A parsed `.narinfo`: metadata of one store path in a binary cache. Hashes are normalised to `sha256:<nix32>`. */
 export interface Narinfo {

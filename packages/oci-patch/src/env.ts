@@ -1,3 +1,4 @@
+import { prependSearchPath, startsWithSearchPath } from '@flox-k8s/core';
 import type { PlanVariable } from './plan.ts';
 
 // `base` says where the value before prefixing comes from: the container (`keep`),
@@ -25,18 +26,10 @@ function foldRules(plan: readonly PlanVariable[]): Map<string, Rule> {
     } else if (prev === undefined) {
       rules.set(v.name, { base: 'keep', value: '', prefix: v.value });
     } else {
-      prev.prefix = prev.prefix === undefined ? v.value : joinList(v.value, prev.prefix);
+      prev.prefix = prev.prefix === undefined ? v.value : prependSearchPath(v.value, prev.prefix);
     }
   }
   return rules;
-}
-
-function joinList(head: string, tail: string): string {
-  if (head === '') return tail;
-  if (tail === '') return head;
-  // A head that already ends in ':' (Flox's MANPATH `<env>/share/man:`) carries its own
-  // separator; another would make `::`, which man(1) reads as "the default path here".
-  return head.endsWith(':') ? `${head}${tail}` : `${head}:${tail}`;
 }
 
 function nameOf(entry: string): string {
@@ -48,7 +41,8 @@ function nameOf(entry: string): string {
  *
  * Precedence, per variable:
  * - `prepend` (PATH-like): the activation value comes first, then `:` and whatever the
- *   image/pod already set; a value that already starts with it is left alone.
+ *   image/pod already set (`@flox-k8s/core`'s prependSearchPath: no `::` after Flox's
+ *   MANPATH); a value that already starts with it is left alone.
  * - `set` (FLOX_ENV, …): always the activation value.
  * - `default` (`[vars]`): only when the container (image or pod) does not set the
  *   variable, so pod-set variables win over `[vars]`.
@@ -91,6 +85,6 @@ function apply(rule: Rule, current: string | undefined): string {
   const prefix = rule.prefix;
   if (prefix === undefined) return base ?? '';
   if (base === undefined || base === '') return prefix;
-  if (base === prefix || base.startsWith(prefix.endsWith(':') ? prefix : `${prefix}:`)) return base;
-  return joinList(prefix, base);
+  if (startsWithSearchPath(base, prefix)) return base;
+  return prependSearchPath(prefix, base);
 }

@@ -14,10 +14,12 @@ describe('errors', () => {
     expect(err).not.toBeInstanceOf(OciMountCollisionError);
   });
 
-  it('keep instanceof across duplicate installs through the Symbol.for brand', () => {
-    // What a second copy of this package would throw: same brand, different class.
-    const foreign = Object.assign(new Error('x'), { code: 'FLOXK8S_MOUNT_COLLISION' });
-    Object.defineProperty(foreign, Symbol.for('flox-k8s.oci-patch.error'), { value: true });
+  it('keep instanceof across duplicate installs (the @flox-k8s/core brand)', async () => {
+    // A second evaluation of the module is a second set of classes: what a duplicate install gives.
+    const second = new URL('./errors.ts?copy', import.meta.url).href;
+    const copy = (await import(/* @vite-ignore */ second)) as typeof import('./errors.ts');
+    expect(copy.OciMountCollisionError).not.toBe(OciMountCollisionError);
+    const foreign = new copy.OciMountCollisionError('/nix/store', { type: 'bind', source: '/x' });
     expect(foreign).toBeInstanceOf(OciPatchError);
     expect(foreign).toBeInstanceOf(OciMountCollisionError);
     expect(foreign).not.toBeInstanceOf(OciSpecInvalidError);

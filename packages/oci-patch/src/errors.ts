@@ -1,25 +1,21 @@
-const kOciPatchError = Symbol.for('flox-k8s.oci-patch.error');
+import { FloxK8sError } from '@flox-k8s/core';
 
-/** Base class of every error thrown by `@flox-k8s/oci-patch`; `code` is stable, messages are not. */
-export class OciPatchError extends Error {
-  readonly code: string;
+/**
+ * Base class of every error thrown by `@flox-k8s/oci-patch`; `code` is stable, messages are
+ * not. `instanceof` holds across duplicate installs (the `@flox-k8s/core` error base).
+ */
+export class OciPatchError extends FloxK8sError {
+  static override readonly family = '@flox-k8s/oci-patch' as const;
 
   constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, options);
     this.name = 'OciPatchError';
-    this.code = code;
-    Object.defineProperty(this, kOciPatchError, { value: true });
-  }
-
-  // A brand instead of prototype identity, so `instanceof` holds across duplicate installs.
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return brandedWith(value, kOciPatchError) && (this === OciPatchError || hasCode(value, codeOf(this)));
   }
 }
 
 /** The spec (config.json) or exec process JSON is not a valid OCI runtime spec. */
 export class OciSpecInvalidError extends OciPatchError {
-  static readonly code = 'FLOXK8S_SPEC_INVALID';
+  static override readonly code = 'FLOXK8S_SPEC_INVALID';
   /** Where in the document the problem is, e.g. `process.env[3]`. */
   readonly path: string;
 
@@ -32,7 +28,7 @@ export class OciSpecInvalidError extends OciPatchError {
 
 /** The patch plan is malformed (e.g. a store path that is not `/nix/store/<hash>-<name>`). */
 export class OciPatchPlanInvalidError extends OciPatchError {
-  static readonly code = 'FLOXK8S_PATCH_PLAN_INVALID';
+  static override readonly code = 'FLOXK8S_PATCH_PLAN_INVALID';
   readonly path: string;
 
   constructor(path: string, message: string, options?: { cause?: unknown }) {
@@ -44,7 +40,7 @@ export class OciPatchPlanInvalidError extends OciPatchError {
 
 /** A mount we must add has the same destination as a mount the container already has outside /nix. */
 export class OciMountCollisionError extends OciPatchError {
-  static readonly code = 'FLOXK8S_MOUNT_COLLISION';
+  static override readonly code = 'FLOXK8S_MOUNT_COLLISION';
   readonly destination: string;
 
   constructor(destination: string, existing: { source?: string | undefined; type?: string | undefined }) {
@@ -61,7 +57,7 @@ export class OciMountCollisionError extends OciPatchError {
 
 /** A `flox.dev/*` annotation has a value we do not accept. */
 export class OciAnnotationInvalidError extends OciPatchError {
-  static readonly code = 'FLOXK8S_ANNOTATION_INVALID';
+  static override readonly code = 'FLOXK8S_ANNOTATION_INVALID';
   readonly annotation: string;
 
   constructor(annotation: string, message: string) {
@@ -73,7 +69,7 @@ export class OciAnnotationInvalidError extends OciPatchError {
 
 /** The spec was already patched for a different environment or lockfile digest. */
 export class OciSpecAlreadyPatchedError extends OciPatchError {
-  static readonly code = 'FLOXK8S_SPEC_ALREADY_PATCHED';
+  static override readonly code = 'FLOXK8S_SPEC_ALREADY_PATCHED';
 
   constructor(found: { environment?: string | undefined; digest?: string | undefined }, wanted: { environment: string; digest: string }) {
     super(
@@ -83,17 +79,4 @@ export class OciSpecAlreadyPatchedError extends OciPatchError {
     );
     this.name = 'OciSpecAlreadyPatchedError';
   }
-}
-
-function brandedWith(value: unknown, brand: symbol): boolean {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
-}
-
-function hasCode(value: unknown, code: string | undefined): boolean {
-  return code !== undefined && (value as { code?: unknown }).code === code;
-}
-
-function codeOf(ctor: unknown): string | undefined {
-  const code = (ctor as { code?: unknown }).code;
-  return typeof code === 'string' ? code : undefined;
 }

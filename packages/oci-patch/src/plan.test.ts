@@ -17,7 +17,7 @@ describe('parseStorePath', () => {
   it.each([
     '/nix/store/0c6kzph7l6pd2gi8nx8jgwhg6l4zal27-busybox/bin/sh', // a path inside a store path
     '/nix/store/0c6kzph7l6pd2gi8nx8jgwhg6l4zal27-..',
-    '/nix/store/0c6kzph7l6pd2gi8nx8jgwhg6l4zal27-.hidden',
+    '/nix/store/0c6kzph7l6pd2gi8nx8jgwhg6l4zal27-.-hidden', // Nix rejects ., .., .-x, ..-x (a plain leading '.' is valid since Nix 2.20)
     '/nix/store/0c6kzph7l6pd2gi8nx8jgwhg6l4zal2e-busybox', // 'e' is not nix32
     '/nix/store/0c6kzph7l6pd2gi8nx8jgwhg6l4zal2-busybox', // 31 chars
     '/nix/store/../etc-passwd0000000000000000000000000',

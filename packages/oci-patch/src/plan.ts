@@ -1,17 +1,14 @@
 import { posix } from 'node:path';
+import { isStorePath, STORE_DIR, type EnvMerge } from '@flox-k8s/core';
 import { z } from 'zod';
 import { OciPatchPlanInvalidError } from './errors.ts';
 import { firstIssue } from './issues.ts';
 
-/** The in-container store directory every closure path is mounted under. */
-export const STORE_DIR = '/nix/store';
+/** The in-container store directory every closure path is mounted under (`@flox-k8s/core`'s). */
+export { STORE_DIR };
 
-// Nix's rules: 32 chars of nix32 (no e, o, u, t), then a name of [A-Za-z0-9+-._?=]
-// that does not start with '.', at most 211 chars. This also rules out '/', '..'.
-const STORE_PATH = /^\/nix\/store\/([0-9abcdfghijklmnpqrsvwxyz]{32})-([A-Za-z0-9+\-_?=][A-Za-z0-9+\-._?=]{0,210})$/;
-
-/** How one activation variable combines with what the container already sets. */
-export type EnvMerge = 'prepend' | 'set' | 'default';
+/** How one activation variable combines with what the container already sets (`@flox-k8s/core`'s rule). */
+export type { EnvMerge };
 
 /** One variable of the activation environment, in activation order. */
 export interface PlanVariable {
@@ -44,11 +41,16 @@ export interface StorePathParts {
   name: string;
 }
 
-/** Parses `/nix/store/<hash>-<name>`; `undefined` when it is not a valid store path. */
+/**
+ * Splits `/nix/store/<hash>-<name>`; `undefined` when it is not a valid store path.
+ * Kept for compatibility: the rule is `@flox-k8s/core`'s `isStorePath` (predicate) and
+ * `parseStorePath` (throws `FLOXK8S_STORE_PATH_INVALID`).
+ * @deprecated Use `isStorePath` / `parseStorePath` from `@flox-k8s/core`.
+ */
 export function parseStorePath(path: string): StorePathParts | undefined {
-  const m = STORE_PATH.exec(path);
-  if (m === null) return undefined;
-  return { path, base: path.slice(STORE_DIR.length + 1), hash: m[1] as string, name: m[2] as string };
+  if (!isStorePath(path)) return undefined;
+  const base = path.slice(STORE_DIR.length + 1);
+  return { path, base, hash: base.slice(0, 32), name: base.slice(33) };
 }
 
 const noNul = (s: string): boolean => !s.includes('\0');
@@ -80,7 +82,7 @@ const planSchema = z.object({
     hostPath: cleanPath,
     containerPath: cleanPath.check(
       z.refine((p) => !`${STORE_DIR}/`.startsWith(`${p}/`), { message: `expected a path that does not contain ${STORE_DIR}` }),
-      z.refine((p) => !p.startsWith(`${STORE_DIR}/`) || parseStorePath(p) !== undefined, {
+      z.refine((p) => !p.startsWith(`${STORE_DIR}/`) || isStorePath(p), {
         message: `expected a path outside ${STORE_DIR}, or a store path`,
       }),
     ),
@@ -102,7 +104,7 @@ export function validatePatchPlan(plan: unknown): PatchPlan {
   }
   const valid = result.data;
   for (const [i, storePath] of valid.storePaths.entries()) {
-    if (!STORE_PATH.test(storePath)) throw new OciPatchPlanInvalidError(`storePaths[${i}]`, STORE_PATH_MESSAGE);
+    if (!isStorePath(storePath)) throw new OciPatchPlanInvalidError(`storePaths[${i}]`, STORE_PATH_MESSAGE);
   }
   if (valid.profile.containerPath.startsWith(`${STORE_DIR}/`) && valid.storePaths.includes(valid.profile.containerPath)) {
     throw new OciPatchPlanInvalidError('profile.containerPath', 'expected a path that is not also a closure store path');

@@ -1,12 +1,10 @@
 import type { Plugin } from 'esbuild';
 import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { ShimPrograms } from './layout.ts';
 
-/** Entry points bundled into single ESM files: `lib/<name>.mjs`. */
-export const BUNDLE_ENTRIES: Readonly<Record<string, string>> = {
-  'runc-interposer': fileURLToPath(new URL('../interposer/main.ts', import.meta.url)),
-};
+/** The interposer's bundle: `lib/<name>.mjs`. */
+export const INTERPOSER_BUNDLE = 'runc-interposer';
 
 /**
  * zod's classic entry re-exports every locale (hundreds of kB that a container start
@@ -25,25 +23,6 @@ const zodEnglishOnly: Plugin = {
       resolveDir: resolve(args.path, '..'),
       loader: 'js',
     }));
-  },
-};
-
-/**
- * A warm container start needs only the reference grammar of @flox-k8s/lockfile, but
- * importing the package index would put its parser and schemas into the chunk every
- * start loads (esbuild assigns chunks by the import graph, re-exports included). The
- * sources module therefore gets the one file it uses; everything else still comes
- * from the index, in the cold-start chunk.
- */
-const lockfileReferenceOnly: Plugin = {
-  name: 'lockfile-reference-only',
-  setup(build) {
-    build.onResolve({ filter: /^@flox-k8s\/lockfile$/ }, async (args) => {
-      if (!/[\\/]src[\\/]sources[\\/]resolve\.ts$/.test(args.importer)) return undefined;
-      const index = await build.resolve('@flox-k8s/lockfile', { kind: args.kind, resolveDir: args.resolveDir, pluginData: 'lockfile-reference-only' });
-      if (index.errors.length > 0) return { errors: index.errors };
-      return { path: resolve(index.path, '..', 'environment-ref.ts') };
-    });
   },
 };
 
@@ -96,18 +75,19 @@ export const ESM_REQUIRE_BANNER: { js: string } = {
 export const CHUNK_DIR = 'chunks';
 
 /**
- * Bundles every entry point with esbuild into `outDir/<name>.mjs` (one file per
- * entry point, all dependencies inlined, workspace packages from source). Code only
- * a cold start needs (store, binary-cache client, undici) is split into
- * `outDir/chunks/*.mjs`, loaded by dynamic import, so a warm container start never
- * parses it. esbuild is a build-time dependency, so it is imported only here.
+ * Bundles the interposer with esbuild into `outDir/runc-interposer.mjs` (all
+ * dependencies inlined, workspace packages from source). Code only a cold start needs
+ * (store, binary-cache client, undici) is split into `outDir/chunks/*.mjs`, loaded by
+ * dynamic import, so a warm container start never parses it (the warm path imports the
+ * light subpaths: `@flox-k8s/environments/resolve`, `@flox-k8s/lockfile/reference`).
+ * esbuild is imported only here, when a layout is bundled from source.
  */
-export async function buildBundle(outDir: string): Promise<string[]> {
+export async function buildBundle(outDir: string, programs: Pick<ShimPrograms, 'interposer' | 'snapshot'>): Promise<string[]> {
   const esbuild = await import('esbuild');
   // Chunk names carry content hashes: drop the previous build's, or they pile up (and get installed).
   await rm(resolve(outDir, CHUNK_DIR), { recursive: true, force: true });
   const result = await esbuild.build({
-      entryPoints: Object.entries(BUNDLE_ENTRIES).map(([out, entry]) => ({ in: entry, out })),
+      entryPoints: [{ in: programs.interposer, out: INTERPOSER_BUNDLE }],
       outdir: outDir,
       outExtension: { '.js': '.mjs' },
       chunkNames: `${CHUNK_DIR}/[name]-[hash]`,
@@ -115,15 +95,15 @@ export async function buildBundle(outDir: string): Promise<string[]> {
       metafile: true,
       ...NODE_BUNDLE_OPTIONS,
       format: 'esm',
-      plugins: [zodEnglishOnly, lockfileReferenceOnly],
+      plugins: [zodEnglishOnly],
       banner: ESM_REQUIRE_BANNER,
   });
   await esbuild.build({
-    entryPoints: [fileURLToPath(new URL('../interposer/snapshot.ts', import.meta.url))],
+    entryPoints: [programs.snapshot],
     outfile: resolve(outDir, SNAPSHOT_ENTRY),
     ...NODE_BUNDLE_OPTIONS,
     format: 'cjs',
-    plugins: [zodEnglishOnly, lockfileReferenceOnly, coldStartExternal],
+    plugins: [zodEnglishOnly, coldStartExternal],
   });
   return Object.keys(result.metafile.outputs).map((o) => resolve(o)).filter((o) => !o.includes(`/${CHUNK_DIR}/`)).sort();
 }

@@ -2,12 +2,32 @@ import { execFile } from 'node:child_process';
 import { chmod, cp, link, mkdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { DEFAULT_PATCH_SERVICE_DIR } from '../config/schema.ts';
-import { UsageError } from '../errors.ts';
-import { BUNDLE_ENTRIES, SNAPSHOT_ENTRY, buildBundle } from './bundle.ts';
+import { DEFAULT_PATCH_SERVICE_DIR } from '@flox-k8s/config';
+import { singleQuote } from '@flox-k8s/core';
+import { INTERPOSER_BUNDLE, SNAPSHOT_ENTRY, buildBundle } from './bundle.ts';
+import { LayoutTemplateError } from './errors.ts';
+
+/**
+ * The programs a layout is made of, as their sources: the shim app's sh templates
+ * (`@NAME@` placeholders) and interposer entry points. The layout writer fills in and
+ * bundles them; it has no programs of its own.
+ */
+export interface ShimPrograms {
+  /** sh template of `bin/containerd-shim-flox-v2`. */
+  launcher: string;
+  /** sh template of `libexec/flox-k8s/runc`. */
+  front: string;
+  /** The interposer's ESM entry module, bundled into `lib/runc-interposer.mjs`. */
+  interposer: string;
+  /** The interposer's startup-snapshot entry module, bundled into `lib/runc-interposer-snapshot.cjs`. */
+  snapshot: string;
+  /** A directory holding a prebuilt bundle (`runc-interposer.mjs`, chunks, snapshot entry), if one was built. */
+  prebuilt?: string;
+}
 
 export interface InstallLayoutOptions {
+  /** The programs to lay out (the shim app's `shimPrograms`). */
+  programs: ShimPrograms;
   /** Install root: gets bin/, libexec/flox-k8s/ and lib/. */
   prefix: string;
   /** Node binary the interposer runs on (default: the one running this). */
@@ -43,15 +63,16 @@ export interface InstallLayout {
   snapshot: string | undefined;
 }
 
-const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const DEFAULT_COMPILE_CACHE = '/var/cache/flox-k8s/node-compile-cache';
+/** Default directory of the interposer's Node compile cache. */
+export const DEFAULT_COMPILE_CACHE: string = '/var/cache/flox-k8s/node-compile-cache';
+/** The launcher's file name: what containerd looks up for `runtime_type = "io.containerd.flox.v2"`. */
+export const LAUNCHER_NAME: string = 'containerd-shim-flox-v2';
+/** The launcher, relative to the layout's prefix. */
+export const LAUNCHER_PATH: string = `bin/${LAUNCHER_NAME}`;
+/** The directory the launcher puts first on `PATH` (it holds the runc front), relative to the prefix. */
+export const FRONT_DIR = 'libexec/flox-k8s';
 const SNAPSHOT_BLOB = 'runc-interposer.blob';
 const SNAPSHOT_NODE = 'runc-interposer.node';
-
-/** Single-quotes a value for POSIX sh. */
-export function shQuote(value: string): string {
-  return `'${value.replaceAll("'", `'\\''`)}'`;
-}
 
 /**
  * Lays out an install directory: the sh launcher, the sh runc front and the
@@ -59,17 +80,18 @@ export function shQuote(value: string): string {
  */
 export async function installLayout(options: InstallLayoutOptions): Promise<InstallLayout> {
   const prefix = options.prefix.replace(/\/+$/, '');
+  const { programs } = options;
   const binDir = join(prefix, 'bin');
-  const libexecDir = join(prefix, 'libexec', 'flox-k8s');
+  const libexecDir = join(prefix, FRONT_DIR);
   const libDir = join(prefix, 'lib');
   await Promise.all([binDir, libexecDir, libDir].map((d) => mkdir(d, { recursive: true })));
 
   let bundles: string[];
-  const prebuilt = join(PACKAGE_ROOT, 'bundle');
-  if (options.fromSource ?? !existsSync(join(prebuilt, 'runc-interposer.mjs'))) bundles = await buildBundle(libDir);
+  const { prebuilt } = programs;
+  if (prebuilt === undefined || (options.fromSource ?? !existsSync(join(prebuilt, `${INTERPOSER_BUNDLE}.mjs`)))) bundles = await buildBundle(libDir, programs);
   else {
     await cp(prebuilt, libDir, { recursive: true });
-    bundles = Object.keys(BUNDLE_ENTRIES).map((name) => join(libDir, `${name}.mjs`));
+    bundles = [join(libDir, `${INTERPOSER_BUNDLE}.mjs`)];
   }
 
   const node = options.node ?? process.execPath;
@@ -77,13 +99,13 @@ export async function installLayout(options: InstallLayoutOptions): Promise<Inst
   const snapshot = wantSnapshot ? await buildInterposerSnapshot(prefix, node) : undefined;
 
   const configExport = options.config === undefined ? '' : `: "\${FLOXK8S_CONFIG:=${options.config.replaceAll(/["$`\\]/g, '\\$&')}}"\nexport FLOXK8S_CONFIG`;
-  const launcher = join(binDir, 'containerd-shim-flox-v2');
+  const launcher = join(prefix, LAUNCHER_PATH);
   await writeExecutable(
     launcher,
-    fill(await template('containerd-shim-flox-v2.sh'), {
-      LIBEXEC_DIR: shQuote(libexecDir),
+    fill(await readFile(programs.launcher, 'utf8'), {
+      LIBEXEC_DIR: singleQuote(libexecDir),
       CONFIG_EXPORT: configExport,
-      SHIM_RUNC_V2: options.shimRuncV2 === undefined ? 'containerd-shim-runc-v2' : shQuote(options.shimRuncV2),
+      SHIM_RUNC_V2: options.shimRuncV2 === undefined ? 'containerd-shim-runc-v2' : singleQuote(options.shimRuncV2),
     }),
   );
   const interposer = join(libexecDir, 'runc');
@@ -92,16 +114,16 @@ export async function installLayout(options: InstallLayoutOptions): Promise<Inst
   if (options.compileCache !== undefined) await mkdir(compileCache, { recursive: true }).catch(() => undefined);
   await writeExecutable(
     interposer,
-    fill(await template('runc.sh'), {
-      NODE: shQuote(node),
-      ENTRY: shQuote(join(libDir, 'runc-interposer.mjs')),
+    fill(await readFile(programs.front, 'utf8'), {
+      NODE: singleQuote(node),
+      ENTRY: singleQuote(join(libDir, `${INTERPOSER_BUNDLE}.mjs`)),
       // Baked even when this build failed: buildInterposerSnapshot can add it later in place.
-      SNAPSHOT: shQuote(wantSnapshot ? join(libDir, SNAPSHOT_BLOB) : ''),
-      SNAPSHOT_NODE: shQuote(wantSnapshot ? join(libDir, SNAPSHOT_NODE) : ''),
-      REAL_RUNC: shQuote(options.runc ?? ''),
-      SELF: shQuote(interposer),
-      PATCH_SERVICE_DIR: shQuote(options.patchServiceDir ?? DEFAULT_PATCH_SERVICE_DIR),
-      NODE_ENV: `  NODE_COMPILE_CACHE=${shQuote(compileCache)}\n  export NODE_COMPILE_CACHE`,
+      SNAPSHOT: singleQuote(wantSnapshot ? join(libDir, SNAPSHOT_BLOB) : ''),
+      SNAPSHOT_NODE: singleQuote(wantSnapshot ? join(libDir, SNAPSHOT_NODE) : ''),
+      REAL_RUNC: singleQuote(options.runc ?? ''),
+      SELF: singleQuote(interposer),
+      PATCH_SERVICE_DIR: singleQuote(options.patchServiceDir ?? DEFAULT_PATCH_SERVICE_DIR),
+      NODE_ENV: `  NODE_COMPILE_CACHE=${singleQuote(compileCache)}\n  export NODE_COMPILE_CACHE`,
       CONFIG_EXPORT: configExport.replace(/^/gm, '  '),
     }),
   );
@@ -140,14 +162,10 @@ export async function buildInterposerSnapshot(prefix: string, node: string): Pro
   return blob;
 }
 
-async function template(name: string): Promise<string> {
-  return readFile(join(PACKAGE_ROOT, 'sh', name), 'utf8');
-}
-
 function fill(text: string, values: Record<string, string>): string {
   return text.replace(/@([A-Z0-9_]+)@/g, (whole, key: string) => {
     const value = values[key];
-    if (value === undefined) throw new UsageError(`sh template: no value for ${whole}`);
+    if (value === undefined) throw new LayoutTemplateError(`sh template: no value for ${whole}; the template and this version of @flox-k8s/shim-layout do not match`);
     return value;
   });
 }

@@ -1,35 +1,20 @@
-const BRAND: unique symbol = Symbol.for('@flox-k8s/store.error');
+import { FloxK8sError } from '@flox-k8s/core';
 
-/** Every error thrown by `@flox-k8s/store` carries a stable `code`. */
-export class StoreError extends Error {
-  readonly code: string;
+/**
+ * Every error thrown by `@flox-k8s/store` carries a stable `code`; `instanceof` holds
+ * across duplicate installs (the `@flox-k8s/core` error base).
+ */
+export class StoreError extends FloxK8sError {
+  static override readonly family = '@flox-k8s/store' as const;
 
   constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, options);
     this.name = 'StoreError';
-    this.code = code;
-    Object.defineProperty(this, BRAND, { value: true });
-  }
-
-  // Survives duplicate installs of this package (undici style): a brand plus the
-  // subclass name instead of the prototype chain.
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    if (typeof value !== 'object' || value === null || (value as { [BRAND]?: unknown })[BRAND] !== true) return false;
-    if (this === StoreError) return true;
-    for (let p: unknown = Object.getPrototypeOf(value); p !== null && p !== undefined; p = Object.getPrototypeOf(p)) {
-      if ((p as { constructor?: { name?: string } }).constructor?.name === this.name) return true;
-    }
-    return false;
   }
 }
 
-/** A store path string is not `<storeDir>/<hash>-<name>`. */
-export class StorePathInvalidError extends StoreError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('FLOXK8S_STORE_PATH_INVALID', message, options);
-    this.name = 'StorePathInvalidError';
-  }
-}
+/** A store path string is not `<storeDir>/<hash>-<name>`: `@flox-k8s/core`'s, the one owner of `FLOXK8S_STORE_PATH_INVALID`. */
+export { StorePathInvalidError } from '@flox-k8s/core';
 
 /** The filesystem holding the store ran out of space (ENOSPC / EDQUOT). */
 export class StoreDiskFullError extends StoreError {

@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { TEST_PAUSE_IMAGE_NAME } from '@flox-k8s/shim/image';
+import { TEST_PAUSE_IMAGE_NAME } from '@flox-k8s/oci-image';
 import { containerdBinaries, type ContainerdBinaries, type ContainerdVersion } from './binaries.ts';
 import { killAll, processesUnder, sweepStaleDirs, unmountAll } from './cleanup.ts';
 import { containerdPaths, renderContainerdConfig, type ContainerdPaths, type RuntimeEntry } from './config.ts';

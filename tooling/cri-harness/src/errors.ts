@@ -1,43 +1,33 @@
-const brand: unique symbol = Symbol.for('flox-k8s.e2e.harness-error');
+import { FloxK8sError } from '@flox-k8s/core';
 
-/** Base class of the e2e harness's errors; `code` is stable, the message is for people. */
-export class HarnessError extends Error {
-  readonly code: string = 'FLOXK8S_E2E_HARNESS';
-  readonly [brand] = true;
+/** Base class of the harness's errors; `code` is stable, the message is for people. */
+export class HarnessError extends FloxK8sError {
+  static override readonly family = '@flox-k8s/cri-harness' as const;
 
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    if (typeof value !== 'object' || value === null || !(brand in value)) return false;
-    if (this === HarnessError) return true;
-    for (let p: unknown = Object.getPrototypeOf(value); p !== null; p = Object.getPrototypeOf(p)) {
-      if ((p as { constructor?: { name?: string } }).constructor?.name === this.name) return true;
-    }
-    return false;
+    // Each subclass owns one code (its static `code`).
+    super((new.target as { code?: string | undefined }).code ?? 'FLOXK8S_E2E_HARNESS', message, options);
   }
 }
 
 /** No usable Debian mirror in the machine's apt sources, or apt/dpkg failed to fetch containerd. */
 export class ContainerdFetchError extends HarnessError {
-  override readonly code = 'FLOXK8S_E2E_CONTAINERD_FETCH';
+  static override readonly code = 'FLOXK8S_E2E_CONTAINERD_FETCH' as const;
 }
 
 /** containerd did not come up (exited, or its socket did not answer in time). */
 export class ContainerdStartError extends HarnessError {
-  override readonly code = 'FLOXK8S_E2E_CONTAINERD_START';
+  static override readonly code = 'FLOXK8S_E2E_CONTAINERD_START' as const;
 }
 
 /** A `ctr` command (image import, task cleanup) failed. */
 export class CtrCommandError extends HarnessError {
-  override readonly code = 'FLOXK8S_E2E_CTR_FAILED';
+  static override readonly code = 'FLOXK8S_E2E_CTR_FAILED' as const;
 }
 
 /** A CRI call failed; `grpcCode` is the gRPC status code, `details` the runtime's message. */
 export class CriCallError extends HarnessError {
-  override readonly code = 'FLOXK8S_E2E_CRI_CALL';
+  static override readonly code = 'FLOXK8S_E2E_CRI_CALL' as const;
   readonly method: string;
   readonly grpcCode: number;
   readonly details: string;
@@ -52,10 +42,10 @@ export class CriCallError extends HarnessError {
 
 /** A bounded wait ran out (lock, socket, container state). */
 export class HarnessTimeoutError extends HarnessError {
-  override readonly code = 'FLOXK8S_E2E_TIMEOUT';
+  static override readonly code = 'FLOXK8S_E2E_TIMEOUT' as const;
 }
 
 /** The machine cannot run the e2e suites (not root); under CI=true this fails instead of skipping. */
 export class HarnessPrerequisiteError extends HarnessError {
-  override readonly code = 'FLOXK8S_E2E_PREREQUISITE';
+  static override readonly code = 'FLOXK8S_E2E_PREREQUISITE' as const;
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stubImage, testBusyboxImage, testPauseImage, type BuiltImage } from '@flox-k8s/shim/image';
+import { stubImage, testBusyboxImage, testPauseImage, type BuiltImage } from '@flox-k8s/oci-image';
 
 /** The images every private containerd gets: the sandbox image, plain busybox and the flox stub. */
 export interface TestImages {

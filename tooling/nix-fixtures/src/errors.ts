@@ -1,26 +1,22 @@
-const kNixFixturesError = Symbol.for('flox-k8s.nix-fixtures.error');
+import { FloxK8sError } from '@flox-k8s/core';
 
-/** Base class of every error thrown by `@flox-k8s/nix-fixtures`; branded so `instanceof` survives duplicate installs. */
-export class NixFixturesError extends Error {
-  readonly code: string;
+/**
+ * Base class of every error thrown by `@flox-k8s/nix-fixtures`. `instanceof` is answered by
+ * the `@flox-k8s/core` brand: each class for its own code, so a fixture error is not a
+ * NixCommandError unless it is one.
+ */
+export class NixFixturesError extends FloxK8sError {
+  static override readonly family = '@flox-k8s/nix-fixtures' as const;
 
   constructor(message: string, code: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, options);
     this.name = 'NixFixturesError';
-    this.code = code;
-  }
-
-  get [kNixFixturesError](): true {
-    return true;
-  }
-
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[kNixFixturesError] === true;
   }
 }
 
 /** A Nix command (nix-build, nix copy, …) exited non-zero or could not be started. */
 export class NixCommandError extends NixFixturesError {
+  static override readonly code = 'FLOXK8S_FIXTURE_NIX_FAILED' as const;
   readonly command: string;
   readonly exitCode: number | null;
   readonly stderr: string;
@@ -42,6 +38,7 @@ export class NixCommandError extends NixFixturesError {
 
 /** Another process held the fixture build lock for longer than the wait bound. */
 export class FixtureLockTimeoutError extends NixFixturesError {
+  static override readonly code = 'FLOXK8S_FIXTURE_LOCK_TIMEOUT' as const;
   constructor(lockPath: string, waitedMs: number, holder: string) {
     super(
       `expected to take the fixture build lock ${lockPath} within ${Math.round(waitedMs / 1000)} s, ` +
@@ -54,6 +51,7 @@ export class FixtureLockTimeoutError extends NixFixturesError {
 
 /** A cached `manifest.json` (or another file the builder wrote) does not have the expected shape. */
 export class FixtureManifestInvalidError extends NixFixturesError {
+  static override readonly code = 'FLOXK8S_FIXTURE_MANIFEST_INVALID' as const;
   constructor(file: string, detail: string, options?: { cause?: unknown }) {
     super(
       `expected ${file} to be a fixture manifest, but ${detail}. Delete the directory to rebuild it.`,
@@ -66,6 +64,7 @@ export class FixtureManifestInvalidError extends NixFixturesError {
 
 /** A required host input (the static busybox binary, …) is missing. */
 export class FixtureInputMissingError extends NixFixturesError {
+  static override readonly code = 'FLOXK8S_FIXTURE_INPUT_MISSING' as const;
   constructor(what: string, path: string, hint: string, options?: { cause?: unknown }) {
     super(`expected ${what} at ${path}, but it is not there. ${hint}`, 'FLOXK8S_FIXTURE_INPUT_MISSING', options);
     this.name = 'FixtureInputMissingError';
@@ -74,6 +73,7 @@ export class FixtureInputMissingError extends NixFixturesError {
 
 /** A Nix command succeeded but printed something other than what the builder relies on. */
 export class NixOutputUnexpectedError extends NixFixturesError {
+  static override readonly code = 'FLOXK8S_FIXTURE_NIX_OUTPUT_UNEXPECTED' as const;
   constructor(command: string, expected: string, found: string) {
     super(
       `expected \`${command}\` to print ${expected}, but it printed ${found}. Check the Nix version (2.8+ is supported).`,

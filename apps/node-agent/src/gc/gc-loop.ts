@@ -1,6 +1,6 @@
 import { statfs } from 'node:fs/promises';
 import type { GcResult, Store } from '@flox-k8s/store';
-import { errorCode } from '../errors.ts';
+import { codeLabel } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { AgentMetrics } from '../metrics/metrics.ts';
 
@@ -56,7 +56,7 @@ export async function gcOnce(options: GcLoopOptions): Promise<GcResult | undefin
     return result;
   } catch (error) {
     metrics.gcRuns.inc({ result: 'error' });
-    metrics.errors.inc({ code: errorCode(error) });
+    metrics.errors.inc({ code: codeLabel(error) });
     log.error('gc failed', { error });
     return undefined;
   }

@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { buildImage, type BuiltImage, type LayerEntry } from '@flox-k8s/shim/image';
-import { AgentError } from '../errors.ts';
+import { buildImage, type BuiltImage, type LayerEntry } from '@flox-k8s/oci-image';
+import { AgentImageInputError } from '../errors.ts';
 
 const run = promisify(execFile);
 
@@ -18,7 +18,7 @@ export interface AgentImageInputs {
   nodeBinary: string;
   /** `bundleAgent()` output. */
   agentBundle: Uint8Array;
-  /** A shim install layout built for the host's `<installDir>/shim` (`buildShimLayout`). */
+  /** A shim install layout staged for the host's `<installDir>/shim` (`hostShimLayout` + `@flox-k8s/shim-layout`'s stageLayout). */
   shimLayoutDir: string;
   /** PEM bundle of CA certificates (Debian: /etc/ssl/certs/ca-certificates.crt). */
   caCertificates: string;
@@ -34,7 +34,7 @@ export async function sharedLibraries(binary: string): Promise<string[]> {
   } catch (cause) {
     // Static binaries make ldd exit 1 ("not a dynamic executable").
     if (/not a dynamic executable/.test(String((cause as { stdout?: string; stderr?: string }).stderr ?? '') + String((cause as { stdout?: string }).stdout ?? ''))) return [];
-    throw new AgentError('FLOXK8S_AGENT_IMAGE_INPUT', `expected ldd to list the libraries of ${binary}, found an error`, { cause });
+    throw new AgentImageInputError(`expected ldd to list the libraries of ${binary}, found an error`, { cause });
   }
   const libs = new Set<string>();
   for (const line of stdout.split('\n')) {

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { ESM_REQUIRE_BANNER, NODE_BUNDLE_OPTIONS } from '@flox-k8s/shim';
+import { ESM_REQUIRE_BANNER, NODE_BUNDLE_OPTIONS } from '@flox-k8s/shim-layout';
 
 /** Bundle the agent CLI (`src/main.ts`) and its dependencies into one ESM file with esbuild. */
 export async function bundleAgent(): Promise<Uint8Array> {

@@ -1,6 +1,6 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildInterposerSnapshot } from '@flox-k8s/shim';
+import { LAUNCHER_NAME, LAUNCHER_PATH, buildInterposerSnapshot } from '@flox-k8s/shim-layout';
 import { z } from 'zod';
 import { InstallStateError } from '../errors.ts';
 import { addRuntime, type FloxRuntimeSpec, parseConfig, removeRuntime, runcSystemdCgroup } from './containerd-config.ts';
@@ -57,7 +57,8 @@ export interface InstallResult {
   restarted: boolean;
 }
 
-export const shimBinaryName = 'containerd-shim-flox-v2';
+/** The shim's launcher, as containerd looks it up (`@flox-k8s/shim-layout`'s LAUNCHER_NAME). */
+export const shimBinaryName: string = LAUNCHER_NAME;
 
 function statePath(opts: InstallOptions, host: (p: string) => string): string {
   return host(join(opts.installDir, 'state.json'));
@@ -101,7 +102,7 @@ export async function installRuntime(opts: InstallOptions, actions: HostActions)
   // build one) the runc front falls back to the ESM bundle: slower warm starts, same behaviour.
   await buildInterposerSnapshot(host(join(opts.installDir, 'shim')), host(join(opts.installDir, 'node', 'bin', 'node')));
   for (const [rel, file] of Object.entries(opts.files ?? {})) await writeFileAtomic(host(join(opts.installDir, rel)), file.content, file.mode ?? 0o644);
-  const shimPath = join(opts.installDir, 'shim', 'bin', shimBinaryName);
+  const shimPath = join(opts.installDir, 'shim', LAUNCHER_PATH);
   const links = containerd.supportsRuntimePath ? [] : [{ path: join(opts.shimLinkDir, shimBinaryName), target: shimPath }];
   for (const link of links) await ensureSymlink(host(link.path), link.target);
 

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { FRONT_DIR, LAUNCHER_PATH, type InstallLayoutOptions } from '@flox-k8s/shim-layout';
 import type { AgentConfig } from '../config.ts';
 import { shimConfigOf } from '../config.ts';
 import { InstallStateError } from '../errors.ts';
@@ -47,15 +48,32 @@ export async function installOptionsFrom(config: AgentConfig, nodeBinary: string
 }
 
 /**
+ * Where the installer puts things on the host, as a shim layout must bake them in: the layout
+ * at `<installDir>/shim`, Node at `<installDir>/node/bin/node`, the config the agent writes at
+ * `<installDir>/etc/config.json`. Stage it for the agent image with `@flox-k8s/shim-layout`'s
+ * `stageLayout({ programs, ...hostShimLayout(installDir) }, dir)`. `patchServiceDir` must
+ * match the agent config's (both default to /run/flox-k8s/patcher).
+ */
+export function hostShimLayout(installDir: string, options: { patchServiceDir?: string } = {}): Omit<InstallLayoutOptions, 'programs'> {
+  return {
+    prefix: join(installDir, 'shim'),
+    node: join(installDir, 'node', 'bin', 'node'),
+    config: join(installDir, SHIM_CONFIG_FILE),
+    fromSource: true,
+    ...(options.patchServiceDir === undefined ? {} : { patchServiceDir: options.patchServiceDir }),
+  };
+}
+
+/**
  * The shim layout bakes absolute paths in; refuse to install one built for another install dir
  * (it would start, then fail at the first container).
  */
 export async function assertShimLayoutFor(shimLayout: string, installDir: string): Promise<void> {
-  const launcher = join(shimLayout, 'bin', 'containerd-shim-flox-v2');
+  const launcher = join(shimLayout, LAUNCHER_PATH);
   const text = await readFile(launcher, 'utf8').catch((cause: unknown) => {
     throw new InstallStateError(`expected the shim install layout at ${shimLayout} (bin/containerd-shim-flox-v2), found none; set agent.installer.shimLayout`, { cause });
   });
-  const expected = join(installDir, 'shim', 'libexec', 'flox-k8s');
+  const expected = join(installDir, 'shim', FRONT_DIR);
   if (!text.includes(expected)) {
     throw new InstallStateError(
       `expected the shim layout at ${shimLayout} to be built for ${join(installDir, 'shim')} (its launcher should name ${expected}), found another prefix; rebuild the agent image with the same installDir`,

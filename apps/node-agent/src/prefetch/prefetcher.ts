@@ -1,4 +1,4 @@
-import { errorCode } from '../errors.ts';
+import { codeLabel } from '../errors.ts';
 import type { KubeApi, PodSummary, PodWatchEvent } from '../kube/types.ts';
 import type { Logger } from '../log.ts';
 import type { AgentMetrics } from '../metrics/metrics.ts';
@@ -61,7 +61,7 @@ export class Prefetcher {
       this.#deps.nodeName,
       (event) => this.handle(event),
       (error) => {
-        this.#deps.metrics.errors.inc({ code: errorCode(error) === 'FLOXK8S_AGENT_UNKNOWN' ? 'FLOXK8S_AGENT_KUBE_WATCH' : errorCode(error) });
+        this.#deps.metrics.errors.inc({ code: codeLabel(error) === 'FLOXK8S_AGENT_UNKNOWN' ? 'FLOXK8S_AGENT_KUBE_WATCH' : codeLabel(error) });
         this.#deps.log.warn('pod watch failed; restarting', { error });
       },
     );
@@ -123,13 +123,13 @@ export class Prefetcher {
         await kube
           .createPodEvent({ pod: owner.pod, type: 'Normal', reason: 'FloxRealised', message: realisedMessage(reference, outcome.closure.length, outcome.bytesDownloaded, elapsed) })
           .catch((eventError: unknown) => {
-            metrics.errors.inc({ code: errorCode(eventError) });
+            metrics.errors.inc({ code: codeLabel(eventError) });
             log.warn('posting the event failed', { ...where, error: eventError });
           });
       }
     } catch (error) {
       if (this.#stop.signal.aborted) return;
-      const code = errorCode(error);
+      const code = codeLabel(error);
       metrics.errors.inc({ code });
       log.warn('prefetch failed', { ...where, environment: reference, code, error });
       if (owner.kind === 'pod') {

@@ -1,6 +1,6 @@
 import { storePathsToInstall, type Lockfile } from '@flox-k8s/lockfile';
-import { parseReference, resolveEnvironment, sourceReaders } from '@flox-k8s/shim';
-import type { ShimConfig } from '@flox-k8s/shim/config';
+import type { ShimConfig } from '@flox-k8s/config';
+import { parseReference, resolveEnvironment, sourceReaders } from '@flox-k8s/environments';
 import type { ResolvedEnvironmentJob } from './prefetcher.ts';
 
 /**

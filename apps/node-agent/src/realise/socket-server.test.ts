@@ -2,7 +2,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { realiseViaAgent } from '@flox-k8s/shim/agent-protocol';
+import { realiseViaAgent } from '@flox-k8s/agent-protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RealiseCoordinator } from './coordinator.ts';
 import { listenRealiseSocket, type RealiseSocket } from './socket-server.ts';

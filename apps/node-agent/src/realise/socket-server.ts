@@ -1,8 +1,8 @@
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
-import { formatRealiseEvent, NDJSON_CONTENT_TYPE, REALISE_PATH, realiseRequestSchema, type RealiseEvent } from '@flox-k8s/shim/agent-protocol';
-import { errorCode, RealiseRequestInvalidError } from '../errors.ts';
+import { formatRealiseEvent, NDJSON_CONTENT_TYPE, REALISE_PATH, realiseRequestSchema, type RealiseEvent } from '@flox-k8s/agent-protocol';
+import { codeLabel, RealiseRequestInvalidError } from '../errors.ts';
 import type { RealiseCoordinator } from './coordinator.ts';
 
 /** Largest accepted request body: 100 000 store paths of ~100 bytes each, with room to spare. */
@@ -71,8 +71,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: Realis
   try {
     job = parseRequest(await readBody(req, MAX_REQUEST_BYTES));
   } catch (error) {
-    options.onRequest?.({ environment: '', outcome: 'invalid', code: errorCode(error) });
-    return send(res, 400, { type: 'error', code: errorCode(error), message: (error as Error).message });
+    options.onRequest?.({ environment: '', outcome: 'invalid', code: codeLabel(error) });
+    return send(res, 400, { type: 'error', code: codeLabel(error), message: (error as Error).message });
   }
   // The client hanging up cancels its share of the work.
   const gone = new AbortController();
@@ -95,14 +95,14 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: Realis
     send(res, 200, { type: 'done', closure: outcome.closure, fetched: outcome.fetched, present: outcome.present, storeRoot: options.coordinator.storeRoot });
     options.onRequest?.({ environment: job.environment, outcome: 'done' });
   } catch (error) {
-    const code = errorCode(error);
+    const code = codeLabel(error);
     options.onRequest?.({ environment: job.environment, outcome: gone.signal.aborted ? 'cancelled' : 'error', code });
     if (!res.writableEnded && !gone.signal.aborted) send(res, 200, { type: 'error', code, message: (error as Error).message ?? String(error) });
   }
 }
 
 /**
- * Serve `@flox-k8s/shim/agent-protocol` on a unix socket. The socket's directory is made 0700 and
+ * Serve `@flox-k8s/agent-protocol`'s realise protocol on a unix socket. The socket's directory is made 0700 and
  * the socket 0600 before it can be reached, so only root (the shim) can connect.
  */
 export async function listenRealiseSocket(options: RealiseSocketOptions): Promise<RealiseSocket> {
@@ -112,7 +112,7 @@ export async function listenRealiseSocket(options: RealiseSocketOptions): Promis
   await rm(socketPath, { force: true });
   const server: Server = createServer({ requestTimeout: 0, headersTimeout: 10_000 }, (req, res) => {
     handle(req, res, options).catch((error: unknown) => {
-      if (!res.writableEnded) send(res, 500, { type: 'error', code: errorCode(error), message: String((error as Error).message ?? error) });
+      if (!res.writableEnded) send(res, 500, { type: 'error', code: codeLabel(error), message: String((error as Error).message ?? error) });
     });
   });
   // Bounded like any server facing untrusted input: a runaway client cannot exhaust descriptors.

@@ -16,6 +16,9 @@ module.enableCompileCache?.(readEnv().compileCache);
 // zod-jitless first: it must configure zod before the patching code builds its schemas.
 await runInterposer(
   process.argv.slice(2),
-  { create: () => import('./zod-jitless.ts').then(() => import('./create.ts')), exec: () => import('./zod-jitless.ts').then(() => import('./exec.ts')) },
+  {
+    create: () => import('./zod-jitless.ts').then(() => import('@flox-k8s/interposer/create')),
+    exec: () => import('./zod-jitless.ts').then(() => import('@flox-k8s/interposer/exec')),
+  },
   { loadedAt, entry: 'module' },
 );

@@ -3,9 +3,9 @@
 // compile the argv parser, zod's parsers and patchSpec again. Pure functions on
 // made-up inputs only: no file, no environment, nothing that outlives the call.
 import { patchExecProcess, patchSpec, shouldPatch, type PatchPlan } from '@flox-k8s/oci-patch';
-import { parseConfig } from '../config/load.ts';
-import { parseReference } from '../sources/resolve.ts';
-import { parseRuncArgv } from './argv.ts';
+import { parseConfig } from '@flox-k8s/config';
+import { parseReference } from '@flox-k8s/environments/resolve';
+import { parseRuncArgv } from '@flox-k8s/interposer';
 
 const STORE_PATH = `/nix/store/${'0'.repeat(32)}-rehearsal`;
 

@@ -3,19 +3,19 @@
 // (`snapshot.ts`, everything already evaluated in the heap). The decision itself is
 // interposeRunc's, which the node agent's patch service runs too.
 import { readEnv } from '../env.ts';
-import type { InterposeState } from './context.ts';
-import { interposeRunc, type InterposerModules } from './interpose.ts';
+import { loadContext } from './context.ts';
+import { interposeRunc, type InterposeState, type InterposerModules } from '@flox-k8s/interposer/interpose';
 import { execRealRunc } from './runc.ts';
 
-export type { InterposerModules } from './interpose.ts';
+export type { InterposerModules } from '@flox-k8s/interposer/interpose';
 
 /**
  * Handles one runc command line, then replaces the process with the real runc
  * (same argv). On failure: one line on stderr and in runc's log, exit 1.
  */
-export async function runInterposer(argv: string[], modules: InterposerModules, state: InterposeState): Promise<never> {
+export async function runInterposer(argv: string[], modules: InterposerModules, state: Omit<InterposeState, 'context'>): Promise<never> {
   const runc = readEnv().realRunc ?? 'runc';
-  const outcome = await interposeRunc(argv, process.cwd(), modules, state);
+  const outcome = await interposeRunc(argv, process.cwd(), modules, { ...state, context: loadContext });
   if (!outcome.ok) {
     process.stderr.write(`${outcome.message}\n`);
     process.exit(1);

@@ -1,6 +1,4 @@
-import { appendFileSync } from 'node:fs';
 import { runcEnv } from '../env.ts';
-import type { RuncGlobals } from './argv.ts';
 
 /**
  * Replaces this process with the real runc, same argv/stdio/fds, so containerd sees
@@ -17,23 +15,4 @@ export function execRealRunc(runc: string, argv: readonly string[]): never {
   const result = spawnSync(runc, argv, { stdio: 'inherit', env });
   if (result.error !== undefined) throw result.error;
   process.exit(result.status ?? 128 + (result.signal === null ? 0 : 9));
-}
-
-/**
- * Records an error where containerd looks for runc's: the last `"level":"error"` line
- * of the `--log` file becomes the "OCI runtime create failed: …" message that kubelet
- * shows as the pod event.
- */
-export function appendRuncLogError(globals: RuncGlobals, message: string): void {
-  if (globals.log === undefined) return;
-  const time = new Date().toISOString();
-  const line =
-    globals.logFormat === 'json'
-      ? `${JSON.stringify({ level: 'error', msg: message, time })}\n`
-      : `time="${time}" level=error msg=${JSON.stringify(message)}\n`;
-  try {
-    appendFileSync(globals.log, line);
-  } catch {
-    // containerd still gets our stderr line and exit status
-  }
 }

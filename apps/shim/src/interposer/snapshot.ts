@@ -8,16 +8,20 @@
 import './zod-jitless.ts';
 import { startupSnapshot } from 'node:v8';
 import { readEnv } from '../env.ts';
-import { ShimError } from '../errors.ts';
-import type { InterposeState } from './context.ts';
-import * as create from './create.ts';
-import * as exec from './exec.ts';
+import { FloxK8sError } from '@flox-k8s/core';
+import * as create from '@flox-k8s/interposer/create';
+import type { InterposeState } from '@flox-k8s/interposer/interpose';
+import * as exec from '@flox-k8s/interposer/exec';
 import { rehearseWarmPath } from './rehearsal.ts';
 import { runInterposer, type InterposerModules } from './run.ts';
 
 /** The snapshot was started without the ESM bundle to hand a cold start to. */
-class SnapshotHandOverError extends ShimError {
-  override readonly code = 'FLOXK8S_INTERPOSER_ENTRY_MISSING';
+class SnapshotHandOverError extends FloxK8sError {
+  static override readonly code = 'FLOXK8S_INTERPOSER_ENTRY_MISSING' as const;
+
+  constructor(message: string) {
+    super(SnapshotHandOverError.code, message);
+  }
 }
 
 const modules: InterposerModules = { create: () => Promise.resolve(create), exec: () => Promise.resolve(exec) };
@@ -27,7 +31,7 @@ rehearseWarmPath();
 startupSnapshot.setDeserializeMainFunction(() => {
   // The front runs `node --snapshot-blob BLOB -- <runc argv>`; Node drops the `--`.
   const argv = process.argv.slice(1);
-  const state: InterposeState = { loadedAt: performance.now(), entry: 'snapshot', beforeColdStart: () => handOver(argv) };
+  const state: Omit<InterposeState, 'context'> = { loadedAt: performance.now(), entry: 'snapshot', beforeColdStart: () => handOver(argv) };
   void runInterposer(argv, modules, state);
 });
 

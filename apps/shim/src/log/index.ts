@@ -1,16 +1,13 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { Logger } from '@flox-k8s/interposer';
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-
-/** Structured JSON-line logger. The shim never logs to stdout/stderr: containerd reads them. */
-export interface Logger {
-  log(level: LogLevel, msg: string, fields?: Record<string, unknown>): void;
-}
+export type { Logger } from '@flox-k8s/interposer';
 
 /**
- * Appends JSON lines to `path` (creating its directory). Logging failures are
- * swallowed: a full disk must not turn into a failed container start.
+ * Appends JSON lines to `path` (creating its directory). The shim never logs to
+ * stdout/stderr: containerd reads them. Logging failures are swallowed: a full disk
+ * must not turn into a failed container start.
  */
 export function fileLogger(path: string, base: Record<string, unknown> = {}): Logger {
   let ready = false;

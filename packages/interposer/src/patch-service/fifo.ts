@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, lstatSync, openSync, readdirSync, renameSync, unlinkSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
-import { PatchServiceError } from './errors.ts';
+import { PatchServiceError } from '../errors.ts';
 
 /**
  * Makes a FIFO at `path` (mode 0600) unless one is there; anything else at that path is

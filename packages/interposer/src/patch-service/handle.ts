@@ -1,13 +1,13 @@
 import { closeSync, readFileSync, readlinkSync, unlinkSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
-import type { ShimConfig } from '../config/schema.ts';
-import type { Logger } from '../log/index.ts';
-import { parseRuncArgv, type RuncGlobals } from '../interposer/argv.ts';
-import type { InterposeState } from '../interposer/context.ts';
-import { callerGlobals, failure, interposeRunc, type CallerPath, type InterposeOutcome, type InterposerModules } from '../interposer/interpose.ts';
-import { CreateTimeoutError } from './errors.ts';
+import { REPLY_ACCEPTED, REPLY_DECLINE, REPLY_OK, parsePatchRequest, replyFail, replyFifo, type PatchSubcommand } from '@flox-k8s/agent-protocol';
+import type { ShimConfig } from '@flox-k8s/config';
+import { parseRuncArgv, type RuncGlobals } from '../argv.ts';
+import type { InterposeState } from '../context.ts';
+import { CreateTimeoutError } from '../errors.ts';
+import { callerGlobals, failure, interposeRunc, type CallerPath, type InterposeOutcome, type InterposerModules } from '../interpose.ts';
+import type { Logger } from '../log.ts';
 import { lstatOrUndefined, openReply } from './fifo.ts';
-import { REPLY_ACCEPTED, REPLY_DECLINE, REPLY_OK, parsePatchRequest, replyFail, replyFifo, type PatchSubcommand } from './protocol.ts';
 
 /** What became of one request line (for the agent's metric and log). */
 export interface PatchRequestReport {

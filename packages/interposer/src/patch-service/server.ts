@@ -1,15 +1,15 @@
 import { chmodSync, constants, lstatSync, mkdirSync, openSync, unlinkSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
-import type { ShimConfig } from '../config/schema.ts';
-import * as create from '../interposer/create.ts';
-import * as exec from '../interposer/exec.ts';
-import type { InterposerModules } from '../interposer/interpose.ts';
-import type { Logger } from '../log/index.ts';
-import { PatchServiceError } from './errors.ts';
+import { MAX_REQUEST_LINE, REPLIES_DIR, requestFifo } from '@flox-k8s/agent-protocol';
+import type { ShimConfig } from '@flox-k8s/config';
+import * as create from '../create.ts';
+import { PatchServiceError } from '../errors.ts';
+import * as exec from '../exec.ts';
+import type { InterposerModules } from '../interpose.ts';
+import type { Logger } from '../log.ts';
 import { ensureFifo, removeStaleReplies } from './fifo.ts';
 import { handlePatchRequest, type PatchRequestReport } from './handle.ts';
-import { MAX_REQUEST_LINE, REPLIES_DIR, requestFifo } from './protocol.ts';
 
 export interface PatchServiceOptions {
   /** The rendezvous directory (config `patchServiceDir`); made root-only (0700). */

@@ -1,0 +1,18 @@
+/**
+ * `@flox-k8s/interposer`: what the runc interposer does for one `runc create` or
+ * `runc exec`: decide (`shouldPatch`), resolve the environment, realise its closure,
+ * build the profile, patch `config.json` or the exec process; with a plan cache for warm
+ * starts. Run once per process (the shim's runc front) or as a long-lived patch service
+ * (the node agent). `@flox-k8s/interposer/interpose` is the entry alone, with create and
+ * exec loaded on demand from `./create` and `./exec`.
+ * @module
+ */
+export { interposeRunc, failure, callerGlobals, type InterposeOutcome, type InterposerModules, type CallerPath } from './interpose.ts';
+export type { InterposeState, InterposerContext } from './context.ts';
+export { parseRuncArgv, DEFAULT_RUNC_ROOT, type RuncInvocation, type RuncGlobals } from './argv.ts';
+export { appendRuncLogError } from './runc-log.ts';
+export { PLAN_CACHE_FORMAT } from './plan-cache.ts';
+export { listenPatchService, type PatchService, type PatchServiceOptions } from './patch-service/server.ts';
+export type { PatchRequestReport } from './patch-service/handle.ts';
+export type { Logger, LogLevel } from './log.ts';
+export { BundleInvalidError, CreateTimeoutError, PatchServiceError, RuncArgvError, WrapperShellMissingError } from './errors.ts';
