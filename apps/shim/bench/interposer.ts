@@ -1,8 +1,8 @@
 // The runc interposer alone, warm: `runc create` of a prepared bundle that names an
 // environment whose closure and plan are cached, through the installed sh front versus
-// the real runc on the same spec, interleaved in the same run: the front with its
-// startup snapshot, the front without (ESM bundle), runc directly, and the front (with
-// snapshot) with `/bin/true` as its "real runc" (what the interposer costs until the exec).
+// the real runc on the same spec, interleaved in the same run: the front (per-create Node,
+// ESM bundle), runc directly, and the front with `/bin/true` as its "real runc" (what the
+// interposer costs until the exec).
 //   node --conditions=@flox-k8s/source bench/interposer.ts [rounds=30]
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -52,9 +52,7 @@ try {
   // No patch service: this measures the per-create Node entry points.
   const options = { fromSource: true, config, compileCache: join(dir, 'cc'), patchServiceDir: '' };
   const layout = await installLayout({ programs: shimPrograms, ...options, prefix: join(dir, 'install'), runc });
-  const esm = await installLayout({ programs: shimPrograms, ...options, prefix: join(dir, 'install-esm'), runc, snapshot: false });
   const dry = await installLayout({ programs: shimPrograms, ...options, prefix: join(dir, 'install-true'), runc: '/bin/true' });
-  if (layout.snapshot === undefined) throw new Error('no startup snapshot was built');
   const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
 
   // A minimal bundle: static busybox, `sleep 1000`, no terminal, the environment annotation.
@@ -71,9 +69,9 @@ try {
   const fresh = (): void => writeFileSync(join(bundle, 'config.json'), original);
 
   const globals = ['--root', root, '--log', join(dir, 'runc.log'), '--log-format', 'json'];
-  const samples = { flox: [] as number[], esm: [] as number[], runc: [] as number[], dry: [] as number[] };
+  const samples = { flox: [] as number[], runc: [] as number[], dry: [] as number[] };
   type Who = keyof typeof samples;
-  const bins: Record<Who, string> = { flox: layout.interposer, esm: esm.interposer, runc, dry: dry.interposer };
+  const bins: Record<Who, string> = { flox: layout.interposer, runc, dry: dry.interposer };
   const once = async (who: Who, id: string): Promise<number> => {
     fresh();
     const bin = bins[who];
@@ -87,13 +85,12 @@ try {
   }
   const load = loadavg()[0] ?? 0;
   for (let i = 0; i < rounds; i++) {
-    const order: Who[] = i % 2 === 0 ? ['flox', 'esm', 'runc', 'dry'] : ['dry', 'runc', 'esm', 'flox'];
+    const order: Who[] = i % 2 === 0 ? ['flox', 'runc', 'dry'] : ['dry', 'runc', 'flox'];
     for (const who of order) samples[who].push(await once(who, `${who}-${tag}-${i}`));
   }
   process.stdout.write(`runc interposer, warm create, ${rounds} rounds, load average ${load.toFixed(2)} → ${(loadavg()[0] ?? 0).toFixed(2)}\n`);
-  const ok = report('runc create via front (snapshot)', samples.flox, samples.runc, 40);
-  report('runc create via front (ESM bundle)', samples.esm, samples.runc, 40);
-  process.stdout.write(`  front + snapshot until exec (runc = /bin/true): median ${median(samples.dry).toFixed(1)} ms\n`);
+  const ok = report('runc create via front (ESM bundle)', samples.flox, samples.runc, 40);
+  process.stdout.write(`  front + per-create Node until exec (runc = /bin/true): median ${median(samples.dry).toFixed(1)} ms\n`);
   process.exitCode = ok ? 0 : 1;
 } finally {
   await cache.close();

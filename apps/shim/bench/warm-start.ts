@@ -4,8 +4,7 @@
 // The flox runtime hands create to the patch service, run in a Node process of its own
 // as the node agent runs it; a second flox runtime without the service (the front's
 // per-create Node fallback) is measured beside it as a diagnostic.
-//   node --conditions=@flox-k8s/source bench/warm-start.ts [rounds=20] [containerd generation=1.6] [snapshot|esm]
-// (`esm`: the fallback runtime without the interposer's startup snapshot, for comparison.)
+//   node --conditions=@flox-k8s/source bench/warm-start.ts [rounds=20] [containerd generation=1.6]
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -21,7 +20,6 @@ import { median, report } from './stats.ts';
 
 const rounds = Number(process.argv[2] ?? 20);
 const generation = (process.argv[3] ?? '1.6') as ContainerdVersion;
-const snapshot = process.argv[4] !== 'esm';
 const cleanups: Array<() => Promise<unknown>> = [];
 try {
   const dir = await mkdtemp(join(tmpdir(), 'flox-bench-warm-'));
@@ -41,9 +39,9 @@ try {
     patchServiceDir: join(dir, 'patcher'),
   };
   await writeFile(configPath, JSON.stringify(config));
-  const layout = await installLayout({ programs: shimPrograms, prefix: join(dir, 'install'), fromSource: true, config: configPath, compileCache: join(dir, 'cc'), runc: '/usr/sbin/runc', snapshot, patchServiceDir: config.patchServiceDir as string });
+  const layout = await installLayout({ programs: shimPrograms, prefix: join(dir, 'install'), fromSource: true, config: configPath, compileCache: join(dir, 'cc'), runc: '/usr/sbin/runc', patchServiceDir: config.patchServiceDir as string });
   // The fallback: the same front without a patch service, as containerd-shim-floxnode-v2.
-  const nodeLayout = await installLayout({ programs: shimPrograms, prefix: join(dir, 'install-node'), fromSource: true, config: configPath, compileCache: join(dir, 'cc'), runc: '/usr/sbin/runc', snapshot, patchServiceDir: '' });
+  const nodeLayout = await installLayout({ programs: shimPrograms, prefix: join(dir, 'install-node'), fromSource: true, config: configPath, compileCache: join(dir, 'cc'), runc: '/usr/sbin/runc', patchServiceDir: '' });
   await writeFile(join(layout.prefix, 'bin', 'containerd-shim-floxnode-v2'), `#!/bin/sh\nexec '${nodeLayout.launcher}' "$@"\n`, { mode: 0o755 });
 
   const service = spawn(process.execPath, ['--conditions=@flox-k8s/source', new URL('patch-service-process.ts', import.meta.url).pathname, configPath], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -111,7 +109,7 @@ try {
     `warm start on containerd ${generation} (${containerd.binaries.packageVersion}), CreateContainer+StartContainer, ${rounds} rounds, load average ${loadBefore.toFixed(2)} → ${(loadavg()[0] ?? 0).toFixed(2)}\n`,
   );
   const ok = report('flox via patch service vs runc', samples.flox, samples.runc, 40);
-  report(`diag: per-create Node (${nodeLayout.snapshot === undefined ? 'ESM' : 'snapshot'})`, samples.node, samples.runc, 40);
+  report('diag: per-create Node (ESM bundle)', samples.node, samples.runc, 40);
   process.stdout.write(`  diagnostic: flox runtime without the annotation (launcher + fronts, no Node) ${median(samples.bare).toFixed(1)} ms vs runc ${median(samples.runc).toFixed(1)} ms\n`);
   process.stdout.write(`  min: service ${Math.min(...samples.flox).toFixed(1)} ms, per-create Node ${Math.min(...samples.node).toFixed(1)} ms, runc ${Math.min(...samples.runc).toFixed(1)} ms\n`);
   // Where the time goes, as each warm create logs it.

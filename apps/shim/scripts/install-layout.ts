@@ -1,12 +1,11 @@
 // `pnpm --filter @flox-k8s/shim run install-layout -- --prefix DIR [--node PATH]
-//   [--runc PATH] [--shim-runc-v2 PATH] [--config FILE] [--compile-cache DIR] [--prebuilt] [--no-snapshot]
+//   [--runc PATH] [--shim-runc-v2 PATH] [--config FILE] [--compile-cache DIR] [--prebuilt]
 //   [--patch-service-dir DIR] [--stage DIR]`
 // Bundles the interposer from source with esbuild, unless --prebuilt copies `bundle/`
-// (made by `pnpm --filter @flox-k8s/shim build`). Builds the interposer's startup
-// snapshot with the --node binary unless --no-snapshot. --patch-service-dir: the node
+// (made by `pnpm --filter @flox-k8s/shim build`). --patch-service-dir: the node
 // agent's patch service directory (config patchServiceDir; '' = no hand-off).
 // --stage DIR: lay out for --prefix on another machine (the node agent's image), writing
-// the files to DIR here (no snapshot: it is built where the layout runs).
+// the files to DIR here.
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { errorCode, formatIssues } from '@flox-k8s/core';
@@ -23,7 +22,6 @@ const flagsSchema = z.strictObject({
   config: absolute.optional(),
   'compile-cache': absolute.optional(),
   prebuilt: z.boolean().optional(),
-  'no-snapshot': z.boolean().optional(),
   'patch-service-dir': z.union([absolute, z.literal('')]).optional(),
   stage: absolute.optional(),
 });
@@ -39,7 +37,6 @@ try {
       config: { type: 'string' },
       'compile-cache': { type: 'string' },
       prebuilt: { type: 'boolean' },
-      'no-snapshot': { type: 'boolean' },
       'patch-service-dir': { type: 'string' },
       stage: { type: 'string' },
     },
@@ -57,7 +54,6 @@ try {
     ...(f.config === undefined ? {} : { config: f.config }),
     compileCache: f['compile-cache'] ?? DEFAULT_COMPILE_CACHE,
     fromSource: f.prebuilt !== true,
-    snapshot: f['no-snapshot'] !== true,
     ...(f['patch-service-dir'] === undefined ? {} : { patchServiceDir: f['patch-service-dir'] }),
   };
   const layout = f.stage === undefined ? await installLayout(options) : { prefix: options.prefix, staged: await stageLayout(options, f.stage) };

@@ -8,10 +8,6 @@ floxk8s_node=@NODE@
 floxk8s_entry=@ENTRY@
 floxk8s_runc=@REAL_RUNC@
 floxk8s_self=@SELF@
-# Node startup snapshot of the interposer (empty: none) and a hard link to the node
-# binary that built it: a blob loads only in that exact binary.
-floxk8s_snapshot=@SNAPSHOT@
-floxk8s_snapshot_node=@SNAPSHOT_NODE@
 # The node agent's patch service directory (empty: do not use one).
 floxk8s_patcher=@PATCH_SERVICE_DIR@
 
@@ -121,12 +117,6 @@ if [ -n "$floxk8s_sub" ]; then
   export FLOXK8S_REAL_RUNC
 @NODE_ENV@
 @CONFIG_EXPORT@
-  # The snapshot holds the warm path already evaluated; it hands cold starts to the entry.
-  if [ -n "$floxk8s_snapshot" ] && [ -f "$floxk8s_snapshot" ] && [ "$floxk8s_node" -ef "$floxk8s_snapshot_node" ]; then
-    FLOXK8S_INTERPOSER_ENTRY=$floxk8s_entry
-    export FLOXK8S_INTERPOSER_ENTRY
-    exec "$floxk8s_node" --no-warnings --snapshot-blob "$floxk8s_snapshot" -- "$@"
-  fi
   exec "$floxk8s_node" --no-warnings "$floxk8s_entry" "$@"
 fi
 exec "$floxk8s_runc" "$@"

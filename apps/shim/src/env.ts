@@ -8,8 +8,6 @@ export interface ShimEnv {
   configExplicit: boolean;
   /** The real runc the sh front resolved (`FLOXK8S_REAL_RUNC`), if any. */
   realRunc: string | undefined;
-  /** The interposer's ESM bundle (`FLOXK8S_INTERPOSER_ENTRY`): where the startup snapshot hands cold starts. */
-  interposerEntry: string | undefined;
   /** Directory for Node's compile cache (`FLOXK8S_COMPILE_CACHE`), if any. */
   compileCache: string | undefined;
   /** `PATH` (the demo looks for containerd and runc on it). */
@@ -26,7 +24,6 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): ShimEnv {
     configPath: explicit ? configured : DEFAULT_CONFIG_PATH,
     configExplicit: explicit,
     realRunc: nonEmpty(env['FLOXK8S_REAL_RUNC']),
-    interposerEntry: nonEmpty(env['FLOXK8S_INTERPOSER_ENTRY']),
     compileCache: nonEmpty(env['FLOXK8S_COMPILE_CACHE']),
     path: env['PATH'] ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     invocationDir: nonEmpty(env['INIT_CWD']) ?? process.cwd(),
@@ -37,7 +34,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): ShimEnv {
 export function runcEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) {
-    if (v !== undefined && k !== 'FLOXK8S_REAL_RUNC' && k !== 'FLOXK8S_INTERPOSER_ENTRY') out[k] = v;
+    if (v !== undefined && k !== 'FLOXK8S_REAL_RUNC') out[k] = v;
   }
   return out;
 }

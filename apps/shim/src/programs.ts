@@ -12,6 +12,5 @@ export const shimPrograms: ShimPrograms = {
   launcher: here('../sh/containerd-shim-flox-v2.sh'),
   front: here('../sh/runc.sh'),
   interposer: here('./interposer/main.ts'),
-  snapshot: here('./interposer/snapshot.ts'),
   prebuilt: here('../bundle'),
 };

@@ -104,14 +104,13 @@ describe('runc interposer (bundled, as a process)', () => {
     expect(log.filter((l) => l.msg === 'container patched').map((l) => l.via)).toEqual(['in-process', 'cache']);
   });
 
-  it('warm create: the startup snapshot and the ESM entry write the same spec; a changed node falls back to the ESM entry', async () => {
-    const config = writeConfig('snapshot');
-    expect(layout.snapshot).toBe(join(dir, 'install', 'lib', 'runc-interposer.blob'));
-    // Cold: the snapshot hands over to the ESM bundle, which realises and caches the plan.
-    expect((await interpose(['create', '--bundle', bundle('snap-cold', annotations), 'c8'], config)).status).toBe(0);
-    const viaSnapshot = bundle('snap-warm', annotations);
-    expect((await interpose(['create', '--bundle', viaSnapshot, 'c9'], config)).status).toBe(0);
-    // The ESM entry run directly, as the front runs it when there is no usable snapshot.
+  it('warm create: the front and the ESM entry run directly write the same spec', async () => {
+    const config = writeConfig('warm');
+    // Cold: the ESM bundle realises and caches the plan; warm: the cached plan.
+    expect((await interpose(['create', '--bundle', bundle('warm-cold', annotations), 'c8'], config)).status).toBe(0);
+    const viaFront = bundle('warm-front', annotations);
+    expect((await interpose(['create', '--bundle', viaFront, 'c9'], config)).status).toBe(0);
+    // The ESM entry run directly, as the front runs it.
     const viaModule = bundle('module-warm', annotations);
     writeFileSync(recorded, '');
     const direct = spawn(process.execPath, ['--no-warnings', join(dir, 'install', 'lib', 'runc-interposer.mjs'), 'create', '--bundle', viaModule, 'c10'], {
@@ -121,34 +120,13 @@ describe('runc interposer (bundled, as a process)', () => {
     expect(await new Promise((r) => direct.on('close', r))).toBe(0);
     expect(readFileSync(recorded, 'utf8')).toBe(`create --bundle ${viaModule} c10\n`);
     const specOf = (b: string): Spec => JSON.parse(readFileSync(join(b, 'config.json'), 'utf8')) as Spec;
-    expect(specOf(viaSnapshot)).toEqual(specOf(viaModule));
-    expect(specOf(viaSnapshot).annotations?.['flox.dev/applied-environment']).toBe('acme/fixture');
-
-    // A node upgrade replaces the binary: the front must not feed it a blob of the old one.
-    const linked = join(dir, 'install', 'lib', 'runc-interposer.node');
-    const kept = `${linked}.kept`;
-    renameSync(linked, kept);
-    writeFileSync(linked, 'not the node that built the snapshot');
-    try {
-      const afterUpgrade = bundle('after-upgrade', annotations);
-      expect((await interpose(['create', '--bundle', afterUpgrade, 'c11'], config)).status).toBe(0);
-      expect(specOf(afterUpgrade)).toEqual(specOf(viaModule));
-    } finally {
-      renameSync(kept, linked);
-    }
-    // No blob (a failed or pending build): the ESM entry again.
-    const blob = join(dir, 'install', 'lib', 'runc-interposer.blob');
-    renameSync(blob, `${blob}.kept`);
-    try {
-      expect((await interpose(['create', '--bundle', bundle('no-blob', annotations), 'c14'], config)).status).toBe(0);
-    } finally {
-      renameSync(`${blob}.kept`, blob);
-    }
-    const entries = readFileSync(join(dir, 'snapshot.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { msg: string; via?: string; entry?: string });
-    expect(entries.filter((e) => e.msg === 'container patched').map((e) => `${e.via} ${e.entry}`)).toEqual(['in-process module', 'cache snapshot', 'cache module', 'cache module', 'cache module']);
+    expect(specOf(viaFront)).toEqual(specOf(viaModule));
+    expect(specOf(viaFront).annotations?.['flox.dev/applied-environment']).toBe('acme/fixture');
+    const entries = readFileSync(join(dir, 'warm.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { msg: string; via?: string; entry?: string });
+    expect(entries.filter((e) => e.msg === 'container patched').map((e) => `${e.via} ${e.entry}`)).toEqual(['in-process module', 'cache module', 'cache module']);
   });
 
-  it('warm create from an HTTP hub source through the startup snapshot', async () => {
+  it('warm create from an HTTP hub source', async () => {
     const hub: Server = createServer((req, res) => {
       const path = join(dir, 'hub', decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
       if (!existsSync(path)) {
@@ -171,7 +149,7 @@ describe('runc interposer (bundled, as a process)', () => {
       await new Promise((r) => hub.close(r));
     }
     const entries = readFileSync(join(dir, 'hub.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { msg: string; via?: string; entry?: string });
-    expect(entries.filter((e) => e.msg === 'container patched').map((e) => `${e.via} ${e.entry}`)).toEqual(['in-process module', 'cache snapshot']);
+    expect(entries.filter((e) => e.msg === 'container patched').map((e) => `${e.via} ${e.entry}`)).toEqual(['in-process module', 'cache module']);
   });
 
   it('exec: adds the activation environment to the --process file of a patched container', async () => {

@@ -44,8 +44,6 @@ describe('install layout', () => {
     expect(layout.launcher).toBe(join(dir, 'a', 'bin', 'containerd-shim-flox-v2'));
     expect(layout.interposer).toBe(join(dir, 'a', 'libexec', 'flox-k8s', 'runc'));
     expect(layout.bundles).toEqual([join(dir, 'a', 'lib', 'runc-interposer.mjs')]);
-    // The stand-in node writes no snapshot blob: the front then runs the ESM entry.
-    expect(layout.snapshot).toBeUndefined();
   });
 
   it('passes state/kill/delete straight to runc: same argv, stdout bytes and exit status, no Node', () => {

@@ -57,7 +57,7 @@ exit 0
 `,
     { mode: 0o755 },
   );
-  layout = await installLayout({ programs: shimPrograms, prefix: join(dir, 'install'), runc, fromSource: true, compileCache: join(dir, 'cc'), config: configPath, patchServiceDir: serviceDir, snapshot: false });
+  layout = await installLayout({ programs: shimPrograms, prefix: join(dir, 'install'), runc, fromSource: true, compileCache: join(dir, 'cc'), config: configPath, patchServiceDir: serviceDir });
 }, 300_000);
 afterAll(async () => {
   await cache?.close();

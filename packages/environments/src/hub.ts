@@ -34,7 +34,6 @@ export function hubSourceReader(source: HubSource): SourceReader {
 
 function get(url: URL, headers: Record<string, string>, timeoutMs: number, label: string): Promise<IncomingMessage> {
   // node:http(s) rather than fetch: fetch loads undici, which costs start-up time on the create path.
-  // getBuiltinModule, not import(): the interposer's startup snapshot has no dynamic import.
   const request = url.protocol === 'https:' ? process.getBuiltinModule('node:https').request : process.getBuiltinModule('node:http').request;
   return new Promise((resolve, reject) => {
     const req = request(url, { method: 'GET', headers, timeout: timeoutMs, agent: false }, resolve);

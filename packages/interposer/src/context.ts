@@ -8,10 +8,10 @@ export interface InterposerContext {
 
 /** What main needs to report a failure: the environment (for the message) and the log. */
 export interface InterposeState {
-  /** performance.now() when the entry module was evaluated (or the snapshot deserialized). */
+  /** performance.now() when the entry module was evaluated. */
   loadedAt?: number;
-  /** Which entry point runs: the startup snapshot, the ESM bundle or the node agent's patch service (logged). */
-  entry?: 'snapshot' | 'module' | 'service';
+  /** Which entry point runs: the shim's ESM bundle or the node agent's patch service (logged). */
+  entry?: 'module' | 'service';
   /**
    * Config and log for one create (fields: the container and environment, for the log):
    * the shim loads its config file and opens its log, the patch service has both already.
@@ -19,10 +19,4 @@ export interface InterposeState {
   context: (fields: Record<string, unknown>) => InterposerContext;
   environment?: string;
   log?: Logger;
-  /**
-   * Called when the plan cache cannot serve this create, before the cold-start code
-   * loads; the startup snapshot (which does not hold that code) hands over to the ESM
-   * bundle here. Nothing has been written at that point.
-   */
-  beforeColdStart?: () => void;
 }

@@ -28,7 +28,6 @@ export async function interposeCreate(inv: Extract<RuncInvocation, { subcommand:
     ctx,
     { environment: decision.environment, mode: decision.mode, containerId: inv.containerId, rootfs: rootfsOf(spec, inv.bundle) },
     signal,
-    state.beforeColdStart,
   );
   // Already patched for this very lockfile: a per-create fallback that raced the patch
   // service (or the other way round). The spec and exec plan are those we would write.

@@ -19,7 +19,6 @@ export async function preparePlan(
   ctx: InterposerContext,
   request: { environment: string; mode: 'run' | 'dev'; containerId: string; rootfs: string | undefined },
   signal: AbortSignal,
-  beforeColdStart?: () => void,
 ): Promise<PreparedPlan> {
   const { config } = ctx;
   const { environment } = request;
@@ -41,7 +40,6 @@ export async function preparePlan(
     return { plan: { ...cached, applied: { environment, digest: fetched.digest } }, timings, via: 'cache', fetched: 0 };
   }
   // The store, the binary-cache client and the agent client load only on a cold start.
-  beforeColdStart?.();
   const { prepareUncached } = await import('./prepare-cold.ts');
   const prepared = await prepareUncached(ctx, fetched, request, signal, lap);
   return { ...prepared, timings };

@@ -26,20 +26,6 @@ const zodEnglishOnly: Plugin = {
   },
 };
 
-/** The startup-snapshot entry (CommonJS, as `node --build-snapshot` requires), beside the ESM bundle. */
-export const SNAPSHOT_ENTRY = 'runc-interposer-snapshot.cjs';
-
-/**
- * The cold-start module stays out of the snapshot (it loads the store, undici and
- * the agent client): the snapshot hands cold starts to the ESM bundle before it
- * would be imported.
- */
-const coldStartExternal: Plugin = {
-  name: 'cold-start-external',
-  setup(build) {
-    build.onResolve({ filter: /[\\/]prepare-cold\.ts$/ }, (args) => ({ path: args.path, external: true }));
-  },
-};
 
 /**
  * esbuild options every Node bundle of ours shares (the interposer's, the node agent's):
@@ -82,7 +68,7 @@ export const CHUNK_DIR = 'chunks';
  * light subpaths: `@flox-k8s/environments/resolve`, `@flox-k8s/lockfile/reference`).
  * esbuild is imported only here, when a layout is bundled from source.
  */
-export async function buildBundle(outDir: string, programs: Pick<ShimPrograms, 'interposer' | 'snapshot'>): Promise<string[]> {
+export async function buildBundle(outDir: string, programs: Pick<ShimPrograms, 'interposer'>): Promise<string[]> {
   const esbuild = await import('esbuild');
   // Chunk names carry content hashes: drop the previous build's, or they pile up (and get installed).
   await rm(resolve(outDir, CHUNK_DIR), { recursive: true, force: true });
@@ -97,13 +83,6 @@ export async function buildBundle(outDir: string, programs: Pick<ShimPrograms, '
       format: 'esm',
       plugins: [zodEnglishOnly],
       banner: ESM_REQUIRE_BANNER,
-  });
-  await esbuild.build({
-    entryPoints: [programs.snapshot],
-    outfile: resolve(outDir, SNAPSHOT_ENTRY),
-    ...NODE_BUNDLE_OPTIONS,
-    format: 'cjs',
-    plugins: [zodEnglishOnly, coldStartExternal],
   });
   return Object.keys(result.metafile.outputs).map((o) => resolve(o)).filter((o) => !o.includes(`/${CHUNK_DIR}/`)).sort();
 }

@@ -10,7 +10,6 @@ export {
   FRONT_DIR,
   LAUNCHER_NAME,
   LAUNCHER_PATH,
-  buildInterposerSnapshot,
   installLayout,
   type InstallLayout,
   type InstallLayoutOptions,

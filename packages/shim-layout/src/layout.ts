@@ -1,10 +1,9 @@
-import { execFile } from 'node:child_process';
-import { chmod, cp, link, mkdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DEFAULT_PATCH_SERVICE_DIR } from '@flox-k8s/config';
 import { singleQuote } from '@flox-k8s/core';
-import { INTERPOSER_BUNDLE, SNAPSHOT_ENTRY, buildBundle } from './bundle.ts';
+import { INTERPOSER_BUNDLE, buildBundle } from './bundle.ts';
 import { LayoutTemplateError } from './errors.ts';
 
 /**
@@ -19,9 +18,7 @@ export interface ShimPrograms {
   front: string;
   /** The interposer's ESM entry module, bundled into `lib/runc-interposer.mjs`. */
   interposer: string;
-  /** The interposer's startup-snapshot entry module, bundled into `lib/runc-interposer-snapshot.cjs`. */
-  snapshot: string;
-  /** A directory holding a prebuilt bundle (`runc-interposer.mjs`, chunks, snapshot entry), if one was built. */
+  /** A directory holding a prebuilt bundle (`runc-interposer.mjs` and its chunks), if one was built. */
   prebuilt?: string;
 }
 
@@ -42,8 +39,6 @@ export interface InstallLayoutOptions {
   compileCache?: string;
   /** Bundle from source with esbuild instead of copying the prebuilt `bundle/` (default: only when there is none). */
   fromSource?: boolean;
-  /** Build the interposer's Node startup snapshot for `node` (default true; skipped when that node cannot). */
-  snapshot?: boolean;
   /**
    * The node agent's patch service directory the front hands create/exec to (config
    * `patchServiceDir`; default DEFAULT_PATCH_SERVICE_DIR; '' = never hand off).
@@ -59,8 +54,6 @@ export interface InstallLayout {
   interposer: string;
   /** `<prefix>/lib/<entry>.mjs` (cold-start chunks beside them in `lib/chunks/`). */
   bundles: string[];
-  /** `<prefix>/lib/runc-interposer.blob`, the startup snapshot, when one was built. */
-  snapshot: string | undefined;
 }
 
 /** Default directory of the interposer's Node compile cache. */
@@ -71,8 +64,6 @@ export const LAUNCHER_NAME: string = 'containerd-shim-flox-v2';
 export const LAUNCHER_PATH: string = `bin/${LAUNCHER_NAME}`;
 /** The directory the launcher puts first on `PATH` (it holds the runc front), relative to the prefix. */
 export const FRONT_DIR = 'libexec/flox-k8s';
-const SNAPSHOT_BLOB = 'runc-interposer.blob';
-const SNAPSHOT_NODE = 'runc-interposer.node';
 
 /**
  * Lays out an install directory: the sh launcher, the sh runc front and the
@@ -95,8 +86,6 @@ export async function installLayout(options: InstallLayoutOptions): Promise<Inst
   }
 
   const node = options.node ?? process.execPath;
-  const wantSnapshot = options.snapshot !== false;
-  const snapshot = wantSnapshot ? await buildInterposerSnapshot(prefix, node) : undefined;
 
   const configExport = options.config === undefined ? '' : `: "\${FLOXK8S_CONFIG:=${options.config.replaceAll(/["$`\\]/g, '\\$&')}}"\nexport FLOXK8S_CONFIG`;
   const launcher = join(prefix, LAUNCHER_PATH);
@@ -117,9 +106,6 @@ export async function installLayout(options: InstallLayoutOptions): Promise<Inst
     fill(await readFile(programs.front, 'utf8'), {
       NODE: singleQuote(node),
       ENTRY: singleQuote(join(libDir, `${INTERPOSER_BUNDLE}.mjs`)),
-      // Baked even when this build failed: buildInterposerSnapshot can add it later in place.
-      SNAPSHOT: singleQuote(wantSnapshot ? join(libDir, SNAPSHOT_BLOB) : ''),
-      SNAPSHOT_NODE: singleQuote(wantSnapshot ? join(libDir, SNAPSHOT_NODE) : ''),
       REAL_RUNC: singleQuote(options.runc ?? ''),
       SELF: singleQuote(interposer),
       PATCH_SERVICE_DIR: singleQuote(options.patchServiceDir ?? DEFAULT_PATCH_SERVICE_DIR),
@@ -127,39 +113,7 @@ export async function installLayout(options: InstallLayoutOptions): Promise<Inst
       CONFIG_EXPORT: configExport.replace(/^/gm, '  '),
     }),
   );
-  return { prefix, launcher, interposer, bundles, snapshot };
-}
-
-/**
- * Builds the interposer's startup snapshot in `<prefix>/lib` with `node` (a blob only
- * that exact binary can load) and hard-links that binary beside it: the front uses the
- * blob only while its node is still the same file (`-ef`), so a node upgrade falls back
- * to the ESM bundle instead of failing every container start. Returns the blob, or
- * undefined when this node cannot build one or the link cannot be made (another
- * filesystem); the front then runs the ESM bundle. For installers that lay out on one
- * machine and run on another: call this where the node binary runs (same prefix).
- */
-export async function buildInterposerSnapshot(prefix: string, node: string): Promise<string | undefined> {
-  const libDir = join(prefix.replace(/\/+$/, ''), 'lib');
-  const blob = join(libDir, SNAPSHOT_BLOB);
-  const linked = join(libDir, SNAPSHOT_NODE);
-  await Promise.all([rm(blob, { force: true }), rm(linked, { force: true })]);
-  const built = await new Promise<boolean>((resolve) => {
-    execFile(node, ['--snapshot-blob', blob, '--build-snapshot', join(libDir, SNAPSHOT_ENTRY)], { cwd: libDir, timeout: 120_000 }, (error) =>
-      resolve(error === null),
-    );
-  });
-  if (!built || !(await stat(blob).then((s) => s.isFile() && s.size > 0, () => false))) {
-    await rm(blob, { force: true });
-    return undefined;
-  }
-  try {
-    await link(await realpath(node), linked);
-  } catch {
-    await rm(blob, { force: true });
-    return undefined;
-  }
-  return blob;
+  return { prefix, launcher, interposer, bundles };
 }
 
 function fill(text: string, values: Record<string, string>): string {

@@ -19,14 +19,13 @@ async function rewriteTree(dir: string, from: string, to: string): Promise<void>
  * A layout for `options.prefix` (a path on another machine: the host the node agent
  * installs on), written to the staging directory `dest` here. The layout bakes absolute
  * paths into its sh fronts, so it is built under a scratch root and the scratch prefix is
- * taken out of the files afterwards. The startup snapshot is built where the layout runs
- * (`buildInterposerSnapshot`), never here.
+ * taken out of the files afterwards.
  */
 export async function stageLayout(options: InstallLayoutOptions, dest: string): Promise<string> {
   const scratch = await mkdtemp(join(tmpdir(), 'flox-shim-layout-'));
   try {
     const prefix = join(scratch, options.prefix);
-    await installLayout({ ...options, prefix, snapshot: false });
+    await installLayout({ ...options, prefix });
     await rewriteTree(prefix, scratch, '');
     await rm(dest, { recursive: true, force: true });
     await rename(prefix, dest);

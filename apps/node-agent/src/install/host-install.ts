@@ -1,6 +1,6 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LAUNCHER_NAME, LAUNCHER_PATH, buildInterposerSnapshot } from '@flox-k8s/shim-layout';
+import { LAUNCHER_NAME, LAUNCHER_PATH } from '@flox-k8s/shim-layout';
 import { z } from 'zod';
 import { InstallStateError } from '../errors.ts';
 import { addRuntime, type FloxRuntimeSpec, parseConfig, removeRuntime, runcSystemdCgroup } from './containerd-config.ts';
@@ -97,10 +97,6 @@ export async function installRuntime(opts: InstallOptions, actions: HostActions)
 
   await replaceWithCopy(opts.shimLayout, host(join(opts.installDir, 'shim')));
   await replaceWithCopy(opts.nodeBinary, host(join(opts.installDir, 'node', 'bin', 'node')));
-  // The interposer's startup snapshot loads only in the exact node binary that built it, so it
-  // is built here from the host copy rather than in the image. Without it (a node that cannot
-  // build one) the runc front falls back to the ESM bundle: slower warm starts, same behaviour.
-  await buildInterposerSnapshot(host(join(opts.installDir, 'shim')), host(join(opts.installDir, 'node', 'bin', 'node')));
   for (const [rel, file] of Object.entries(opts.files ?? {})) await writeFileAtomic(host(join(opts.installDir, rel)), file.content, file.mode ?? 0o644);
   const shimPath = join(opts.installDir, 'shim', LAUNCHER_PATH);
   const links = containerd.supportsRuntimePath ? [] : [{ path: join(opts.shimLinkDir, shimBinaryName), target: shimPath }];

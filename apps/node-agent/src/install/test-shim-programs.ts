@@ -14,8 +14,8 @@ export async function standInShimPrograms(dir: string): Promise<ShimPrograms> {
   await writeFile(launcher, '#!/bin/sh\nPATH=@LIBEXEC_DIR@:$PATH\nexport PATH\n@CONFIG_EXPORT@\nexec @SHIM_RUNC_V2@ "$@"\n');
   await writeFile(
     front,
-    '#!/bin/sh\nnode=@NODE@ entry=@ENTRY@ runc=@REAL_RUNC@ self=@SELF@ snapshot=@SNAPSHOT@ snapshot_node=@SNAPSHOT_NODE@ patcher=@PATCH_SERVICE_DIR@\n@NODE_ENV@\n@CONFIG_EXPORT@\nexec "$runc" "$@"\n',
+    '#!/bin/sh\nnode=@NODE@ entry=@ENTRY@ runc=@REAL_RUNC@ self=@SELF@ patcher=@PATCH_SERVICE_DIR@\n@NODE_ENV@\n@CONFIG_EXPORT@\nexec "$runc" "$@"\n',
   );
   await writeFile(join(dir, 'prebuilt', 'runc-interposer.mjs'), '// stand-in interposer\n');
-  return { launcher, front, interposer: join(dir, 'unused-entry.ts'), snapshot: join(dir, 'unused-snapshot.ts'), prebuilt: join(dir, 'prebuilt') };
+  return { launcher, front, interposer: join(dir, 'unused-entry.ts'), prebuilt: join(dir, 'prebuilt') };
 }

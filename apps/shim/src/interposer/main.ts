@@ -2,7 +2,6 @@
 // every other subcommand straight to runc). This runs on every container start, so
 // only argv parsing and a cheap look at the spec are loaded eagerly; the patching
 // machinery is imported (and evaluated) only for containers that name an environment.
-// The sh front prefers the startup snapshot (`snapshot.ts`) when one was built.
 import module from 'node:module';
 import { readEnv } from '../env.ts';
 import { runInterposer } from './run.ts';

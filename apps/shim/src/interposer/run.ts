@@ -1,7 +1,6 @@
-// The per-create Node process of the runc interposer, shared by its two entry points:
-// the ESM bundle (`main.ts`, modules imported lazily) and the startup snapshot
-// (`snapshot.ts`, everything already evaluated in the heap). The decision itself is
-// interposeRunc's, which the node agent's patch service runs too.
+// The per-create Node process of the runc interposer (the ESM bundle, `main.ts`). The
+// decision itself is @flox-k8s/interposer's interposeRunc, which the node agent's patch
+// service runs too.
 import { readEnv } from '../env.ts';
 import { loadContext } from './context.ts';
 import { interposeRunc, type InterposeState, type InterposerModules } from '@flox-k8s/interposer/interpose';
