@@ -1,4 +1,5 @@
 import type { ShimConfig } from '@flox-k8s/config';
+import type { PatchPlan } from '@flox-k8s/oci-patch';
 import type { Logger } from './log.ts';
 
 export interface InterposerContext {
@@ -19,4 +20,12 @@ export interface InterposeState {
   context: (fields: Record<string, unknown>) => InterposerContext;
   environment?: string;
   log?: Logger;
+}
+
+/** A container's patch plan and how it was made (timings and `via` are logged). */
+export interface PreparedPlan {
+  plan: PatchPlan;
+  timings: Record<string, number>;
+  via: string;
+  fetched: number;
 }

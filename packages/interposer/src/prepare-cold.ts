@@ -3,9 +3,8 @@ import type { PatchPlan } from '@flox-k8s/oci-patch';
 import { Store } from '@flox-k8s/store';
 import { dirname } from 'node:path';
 import { parseFetched, type FetchedEnvironment } from '@flox-k8s/environments';
-import type { InterposerContext } from './context.ts';
+import type { InterposerContext, PreparedPlan } from './context.ts';
 import { writeCachedPlan } from './plan-cache.ts';
-import type { PreparedPlan } from './prepare.ts';
 import { realiseClosure } from './realise.ts';
 import { wrapperShell } from './wrapper-shell.ts';
 

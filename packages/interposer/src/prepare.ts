@@ -1,14 +1,7 @@
-import type { PatchPlan } from '@flox-k8s/oci-patch';
 import { fetchEnvironment, parseReference, sourceReaders } from '@flox-k8s/environments/resolve';
-import type { InterposerContext } from './context.ts';
+import type { InterposerContext, PreparedPlan } from './context.ts';
 import { readCachedPlan } from './plan-cache.ts';
 
-export interface PreparedPlan {
-  plan: PatchPlan;
-  timings: Record<string, number>;
-  via: string;
-  fetched: number;
-}
 
 /**
  * Everything between "this container wants environment X" and a patch plan:

@@ -3,6 +3,7 @@ import { Agent, interceptors, type Dispatcher } from 'undici';
 import { authorizationHeader, credentialsFor, loadCredentialsFile, type CacheCredentials, type CredentialsTable } from './credentials.ts';
 import type { DecoderOptions } from './decompress.ts';
 import { CacheNetworkError, ClientOptionsInvalidError, NarDestinationError, type NarError, NarinfoInvalidError, NarinfoNotFoundError } from './errors.ts';
+import type { ClientEvent } from './client-event.ts';
 import { WHOLE_NAR_MAX_BYTES, WholeNarBudget, fetchNarOnce } from './fetch-nar.ts';
 import { get, smallText } from './http.ts';
 import { parseNarinfo, parseNixCacheInfo, type Narinfo, type NixCacheInfo } from './narinfo.ts';
@@ -24,10 +25,7 @@ export interface FoundNarinfo {
   cache: CacheConfig;
 }
 
-/** Progress and retry events, for metrics and progress bars. Byte counts are cumulative per NAR. */
-export type ClientEvent =
-  | { type: 'progress'; storePath: string; bytesIn: number; bytesOut: number; fileSize: number | undefined; narSize: number; done: boolean }
-  | { type: 'retry'; url: string; attempt: number; delayMs: number; reason: string };
+export type { ClientEvent } from './client-event.ts';
 
 /** Options of BinaryCacheClient. */
 export interface BinaryCacheClientOptions {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Dispatcher } from 'undici';
-import type { ClientEvent } from './client.ts';
+import type { ClientEvent } from './client-event.ts';
 import { chunksOf } from './chunks.ts';
 import { decompress, type DecoderOptions } from './decompress.ts';
 import {

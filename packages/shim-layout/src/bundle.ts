@@ -1,7 +1,7 @@
 import type { Plugin } from 'esbuild';
 import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { ShimPrograms } from './layout.ts';
+import type { ShimPrograms } from './programs.ts';
 
 /** The interposer's bundle: `lib/<name>.mjs`. */
 export const INTERPOSER_BUNDLE = 'runc-interposer';

@@ -5,22 +5,10 @@ import { DEFAULT_PATCH_SERVICE_DIR } from '@flox-k8s/config';
 import { singleQuote } from '@flox-k8s/core';
 import { INTERPOSER_BUNDLE, buildBundle } from './bundle.ts';
 import { LayoutTemplateError } from './errors.ts';
+import type { ShimPrograms } from './programs.ts';
 
-/**
- * The programs a layout is made of, as their sources: the shim app's sh templates
- * (`@NAME@` placeholders) and interposer entry points. The layout writer fills in and
- * bundles them; it has no programs of its own.
- */
-export interface ShimPrograms {
-  /** sh template of `bin/containerd-shim-flox-v2`. */
-  launcher: string;
-  /** sh template of `libexec/flox-k8s/runc`. */
-  front: string;
-  /** The interposer's ESM entry module, bundled into `lib/runc-interposer.mjs`. */
-  interposer: string;
-  /** A directory holding a prebuilt bundle (`runc-interposer.mjs` and its chunks), if one was built. */
-  prebuilt?: string;
-}
+export type { ShimPrograms } from './programs.ts';
+
 
 export interface InstallLayoutOptions {
   /** The programs to lay out (the shim app's `shimPrograms`). */
