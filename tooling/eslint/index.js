@@ -4,9 +4,30 @@ import tseslint from 'typescript-eslint';
 
 const ignores = { ignores: ['**/dist/**', '**/node_modules/**', '**/.turbo/**', '**/coverage/**'] };
 
+// Rules that need type information (typescript-eslint's project service: each file is
+// checked with the tsconfig.json that includes it). A promise nobody awaits or handles
+// fails silently, or crashes the process on rejection; a promise where a boolean or a
+// void callback is expected runs the wrong branch or loses its rejection.
+const typed = {
+  languageOptions: {
+    parserOptions: {
+      projectService: { allowDefaultProject: ['vitest.config.ts', 'eslint.config.js'] },
+      tsconfigRootDir: process.cwd(),
+    },
+  },
+  rules: {
+    '@typescript-eslint/no-floating-promises': 'error',
+    '@typescript-eslint/no-misused-promises': 'error',
+    '@typescript-eslint/await-thenable': 'error',
+  },
+};
+
 const base = [
   ignores,
   ...tseslint.configs.recommended,
+  typed,
+  // Plain JavaScript (configs) has no types to check.
+  { files: ['**/*.js', '**/*.mjs', '**/*.cjs'], ...tseslint.configs.disableTypeChecked },
   {
     rules: {
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type * as errors from './errors.ts';
 import { FloxK8sError, errorCode, isFloxK8sError } from './errors.ts';
 
 class PkgError extends FloxK8sError {
@@ -41,7 +42,7 @@ describe('FloxK8sError', () => {
   it('answers instanceof across two copies of a package (Symbol.for brands, not prototypes)', async () => {
     // A second evaluation of the same module: what a duplicate install gives a process.
     const second = new URL('./errors.ts?copy', import.meta.url).href;
-    const copy = (await import(/* @vite-ignore */ second)) as typeof import('./errors.ts');
+    const copy = (await import(/* @vite-ignore */ second)) as typeof errors;
     expect(copy.FloxK8sError).not.toBe(FloxK8sError);
     class CopyMissingError extends copy.FloxK8sError {
       static override readonly code = 'FLOXK8S_TEST_THING_MISSING' as const;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type * as errors from './errors.ts';
 import { OciMountCollisionError, OciPatchError, OciSpecInvalidError } from './errors.ts';
 
 describe('errors', () => {
@@ -17,7 +18,7 @@ describe('errors', () => {
   it('keep instanceof across duplicate installs (the @flox-k8s/core brand)', async () => {
     // A second evaluation of the module is a second set of classes: what a duplicate install gives.
     const second = new URL('./errors.ts?copy', import.meta.url).href;
-    const copy = (await import(/* @vite-ignore */ second)) as typeof import('./errors.ts');
+    const copy = (await import(/* @vite-ignore */ second)) as typeof errors;
     expect(copy.OciMountCollisionError).not.toBe(OciMountCollisionError);
     const foreign = new copy.OciMountCollisionError('/nix/store', { type: 'bind', source: '/x' });
     expect(foreign).toBeInstanceOf(OciPatchError);
