@@ -72,6 +72,24 @@ describe('activationScript in real shells', () => {
   });
 });
 
+describe('one merge rule for the wrapper, the envrc and the container variables (@flox-k8s/core)', () => {
+  test("a [vars]-style prepend that needs the shell joins Flox's MANPATH with one ':', as resolveActivationEnv does", () => {
+    // The wrapper used to export an `expand` variable only when unset, whatever its merge:
+    // a prepend then lost the container's own value. Now it is core's exportStatement.
+    const plan: ActivationPlan = {
+      env: [{ name: 'MANPATH', value: '$FLOX_ENV/share/man:', merge: 'prepend', expand: true }],
+      hook: undefined,
+      profile: {},
+      needsWrapper: true,
+    };
+    const container = { PATH: '/usr/bin:/bin', FLOX_ENV: '/run/env', MANPATH: '/usr/share/man' };
+    const { env } = run(plan, 'sh', container);
+    expect(env['MANPATH']).toBe('/run/env/share/man:/usr/share/man');
+    expect(resolveActivationEnv(plan, container).env['MANPATH']).toBe(env['MANPATH']);
+    expect(run(plan, 'sh', { PATH: '/usr/bin:/bin', FLOX_ENV: '/run/env' }).env['MANPATH']).toBe('/run/env/share/man:');
+  });
+});
+
 describe('resolveActivationEnv', () => {
   test('agrees with the shell on what it can resolve, and lists the rest', () => {
     const lock = parseLockfile(

@@ -6,11 +6,6 @@ import { FloxK8sError } from '@flox-k8s/core';
  */
 export class OciPatchError extends FloxK8sError {
   static override readonly family = '@flox-k8s/oci-patch' as const;
-
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-    this.name = 'OciPatchError';
-  }
 }
 
 /** The spec (config.json) or exec process JSON is not a valid OCI runtime spec. */

@@ -6,11 +6,6 @@ import { FloxK8sError } from '@flox-k8s/core';
  */
 export class StoreError extends FloxK8sError {
   static override readonly family = '@flox-k8s/store' as const;
-
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-    this.name = 'StoreError';
-  }
 }
 
 /** A store path string is not `<storeDir>/<hash>-<name>`: `@flox-k8s/core`'s, the one owner of `FLOXK8S_STORE_PATH_INVALID`. */
