@@ -18,6 +18,9 @@ const prioritySchema = z.int({ error: 'expected a non-negative integer priority'
 const outputNameSchema = z.string().regex(/^[A-Za-z0-9_+\-.]+$/, { error: 'expected an output name' });
 const outputsSchema = z.record(outputNameSchema, storePathSchema);
 const outputListSchema = z.array(z.string().min(1)).nullish();
+const descriptionSchema = z.string().nullish();
+// The catalog writes one string (`"MIT"`, or `"[ MIT, Apache-2.0 ]"` for a list); flakes write an array.
+const licenseSchema = z.union([z.string(), z.array(z.string())]).nullish();
 
 const catalogSchema = z.object({
   install_id: installIdSchema,
@@ -32,6 +35,8 @@ const catalogSchema = z.object({
   derivation: storePathSchema.optional(),
   locked_url: z.string().optional(),
   group: z.string().optional(),
+  description: descriptionSchema,
+  license: licenseSchema,
 });
 
 const flakeSchema = z.object({
@@ -46,6 +51,8 @@ const flakeSchema = z.object({
   pname: z.string().nullish(),
   version: z.string().nullish(),
   derivation: storePathSchema.optional(),
+  description: descriptionSchema,
+  licenses: licenseSchema,
 });
 
 const storePathEntrySchema = z.object({
@@ -60,6 +67,19 @@ export function packageKind(raw: Record<string, unknown>): LockedPackage['kind']
   if ('store_path' in raw) return 'store-path';
   if ('locked-url' in raw || 'outputs-to-install' in raw || 'locked-flake-attr-path' in raw) return 'flake';
   return 'catalog';
+}
+
+/**
+ * nixpkgs `meta.license` as a list of SPDX ids or names. The catalog renders a Nix
+ * list as `"[ MIT, Apache-2.0 ]"`; a single license is the bare id.
+ */
+export function splitLicenses(value: string | readonly string[]): string[] {
+  const items = typeof value === 'string' ? listItems(value.trim()) : value;
+  return unique(items.map((item) => item.trim()).filter((item) => item !== ''));
+}
+
+function listItems(text: string): string[] {
+  return text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1).split(',') : [text];
 }
 
 // Flox's catalog server sometimes repeats an output in outputs_to_install
@@ -112,6 +132,7 @@ export function parsePackage(raw: unknown): { ok: true; value: LockedPackage } |
     if (d.pname !== undefined && d.pname !== null) p.pname = d.pname;
     if (d.version !== undefined && d.version !== null) p.version = d.version;
     if (d.derivation !== undefined) p.derivation = d.derivation;
+    addMeta(p, d.description, d.licenses);
     return checkOutputsToInstall(p, oti, 'outputs-to-install');
   }
   const r = catalogSchema.safeParse(raw);
@@ -126,7 +147,15 @@ export function parsePackage(raw: unknown): { ok: true; value: LockedPackage } |
   if (d.derivation !== undefined) p.derivation = d.derivation;
   if (d.locked_url !== undefined) p.lockedUrl = d.locked_url;
   if (d.group !== undefined) p.group = d.group;
+  addMeta(p, d.description, d.license);
   return checkOutputsToInstall(p, d.outputs_to_install, 'outputs_to_install');
+}
+
+function addMeta(p: CatalogPackage | FlakePackage, description: string | null | undefined, license: string | string[] | null | undefined): void {
+  if (description !== undefined && description !== null && description !== '') p.description = description;
+  if (license === undefined || license === null) return;
+  const licenses = splitLicenses(license);
+  if (licenses.length > 0) p.licenses = licenses;
 }
 
 // Every output the lockfile says to install must be one the entry locks,

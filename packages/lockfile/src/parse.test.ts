@@ -63,6 +63,8 @@ describe('entry kinds and manifest forms', () => {
       derivation: expect.stringMatching(/^\/nix\/store\/[a-z0-9]{32}-hello-2\.12\.3\.drv$/) as unknown,
       lockedUrl: 'https://github.com/flox/nixpkgs?rev=d407951447dcd00442e97087bf374aad70c04cea',
       group: 'toplevel',
+      description: 'Program that produces a familiar, friendly greeting',
+      licenses: ['GPL-3.0-or-later'],
       outputs: { out: '/nix/store/nm7p8wxflggcwxfzayhysq4z6a1wg373-hello-2.12.3' },
       outputsToInstall: ['out'],
     });
@@ -75,6 +77,11 @@ describe('entry kinds and manifest forms', () => {
     expect(lock.packages.map((p) => p.kind)).toEqual(['flake', 'flake', 'flake', 'flake']);
     const entry = lock.packages[0];
     expect(entry?.kind === 'flake' && entry.lockedFlakeAttrPath).toBe('legacyPackages.aarch64-darwin.hello');
+    // The package's own description and `licenses[]`, not `flake-description`.
+    expect(entry?.kind === 'flake' && [entry.description, entry.licenses]).toEqual([
+      'Program that produces a familiar, friendly greeting',
+      ['GPL-3.0-or-later'],
+    ]);
     expect(lock.manifest.install['hello']).toEqual({ flake: 'github:NixOS/nixpkgs/nixpkgs-unstable#hello' });
   });
 
@@ -155,6 +162,54 @@ describe('entry kinds and manifest forms', () => {
     expect(invalid.issues.map((i) => i.path)).toEqual(['packages[1].outputs.out', 'packages[3].priority']);
     expect(invalid.issues[0]?.message).toMatch(/^expected \/nix\/store path/);
     expect(invalid.message).toContain('packages[1].outputs.out: expected /nix/store path');
+  });
+});
+
+describe('package description and licenses', () => {
+  test('the catalog\'s "[ A, B ]" list text is split; a bare id is one license', () => {
+    const lock = parseLockfile(lockfileBytes('mina-indexer-mixed-flake'));
+    const byId = new Map(lock.packages.filter((p) => p.system === 'x86_64-linux').map((p) => [p.installId, p]));
+    const licenses = (id: string): unknown => {
+      const p = byId.get(id);
+      return p?.kind === 'store-path' ? undefined : p?.licenses;
+    };
+    expect(licenses('rust-analyzer')).toEqual(['MIT', 'Apache-2.0']);
+    expect(licenses('postgresql_16')).toEqual(['PostgreSQL']);
+    expect(licenses('sqlfluff')).toEqual(['MIT']);
+  });
+
+  test('every real lockfile entry keeps its license strings, none empty', () => {
+    for (const name of lockfileFixtureNames()) {
+      const raw = (lockfileJson(name)['packages'] as Array<Record<string, unknown>>);
+      const lock = parseLockfile(lockfileBytes(name));
+      lock.packages.forEach((p, i) => {
+        const entry = raw[i]!;
+        const text = entry['license'] ?? entry['licenses'];
+        if (p.kind === 'store-path') return;
+        if (text === undefined || text === null) expect(p.licenses).toBeUndefined();
+        else expect(p.licenses?.length).toBeGreaterThan(0);
+        expect(p.licenses?.every((l) => l.trim() === l && l !== '' && !/[[\],]/.test(l)) ?? true).toBe(true);
+        expect(p.description).toBe(entry['description'] ?? undefined);
+      });
+    }
+  });
+
+  test('a license that is neither a string nor a list of strings is rejected with its path', () => {
+    const json = lockfileJson('hello-4systems');
+    (json['packages'] as Array<Record<string, unknown>>)[0]!['license'] = { spdx: 'MIT' };
+    const error = catchError(() => parseLockfile(json)) as LockfileInvalidError;
+    expect(error.code).toBe('FLOXK8S_LOCKFILE_INVALID');
+    expect(error.issues.map((i) => i.path)).toEqual(['packages[0].license']);
+  });
+
+  test('empty and repeated items are dropped', () => {
+    const json = lockfileJson('hello-4systems');
+    (json['packages'] as Array<Record<string, unknown>>)[0]!['license'] = '[ MIT, , MIT,Apache-2.0 ]';
+    (json['packages'] as Array<Record<string, unknown>>)[1]!['license'] = '';
+    const lock = parseLockfile(json);
+    const [first, second] = lock.packages;
+    expect(first?.kind === 'catalog' && first.licenses).toEqual(['MIT', 'Apache-2.0']);
+    expect(second?.kind === 'catalog' && second.licenses).toBeUndefined();
   });
 });
 

@@ -89,6 +89,10 @@ export interface CatalogPackage extends LockedPackageBase {
   derivation?: string;
   lockedUrl?: string;
   group?: string;
+  /** `description`: nixpkgs `meta.description`. */
+  description?: string;
+  /** `license`: nixpkgs `meta.license` as SPDX ids or names; the catalog's `"[ MIT, Apache-2.0 ]"` list text is split. */
+  licenses?: string[];
   /** Output name → store path. */
   outputs: Record<string, string>;
   /** `outputs_to_install`, de-duplicated, in lockfile order. */
@@ -106,6 +110,10 @@ export interface FlakePackage extends LockedPackageBase {
   pname?: string;
   version?: string;
   derivation?: string;
+  /** `description`: the package's `meta.description` (not the flake's `flake-description`). */
+  description?: string;
+  /** `licenses`: the package's `meta.license` as SPDX ids or names. */
+  licenses?: string[];
   outputs: Record<string, string>;
   /** `outputs-to-install`, de-duplicated, in lockfile order. */
   outputsToInstall?: string[];
