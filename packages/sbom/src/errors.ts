@@ -1,28 +1,11 @@
-// Coded errors. `instanceof` is answered by a `Symbol.for` brand plus the
-// class's static `code`, so it keeps working when two copies of this package
-// end up in one process (the same scheme as @flox-k8s/lockfile).
+import { FloxK8sError } from '@flox-k8s/core';
 
-const kSbomError: unique symbol = Symbol.for('@flox-k8s/sbom.error');
-
-/** Base class of every error this package throws. Assert on `code`. */
-export class SbomError extends Error {
-  /** Stable machine-readable code (`FLOXK8S_SBOM_…`). */
-  readonly code: string;
-  /** The code of this class; undefined on the base class. */
-  static readonly code: string | undefined = undefined;
-
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-    Object.defineProperty(this, kSbomError, { value: true });
-  }
-
-  static override [Symbol.hasInstance](this: { code: string | undefined }, instance: unknown): boolean {
-    if (typeof instance !== 'object' || instance === null) return false;
-    if ((instance as { [kSbomError]?: unknown })[kSbomError] !== true) return false;
-    return this.code === undefined || (instance as { code?: unknown }).code === this.code;
-  }
+/**
+ * Base class of every error this package throws. Assert on `code`. `instanceof` holds
+ * across duplicate installs (the `@flox-k8s/core` error base).
+ */
+export class SbomError extends FloxK8sError {
+  static override readonly family = '@flox-k8s/sbom' as const;
 }
 
 /** A path info (narinfo or store record) is not what it claims: no store path, a bad NarHash, size, reference or deriver. */
