@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NixFixtures, ServedCache } from '@flox-k8s/nix-fixtures';
 import { Store } from './store.ts';
-import { cleanup, servedFixtures, tempDir } from '../test/helpers.ts';
+import { cleanup, servedFixtures, tempDir, heldLocks } from '../test/helpers.ts';
 
 // Mounting a tmpfs needs root. CI runs as root, so there the suite never skips.
 const isRoot = process.getuid?.() === 0;
@@ -38,7 +38,7 @@ describe.skipIf(!isRoot && process.env['CI'] !== 'true')(`disk full (${reason})`
     expect(store.pathInfo(fx.storePaths.script)).toBeUndefined();
     expect(readdirSync(join(root, 'store'))).not.toContain(fx.storePaths.busybox.slice(11));
     expect(readdirSync(join(root, 'tmp'))).toEqual([]);
-    expect(readdirSync(join(root, 'locks'))).toEqual([]);
+    expect(heldLocks(root)).toEqual([]);
     expect(readdirSync(join(root, 'roots', 'inflight'))).toEqual([]);
     // whatever did become visible is complete and verified
     const reopened = await Store.open(root);
