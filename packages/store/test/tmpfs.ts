@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { cleanup, tempDir } from './helpers.ts';
 
 /** Mounting a tmpfs needs root; CI runs as root, so there these suites never skip. */
-export const canMount = process.getuid?.() === 0;
+export const canMount: boolean = process.getuid?.() === 0;
 
 /** Mounts a tmpfs with `options` (e.g. `size=8m`, `nr_inodes=300`); `unmount` removes it again. */
 export function mountTmpfs(options: string): { dir: string; unmount: () => void } {
