@@ -6,6 +6,7 @@ import { CacheNetworkError, ClientOptionsInvalidError, NarDestinationError, type
 import { WHOLE_NAR_MAX_BYTES, WholeNarBudget, fetchNarOnce } from './fetch-nar.ts';
 import { get, smallText } from './http.ts';
 import { parseNarinfo, parseNixCacheInfo, type Narinfo, type NixCacheInfo } from './narinfo.ts';
+import { checkCompression, narUrl } from './nar-url.ts';
 import { removeTree } from './remove-tree.ts';
 import { isTransient, withRetries, type RetryPolicy } from './retry.ts';
 import { parsePublicKey, verifyNarinfoSignature, type PublicKey } from './signatures.ts';
@@ -248,13 +249,14 @@ export class BinaryCacheClient {
     dest: string,
     opts: { signal?: AbortSignal; onProgress?: (e: ClientEvent) => void } = {},
   ): Promise<{ narHash: string; narSize: number; fileSize: number }> {
+    // Checked before anything is sent: the compression and the URL are not covered by the signature.
+    checkCompression(found.narinfo);
+    const url = narUrl(found.narinfo, found.cache.url);
     const exists = await lstat(dest).then(
       () => true,
       () => false,
     );
     if (exists) throw new NarDestinationError(`fetchNar destination ${dest} already exists; pass a fresh path`);
-    const base = found.cache.url.replace(/\/+$/, '');
-    const url = new URL(found.narinfo.url, `${base}/`).href;
     const headers = await this.#headers(found.cache);
     const onProgress = (e: ClientEvent): void => {
       opts.onProgress?.(e);

@@ -11,7 +11,7 @@ import {
   NarSizeMismatchError,
 } from './errors.ts';
 import { formatSha256 } from './hash.ts';
-import { get } from './http.ts';
+import { discard, get } from './http.ts';
 import { unpackNarBuffers, unpackOwnedNar, type NarDigest } from './nar-unpack.ts';
 import type { Narinfo } from './narinfo.ts';
 import { removeTree } from './remove-tree.ts';
@@ -125,7 +125,7 @@ export async function fetchNarOnce(args: {
     report(true);
     return { narHash: digest.narHash, narSize: digest.narSize, fileSize: bytesIn };
   } catch (err) {
-    body.destroy();
+    discard(body);
     await removeTree(args.dest).catch(() => undefined);
     throw err;
   }
@@ -177,7 +177,7 @@ async function fetchWhole(
     progress(fileSize, narBytes, true);
     return { narHash: digest.narHash, narSize: digest.narSize, fileSize };
   } catch (err) {
-    body.destroy();
+    discard(body);
     await fileHashed?.catch(() => undefined);
     await removeTree(args.dest).catch(() => undefined);
     throw err;

@@ -71,4 +71,21 @@ describe('realise with fetch worker threads', () => {
       code: 'FLOXK8S_NARINFO_NOT_FOUND',
     });
   });
+
+  it.each([1, 0])('a narinfo whose Compression we cannot decode fails with its code (fetchWorkers %s), not "worker stopped"', async (fetchWorkers) => {
+    const { fx, cache, store, realiseOptions } = await setup('zstd', {
+      // The compression is not covered by the signature: rewritten on the way, the narinfo still verifies.
+      onRequest: (req: { url?: string }, res: { writeHead: (s: number, h: object) => { end: (b: string) => void } }) => {
+        if (!req.url?.endsWith('.narinfo')) return false;
+        const text = readFileSync(join(fx.caches.zstd, req.url), 'utf8').replace(/^Compression: .*$/m, 'Compression: br');
+        res.writeHead(200, { 'content-length': String(Buffer.byteLength(text)) }).end(text);
+        return true;
+      },
+    });
+    const err = await store.realise([fx.storePaths.data], { ...realiseOptions, fetchWorkers }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'FLOXK8S_COMPRESSION_UNSUPPORTED' });
+    expect(cache.count('/nar/')).toBe(0);
+    expect(readdirSync(join(store.root, 'tmp'))).toEqual([]);
+    expect(heldLocks(store.root)).toEqual([]);
+  });
 });
