@@ -2,6 +2,7 @@ import { lstat } from 'node:fs/promises';
 import { Agent, interceptors, type Dispatcher } from 'undici';
 import { authorizationHeader, credentialsFor, loadCredentialsFile, type CacheCredentials, type CredentialsTable } from './credentials.ts';
 import type { DecoderOptions } from './decompress.ts';
+import type { NarLimits } from './nar-parse.ts';
 import { deadlineMs, NAR_DEADLINE, NARINFO_DEADLINE_MS, withDeadline, type DeadlinePolicy } from './deadline.ts';
 import { CacheNetworkError, ClientOptionsInvalidError, NarDestinationError, type NarError, NarinfoInvalidError, NarinfoNotFoundError } from './errors.ts';
 import { WHOLE_NAR_MAX_BYTES, WholeNarBudget, fetchNarOnce } from './fetch-nar.ts';
@@ -60,6 +61,8 @@ export interface BinaryCacheClientOptions {
   credentialsFile?: string;
   storeDir?: string;
   decoders?: DecoderOptions;
+  /** Limits every fetched NAR must keep (see NarLimits; maxEntries defaults to 500,000). */
+  narLimits?: NarLimits;
   /**
    * zstd and uncompressed NARs whose FileSize + NarSize is at most this many bytes are received
    * whole into memory, then decoded and hashed on libuv's thread pool while the calling thread
@@ -286,7 +289,7 @@ export class BinaryCacheClient {
     try {
       return await withDeadline(ms, `the NAR of ${narinfo.storePath} (${url})`, opts.signal, (signal) =>
         this.#retrying(url, signal, () =>
-          fetchNarOnce({ dispatcher: this.#dispatcher, url, headers, narinfo, dest, signal, decoders: this.#decoders, whole: this.#whole, onProgress }),
+          fetchNarOnce({ dispatcher: this.#dispatcher, url, headers, narinfo, dest, signal, decoders: this.#decoders, whole: this.#whole, limits: this.#opts.narLimits ?? {}, onProgress }),
         ),
       );
     } catch (err) {
