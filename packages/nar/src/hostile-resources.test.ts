@@ -10,7 +10,7 @@ import { nixFixtures, serveCache, type NixFixtures, type ServedCache } from '@fl
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lastJson, runChild } from '../test/child.ts';
 import { writeSignedCache } from '../test/hostile-cache.ts';
-import { nodeBytes, str, tokens } from '../test/nar-builder.ts';
+import { flatDirectory } from '../test/hostile-corpus.ts';
 import { hashNar } from './nar-unpack.ts';
 import { MAX_ENTRIES } from './nar-parse.ts';
 import { removeTree } from './remove-tree.ts';
@@ -21,15 +21,6 @@ const ENTRIES = 200_000;
 // (RSS 144 MB -> 716 MB for this input before; see the README for the measured figures).
 const MAX_RSS_MB = 250;
 const MAX_SECONDS = 90;
-
-/** A directory of `n` empty files: ~200 bytes of NAR each, almost nothing once compressed. */
-function flatDirectory(n: number): Buffer {
-  const parts: Buffer[] = [str('nix-archive-1'), tokens('(', 'type', 'directory')];
-  const file = nodeBytes({ type: 'regular', contents: '' });
-  for (let i = 0; i < n; i++) parts.push(tokens('entry', '(', 'name', `f${String(i).padStart(7, '0')}`, 'node'), file, str(')'));
-  parts.push(str(')'));
-  return Buffer.concat(parts);
-}
 
 interface Report {
   outcomes: Array<{ code?: string; ms: number }>;
