@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { formatSha256 } from '../src/hash.ts';
 import { serializeNarinfo, type Narinfo } from '../src/narinfo.ts';
 import { nix32Encode } from '../src/nix32.ts';
-import { signNarinfo } from '../src/signatures.ts';
+import { signNarinfo, type SecretKey } from '../src/signatures.ts';
 
 export type CacheCompression = 'none' | 'xz' | 'zstd' | 'bzip2';
 
@@ -38,7 +38,7 @@ export interface CacheEntry {
 }
 
 /** Writes nix-cache-info, the NAR files and signed narinfos into `dir`; returns the store paths in order. */
-export function writeSignedCache(dir: string, entries: readonly CacheEntry[], secretKey: string): string[] {
+export function writeSignedCache(dir: string, entries: readonly CacheEntry[], secretKey: string | SecretKey): string[] {
   mkdirSync(join(dir, 'nar'), { recursive: true });
   writeFileSync(join(dir, 'nix-cache-info'), 'StoreDir: /nix/store\nWantMassQuery: 1\nPriority: 40\n');
   return entries.map((e) => {
