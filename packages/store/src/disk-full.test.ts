@@ -2,14 +2,13 @@
 // creation): every outcome is success or FLOXK8S_STORE_DISK_FULL, nothing is
 // half-written, and GC still runs on the full disk and keeps what is leased.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, statfsSync } from 'node:fs';
+import { readdirSync, readFileSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NixFixtures, ServedCache } from '@flox-k8s/nix-fixtures';
-import { Store } from './store.ts';
 import { fakeStorePath, heldLocks, placePath, servedFixtures } from '../test/helpers.ts';
 import { debris, expectNothingHalfWritten } from '../test/store-state.ts';
-import { canMount, leaveFreeBlocks, leaveFreeInodes, mountTmpfs, removeFillers } from '../test/tmpfs.ts';
+import { canMount, leaveFreeBlocks, leaveFreeInodes, removeFillers, withTmpfsStore } from '../test/tmpfs.ts';
 
 const reason = 'needs root to mount a small tmpfs';
 const p = (name: string): string => fakeStorePath(name);
@@ -28,11 +27,7 @@ describe.skipIf(!canMount && process.env['CI'] !== 'true')(`disk full (${reason}
 
   it('a realise that runs out of data blocks fails with FLOXK8S_STORE_DISK_FULL and frees its temp files', async () => {
     // 1.5 MiB: room for the small fixture paths, not for busybox (~2 MiB unpacked)
-    const { dir, unmount } = mountTmpfs('size=1536k');
-    try {
-      const root = join(dir, 'root');
-      mkdirSync(root);
-      const store = await Store.open(root);
+    await withTmpfsStore('size=1536k', async (dir, root, store) => {
       const err = await store.realise([fx.storePaths.script, fx.storePaths.tree], options).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'FLOXK8S_STORE_DISK_FULL' });
       expect(store.pathInfo(fx.storePaths.busybox)).toBeUndefined();
@@ -43,17 +38,11 @@ describe.skipIf(!canMount && process.env['CI'] !== 'true')(`disk full (${reason}
       // and the space is really free again: the temp files are gone, not just unlinked from view
       const df = spawnSync('df', ['--output=used', '-B1', dir], { encoding: 'utf8' }).stdout.split('\n')[1]?.trim();
       expect(Number(df)).toBeLessThan(1024 * 1024);
-    } finally {
-      unmount();
-    }
+    });
   });
 
   it('a lease renewal that only half fits keeps the old lease, and the GC that follows keeps the leased closure', async () => {
-    const { dir, unmount } = mountTmpfs('size=1m');
-    try {
-      const root = join(dir, 'root');
-      mkdirSync(root);
-      const store = await Store.open(root);
+    await withTmpfsStore('size=1m', async (dir, root, store) => {
       await placePath(root, p('dep'));
       await placePath(root, p('app'), { references: [p('dep')] });
       await placePath(root, p('garbage'));
@@ -76,9 +65,7 @@ describe.skipIf(!canMount && process.env['CI'] !== 'true')(`disk full (${reason}
       expect(store.pathInfo(p('dep'))).toBeDefined();
       removeFillers(dir);
       await expectNothingHalfWritten(root);
-    } finally {
-      unmount();
-    }
+    });
   });
 
   // One sweep per resource: the realise (with a lease) meets the full disk at
@@ -91,11 +78,7 @@ describe.skipIf(!canMount && process.env['CI'] !== 'true')(`disk full (${reason}
 
   for (const [resource, mountOptions, free, leave] of sweeps) {
     it(`a realise meeting a full disk (${resource}) at every allocation fails with a code; nothing half-written; GC runs on the full disk`, async () => {
-      const { dir, unmount } = mountTmpfs(mountOptions);
-      try {
-        const root = join(dir, 'root');
-        mkdirSync(root);
-        const store = await Store.open(root);
+      await withTmpfsStore(mountOptions, async (dir, root, store) => {
         await placePath(root, p('dep'));
         await placePath(root, p('app'), { references: [p('dep')] });
         store.lease('pod', [p('app')], 3_600_000);
@@ -147,9 +130,7 @@ describe.skipIf(!canMount && process.env['CI'] !== 'true')(`disk full (${reason}
         // the sweep saw both ends: failures on the full disk, success with enough room
         expect(outcomes[0]).toBe('FLOXK8S_STORE_DISK_FULL/ENOSPC');
         expect(outcomes.at(-1)).toBe('ok');
-      } finally {
-        unmount();
-      }
+      });
     }, 120_000);
   }
 });

@@ -38,29 +38,31 @@ export interface WriteFailureDetails {
   file?: string | undefined;
 }
 
-/** The filesystem holding the store ran out of space or inodes (ENOSPC / EDQUOT). */
-export class StoreDiskFullError extends StoreError {
+/** A failed write, with its errno and file when known. */
+class StoreWriteFailure extends StoreError {
   readonly errno: string | undefined;
   readonly file: string | undefined;
 
-  constructor(message: string, options?: WriteFailureDetails) {
-    super('FLOXK8S_STORE_DISK_FULL', message, options);
-    this.name = 'StoreDiskFullError';
+  constructor(code: string, message: string, options?: WriteFailureDetails) {
+    super(code, message, options);
     this.errno = options?.errno ?? errnoIn(options?.cause);
     this.file = options?.file;
   }
 }
 
-/** A write, fsync, rename or create in the store failed for another reason than a full disk (EIO, EROFS, …). */
-export class StoreWriteError extends StoreError {
-  readonly errno: string | undefined;
-  readonly file: string | undefined;
+/** The filesystem holding the store ran out of space or inodes (ENOSPC / EDQUOT). */
+export class StoreDiskFullError extends StoreWriteFailure {
+  constructor(message: string, options?: WriteFailureDetails) {
+    super('FLOXK8S_STORE_DISK_FULL', message, options);
+    this.name = 'StoreDiskFullError';
+  }
+}
 
+/** A write, fsync, rename or create in the store failed for another reason than a full disk (EIO, EROFS, …). */
+export class StoreWriteError extends StoreWriteFailure {
   constructor(message: string, options?: WriteFailureDetails) {
     super('FLOXK8S_STORE_WRITE_FAILED', message, options);
     this.name = 'StoreWriteError';
-    this.errno = options?.errno ?? errnoIn(options?.cause);
-    this.file = options?.file;
   }
 }
 

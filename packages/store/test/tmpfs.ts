@@ -3,6 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, statfsSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { Store } from '../src/store.ts';
 import { cleanup, tempDir } from './helpers.ts';
 
 /** Mounting a tmpfs needs root; CI runs as root, so there these suites never skip. */
@@ -20,6 +21,18 @@ export function mountTmpfs(options: string): { dir: string; unmount: () => void 
       cleanup(dir);
     },
   };
+}
+
+/** Runs `fn` with a store opened at `<a fresh tmpfs mounted with options>/root`; unmounts afterwards. */
+export async function withTmpfsStore(options: string, fn: (mount: string, root: string, store: Store) => Promise<void>): Promise<void> {
+  const { dir, unmount } = mountTmpfs(options);
+  try {
+    const root = join(dir, 'root');
+    mkdirSync(root);
+    await fn(dir, root, await Store.open(root));
+  } finally {
+    unmount();
+  }
 }
 
 /** Grows or shrinks `<mount>/filler` until the filesystem has exactly `blocks` free blocks. */
