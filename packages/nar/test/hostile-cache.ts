@@ -32,6 +32,8 @@ export interface CacheEntry {
   compression: CacheCompression;
   /** The compressed file as served, when not `compress(nar)` (garbage, truncated, flipped, bombs). */
   file?: Uint8Array;
+  /** The Compression the narinfo states, when not `compression` (values we cannot decode). */
+  compressionField?: string;
   /** What the signed narinfo claims, when not the truth (hash mismatches, NarSize lies). */
   narHash?: string;
   narSize?: number;
@@ -50,7 +52,7 @@ export function writeSignedCache(dir: string, entries: readonly CacheEntry[], se
     const info: Narinfo = {
       storePath,
       url,
-      compression: e.compression,
+      compression: e.compressionField ?? e.compression,
       fileHash,
       fileSize: file.length,
       narHash: e.narHash ?? formatSha256(createHash('sha256').update(e.nar).digest()),
