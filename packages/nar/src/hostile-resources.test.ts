@@ -30,16 +30,16 @@ interface Report {
 
 describe('hostile NARs are rejected within resource bounds', () => {
   let fx: NixFixtures;
-  let server: ServedCache;
+  let server: ServedCache | undefined;
   let tmp: string;
   let work: string;
   let paths: string[];
 
   beforeAll(async () => {
-    fx = await nixFixtures();
     tmp = mkdtempSync(join(tmpdir(), 'nar-hostile-res-'));
     // file creation is what this measures: on tmpfs when there is one
     work = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'nar-hostile-res-'));
+    fx = await nixFixtures();
     const nar = flatDirectory(ENTRIES);
     paths = writeSignedCache(
       join(tmp, 'cache'),
@@ -53,14 +53,14 @@ describe('hostile NARs are rejected within resource bounds', () => {
     server = await serveCache(join(tmp, 'cache'));
   });
   afterAll(async () => {
-    await server.close();
+    await server?.close();
     await removeTree(tmp);
     await removeTree(work);
   });
 
   async function fetchInChild(storePath: string, client: object = {}): Promise<Report> {
     const dir = mkdtempSync(join(work, 'run-'));
-    const r = await runChild(fetchChild, { caches: [{ url: server.url }], trustedKeys: [fx.publicKey], storePaths: [storePath], dir, client }, 300_000);
+    const r = await runChild(fetchChild, { caches: [{ url: (server as ServedCache).url }], trustedKeys: [fx.publicKey], storePaths: [storePath], dir, client }, 300_000);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const report = lastJson<Report>(r.stdout);
