@@ -39,6 +39,7 @@ type Site = [site: string, op: FsOp, path: (root: string) => RegExp, extra?: Par
 // Every write of a realise (fetchWorkers: 0, so the NAR is unpacked in this thread where the faults apply).
 const realiseSites: Site[] = [
   ['unpacked file contents (whole-NAR path)', 'write', (r) => new RegExp(`^${r}/tmp/[^/]+/[^/]+/`)],
+  ['unpacked file contents after a short write', 'write', (r) => new RegExp(`^${r}/tmp/[^/]+/[^/]+/`), { shortWrite: 1000 }],
   ['unpacked file creation', 'open', (r) => new RegExp(`^${r}/tmp/[^/]+/[^/]+/`)],
   ['unpacked tree fsync', 'fsync', (r) => new RegExp(`^${r}/tmp/[^/]+/[^/]+`)],
   ['download directory', 'mkdtemp', (r) => new RegExp(`^${r}/tmp/`)],
