@@ -2,11 +2,14 @@ import { lstat } from 'node:fs/promises';
 import { Agent, interceptors, type Dispatcher } from 'undici';
 import { authorizationHeader, credentialsFor, loadCredentialsFile, type CacheCredentials, type CredentialsTable } from './credentials.ts';
 import type { DecoderOptions } from './decompress.ts';
+import type { NarLimits } from './nar-parse.ts';
+import { deadlineMs, NAR_DEADLINE, NARINFO_DEADLINE_MS, withDeadline, type DeadlinePolicy } from './deadline.ts';
 import { CacheNetworkError, ClientOptionsInvalidError, NarDestinationError, type NarError, NarinfoInvalidError, NarinfoNotFoundError } from './errors.ts';
 import type { ClientEvent } from './client-event.ts';
 import { WHOLE_NAR_MAX_BYTES, WholeNarBudget, fetchNarOnce } from './fetch-nar.ts';
 import { get, smallText } from './http.ts';
 import { parseNarinfo, parseNixCacheInfo, type Narinfo, type NixCacheInfo } from './narinfo.ts';
+import { checkCompression, narUrl } from './nar-url.ts';
 import { removeTree } from './remove-tree.ts';
 import { isTransient, withRetries, type RetryPolicy } from './retry.ts';
 import { parsePublicKey, verifyNarinfoSignature, type PublicKey } from './signatures.ts';
@@ -43,10 +46,21 @@ export interface BinaryCacheClientOptions {
   stallTimeoutMs?: number;
   /** How long a "not in any cache" answer is remembered (default 60 s). */
   negativeTtlMs?: number;
+  /**
+   * Overall deadline of one NAR fetch, retries included: `max(narDeadlineMinMs, FileSize (else
+   * NarSize) / narDeadlineMinBytesPerSecond)`; defaults 5 minutes and 256 KiB/s. Past it the fetch
+   * stops with FLOXK8S_DEADLINE_EXCEEDED and its destination is removed.
+   */
+  narDeadlineMinMs?: number;
+  narDeadlineMinBytesPerSecond?: number;
+  /** Overall deadline of one narinfo (or nix-cache-info) lookup, retries included (default 60 s). */
+  narinfoDeadlineMs?: number;
   /** A credentials file (see README) applied to caches without inline credentials. */
   credentialsFile?: string;
   storeDir?: string;
   decoders?: DecoderOptions;
+  /** Limits every fetched NAR must keep (see NarLimits; maxEntries defaults to 500,000). */
+  narLimits?: NarLimits;
   /**
    * zstd and uncompressed NARs whose FileSize + NarSize is at most this many bytes are received
    * whole into memory, then decoded and hashed on libuv's thread pool while the calling thread
@@ -82,6 +96,8 @@ export class BinaryCacheClient {
   readonly #dispatcher: Dispatcher;
   readonly #keys: PublicKey[];
   readonly #policy: RetryPolicy;
+  readonly #narDeadline: DeadlinePolicy;
+  readonly #narinfoDeadlineMs: number;
   readonly #storeDir: string;
   readonly #positive = new Map<string, Promise<FoundNarinfo>>();
   readonly #negative = new Map<string, number>();
@@ -94,6 +110,11 @@ export class BinaryCacheClient {
     const wholeMax = byteCount('wholeNarMaxBytes', opts.wholeNarMaxBytes, WHOLE_NAR_MAX_BYTES);
     const wholeBudget = byteCount('wholeNarBudgetBytes', opts.wholeNarBudgetBytes, WHOLE_NAR_BUDGET_BYTES);
     this.#whole = wholeMax > 0 ? new WholeNarBudget(wholeMax, wholeBudget) : undefined;
+    this.#narDeadline = {
+      minMs: positive('narDeadlineMinMs', opts.narDeadlineMinMs, NAR_DEADLINE.minMs),
+      minBytesPerSecond: positive('narDeadlineMinBytesPerSecond', opts.narDeadlineMinBytesPerSecond, NAR_DEADLINE.minBytesPerSecond),
+    };
+    this.#narinfoDeadlineMs = positive('narinfoDeadlineMs', opts.narinfoDeadlineMs, NARINFO_DEADLINE_MS);
     this.#keys = opts.trustedKeys.map((k) => parsePublicKey(k));
     this.#storeDir = opts.storeDir ?? '/nix/store';
     const stall = opts.stallTimeoutMs ?? 30_000;
@@ -128,10 +149,12 @@ export class BinaryCacheClient {
 
   async #getText(cache: CacheConfig, url: string, signal: AbortSignal | undefined): Promise<string | undefined> {
     const headers = await this.#headers(cache);
-    return this.#retrying(url, signal, async () => {
-      const body = await get(this.#dispatcher, url, headers, signal);
-      return body === undefined ? undefined : smallText(body, NARINFO_LIMIT, url);
-    });
+    return withDeadline(this.#narinfoDeadlineMs, `GET ${url}`, signal, (bounded) =>
+      this.#retrying(url, bounded, async () => {
+        const body = await get(this.#dispatcher, url, headers, bounded);
+        return body === undefined ? undefined : smallText(body, NARINFO_LIMIT, url);
+      }),
+    );
   }
 
   /** The caches in the order they are tried; those whose StoreDir differs from ours are left out. */
@@ -246,21 +269,26 @@ export class BinaryCacheClient {
     dest: string,
     opts: { signal?: AbortSignal; onProgress?: (e: ClientEvent) => void } = {},
   ): Promise<{ narHash: string; narSize: number; fileSize: number }> {
+    // Checked before anything is sent: the compression and the URL are not covered by the signature.
+    checkCompression(found.narinfo);
+    const url = narUrl(found.narinfo, found.cache.url);
     const exists = await lstat(dest).then(
       () => true,
       () => false,
     );
     if (exists) throw new NarDestinationError(`fetchNar destination ${dest} already exists; pass a fresh path`);
-    const base = found.cache.url.replace(/\/+$/, '');
-    const url = new URL(found.narinfo.url, `${base}/`).href;
     const headers = await this.#headers(found.cache);
     const onProgress = (e: ClientEvent): void => {
       opts.onProgress?.(e);
       this.#opts.onProgress?.(e);
     };
+    const narinfo = found.narinfo;
+    const ms = deadlineMs(narinfo.fileSize ?? narinfo.narSize, this.#narDeadline);
     try {
-      return await this.#retrying(url, opts.signal, () =>
-        fetchNarOnce({ dispatcher: this.#dispatcher, url, headers, narinfo: found.narinfo, dest, signal: opts.signal, decoders: this.#decoders, whole: this.#whole, onProgress }),
+      return await withDeadline(ms, `the NAR of ${narinfo.storePath} (${url})`, opts.signal, (signal) =>
+        this.#retrying(url, signal, () =>
+          fetchNarOnce({ dispatcher: this.#dispatcher, url, headers, narinfo, dest, signal, decoders: this.#decoders, whole: this.#whole, limits: this.#opts.narLimits ?? {}, onProgress }),
+        ),
       );
     } catch (err) {
       await removeTree(dest).catch(() => undefined);
@@ -279,6 +307,15 @@ function byteCount(name: string, value: number | undefined, fallback: number): n
   if (value === undefined) return fallback;
   if (!Number.isSafeInteger(value) || value < 0) {
     throw new ClientOptionsInvalidError(`BinaryCacheClient option ${name} is ${String(value)}; it must be a whole number of bytes, 0 or more`);
+  }
+  return value;
+}
+
+/** A duration or rate option: a finite number above 0. */
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new ClientOptionsInvalidError(`BinaryCacheClient option ${name} is ${String(value)}; it must be a number above 0`);
   }
   return value;
 }

@@ -86,3 +86,7 @@ export const DecompressError: ReturnType<typeof coded> = coded('FLOXK8S_DECOMPRE
 export const AbortedError: ReturnType<typeof coded> = coded('FLOXK8S_ABORTED', 'AbortedError');
 /** A BinaryCacheClient option is out of range. */
 export const ClientOptionsInvalidError: ReturnType<typeof coded> = coded('FLOXK8S_CLIENT_OPTIONS_INVALID', 'ClientOptionsInvalidError');
+/** A narinfo's `URL` resolves outside its cache (another origin, another scheme, or above the cache's path): refused, credentials never leave. */
+export const NarUrlOutsideCacheError: ReturnType<typeof coded> = coded('FLOXK8S_NAR_URL_OUTSIDE_CACHE', 'NarUrlOutsideCacheError');
+/** A fetch took longer than its overall deadline (a body trickling in under the stall timeout). */
+export const DeadlineExceededError: ReturnType<typeof coded> = coded('FLOXK8S_DEADLINE_EXCEEDED', 'DeadlineExceededError');

@@ -11,8 +11,9 @@ import {
   NarSizeMismatchError,
 } from './errors.ts';
 import { formatSha256 } from './hash.ts';
-import { get } from './http.ts';
+import { discard, get } from './http.ts';
 import { unpackNarBuffers, unpackOwnedNar, type NarDigest } from './nar-unpack.ts';
+import type { NarLimits } from './nar-parse.ts';
 import type { Narinfo } from './narinfo.ts';
 import { removeTree } from './remove-tree.ts';
 import { decodeZstdWhole } from './zstd-frames.ts';
@@ -71,6 +72,7 @@ export async function fetchNarOnce(args: {
   signal: AbortSignal | undefined;
   decoders: DecoderOptions | undefined;
   whole: WholeNarBudget | undefined;
+  limits: NarLimits;
   onProgress: (e: ClientEvent) => void;
 }): Promise<{ narHash: string; narSize: number; fileSize: number }> {
   const { narinfo, url } = args;
@@ -118,14 +120,14 @@ export async function fetchNarOnce(args: {
   };
   try {
     // The decoded chunks pass only through nar() above: nothing else keeps them, so they can be freed once written.
-    const digest = await unpackOwnedNar(nar(), args.dest, { signal: args.signal }, true);
+    const digest = await unpackOwnedNar(nar(), args.dest, { signal: args.signal, limits: args.limits }, true);
     if (narinfo.fileSize !== undefined && bytesIn !== narinfo.fileSize) throw fileSizeWrong(url, bytesIn, narinfo.fileSize);
     checkFileHash(fileHash.digest(), narinfo, url);
     checkNar(digest, narinfo);
     report(true);
     return { narHash: digest.narHash, narSize: digest.narSize, fileSize: bytesIn };
   } catch (err) {
-    body.destroy();
+    discard(body);
     await removeTree(args.dest).catch(() => undefined);
     throw err;
   }
@@ -172,12 +174,12 @@ async function fetchWhole(
     await checkFileHashed(fileHashed, narinfo, url);
     const narBytes = parts.reduce((n, p) => n + p.length, 0);
     if (narBytes > narinfo.narSize) throw tooLarge();
-    const digest = await unpackNarBuffers(parts, args.dest, { signal: args.signal });
+    const digest = await unpackNarBuffers(parts, args.dest, { signal: args.signal, limits: args.limits });
     checkNar(digest, narinfo);
     progress(fileSize, narBytes, true);
     return { narHash: digest.narHash, narSize: digest.narSize, fileSize };
   } catch (err) {
-    body.destroy();
+    discard(body);
     await fileHashed?.catch(() => undefined);
     await removeTree(args.dest).catch(() => undefined);
     throw err;

@@ -20,6 +20,16 @@ export async function get(
   throw new CacheHttpError(`${message}; check the cache URL and credentials`);
 }
 
+/**
+ * Destroys a response body nobody will read. Destroying an undici body makes it emit a late
+ * 'error' ("Request aborted"); without a listener that is an uncaught exception, which ends the
+ * process (or the fetch worker).
+ */
+export function discard(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => {});
+  body.destroy();
+}
+
 /** Read a small body as text, refusing more than `limit` bytes. */
 export async function smallText(body: Dispatcher.ResponseData['body'], limit: number, url: string): Promise<string> {
   const parts: Buffer[] = [];
@@ -27,7 +37,7 @@ export async function smallText(body: Dispatcher.ResponseData['body'], limit: nu
   for await (const chunk of body as AsyncIterable<Buffer>) {
     size += chunk.length;
     if (size > limit) {
-      body.destroy();
+      discard(body);
       throw new CacheHttpError(`GET ${url}: body larger than ${limit} bytes; this is not a narinfo`);
     }
     parts.push(chunk);

@@ -29,6 +29,7 @@ export {
 } from './credentials.ts';
 export { decompress, supportedCompressions, type DecodeHint, type DecoderOptions } from './decompress.ts';
 export { fetchesWhole, WHOLE_NAR_MAX_BYTES } from './fetch-nar.ts';
+export { deadlineMs, withDeadline, NAR_DEADLINE, NARINFO_DEADLINE_MS, type DeadlinePolicy } from './deadline.ts';
 export {
   BinaryCacheClient,
   type BinaryCacheClientOptions,

@@ -19,7 +19,17 @@ export interface NarLimits {
   maxNarSize?: number;
   /** Longest symlink target in bytes (default 4095, PATH_MAX - 1). */
   maxSymlinkTarget?: number;
+  /**
+   * Most entries (files, directories and symlinks, the root included) in one archive (default
+   * 500,000). The NarHash can only be checked at the end, so without it a few kB of compressed
+   * NAR could create millions of files first. Real store paths hold far fewer: the whole /usr
+   * of a Debian 12 machine is ~140,000 entries.
+   */
+  maxEntries?: number;
 }
+
+/** Default of NarLimits.maxEntries. */
+export const MAX_ENTRIES = 500_000;
 
 /** Receives the tree as it is parsed; paths are the entry names from the root (empty for the root). */
 export interface NarSink {
@@ -38,12 +48,14 @@ interface Limits {
   maxNameLength: number;
   maxDepth: number;
   maxSymlinkTarget: number;
+  maxEntries: number;
 }
 
 class NarParser {
   readonly #bytes: NarBytes;
   readonly #sink: NarSink;
   readonly #limits: Limits;
+  #nodes = 0;
 
   constructor(bytes: NarBytes, sink: NarSink, limits: Limits) {
     this.#bytes = bytes;
@@ -96,6 +108,9 @@ class NarParser {
   }
 
   async #node(path: Buffer[]): Promise<void> {
+    if (++this.#nodes > this.#limits.maxEntries) {
+      throw new NarLimitError(`the NAR has more than ${this.#limits.maxEntries} entries (files, directories and symlinks); raise limits.maxEntries if this archive is expected`);
+    }
     if (!this.#expectNow('(')) await this.#expect('(');
     if (!this.#expectNow('type')) await this.#expect('type');
     const type = this.#tagNow() ?? (await this.#tag());
@@ -209,6 +224,7 @@ async function parseNarBytes(
     maxNameLength: limits.maxNameLength ?? 255,
     maxDepth: limits.maxDepth ?? 256,
     maxSymlinkTarget: limits.maxSymlinkTarget ?? 4095,
+    maxEntries: limits.maxEntries ?? MAX_ENTRIES,
   });
   try {
     await parser.run();

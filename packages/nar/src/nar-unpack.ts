@@ -100,8 +100,12 @@ class FsSink implements NarSink {
     const fd = this.#create(path, () => openSync(p, FILE_FLAGS, 0o644));
     try {
       for await (const chunk of contents) {
-        let off = 0;
-        while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
+        // A short write (a nearly full disk) continues; the next call reports ENOSPC.
+        for (let off = 0; off < chunk.length; ) {
+          const n = writeSync(fd, chunk, off, chunk.length - off);
+          if (!(n > 0)) throw Object.assign(new Error(`write(2) returned ${n} with ${chunk.length - off} bytes left`), { code: 'EIO' });
+          off += n;
+        }
       }
       fchmodSync(fd, executable ? 0o555 : 0o444);
       futimesSync(fd, CANONICAL_TIME, CANONICAL_TIME);

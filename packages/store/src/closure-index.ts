@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, unlinkSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from './atomic-file.ts';
 import type { StoreLayout } from './layout.ts';
 import { ownerTag } from './process-owner.ts';
+import { present } from './registry.ts';
 
 // Uses closer together than this are not recorded again (GC's LRU needs minutes, not ms).
 const TOUCH_GRANULARITY_MS = 60_000;
@@ -40,7 +42,7 @@ export class ClosureIndex {
     if (!Array.isArray(closure)) return undefined;
     for (const p of closure) {
       // A path's directory is its commit point: present means valid (see PathRegistry).
-      if (typeof p !== 'string' || !existsSync(join(this.#store, p.slice(storeDirLength + 1)))) return undefined;
+      if (typeof p !== 'string' || !present(join(this.#store, p.slice(storeDirLength + 1)))) return undefined;
     }
     return closure as string[];
   }
@@ -57,16 +59,19 @@ export class ClosureIndex {
     }
   }
 
-  /** Stores a closure (a cache: no fsync; a torn write is a miss). */
+  /**
+   * Stores a closure (a cache: no fsync). Written like every other store file,
+   * complete or not at all: a failure is a coded error and leaves no temp file.
+   */
   write(key: string, requested: readonly string[], closure: readonly string[]): void {
-    const tmp = join(this.#dir, `.${key}.${ownerTag()}.tmp`);
-    const fd = openSync(tmp, 'w', 0o644);
-    try {
-      writeSync(fd, JSON.stringify({ roots: [...requested].sort(), closure }));
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, join(this.#dir, `${key}.json`));
+    writeFileAtomic({
+      dir: this.#dir,
+      name: `${key}.json`,
+      tmpName: `.${key}.${ownerTag()}.tmp`,
+      data: JSON.stringify({ roots: [...requested].sort(), closure }),
+      durable: false,
+      what: 'a closure index entry',
+    });
   }
 
   /** Every entry with its last use (mtime), for GC. */

@@ -1,41 +1,93 @@
-import { linkSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, lstatSync, readFileSync, readlinkSync, renameSync, symlinkSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
-import { StoreAbortedError, StoreLockTimeoutError } from './errors.ts';
+import { StoreAbortedError, StoreLockTimeoutError, writeFailure } from './errors.ts';
 import { ownerAlive, ownerTag, selfOwner, type ProcessOwner } from './process-owner.ts';
 import { errnoCode } from './fs-util.ts';
 
-// Lock files are linked into place complete; one that does not parse is not
-// ours (or the disk is damaged) and is only presumed abandoned after this long.
+// A lock is a hard link of its holder's owner symlink (`.<pid>-<start>-owner`,
+// whose target names the process). Taking one is link(2): atomic, exclusive
+// (EEXIST), and it needs neither a data block nor an inode, so a GC can still
+// lock on the full disk it is meant to free. The owner symlink itself is made
+// once per process and directory. Releasing is unlink(2) of the lock's name.
+// Earlier versions wrote locks as JSON files; those are still read.
+
+// A lock whose owner cannot be parsed is not ours (or the disk is damaged) and
+// is only presumed abandoned after this long.
 const EMPTY_LOCK_GRACE_MS = 5_000;
 
-function readOwner(file: string): { owner: ProcessOwner | undefined; text: string } | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return undefined;
-    throw err;
-  }
+const ownerText = (o: ProcessOwner): string => `${o.pid}:${o.start}:${o.boot}`;
+
+function parseOwner(text: string): ProcessOwner | undefined {
+  const m = /^(\d+):(\d+):([0-9a-f-]+|unknown)$/.exec(text);
+  if (m) return { pid: Number(m[1]), start: m[2] as string, boot: m[3] as string };
   try {
     const v = JSON.parse(text) as Partial<ProcessOwner>;
-    if (typeof v.pid === 'number' && typeof v.start === 'string' && typeof v.boot === 'string') {
-      return { owner: { pid: v.pid, start: v.start, boot: v.boot }, text };
-    }
+    if (typeof v.pid === 'number' && typeof v.start === 'string' && typeof v.boot === 'string') return { pid: v.pid, start: v.start, boot: v.boot };
   } catch {
-    // fall through: half-written
+    // not an owner
   }
-  return { owner: undefined, text };
+  return undefined;
+}
+
+/** The text naming a lock's holder (symlink target, or a legacy JSON file's contents); undefined when there is no lock. */
+function readLockText(file: string): string | undefined {
+  try {
+    return readlinkSync(file);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT') return undefined;
+    if (code !== 'EINVAL') throw writeFailure(err, 'reading a lock', file);
+  }
+  try {
+    return readFileSync(file, 'utf8'); // EINVAL: not a symlink, a lock of an earlier version
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw writeFailure(err, 'reading a lock', file);
+  }
+}
+
+function readOwner(file: string): { owner: ProcessOwner | undefined; text: string } | undefined {
+  const text = readLockText(file);
+  return text === undefined ? undefined : { owner: parseOwner(text), text };
+}
+
+/** The holder of a lock, if it is held and names one. */
+export function lockOwner(file: string): ProcessOwner | undefined {
+  return readOwner(file)?.owner;
 }
 
 function isStale(file: string, seen: { owner: ProcessOwner | undefined }): boolean {
   if (seen.owner) return !ownerAlive(seen.owner);
   try {
-    return Date.now() - statSync(file).mtimeMs > EMPTY_LOCK_GRACE_MS;
+    return Date.now() - lstatSync(file).mtimeMs > EMPTY_LOCK_GRACE_MS;
   } catch {
     return false;
   }
+}
+
+const ownerLinks = new Map<string, string>();
+
+/** This process's owner symlink in `dir` (created on first use). */
+function ownerLink(dir: string, fresh = false): string {
+  let link = ownerLinks.get(dir);
+  if (link !== undefined && !fresh) return link;
+  link = join(dir, `.${ownerTag()}-owner`);
+  const text = ownerText(selfOwner());
+  for (let attempt = 0; ; attempt++) {
+    try {
+      symlinkSync(text, link);
+      break;
+    } catch (err) {
+      if (errnoCode(err) !== 'EEXIST' || attempt > 0) throw writeFailure(err, 'creating the lock owner link', link);
+    }
+    // Same pid and start time: ours from before, or a process of an earlier boot that was never cleaned up.
+    if (readLockText(link) === text) break;
+    unlinkSync(link);
+  }
+  ownerLinks.set(dir, link);
+  return link;
 }
 
 /**
@@ -48,13 +100,13 @@ function breakStaleLock(file: string, seenText: string): void {
     renameSync(file, aside);
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return;
-    throw err;
+    throw writeFailure(err, 'breaking a stale lock', file);
   }
-  let movedText = '';
+  let movedText: string | undefined;
   try {
-    movedText = readFileSync(aside, 'utf8');
+    movedText = readLockText(aside);
   } catch {
-    // gone: nothing to restore
+    // unreadable: put it back below
   }
   if (movedText !== seenText) {
     try {
@@ -71,35 +123,29 @@ function breakStaleLock(file: string, seenText: string): void {
 }
 
 /**
- * Tries once to take `file`; breaks it first when its holder is dead. The
- * lock is written complete to a temp file and hard-linked into place (link,
- * like O_EXCL, fails when the name exists), so a lock file is never seen
- * empty, even if its writer is killed mid-way.
+ * Tries once to take `file`; breaks it first when its holder is dead. A lock
+ * is never seen half-made: it is a link to a complete symlink.
  */
 export function tryLock(file: string): boolean {
-  const tmp = join(dirname(file), `.${ownerTag()}-${randomBytes(6).toString('hex')}.tmp`);
-  writeFileSync(tmp, JSON.stringify(selfOwner()), { mode: 0o644 });
-  try {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        linkSync(tmp, file);
-        return true;
-      } catch (err) {
-        if (errnoCode(err) !== 'EEXIST') throw err;
-      }
-      const seen = readOwner(file);
-      if (seen === undefined) continue; // released meanwhile: try again
-      if (!isStale(file, seen)) return false;
-      breakStaleLock(file, seen.text);
-    }
-    return false;
-  } finally {
+  let owner = ownerLink(dirname(file));
+  for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      unlinkSync(tmp);
-    } catch {
-      // already gone
+      linkSync(owner, file);
+      return true;
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'ENOENT') {
+        owner = ownerLink(dirname(file), true); // our owner link was removed from under us: make it again
+        continue;
+      }
+      if (code !== 'EEXIST') throw writeFailure(err, 'taking a lock', file);
     }
+    const seen = readOwner(file);
+    if (seen === undefined) continue; // released meanwhile: try again
+    if (!isStale(file, seen)) return false;
+    breakStaleLock(file, seen.text);
   }
+  return false;
 }
 
 /** Releases a lock this process holds. */
@@ -110,7 +156,7 @@ export function unlock(file: string): void {
   try {
     unlinkSync(file);
   } catch (err) {
-    if (errnoCode(err) !== 'ENOENT') throw err;
+    if (errnoCode(err) !== 'ENOENT') throw writeFailure(err, 'releasing a lock', file);
   }
 }
 

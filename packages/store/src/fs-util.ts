@@ -1,6 +1,7 @@
-import { chmodSync, closeSync, fsyncSync, lstatSync, openSync, readdirSync, rmSync, constants } from 'node:fs';
+import { chmodSync, closeSync, fsyncSync, lstatSync, openSync, readdirSync, rmSync, unlinkSync, constants } from 'node:fs';
 import { chmod, lstat, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFailure } from './errors.ts';
 
 /** fsync a directory so a rename or create inside it survives power loss. */
 export function fsyncDir(dir: string): void {
@@ -98,4 +99,15 @@ export async function removeTree(root: string): Promise<void> {
 export function errnoCode(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
+}
+
+/** Removes a file; false when it was not there. Other failures are the store's coded write errors. */
+export function removeFileIfPresent(file: string, what: string): boolean {
+  try {
+    unlinkSync(file);
+    return true;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return false;
+    throw writeFailure(err, `removing ${what}`, file);
+  }
 }

@@ -1,16 +1,16 @@
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { StoreOptionsError } from './errors.ts';
+import { StoreOptionsError, writeFailure } from './errors.ts';
 import { lock, unlock } from './file-lock.ts';
-import { errnoCode, fsyncDir, removeTreeSync } from './fs-util.ts';
+import { fsyncDir } from './fs-util.ts';
+import { Trash } from './gc-trash.ts';
 import type { StoreLayout } from './layout.ts';
 import type { PathInfo } from './metadata.ts';
-import { ownerTag } from './process-owner.ts';
 import type { PathRegistry } from './registry.ts';
 import type { ClosureIndex } from './closure-index.ts';
-import { readInflight, readLeases, readPins, removeLease } from './roots.ts';
+import { removeOrphanRecord } from './recover.ts';
+import { readInflight, readLeases, readPins, removeExpiredLease } from './root-reader.ts';
 
 /** Options of `store.gc`. Watermarks are bytes of NAR content held by the store. */
 export interface GcOptions {
@@ -44,14 +44,18 @@ export interface GcContext {
   closures: ClosureIndex;
 }
 
+// Every root is read (and validated) before anything is deleted: one that
+// cannot be throws GcRootUnreadableError and the collection stops (fails closed).
 function liveRoots(ctx: GcContext, now: number): string[] {
   const roots: string[] = [];
-  for (const lease of readLeases(ctx.layout)) {
+  const expired: string[] = [];
+  for (const { file, lease } of readLeases(ctx.layout)) {
     if (lease.expiresAt > now) roots.push(...lease.roots);
-    else removeLease(ctx.layout, lease.id);
+    else expired.push(file);
   }
   for (const pin of readPins(ctx.layout)) roots.push(...pin.roots);
   roots.push(...readInflight(ctx.layout));
+  for (const file of expired) removeExpiredLease(file, now);
   return roots;
 }
 
@@ -85,94 +89,94 @@ export async function collectGarbage(ctx: GcContext, opts: GcOptions): Promise<G
   }
   const gcLock = join(ctx.layout.root, 'gc.lock');
   await lock(gcLock, { signal: opts.signal, what: 'the GC lock' });
-  const trash: string[] = [];
-  let result: GcResult;
+  const trash = new Trash(ctx.layout.tmp, opts.dryRun === true);
   try {
-    // Roots are read only after taking the lock: a realise that registers its
-    // in-flight root before checking the lock is then either seen here or
-    // waits for this GC to finish before it looks at the store.
-    const infos = ctx.registry.scan();
-    const prefix = `${ctx.layout.storeDir}/`;
-    const keep = reachable(liveRoots(ctx, Date.now()), infos, ctx.layout.storeDir);
-    let total = 0;
-    for (const info of infos.values()) total += info.narSize;
-    result = { freedBytes: 0, deleted: [], storeBytes: total, triggered: total > high, deletedProfiles: [] };
-    if (!result.triggered) return result;
-
-    const referrers = new Map<string, string[]>();
-    for (const [base, info] of infos) {
-      for (const ref of info.references) {
-        const refBase = ref.slice(prefix.length);
-        if (refBase === base) continue;
-        let list = referrers.get(refBase);
-        if (!list) referrers.set(refBase, (list = []));
-        list.push(base);
-      }
-    }
-    // A warm realise records its use on the closure index entry, not on every path.
-    const indexEntries = ctx.closures.entries();
-    const lastUse = new Map<string, number>();
-    for (const [base, info] of infos) lastUse.set(base, info.lastUse);
-    for (const entry of indexEntries) {
-      for (const path of entry.closure) {
-        const base = path.slice(prefix.length);
-        const known = lastUse.get(base);
-        if (known !== undefined && known < entry.lastUse) lastUse.set(base, entry.lastUse);
-      }
-    }
-    const candidates = [...infos.keys()]
-      .filter((base) => !keep.has(base))
-      .map((base) => [base, lastUse.get(base) ?? 0] as const)
-      .sort(([a, x], [b, y]) => x - y || (a < b ? -1 : a > b ? 1 : 0));
-
-    const gone = new Set<string>();
-    let sinceYield = 0;
-    // One trash directory per collection: deleting is a rename into it (atomic),
-    // the slow recursive removal happens once, after the lock is released.
-    const trashDir = join(ctx.layout.tmp, `${ownerTag()}-gc-${randomBytes(4).toString('hex')}`);
-    if (!opts.dryRun) {
-      mkdirSync(trashDir);
-      trash.push(trashDir);
-    }
-    const remove = (base: string): void => {
-      if (!opts.dryRun) {
-        // Buckets of 512 let the removal below yield between native rm -r calls.
-        const bucket = join(trashDir, String(Math.floor(result.deleted.length / 512)));
-        if (result.deleted.length % 512 === 0) mkdirSync(bucket);
-        try {
-          renameSync(ctx.registry.hostPath(base), join(bucket, base));
-        } catch (err) {
-          if (errnoCode(err) !== 'ENOENT') throw err;
-        }
-        ctx.registry.forget(base);
-      }
-      gone.add(base);
-      const info = infos.get(base) as PathInfo;
-      total -= info.narSize;
-      result.freedBytes += info.narSize;
-      result.deleted.push(info.storePath);
-    };
-    for (const [candidate] of candidates) {
-      if (total <= low) break;
-      if (gone.has(candidate)) continue;
-      const order = referrersFirst(candidate, referrers, gone);
-      for (const base of order) remove(base);
-      if ((sinceYield += order.length) >= 512) {
-        sinceYield = 0;
-        await yieldToLoop();
-      }
-    }
-    if (!opts.dryRun && result.deleted.length > 0) {
-      fsyncDir(ctx.layout.store);
-      result.deletedProfiles = removeBrokenProfiles(ctx, gone, trash);
-      for (const entry of indexEntries) {
-        if (entry.closure.some((p) => gone.has(p.slice(prefix.length)))) ctx.closures.remove(entry.file);
-      }
+    try {
+      return await collectLocked(ctx, opts, high, low, trash);
+    } finally {
+      unlock(gcLock);
     }
   } finally {
-    unlock(gcLock);
+    // Also after a failure: what was already moved out is no longer in the store.
+    await trash.empty();
   }
-  for (const dir of trash) await removeTrash(dir);
+}
+
+async function collectLocked(ctx: GcContext, opts: GcOptions, high: number, low: number, trash: Trash): Promise<GcResult> {
+  // Roots are read only after taking the lock: a realise that registers its
+  // in-flight root before checking the lock is then either seen here or
+  // waits for this GC to finish before it looks at the store.
+  const orphans: string[] = [];
+  const infos = ctx.registry.scan(orphans);
+  // Records whose path is gone (a deletion whose record removal failed, or a crash): never roots, never valid.
+  for (const base of orphans) removeOrphanRecord(ctx.layout, base);
+  const prefix = `${ctx.layout.storeDir}/`;
+  const keep = reachable(liveRoots(ctx, Date.now()), infos, ctx.layout.storeDir);
+  let total = 0;
+  for (const info of infos.values()) total += info.narSize;
+  const result: GcResult = { freedBytes: 0, deleted: [], storeBytes: total, triggered: total > high, deletedProfiles: [] };
+  if (!result.triggered) return result;
+
+  const referrers = new Map<string, string[]>();
+  for (const [base, info] of infos) {
+    for (const ref of info.references) {
+      const refBase = ref.slice(prefix.length);
+      if (refBase === base) continue;
+      let list = referrers.get(refBase);
+      if (!list) referrers.set(refBase, (list = []));
+      list.push(base);
+    }
+  }
+  // A warm realise records its use on the closure index entry, not on every path.
+  const indexEntries = ctx.closures.entries();
+  const lastUse = new Map<string, number>();
+  for (const [base, info] of infos) lastUse.set(base, info.lastUse);
+  for (const entry of indexEntries) {
+    for (const path of entry.closure) {
+      const base = path.slice(prefix.length);
+      const known = lastUse.get(base);
+      if (known !== undefined && known < entry.lastUse) lastUse.set(base, entry.lastUse);
+    }
+  }
+  const candidates = [...infos.keys()]
+    .filter((base) => !keep.has(base))
+    .map((base) => [base, lastUse.get(base) ?? 0] as const)
+    .sort(([a, x], [b, y]) => x - y || (a < b ? -1 : a > b ? 1 : 0));
+
+  const gone = new Set<string>();
+  let sinceYield = 0;
+  const remove = (base: string): void => {
+    if (!opts.dryRun) {
+      trash.take(ctx.registry.hostPath(base), base);
+      ctx.registry.forget(base);
+    }
+    gone.add(base);
+    const info = infos.get(base) as PathInfo;
+    total -= info.narSize;
+    result.freedBytes += info.narSize;
+    result.deleted.push(info.storePath);
+  };
+  for (const [candidate] of candidates) {
+    if (total <= low) break;
+    if (gone.has(candidate)) continue;
+    const order = referrersFirst(candidate, referrers, gone);
+    for (const base of order) remove(base);
+    if ((sinceYield += order.length) >= 512) {
+      sinceYield = 0;
+      await yieldToLoop();
+    }
+  }
+  if (!opts.dryRun && result.deleted.length > 0) {
+    try {
+      fsyncDir(ctx.layout.store);
+    } catch (err) {
+      throw writeFailure(err, 'syncing the store directory after GC', ctx.layout.store);
+    }
+    result.deletedProfiles = removeBrokenProfiles(ctx, gone, trash);
+    for (const entry of indexEntries) {
+      if (entry.closure.some((p) => gone.has(p.slice(prefix.length)))) ctx.closures.remove(entry.file);
+    }
+  }
   return result;
 }
 
@@ -201,23 +205,7 @@ function referrersFirst(base: string, referrers: Map<string, string[]>, gone: Se
   return order;
 }
 
-// Node's rmSync recursion is native and much faster than the async one or
-// one call per path; it blocks, so the trash goes one bucket at a time.
-async function removeTrash(dir: string): Promise<void> {
-  let entries: string[];
-  try {
-    entries = readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const entry of entries) {
-    removeTreeSync(join(dir, entry));
-    await yieldToLoop();
-  }
-  removeTreeSync(dir);
-}
-
-function removeBrokenProfiles(ctx: GcContext, gone: Set<string>, trash: string[]): string[] {
+function removeBrokenProfiles(ctx: GcContext, gone: Set<string>, trash: Trash): string[] {
   const removed: string[] = [];
   const prefix = `${ctx.layout.storeDir}/`;
   for (const name of readdirSync(ctx.layout.profiles)) {
@@ -229,13 +217,10 @@ function removeBrokenProfiles(ctx: GcContext, gone: Set<string>, trash: string[]
       continue;
     }
     if (!closure.some((p) => gone.has(p.slice(prefix.length)))) continue;
-    const to = join(ctx.layout.tmp, `${ownerTag()}-gc-profile-${name}-${randomBytes(4).toString('hex')}`);
     try {
-      renameSync(dir, to);
-      trash.push(to);
-      removed.push(dir);
+      if (trash.take(dir, `profile-${name}`)) removed.push(dir);
     } catch {
-      // removed concurrently
+      // Left in place: it is complete again once its closure is realised again.
     }
   }
   return removed;

@@ -5,12 +5,13 @@ export type { ProfileActivation, ProfileOptions, ProfileResult } from './profile
 export type { ProfileShell } from './activation-assets.ts';
 export type { GcOptions, GcResult } from './gc.ts';
 export type { VerifyResult } from './verify.ts';
-export type { PathInfo } from './metadata.ts';
+export type { PathInfo, RootType } from './metadata.ts';
 export type { Lease } from './roots.ts';
 export type { RecoveryReport } from './recover.ts';
 export { PROFILE_FORMAT } from './profile-format.ts';
 export { buildEnv, canonicalContainerPath, type BuildEnvPackage, type HostMapper } from './buildenv.ts';
 export {
+  GcRootUnreadableError,
   ProfileCollisionError,
   ProfileConflictError,
   StoreAbortedError,
@@ -22,4 +23,8 @@ export {
   StoreOptionsError,
   StorePathInvalidError,
   StorePathMissingError,
+  StoreReferenceCycleError,
+  StoreWriteError,
+  type GcRootProblem,
+  type WriteFailureDetails,
 } from './errors.ts';

@@ -1,7 +1,10 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { StoreMetadataError } from './errors.ts';
-import { fsyncDir } from './fs-util.ts';
+import { writeFileAtomic } from './atomic-file.ts';
+import { StoreMetadataError, writeFailure } from './errors.ts';
+
+/** The kind of a store path's root, as in its NAR: a directory, a regular file, or a symlink. */
+export type RootType = 'directory' | 'regular' | 'symlink';
 
 /**
  * What the store records about a valid path. One JSON file per path at
@@ -23,12 +26,19 @@ export interface PathInfo {
   lastUse: number;
   deriver?: string | undefined;
   ca?: string | undefined;
+  /**
+   * What the path's root is. A symlink root (legal in Nix) must never be
+   * bind-mounted as is: the mount would follow it on the host.
+   */
+  rootType: RootType;
 }
+
+const ROOT_TYPES: ReadonlySet<unknown> = new Set(['directory', 'regular', 'symlink']);
 
 // Records are written by this package only, and read on every cold realise
 // (hundreds per closure): a hand-written shape check is several times faster
 // than a schema library here, and just as strict.
-function isRecord(v: unknown): v is Omit<PathInfo, 'lastUse'> & { version: 1 } {
+function isRecord(v: unknown): v is Omit<PathInfo, 'lastUse' | 'rootType'> & { version: 1; rootType?: RootType } {
   if (typeof v !== 'object' || v === null) return false;
   const r = v as Record<string, unknown>;
   return (
@@ -42,7 +52,8 @@ function isRecord(v: unknown): v is Omit<PathInfo, 'lastUse'> & { version: 1 } {
     r['references'].every((x) => typeof x === 'string') &&
     typeof r['registrationTime'] === 'number' &&
     (r['deriver'] === undefined || typeof r['deriver'] === 'string') &&
-    (r['ca'] === undefined || typeof r['ca'] === 'string')
+    (r['ca'] === undefined || typeof r['ca'] === 'string') &&
+    (r['rootType'] === undefined || ROOT_TYPES.has(r['rootType']))
   );
 }
 
@@ -51,15 +62,18 @@ export function metaFile(metaDir: string, base: string): string {
   return join(metaDir, `${base}.json`);
 }
 
-/** Reads a path's record; undefined when it has none. */
-export function readPathInfo(metaDir: string, base: string): PathInfo | undefined {
+/**
+ * Reads a path's record; undefined when it has none. Records written before
+ * `rootType` was recorded get `fallbackRootType` (the registry lstats the path).
+ */
+export function readPathInfo(metaDir: string, base: string, fallbackRootType: RootType): PathInfo | undefined {
   const file = metaFile(metaDir, base);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
+    throw new StoreMetadataError(`metadata ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}); check the disk`, { cause: err });
   }
   let record: unknown;
   try {
@@ -79,13 +93,12 @@ export function readPathInfo(metaDir: string, base: string): PathInfo | undefine
     lastUse: record.registrationTime,
     ...(record.deriver === undefined ? {} : { deriver: record.deriver }),
     ...(record.ca === undefined ? {} : { ca: record.ca }),
+    rootType: record.rootType ?? fallbackRootType,
   };
 }
 
 /** Writes a path's record (temp file + rename; with `durable`, fsync of the file and the directory too). */
 export function writePathInfo(metaDir: string, base: string, info: Omit<PathInfo, 'lastUse'>, tmpTag: string, durable = true): void {
-  const file = metaFile(metaDir, base);
-  const tmp = join(metaDir, `.${base}.${tmpTag}.tmp`);
   const record = {
     version: 1,
     storePath: info.storePath,
@@ -95,16 +108,9 @@ export function writePathInfo(metaDir: string, base: string, info: Omit<PathInfo
     registrationTime: info.registrationTime,
     ...(info.deriver === undefined ? {} : { deriver: info.deriver }),
     ...(info.ca === undefined ? {} : { ca: info.ca }),
+    rootType: info.rootType,
   };
-  const fd = openSync(tmp, 'w', 0o644);
-  try {
-    writeSync(fd, JSON.stringify(record));
-    if (durable) fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
-  if (durable) fsyncDir(metaDir);
+  writeFileAtomic({ dir: metaDir, name: `${base}.json`, tmpName: `.${base}.${tmpTag}.tmp`, data: JSON.stringify(record), durable, what: `the metadata of ${info.storePath}` });
 }
 
 /** Removes a path's record (missing is fine). */
@@ -112,6 +118,6 @@ export function removePathInfo(metaDir: string, base: string): void {
   try {
     unlinkSync(metaFile(metaDir, base));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw writeFailure(err, `removing the metadata of ${base}`, metaFile(metaDir, base));
   }
 }

@@ -1,3 +1,5 @@
+import { StoreAbortedError } from './errors.ts';
+
 /** The phases `realise` reports durations for. */
 export type RealisePhase = 'resolve' | 'fetch' | 'verify' | 'unpack';
 
@@ -39,6 +41,26 @@ export class PhaseClock {
   }
 }
 
+/**
+ * `promise`, or StoreAbortedError as soon as `signal` fires, whichever comes
+ * first. Every wait of a realise goes through this, so an abort never leaves a
+ * job holding its path lock while it waits for something that may never come.
+ */
+export async function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {
+  if (signal === undefined) return promise;
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new StoreAbortedError(`aborted while ${what}`, { cause: signal.reason }));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([promise, aborted]);
+  } finally {
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+  }
+}
+
 /** A counting semaphore bounding concurrent downloads. */
 export class Semaphore {
   #free: number;
@@ -48,15 +70,31 @@ export class Semaphore {
     this.#free = Math.max(1, size);
   }
 
-  async run<T>(fn: () => Promise<T>): Promise<T> {
+  /** Runs `fn` once a slot is free; waiting for one ends with StoreAbortedError when `signal` fires. */
+  async run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (this.#free > 0) this.#free--;
-    else await new Promise<void>((resolve) => this.#queue.push(resolve));
+    else {
+      let wake: (() => void) | undefined;
+      const slot = new Promise<void>((resolve) => this.#queue.push((wake = resolve)));
+      try {
+        await untilAborted(slot, signal, 'waiting for a download slot');
+      } catch (err) {
+        const i = this.#queue.indexOf(wake as () => void);
+        if (i >= 0) this.#queue.splice(i, 1);
+        else this.#release(); // the slot was handed over just as the signal fired: pass it on
+        throw err;
+      }
+    }
     try {
       return await fn();
     } finally {
-      const next = this.#queue.shift();
-      if (next) next();
-      else this.#free++;
+      this.#release();
     }
+  }
+
+  #release(): void {
+    const next = this.#queue.shift();
+    if (next) next();
+    else this.#free++;
   }
 }

@@ -1,13 +1,14 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { activationPlan, packagesFor, storePathsToInstall, type ActivationPlan, type Lockfile } from '@flox-k8s/lockfile';
 import { ASSET_DIR, activationAssets, type ProfileShell } from './activation-assets.ts';
 import { buildEnv } from './buildenv.ts';
-import { StorePathMissingError } from './errors.ts';
+import { writeNewFile } from './atomic-file.ts';
+import { StoreMetadataError, StorePathMissingError, writeFailure } from './errors.ts';
 import { errnoCode, fsyncDir, fsyncTree, removeTree } from './fs-util.ts';
 import type { StoreLayout } from './layout.ts';
 import { ownerTag } from './process-owner.ts';
-import type { PathRegistry } from './registry.ts';
+import { present, type PathRegistry } from './registry.ts';
 import { InflightRoot } from './roots.ts';
 
 /** Options of `store.profile`. */
@@ -114,53 +115,87 @@ export async function buildProfile(input: ProfileInput): Promise<ProfileResult> 
   try {
     inflight.set(roots);
     await input.waitForGc();
-    const manifestFile = join(final, ASSET_DIR, MANIFEST);
-    if (existsSync(manifestFile)) {
-      const m = JSON.parse(readFileSync(manifestFile, 'utf8')) as { plan: ActivationPlan; files: string[]; closure: string[] };
+    const existing = readManifest(join(final, ASSET_DIR, MANIFEST));
+    if (existing !== undefined) {
       // The recorded closure is exact (references never change); only presence needs checking.
       const prefix = `${input.layout.storeDir}/`;
-      if (m.closure.every((p) => existsSync(join(input.layout.store, p.slice(prefix.length))))) {
-        return resultFrom(input, final, m.closure, m.plan, m.files);
+      if (existing.closure.every((p) => present(join(input.layout.store, p.slice(prefix.length))))) {
+        return resultFrom(input, final, existing.closure, existing.plan, existing.files);
       }
       closureOf(input, roots); // throws the coded error naming what is missing
     }
     const closure = closureOf(input, roots);
     const plan = activationPlan(input.lock, { system: input.system, mode: input.mode, envDir: input.containerPath, closure });
-    const tmpDir = mkdtempSync(join(input.layout.tmp, `${ownerTag()}-profile-`));
+    let tmpDir: string;
     try {
-      const out = join(tmpDir, 'profile');
-      mkdirSync(out, { mode: 0o755 });
-      const prefix = `${input.layout.storeDir}/`;
-      buildEnv(
-        out,
-        packagesFor(input.lock, input.system).map((p) => ({ name: p.installId, paths: p.storePaths, priority: p.priority })),
-        (c) => (c === input.layout.storeDir ? input.layout.store : c.startsWith(prefix) ? join(input.layout.store, c.slice(prefix.length)) : undefined),
-      );
-      const header = `flox-k8s activation for lockfile ${input.digest} (${input.system}, ${input.mode})`;
-      const assets = activationAssets(plan, `${input.containerPath}/${ASSET_DIR}`, header);
-      mkdirSync(join(out, ASSET_DIR), { mode: 0o755 });
-      for (const [name, text] of assets) {
-        writeFileSync(join(out, ASSET_DIR, name), text, { mode: name === 'wrapper' ? 0o555 : 0o444 });
-      }
-      const files = [...assets.keys()].sort();
-      writeFileSync(
-        join(out, ASSET_DIR, MANIFEST),
-        `${JSON.stringify({ digest: input.digest, system: input.system, mode: input.mode, closure, files, plan }, null, 2)}\n`,
-        { mode: 0o444 },
-      );
-      if (input.fsync) await fsyncTree(out);
-      try {
-        renameSync(out, final);
-        fsyncDir(input.layout.profiles);
-      } catch (err) {
-        // Another process built the same lockfile first: profiles are content-addressed, theirs is identical.
-        if (errnoCode(err) !== 'ENOTEMPTY' && errnoCode(err) !== 'EEXIST') throw err;
-      }
+      tmpDir = mkdtempSync(join(input.layout.tmp, `${ownerTag()}-profile-`));
+    } catch (err) {
+      throw writeFailure(err, `creating the build directory of profile ${input.key}`, input.layout.tmp);
+    }
+    try {
+      const files = await writeProfile(input, join(tmpDir, 'profile'), final, closure, plan);
       return resultFrom(input, final, closure, plan, files);
+    } catch (err) {
+      // A full disk or an I/O error while building (mkdir, symlink, assets, fsync, rename): coded; the temp dir goes below.
+      throw writeFailure(err, `building profile ${input.key}`, tmpDir);
     } finally {
-      await removeTree(tmpDir);
+      await removeTree(tmpDir).catch(() => undefined);
     }
   } finally {
     inflight.remove();
   }
+}
+
+interface Manifest {
+  plan: ActivationPlan;
+  files: string[];
+  closure: string[];
+}
+
+/** A visible profile's manifest; undefined when there is no such profile. */
+function readManifest(file: string): Manifest | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw new StoreMetadataError(`profile manifest ${file} cannot be read (${errnoCode(err) ?? 'error'}); check the disk`, { cause: err });
+  }
+  try {
+    const m = JSON.parse(text) as Partial<Manifest>;
+    if (Array.isArray(m.closure) && Array.isArray(m.files) && typeof m.plan === 'object' && m.plan !== null) return m as Manifest;
+  } catch {
+    // reported below
+  }
+  // Profiles are renamed into place complete, so this is damage: say which directory to remove.
+  throw new StoreMetadataError(`profile manifest ${file} is not a complete manifest; remove the profile directory and build it again`);
+}
+
+/** Merged tree, activation assets and manifest (written last) at `out`, then one rename to `final`; returns the asset names. */
+async function writeProfile(input: ProfileInput, out: string, final: string, closure: string[], plan: ActivationPlan): Promise<string[]> {
+  mkdirSync(out, { mode: 0o755 });
+  const prefix = `${input.layout.storeDir}/`;
+  buildEnv(
+    out,
+    packagesFor(input.lock, input.system).map((p) => ({ name: p.installId, paths: p.storePaths, priority: p.priority })),
+    (c) => (c === input.layout.storeDir ? input.layout.store : c.startsWith(prefix) ? join(input.layout.store, c.slice(prefix.length)) : undefined),
+  );
+  const header = `flox-k8s activation for lockfile ${input.digest} (${input.system}, ${input.mode})`;
+  const assets = activationAssets(plan, `${input.containerPath}/${ASSET_DIR}`, header);
+  mkdirSync(join(out, ASSET_DIR), { mode: 0o755 });
+  for (const [name, text] of assets) {
+    writeNewFile(join(out, ASSET_DIR, name), text, name === 'wrapper' ? 0o555 : 0o444, `the profile asset ${name}`);
+  }
+  const files = [...assets.keys()].sort();
+  const manifest = `${JSON.stringify({ digest: input.digest, system: input.system, mode: input.mode, closure, files, plan }, null, 2)}\n`;
+  writeNewFile(join(out, ASSET_DIR, MANIFEST), manifest, 0o444, 'the profile manifest');
+  if (input.fsync) await fsyncTree(out);
+  try {
+    renameSync(out, final);
+    fsyncDir(input.layout.profiles);
+  } catch (err) {
+    // Another process built the same lockfile first: profiles are content-addressed, theirs is identical.
+    if (errnoCode(err) !== 'ENOTEMPTY' && errnoCode(err) !== 'EEXIST') throw err;
+  }
+  return files;
 }

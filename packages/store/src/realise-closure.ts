@@ -4,7 +4,8 @@ import { ClosureIndex } from './closure-index.ts';
 import { FetchPool, inProcessFetcher, type NarFetcher } from './fetch-pool.ts';
 import { STORE_DECODERS } from './fetch-protocol.ts';
 import { storeBase } from './layout.ts';
-import { StoreAbortedError, StoreFetchError } from './errors.ts';
+import { findCycle } from './cycles.ts';
+import { StoreAbortedError, StoreFetchError, StoreReferenceCycleError } from './errors.ts';
 import { PhaseClock, Semaphore } from './phases.ts';
 import {
   DEFAULT_CONCURRENCY,
@@ -156,17 +157,32 @@ async function fetchAll(
   client: BinaryCacheClient,
   jobsUsingClient: Array<Promise<unknown>>,
 ): Promise<Map<string, PathOutcome>> {
+  const prefix = `${ctx.layout.storeDir}/`;
+  const dependenciesOf = new Map<string, string[]>();
+  for (const path of missing) {
+    const pathBase = base(ctx, path);
+    const refs = (found.get(path) as FoundNarinfo).narinfo.references;
+    dependenciesOf.set(path, refs.filter((r) => r !== pathBase).map((r) => `${prefix}${r}`));
+  }
+  // Each path becomes visible only after its references: a cycle would make their jobs wait on each other forever.
+  const missingSet = new Set(missing);
+  const cycle = findCycle(missing, (p) => (dependenciesOf.get(p) ?? []).filter((d) => missingSet.has(d)));
+  if (cycle !== undefined) {
+    throw new StoreReferenceCycleError(
+      `the narinfos of ${cycle.join(' -> ')} -> ${cycle[0]} reference each other in a cycle; Nix store paths may only reference themselves, so the cache serves inconsistent metadata`,
+      cycle,
+    );
+  }
   const downloads = new Semaphore(options.concurrency ?? DEFAULT_CONCURRENCY);
   const fetcher = fetcherFor(ctx, options, client, missing, found);
   const failFast = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, failFast.signal]) : failFast.signal;
   const jobs = new Map<string, SharedJob<PathOutcome>>();
   const jobFor = (path: string): SharedJob<PathOutcome> | undefined => jobs.get(path);
-  const prefix = `${ctx.layout.storeDir}/`;
   for (const path of missing) {
     const entry = found.get(path) as FoundNarinfo;
     const pathBase = base(ctx, path);
-    const dependencies = entry.narinfo.references.filter((r) => r !== pathBase).map((r) => `${prefix}${r}`);
+    const dependencies = dependenciesOf.get(path) as string[];
     jobs.set(
       path,
       ctx.jobs.get(pathBase, (jobSignal) =>

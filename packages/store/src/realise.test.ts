@@ -6,7 +6,7 @@ import { dumpNar, hashNar } from '@flox-k8s/nar';
 import type { ServedCache } from '@flox-k8s/nix-fixtures';
 import { Store } from './store.ts';
 import type { RealiseProgress } from './realise.ts';
-import { cleanup, expectAbortMidBody, fakeStorePath, servedFixtures, tempDir, throttledNars } from '../test/helpers.ts';
+import { cleanup, expectAbortMidBody, fakeStorePath, servedFixtures, tempDir, throttledNars, heldLocks } from '../test/helpers.ts';
 
 const dirs: string[] = [];
 const caches: ServedCache[] = [];
@@ -55,7 +55,7 @@ describe('realise', () => {
     expect(order.indexOf(fx.storePaths.script)).toBeGreaterThan(order.indexOf(fx.storePaths.data));
     expect(order.indexOf(fx.storePaths.script)).toBeGreaterThan(order.indexOf(fx.storePaths.busybox));
     expect(readdirSync(join(store.root, 'tmp'))).toEqual([]);
-    expect(readdirSync(join(store.root, 'locks'))).toEqual([]);
+    expect(heldLocks(store.root)).toEqual([]);
   });
 
   it('a warm realise makes no request and reports everything present', async () => {
@@ -127,7 +127,7 @@ describe('realise', () => {
     expect(existsSync(store.hostPath(fx.storePaths.data))).toBe(false);
     expect(store.pathInfo(fx.storePaths.data)).toBeUndefined();
     expect(readdirSync(join(store.root, 'tmp'))).toEqual([]);
-    expect(readdirSync(join(store.root, 'locks'))).toEqual([]);
+    expect(heldLocks(store.root)).toEqual([]);
   });
 
   it('AbortSignal cancels a realise: coded error, nothing partial visible, temp freed', async () => {
@@ -143,7 +143,7 @@ describe('realise', () => {
     await expect(pending).rejects.toMatchObject({ code: 'FLOXK8S_STORE_ABORTED' });
     expect(readdirSync(join(store.root, 'store'))).toEqual([]);
     expect(readdirSync(join(store.root, 'tmp'))).toEqual([]);
-    expect(readdirSync(join(store.root, 'locks'))).toEqual([]);
+    expect(heldLocks(store.root)).toEqual([]);
     expect(readdirSync(join(store.root, 'roots', 'inflight'))).toEqual([]);
   });
 

@@ -1,12 +1,13 @@
-import { mkdtempSync, renameSync, rmdirSync } from 'node:fs';
+import { lstatSync, mkdtempSync, renameSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { BinaryCacheClient, type CacheConfig, type FoundNarinfo } from '@flox-k8s/nar';
+import { BinaryCacheClient, removeTree, type CacheConfig, type FoundNarinfo } from '@flox-k8s/nar';
 import type { NarFetcher } from './fetch-pool.ts';
 import { STORE_DECODERS } from './fetch-protocol.ts';
-import { StoreAbortedError, StoreDiskFullError, StoreError, StoreFetchError, isDiskFull } from './errors.ts';
-import { errnoCode, fsyncDir, fsyncTree, removeTree } from './fs-util.ts';
+import { StoreAbortedError, StoreDiskFullError, StoreError, StoreFetchError, StoreWriteError, errnoIn, isDiskFull, writeFailure } from './errors.ts';
+import { errnoCode, fsyncDir, fsyncTree } from './fs-util.ts';
 import { lock, unlock } from './file-lock.ts';
-import { type PhaseClock, type Semaphore, type RealisePhase } from './phases.ts';
+import { untilAborted, type PhaseClock, type Semaphore, type RealisePhase } from './phases.ts';
+import { rootTypeOf } from './registry.ts';
 import { ownerTag } from './process-owner.ts';
 import type { PathRegistry } from './registry.ts';
 import type { SingleFlight } from './single-flight.ts';
@@ -89,14 +90,22 @@ export interface RealiseContext {
 export function storeFailure(storePath: string, err: unknown, signal?: AbortSignal): Error {
   if (err instanceof StoreAbortedError) return err;
   if (signal?.aborted) return new StoreAbortedError(`realise of ${storePath} aborted`, { cause: err });
+  if (err instanceof StoreError) return err;
   if (isDiskFull(err)) {
     return new StoreDiskFullError(
       `no space left while realising ${storePath}; the partial download was removed. Free space or raise the GC watermarks`,
       { cause: err },
     );
   }
-  if (err instanceof StoreError) return err;
   const code = (err as { code?: unknown } | null)?.code;
+  // Unpacking into the store's temp dir failed (EIO, EROFS, …): the store's write error, with the errno.
+  const errno = code === 'FLOXK8S_NAR_DESTINATION' ? errnoIn((err as { cause?: unknown }).cause) : undefined;
+  if (errno !== undefined) {
+    return new StoreWriteError(`writing ${storePath} into the store failed with ${errno}: ${(err as Error).message}; the partial download was removed`, {
+      cause: err,
+      errno,
+    });
+  }
   // Coded errors of our other packages (narinfo not found, hash mismatch, bad signature) keep their code.
   if (typeof code === 'string' && code.startsWith('FLOXK8S_') && err instanceof Error) return err;
   return new StoreFetchError(
@@ -151,22 +160,33 @@ export async function realisePath(ctx: RealiseContext, job: PathJobInput, signal
       job.onProgress?.({ type: 'present', storePath: job.storePath });
       return { kind: 'present' };
     }
-    tmpDir = mkdtempSync(join(layout.tmp, `${ownerTag()}-`));
+    try {
+      tmpDir = mkdtempSync(join(layout.tmp, `${ownerTag()}-`));
+    } catch (err) {
+      throw writeFailure(err, `creating the download directory of ${job.storePath}`, layout.tmp);
+    }
     const dest = join(tmpDir, job.base);
-    const fetched = await job.downloads.run(() =>
-      job.clock.time('fetch', async () => {
-        job.onProgress?.({ type: 'fetch-start', storePath: job.storePath, narSize: job.found.narinfo.narSize });
-        return job.fetcher.fetchNar(job.found, dest, signal, (bytesIn, bytesOut, narSize) =>
-          job.onProgress?.({ type: 'fetch-progress', storePath: job.storePath, bytesIn, bytesOut, narSize }),
-        );
-      }),
+    const fetched = await job.downloads.run(
+      () =>
+        job.clock.time('fetch', async () => {
+          job.onProgress?.({ type: 'fetch-start', storePath: job.storePath, narSize: job.found.narinfo.narSize });
+          return job.fetcher.fetchNar(job.found, dest, signal, (bytesIn, bytesOut, narSize) =>
+            job.onProgress?.({ type: 'fetch-progress', storePath: job.storePath, bytesIn, bytesOut, narSize }),
+          );
+        }),
+      signal,
     );
     job.onProgress?.({ type: 'fetched', storePath: job.storePath, narSize: fetched.narSize, fileSize: fetched.fileSize });
-    if (ctx.fsync) await job.clock.time('verify', () => fsyncTree(dest));
+    const rootType = rootTypeOf(lstatSync(dest));
+    if (ctx.fsync) {
+      await job.clock.time('verify', () => fsyncTree(dest)).catch((err: unknown) => {
+        throw writeFailure(err, `syncing ${job.storePath} to disk`, dest);
+      });
+    }
     // A path may only become visible once everything it references is valid.
     for (const dep of job.dependencies) {
       const pending = job.dependencyJob(dep);
-      if (pending) await pending;
+      if (pending) await untilAborted(pending, signal, `${job.storePath} waited for its reference ${dep}`);
     }
     if (signal.aborted) throw new StoreAbortedError(`realise of ${job.storePath} aborted`, { cause: signal.reason });
     job.clock.enter('unpack');
@@ -179,14 +199,28 @@ export async function realisePath(ctx: RealiseContext, job: PathJobInput, signal
         registrationTime: Date.now(),
         deriver: job.found.narinfo.deriver,
         ca: job.found.narinfo.ca,
+        rootType,
       }, ctx.fsync);
       try {
         renameSync(dest, registry.hostPath(job.base));
       } catch (err) {
         // Only possible if a lock was broken wrongly: someone else committed it first; theirs is as good.
-        if (errnoCode(err) !== 'ENOTEMPTY' && errnoCode(err) !== 'EEXIST') throw err;
+        if (errnoCode(err) !== 'ENOTEMPTY' && errnoCode(err) !== 'EEXIST') {
+          try {
+            registry.forget(job.base); // no record may outlive a path that never became visible
+          } catch {
+            // the rename's error is the one to report; Store.open removes orphan records
+          }
+          throw writeFailure(err, `renaming ${job.storePath} into the store`, dest);
+        }
       }
-      if (ctx.fsync) fsyncDir(layout.store);
+      if (ctx.fsync) {
+        try {
+          fsyncDir(layout.store);
+        } catch (err) {
+          throw writeFailure(err, `syncing the store directory after adding ${job.storePath} (the path is in place and complete)`, layout.store);
+        }
+      }
     } finally {
       job.clock.leave('unpack');
     }
@@ -197,7 +231,8 @@ export async function realisePath(ctx: RealiseContext, job: PathJobInput, signal
       try {
         rmdirSync(tmpDir);
       } catch {
-        await removeTree(tmpDir);
+        // Bounded in memory however many entries a rejected NAR left (@flox-k8s/nar's removeTree).
+        await removeTree(tmpDir).catch(() => undefined);
       }
     }
     unlock(lockFile);

@@ -1,11 +1,12 @@
-import { existsSync, readdirSync, unlinkSync } from 'node:fs';
+import { readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { clearIfStale, tryLock, unlock } from './file-lock.ts';
 import { removeTreeSync } from './fs-util.ts';
 import type { StoreLayout } from './layout.ts';
 import { metaFile } from './metadata.ts';
 import { ownerAlive, ownerFromTag } from './process-owner.ts';
-import { readInflight } from './roots.ts';
+import { present } from './registry.ts';
+import { removeDeadInflight } from './root-reader.ts';
 
 /** What `Store.open` cleaned up after earlier crashes. */
 export interface RecoveryReport {
@@ -65,9 +66,9 @@ export function recoverStore(layout: StoreLayout): RecoveryReport {
     }
   }
   if (clearIfStale(join(layout.root, 'gc.lock'))) report.staleLocks++;
-  // the GC lock's temp files live beside it
+  // the GC lock's owner links (and earlier versions' temp files) live beside it
   for (const name of readdirSync(layout.root)) {
-    if (!name.startsWith('.') || !(name.endsWith('.tmp') || name.endsWith('.aside')) || !deadTag(name.slice(1))) continue;
+    if (!name.startsWith('.') || !/\.(tmp|aside)$|-owner$/.test(name) || !deadTag(name.slice(1))) continue;
     try {
       unlinkSync(join(layout.root, name));
       report.tempEntries++;
@@ -75,34 +76,48 @@ export function recoverStore(layout: StoreLayout): RecoveryReport {
       // removed by a concurrent recovery
     }
   }
-  readInflight(layout);
+  removeDeadInflight(layout);
   report.tempEntries += removeDeadDotTemps(layout.meta);
   report.tempEntries += removeDeadDotTemps(layout.leases);
   report.tempEntries += removeDeadDotTemps(layout.pins);
+  report.tempEntries += removeDeadDotTemps(join(layout.root, 'closures'));
   // Metadata without its path only exists after a crash between the two steps
   // of a registration or a deletion; both leave temp debris or a stale lock, so
   // a clean start skips this scan (it reads the whole metadata directory).
   if (report.tempEntries === 0 && report.staleLocks === 0) return report;
-  const present = new Set(readdirSync(layout.store));
+  const inStore = new Set(readdirSync(layout.store));
   for (const name of readdirSync(layout.meta)) {
     if (name.startsWith('.') || !name.endsWith('.json')) continue;
     const base = name.slice(0, -'.json'.length);
-    if (present.has(base)) continue;
-    // Metadata without its path: the writer died before the rename (or a GC
-    // died after it). Only remove it while holding the path's lock, so a live
-    // writer between its two steps is never disturbed.
-    const lockFile = join(layout.locks, `${base}.lock`);
-    if (!tryLock(lockFile)) continue;
-    try {
-      if (!existsSync(join(layout.store, base))) {
-        unlinkSync(metaFile(layout.meta, base));
-        report.orphanMetadata++;
-      }
-    } catch {
-      // removed concurrently
-    } finally {
-      unlock(lockFile);
-    }
+    if (!inStore.has(base) && removeOrphanRecord(layout, base)) report.orphanMetadata++;
   }
   return report;
+}
+
+/**
+ * Removes the record of a path that is not in the store: the writer died
+ * before its rename, or a GC died (or failed) after moving the path out. Only
+ * while holding the path's lock, so a live writer between its two steps is
+ * never disturbed. Best effort: false when it stays.
+ */
+export function removeOrphanRecord(layout: StoreLayout, base: string): boolean {
+  const lockFile = join(layout.locks, `${base}.lock`);
+  try {
+    if (!tryLock(lockFile)) return false;
+  } catch {
+    return false;
+  }
+  try {
+    if (present(join(layout.store, base))) return false;
+    unlinkSync(metaFile(layout.meta, base));
+    return true;
+  } catch {
+    return false; // removed concurrently, or the disk refuses
+  } finally {
+    try {
+      unlock(lockFile);
+    } catch {
+      // a stale lock of a live process is broken once it is gone
+    }
+  }
 }

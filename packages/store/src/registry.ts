@@ -1,7 +1,7 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { lstatSync, readdirSync, type Dirent, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { StoreLayout } from './layout.ts';
-import { readPathInfo, removePathInfo, writePathInfo, type PathInfo } from './metadata.ts';
+import { readPathInfo, removePathInfo, writePathInfo, type PathInfo, type RootType } from './metadata.ts';
 import { ownerTag } from './process-owner.ts';
 
 /**
@@ -26,13 +26,15 @@ export class PathRegistry {
 
   /** The record of a valid path, or undefined. */
   valid(base: string): PathInfo | undefined {
-    if (!existsSync(join(this.#layout.store, base))) {
+    // lstat, not exists: a symlink root is present whatever it points at on the host.
+    const st = lstatSync(join(this.#layout.store, base), { throwIfNoEntry: false });
+    if (st === undefined) {
       this.#cache.delete(base);
       return undefined;
     }
     let info = this.#cache.get(base);
     if (info === undefined) {
-      info = readPathInfo(this.#layout.meta, base);
+      info = readPathInfo(this.#layout.meta, base, rootTypeOf(st));
       if (info === undefined) return undefined; // an unregistered directory is never valid
       this.#cache.set(base, info);
     }
@@ -51,15 +53,19 @@ export class PathRegistry {
     removePathInfo(this.#layout.meta, base);
   }
 
-  /** Records of every valid path (for GC and verify). */
-  scan(): Map<string, PathInfo> {
-    const present = new Set(readdirSync(this.#layout.store));
+  /** Records of every valid path (for GC and verify); bases of records without their path go to `orphans`. */
+  scan(orphans?: string[]): Map<string, PathInfo> {
+    const present = new Map(readdirSync(this.#layout.store, { withFileTypes: true }).map((d) => [d.name, d] as const));
     const out = new Map<string, PathInfo>();
     for (const name of readdirSync(this.#layout.meta)) {
       if (name.startsWith('.') || !name.endsWith('.json')) continue;
       const base = name.slice(0, -'.json'.length);
-      if (!present.has(base)) continue;
-      const info = this.#cache.get(base) ?? readPathInfo(this.#layout.meta, base);
+      const entry = present.get(base);
+      if (entry === undefined) {
+        orphans?.push(base);
+        continue;
+      }
+      const info = this.#cache.get(base) ?? readPathInfo(this.#layout.meta, base, rootTypeOf(entry));
       if (info === undefined) continue;
       out.set(base, info);
       this.#cache.set(base, info);
@@ -71,4 +77,14 @@ export class PathRegistry {
   storeEntries(): string[] {
     return readdirSync(this.#layout.store);
   }
+}
+
+/** What a store path's root is, from its lstat or directory entry. */
+export function rootTypeOf(st: Stats | Dirent): RootType {
+  return st.isSymbolicLink() ? 'symlink' : st.isDirectory() ? 'directory' : 'regular';
+}
+
+/** Whether a store directory entry exists (a symlink counts, whatever it points at). */
+export function present(path: string): boolean {
+  return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
 }

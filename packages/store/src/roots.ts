@@ -1,60 +1,25 @@
-import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { writeFileAtomic } from './atomic-file.ts';
 import { StoreOptionsError } from './errors.ts';
-import { errnoCode, fsyncDir } from './fs-util.ts';
-import { ownerAlive, ownerFromTag, ownerTag } from './process-owner.ts';
+import { ownerTag } from './process-owner.ts';
+import { removeFileIfPresent } from './fs-util.ts';
 import type { StoreLayout } from './layout.ts';
 
 const idSchema = z.string().min(1).max(512);
 
 // Lease ids and pin names come from callers (pod UIDs, environment refs): the
 // file name encodes them so no id can escape the directory.
-function fileName(id: string, kind: string): string {
+export function rootFileName(id: string, kind: string): string {
   const parsed = idSchema.safeParse(id);
   if (!parsed.success) throw new StoreOptionsError(`${kind} id: expected 1..512 characters, found ${JSON.stringify(id)}`);
   return `${Buffer.from(id, 'utf8').toString('base64url')}.json`;
 }
 
-function writeAtomic(dir: string, name: string, value: unknown): void {
-  const tmp = join(dir, `.${name}.${ownerTag()}.tmp`);
-  const fd = openSync(tmp, 'w', 0o644);
-  try {
-    writeSync(fd, JSON.stringify(value));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, join(dir, name));
-  fsyncDir(dir);
+// Leases and pins are what keep running containers' closures alive: durable (fsync) and atomic.
+function writeRoot(dir: string, name: string, value: unknown, what: string): void {
+  writeFileAtomic({ dir, name, tmpName: `.${name}.${ownerTag()}.tmp`, data: JSON.stringify(value), durable: true, what });
 }
-
-function removeFile(file: string): boolean {
-  try {
-    unlinkSync(file);
-    return true;
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return false;
-    throw err;
-  }
-}
-
-function readJsonDir(dir: string): Array<{ name: string; value: unknown }> {
-  const out: Array<{ name: string; value: unknown }> = [];
-  for (const name of readdirSync(dir)) {
-    if (name.startsWith('.') || !name.endsWith('.json')) continue;
-    try {
-      out.push({ name, value: JSON.parse(readFileSync(join(dir, name), 'utf8')) });
-    } catch {
-      // removed meanwhile, or not ours: not a root
-    }
-  }
-  return out;
-}
-
-const leaseSchema = z.object({ id: z.string(), roots: z.array(z.string()), expiresAt: z.number() });
-const pinSchema = z.object({ name: z.string(), roots: z.array(z.string()) });
-const inflightSchema = z.object({ paths: z.array(z.string()) });
 
 /** A lease as stored. */
 export interface Lease {
@@ -67,39 +32,23 @@ export interface Lease {
 export function writeLease(layout: StoreLayout, id: string, roots: string[], ttlMs: number, now: number): Lease {
   if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new StoreOptionsError(`lease ttlMs: expected a positive number, found ${ttlMs}`);
   const lease = { id, roots: [...roots], expiresAt: now + ttlMs };
-  writeAtomic(layout.leases, fileName(id, 'lease'), lease);
+  writeRoot(layout.leases, rootFileName(id, 'lease'), lease, `the lease ${JSON.stringify(id)}`);
   return lease;
 }
 
 /** Removes a lease; false if there was none. */
 export function removeLease(layout: StoreLayout, id: string): boolean {
-  return removeFile(join(layout.leases, fileName(id, 'lease')));
+  return removeFileIfPresent(join(layout.leases, rootFileName(id, 'lease')), `the lease ${JSON.stringify(id)}`);
 }
 
 /** Writes a pin (a permanent root). */
 export function writePin(layout: StoreLayout, name: string, roots: string[]): void {
-  writeAtomic(layout.pins, fileName(name, 'pin'), { name, roots: [...roots] });
+  writeRoot(layout.pins, rootFileName(name, 'pin'), { name, roots: [...roots] }, `the pin ${JSON.stringify(name)}`);
 }
 
 /** Removes a pin; false if there was none. */
 export function removePin(layout: StoreLayout, name: string): boolean {
-  return removeFile(join(layout.pins, fileName(name, 'pin')));
-}
-
-/** All leases, expired ones included. */
-export function readLeases(layout: StoreLayout): Lease[] {
-  return readJsonDir(layout.leases).flatMap(({ value }) => {
-    const r = leaseSchema.safeParse(value);
-    return r.success ? [r.data] : [];
-  });
-}
-
-/** All pins. */
-export function readPins(layout: StoreLayout): Array<{ name: string; roots: string[] }> {
-  return readJsonDir(layout.pins).flatMap(({ value }) => {
-    const r = pinSchema.safeParse(value);
-    return r.success ? [r.data] : [];
-  });
+  return removeFileIfPresent(join(layout.pins, rootFileName(name, 'pin')), `the pin ${JSON.stringify(name)}`);
 }
 
 let inflightSeq = 0;
@@ -110,49 +59,30 @@ let inflightSeq = 0;
  */
 export class InflightRoot {
   readonly file: string;
-  readonly #layout: StoreLayout;
+  readonly #dir: string;
+  readonly #name: string;
 
   constructor(layout: StoreLayout) {
-    this.#layout = layout;
-    this.file = join(layout.inflight, `${ownerTag()}-${++inflightSeq}.json`);
+    this.#dir = layout.inflight;
+    this.#name = `${ownerTag()}-${++inflightSeq}.json`;
+    this.file = join(layout.inflight, this.#name);
   }
 
   /** Replaces the set of protected paths. */
   set(paths: readonly string[]): void {
     // No fsync: after a crash the root is dead anyway, it only has to be visible to a live GC.
-    const tmp = `${this.file}.tmp`;
-    const fd = openSync(tmp, 'w', 0o644);
-    try {
-      writeSync(fd, JSON.stringify({ paths }));
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, this.file);
+    writeFileAtomic({
+      dir: this.#dir,
+      name: this.#name,
+      tmpName: `${this.#name}.tmp`,
+      data: JSON.stringify({ paths }),
+      durable: false,
+      what: 'an in-flight root',
+    });
   }
 
   remove(): void {
-    removeFile(this.file);
-    removeFile(`${this.file}.tmp`);
+    removeFileIfPresent(this.file, 'an in-flight root');
+    removeFileIfPresent(`${this.file}.tmp`, 'an in-flight root');
   }
-}
-
-/** Paths held by realises of live processes; removes the roots of dead ones. */
-export function readInflight(layout: StoreLayout): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(layout.inflight)) {
-    const owner = ownerFromTag(name);
-    const file = join(layout.inflight, name);
-    if (!owner || !ownerAlive(owner)) {
-      removeFile(file);
-      continue;
-    }
-    if (!name.endsWith('.json')) continue;
-    try {
-      const r = inflightSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
-      if (r.success) out.push(...r.data.paths);
-    } catch {
-      // finished meanwhile
-    }
-  }
-  return out;
 }

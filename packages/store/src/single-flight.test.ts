@@ -21,28 +21,36 @@ afterAll(async () => {
   cleanup(root);
 });
 
-it('8 processes realising the same closure at once fetch each NAR exactly once, and all succeed', async () => {
+it('8 processes released together by a barrier fetch each NAR exactly once; the others wait for it, and all succeed', async () => {
   const goFile = join(root, 'go');
   const children = Array.from({ length: 8 }, () =>
     spawnRealiseChild({ root, url: cache.url, publicKey: fx.publicKey, paths: [fx.storePaths.script, fx.storePaths.tree], goFile }),
   );
-  const results = children.map((c) => childResult(c));
-  // Start them together: each waits for the go file after opening the store.
-  await new Promise((r) => setTimeout(r, 50));
+  const results = children.map((c) => childResult(c, 120_000));
+  // The barrier: every child has opened the store and blocks on the go file before anyone starts.
+  await Promise.all(children.map((c) => waitForLine(c, 'ready', 60_000)));
+  expect(cache.requests).toEqual([]); // nobody got ahead
   writeFileSync(goFile, '');
-  await Promise.all(children.map((c) => waitForLine(c, 'ready').catch(() => undefined)));
   const done = await Promise.all(results);
-  for (const r of done) {
+  const outputs = done.map((r) => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout.split('\n').filter(Boolean).at(-1) as string)).toMatchObject({ ok: true, closure: fx.closure });
-  }
+    return JSON.parse(r.stdout.split('\n').filter(Boolean).at(-1) as string) as { ok: boolean; closure: string[]; fetched: string[]; waited: string[]; released: number };
+  });
+  for (const o of outputs) expect(o).toMatchObject({ ok: true, closure: fx.closure });
+  // released together (without the barrier, children started 1.5-2 s apart and one fetched everything)
+  const released = outputs.map((o) => o.released);
+  expect(Math.max(...released) - Math.min(...released)).toBeLessThan(1_000);
   const narRequests = cache.requests.filter((q) => q.path.startsWith('/nar/'));
   expect(narRequests.length).toBe(fx.closure.length);
   expect(new Set(narRequests.map((q) => q.path)).size).toBe(fx.closure.length);
   // every path was fetched by exactly one of the 8
-  const fetchedBy = done.flatMap((r) => (JSON.parse(r.stdout.split('\n').filter(Boolean).at(-1) as string) as { fetched: string[] }).fetched);
+  const fetchedBy = outputs.flatMap((o) => o.fetched);
   expect(fetchedBy.sort()).toEqual(fx.closure);
+  // and others really waited for the fetcher: the slow NAR's lock was seen held by other processes
+  const waitedFor = outputs.flatMap((o) => o.waited);
+  expect(waitedFor.filter((p) => p === fx.storePaths.busybox).length).toBeGreaterThanOrEqual(2);
+  for (const o of outputs) for (const p of o.waited) expect(o.fetched).not.toContain(p);
   const store = await Store.open(root);
   expect(await store.verify()).toMatchObject({ ok: true, checked: fx.closure.length });
-}, 120_000);
+}, 180_000);

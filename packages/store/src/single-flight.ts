@@ -1,4 +1,4 @@
-import { StoreAbortedError } from './errors.ts';
+import { untilAborted } from './phases.ts';
 
 /**
  * One in-process job per key, shared by every caller that wants it. The job
@@ -31,16 +31,9 @@ export class SharedJob<T> {
         this.#waiters--;
       }
     }
-    let onAbort: (() => void) | undefined;
-    const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(new StoreAbortedError('realise aborted by its caller', { cause: signal.reason }));
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
-    });
     try {
-      return await Promise.race([this.promise, aborted]);
+      return await untilAborted(this.promise, signal, 'waiting for a realise job');
     } finally {
-      if (onAbort) signal.removeEventListener('abort', onAbort);
       if (--this.#waiters === 0 && signal.aborted) this.#controller.abort(signal.reason);
     }
   }

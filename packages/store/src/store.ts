@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Lockfile } from '@flox-k8s/lockfile';
 import { ClosureIndex } from './closure-index.ts';
-import { StoreAbortedError, StoreOptionsError } from './errors.ts';
+import { StoreAbortedError, StoreOptionsError, writeFailure } from './errors.ts';
 import { isLocked } from './file-lock.ts';
 import { collectGarbage, type GcOptions, type GcResult } from './gc.ts';
 import { storeBase, storeLayout, type StoreLayout } from './layout.ts';
-import { readPathInfo, type PathInfo } from './metadata.ts';
+import type { PathInfo } from './metadata.ts';
 import { buildProfile, type ProfileOptions, type ProfileResult } from './profile.ts';
 import type { PathOutcome, RealiseOptions, RealiseResult } from './realise.ts';
 import { realiseClosure } from './realise-closure.ts';
@@ -70,10 +70,18 @@ export class Store {
     }
     const layout = storeLayout(root, storeDir);
     for (const dir of [layout.store, layout.meta, layout.tmp, layout.locks, layout.leases, layout.pins, layout.inflight, layout.profiles, join(root, 'closures')]) {
-      mkdirSync(dir, { recursive: true });
+      try {
+        mkdirSync(dir, { recursive: true });
+      } catch (err) {
+        throw writeFailure(err, 'creating the store layout', dir);
+      }
     }
-    const recovered =
-      options.recover === false ? { tempEntries: 0, staleLocks: 0, orphanMetadata: 0 } : recoverStore(layout);
+    let recovered: RecoveryReport = { tempEntries: 0, staleLocks: 0, orphanMetadata: 0 };
+    try {
+      if (options.recover !== false) recovered = recoverStore(layout);
+    } catch (err) {
+      throw writeFailure(err, 'cleaning up after crashed processes', root);
+    }
     return new Store(layout, options, recovered);
   }
 
@@ -84,9 +92,9 @@ export class Store {
 
   /** The record of a valid path, or undefined when it is not (completely) in the store. */
   pathInfo(storePath: string): PathInfo | undefined {
-    const base = storeBase(storePath, this.storeDir);
-    const info = this.#registry.valid(base) ? readPathInfo(this.#layout.meta, base) : undefined;
-    if (info === undefined) return undefined;
+    const valid = this.#registry.valid(storeBase(storePath, this.storeDir));
+    if (valid === undefined) return undefined;
+    const info = { ...valid, references: [...valid.references] };
     // Uses are recorded per closure (index entry mtime), not per path.
     for (const entry of this.#closures.entries()) {
       if (entry.lastUse > info.lastUse && entry.closure.includes(info.storePath)) info.lastUse = entry.lastUse;
