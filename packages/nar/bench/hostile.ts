@@ -11,9 +11,9 @@ import { serveCache } from '@flox-k8s/nix-fixtures';
 import { removeTree } from '../src/remove-tree.ts';
 import { publicKeyOf, type SecretKey } from '../src/signatures.ts';
 import { lastJson, runChild } from '../test/child.ts';
-import { writeSignedCache, type CacheCompression } from '../test/hostile-cache.ts';
-import { fetchCorpus, flatDirectory } from '../test/hostile-corpus.ts';
 import { loadAverage, option } from './lib.ts';
+import { NAR_CODEC } from '../test/nar-codec.ts';
+import { fetchCorpus, flatDirectory, writeSignedCache, type CacheCompression } from '@flox-k8s/hostile-nars';
 
 const work = mkdtempSync(join(option('work', existsSync('/dev/shm') ? '/dev/shm' : tmpdir()), 'nar-bench-hostile-'));
 const secret: SecretKey = { name: 'bench-hostile-1', key: generateKeyPairSync('ed25519').privateKey };
@@ -43,7 +43,7 @@ try {
     // cases fetched with the client's default limits (the others need their own client)
     const cases = fetchCorpus(compression).filter((c) => c.narLimits === undefined);
     mkdirSync(join(work, compression));
-    const paths = writeSignedCache(join(work, compression), cases, secret);
+    const paths = writeSignedCache(join(work, compression), cases, secret, NAR_CODEC);
     const server = await serveCache(join(work, compression));
     try {
       const variants: Array<[string, object]> = [
@@ -61,7 +61,7 @@ try {
     }
   }
   mkdirSync(join(work, 'many'));
-  const [wrongHash] = writeSignedCache(join(work, 'many'), [{ name: 'many-files-wrong-hash', nar: flatDirectory(200_000), compression: 'xz', narHash: `sha256:${'0'.repeat(52)}` }], secret);
+  const [wrongHash] = writeSignedCache(join(work, 'many'), [{ name: 'many-files-wrong-hash', nar: flatDirectory(200_000), compression: 'xz', narHash: `sha256:${'0'.repeat(52)}` }], secret, NAR_CODEC);
   const server = await serveCache(join(work, 'many'));
   try {
     for (const [what, client] of [

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { nixFixtures, serveCache, type NixFixtures, type ServedCache } from '@flox-k8s/nix-fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lastJson, runChild } from '../test/child.ts';
-import { writeSignedCache } from '../test/hostile-cache.ts';
-import { narOf } from '../test/nar-builder.ts';
 import { removeTree } from './remove-tree.ts';
+import { NAR_CODEC } from '../test/nar-codec.ts';
+import { narOf, writeSignedCache } from '@flox-k8s/hostile-nars';
 
 const fetchChild = join(import.meta.dirname, '..', 'test', 'fetch-child.ts');
 
@@ -27,6 +27,7 @@ describe('a narinfo with a compression we cannot decode', () => {
       join(tmp, 'cache'),
       ODD.map((compressionField, i) => ({ name: `odd-${i}`, nar, compression: 'zstd' as const, compressionField })),
       readFileSync(fx.secretKeyFile, 'utf8'),
+      NAR_CODEC,
     );
     server = await serveCache(join(tmp, 'cache'));
   });

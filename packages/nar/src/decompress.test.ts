@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { prng } from '../test/nar-builder.ts';
 import { decompress, type DecodeHint, type DecoderOptions } from './decompress.ts';
 import { decodeZstdWhole } from './zstd-frames.ts';
+import { prng } from '@flox-k8s/hostile-nars';
 
 async function collect(compression: string, input: Buffer, opts?: DecoderOptions, chunk = 4096, hint?: DecodeHint): Promise<Buffer> {
   const source = (async function* () {

@@ -7,12 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nixFixtures, serveCache, type NixFixtures, type ServedCache } from '@flox-k8s/nix-fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeSignedCache, type CacheCompression } from '../test/hostile-cache.ts';
-import { fetchCorpus, type FetchCase } from '../test/hostile-corpus.ts';
-import { expectOutcome, fetchCase } from '../test/hostile-expect.ts';
 import { BinaryCacheClient } from './client.ts';
 import { fetchesWhole } from './fetch-nar.ts';
 import { removeTree } from './remove-tree.ts';
+import { NAR_CODEC } from '../test/nar-codec.ts';
+import { expectOutcome, fetchCase, fetchCorpus, writeSignedCache, type CacheCompression, type FetchCase } from '@flox-k8s/hostile-nars';
 
 const COMPRESSIONS: CacheCompression[] = ['none', 'xz', 'zstd', 'bzip2'];
 
@@ -27,7 +26,7 @@ describe('the hostile corpus through fetchNar', () => {
     const secret = readFileSync(fx.secretKeyFile, 'utf8');
     for (const compression of COMPRESSIONS) {
       const cases = fetchCorpus(compression);
-      const paths = writeSignedCache(join(tmp, compression), cases, secret);
+      const paths = writeSignedCache(join(tmp, compression), cases, secret, NAR_CODEC);
       servers.set(compression, { server: await serveCache(join(tmp, compression)), cases: cases.map((c, i) => ({ ...c, storePath: paths[i] as string })) });
     }
   }, 120_000);

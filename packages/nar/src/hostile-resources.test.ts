@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { nixFixtures, serveCache, type NixFixtures, type ServedCache } from '@flox-k8s/nix-fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lastJson, runChild } from '../test/child.ts';
-import { writeSignedCache } from '../test/hostile-cache.ts';
-import { flatDirectory } from '../test/hostile-corpus.ts';
 import { hashNar } from './nar-unpack.ts';
 import { MAX_ENTRIES } from './nar-parse.ts';
 import { removeTree } from './remove-tree.ts';
+import { NAR_CODEC } from '../test/nar-codec.ts';
+import { flatDirectory, writeSignedCache } from '@flox-k8s/hostile-nars';
 
 const fetchChild = join(import.meta.dirname, '..', 'test', 'fetch-child.ts');
 const ENTRIES = 200_000;
@@ -49,6 +49,7 @@ describe('hostile NARs are rejected within resource bounds', () => {
         { name: 'many-files', nar, compression: 'xz' },
       ],
       readFileSync(fx.secretKeyFile, 'utf8'),
+      NAR_CODEC,
     );
     server = await serveCache(join(tmp, 'cache'));
   });

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nixFixtures } from '@flox-k8s/nix-fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { narOf, prng, u64 } from '../test/nar-builder.ts';
 import { nixDump } from '../test/nix.ts';
 import { NarError } from './errors.ts';
 import { hashNar, unpackNar } from './nar-unpack.ts';
 import { removeTree } from './remove-tree.ts';
+import { narOf, prng, u64 } from '@flox-k8s/hostile-nars';
 
 type Rng = () => number;
 const pick = (rng: Rng, n: number): number => Math.floor(rng() * n);

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HOSTILE_NARS } from '../test/hostile-corpus.ts';
 import { NarError } from './errors.ts';
 import { unpackNar } from './nar-unpack.ts';
 import { removeTree } from './remove-tree.ts';
+import { HOSTILE_NARS } from '@flox-k8s/hostile-nars';
 
 describe('hostile NARs', () => {
   let box: string;

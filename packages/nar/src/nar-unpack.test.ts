@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { nixFixtures } from '@flox-k8s/nix-fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { narOf, type NarNode } from '../test/nar-builder.ts';
 import { nixDump, nixHash } from '../test/nix.ts';
 import { makeTrapTree } from '../test/trees.ts';
 import { hashNar, unpackNar } from './nar-unpack.ts';
 import { removeTree } from './remove-tree.ts';
+import { narOf, type NarNode } from '@flox-k8s/hostile-nars';
 
 /** Feed bytes in chunks of `size` (1 byte stresses every token boundary). */
 function chunked(bytes: Buffer, size: number): AsyncIterable<Uint8Array> {

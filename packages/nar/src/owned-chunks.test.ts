@@ -3,12 +3,12 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prng } from '../test/nar-builder.ts';
 import { nixDump, nixHash } from '../test/nix.ts';
 import { makeTrapTree } from '../test/trees.ts';
 import { decompress } from './decompress.ts';
 import { unpackNar, unpackOwnedNar } from './nar-unpack.ts';
 import { markOwned, releaseChunk } from './owned-chunks.ts';
+import { prng } from '@flox-k8s/hostile-nars';
 
 /** Yields the chunks of `source`, remembering each one so the test can inspect them afterwards. */
 function recording(source: AsyncIterable<Uint8Array>, seen: Uint8Array[]): AsyncIterable<Uint8Array> {

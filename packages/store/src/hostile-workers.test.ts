@@ -4,18 +4,18 @@
 import { lstatSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BinaryCacheClient } from '@flox-k8s/nar';
+import { BinaryCacheClient, formatSha256, nix32Encode, serializeNarinfo, signNarinfo } from '@flox-k8s/nar';
 import { nixFixtures, serveCache, type NixFixtures, type ServedCache } from '@flox-k8s/nix-fixtures';
 import { FetchPool } from './fetch-pool.ts';
 import { STORE_DECODERS } from './fetch-protocol.ts';
 import { Store } from './store.ts';
 // The corpus lives with the NAR codec it attacks; these are test files of the sibling package.
-import { writeSignedCache, type CacheCompression } from '../../nar/test/hostile-cache.ts';
-import { fetchCorpus, type FetchCase } from '../../nar/test/hostile-corpus.ts';
-import { expectOutcome } from '../../nar/test/hostile-expect.ts';
 import { cleanup, heldLocks, tempDir } from '../test/helpers.ts';
+import { expectOutcome, fetchCorpus, writeSignedCache, type CacheCompression, type FetchCase } from '@flox-k8s/hostile-nars';
 
 const COMPRESSIONS: CacheCompression[] = ['none', 'xz', 'zstd', 'bzip2'];
+
+const NAR_EXPORTS = { formatSha256, nix32Encode, serializeNarinfo, signNarinfo };
 
 describe('the hostile corpus through the fetch workers', () => {
   let fx: NixFixtures;
@@ -29,7 +29,7 @@ describe('the hostile corpus through the fetch workers', () => {
     for (const compression of COMPRESSIONS) {
       // Parser limits are not a store option: cases that need other limits stay with @flox-k8s/nar.
       const cases = fetchCorpus(compression).filter((c) => c.narLimits === undefined);
-      const paths = writeSignedCache(join(tmp, compression), cases, secret);
+      const paths = writeSignedCache(join(tmp, compression), cases, secret, NAR_EXPORTS);
       caches.set(compression, { server: await serveCache(join(tmp, compression)), cases: cases.map((c, i) => ({ ...c, storePath: paths[i] as string })) });
     }
   }, 120_000);

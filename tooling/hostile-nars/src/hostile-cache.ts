@@ -4,10 +4,30 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatSha256 } from '../src/hash.ts';
-import { serializeNarinfo, type Narinfo } from '../src/narinfo.ts';
-import { nix32Encode } from '../src/nix32.ts';
-import { signNarinfo, type SecretKey } from '../src/signatures.ts';
+
+/**
+ * What writing a signed cache needs from `@flox-k8s/nar` (passed in, so this test kit
+ * depends on no package: nar's own tests hand in their sources, other packages nar's exports).
+ */
+export interface NarCodec<Key> {
+  nix32Encode(bytes: Uint8Array): string;
+  formatSha256(digest: Uint8Array): string;
+  signNarinfo(info: CacheNarinfo, secretKey: Key): CacheNarinfo;
+  serializeNarinfo(info: CacheNarinfo): string;
+}
+
+/** The narinfo fields this kit writes (a subset of nar's `Narinfo`). */
+export interface CacheNarinfo {
+  storePath: string;
+  url: string;
+  compression: string;
+  fileHash?: string | undefined;
+  fileSize?: number | undefined;
+  narHash: string;
+  narSize: number;
+  references: string[];
+  sigs: string[];
+}
 
 export type CacheCompression = 'none' | 'xz' | 'zstd' | 'bzip2';
 
@@ -21,9 +41,14 @@ export function compress(bytes: Uint8Array, compression: CacheCompression): Buff
   return execFileSync(cmd as string, args, { input: bytes, maxBuffer: 1 << 30 });
 }
 
-/** A store path named `name` (its hash derived from the name). */
+const NIX32_ALPHABET = '0123456789abcdfghijklmnpqrsvwxyz';
+
+/** A store path named `name` (its 32-character hash derived from the name). */
 export function storePathFor(name: string): string {
-  return `/nix/store/${nix32Encode(createHash('sha256').update(name).digest().subarray(0, 20))}-${name}`;
+  const digest = createHash('sha256').update(name).digest();
+  let hash = '';
+  for (let i = 0; i < 32; i++) hash += NIX32_ALPHABET[(digest[i] as number) % 32];
+  return `/nix/store/${hash}-${name}`;
 }
 
 export interface CacheEntry {
@@ -40,27 +65,27 @@ export interface CacheEntry {
 }
 
 /** Writes nix-cache-info, the NAR files and signed narinfos into `dir`; returns the store paths in order. */
-export function writeSignedCache(dir: string, entries: readonly CacheEntry[], secretKey: string | SecretKey): string[] {
+export function writeSignedCache<Key>(dir: string, entries: readonly CacheEntry[], secretKey: Key, nar: NarCodec<Key>): string[] {
   mkdirSync(join(dir, 'nar'), { recursive: true });
   writeFileSync(join(dir, 'nix-cache-info'), 'StoreDir: /nix/store\nWantMassQuery: 1\nPriority: 40\n');
   return entries.map((e) => {
     const file = Buffer.from(e.file ?? compress(e.nar, e.compression));
-    const fileHash = formatSha256(createHash('sha256').update(file).digest());
+    const fileHash = nar.formatSha256(createHash('sha256').update(file).digest());
     const url = `nar/${fileHash.slice('sha256:'.length)}-${e.name}.nar${EXT[e.compression]}`;
     writeFileSync(join(dir, url), file);
     const storePath = storePathFor(e.name);
-    const info: Narinfo = {
+    const info: CacheNarinfo = {
       storePath,
       url,
       compression: e.compressionField ?? e.compression,
       fileHash,
       fileSize: file.length,
-      narHash: e.narHash ?? formatSha256(createHash('sha256').update(e.nar).digest()),
+      narHash: e.narHash ?? nar.formatSha256(createHash('sha256').update(e.nar).digest()),
       narSize: e.narSize ?? e.nar.length,
       references: [],
       sigs: [],
     };
-    writeFileSync(join(dir, `${storePath.slice(11, 43)}.narinfo`), serializeNarinfo(signNarinfo(info, secretKey)));
+    writeFileSync(join(dir, `${storePath.slice(11, 43)}.narinfo`), nar.serializeNarinfo(nar.signNarinfo(info, secretKey)));
     return storePath;
   });
 }

@@ -1,15 +1,20 @@
 // Outcome checks for the hostile fetch corpus, shared by the fetch-path tests
-// here and the fetch-worker test of @flox-k8s/store.
+// of @flox-k8s/nar and the fetch-worker test of @flox-k8s/store.
 import { lstatSync, mkdtempSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import type { BinaryCacheClient } from '../src/client.ts';
 import type { FetchCase } from './hostile-corpus.ts';
 
 /** Fetches `storePath` into a fresh directory; returns the outcome and that directory. */
-export async function fetchCase(client: BinaryCacheClient, storePath: string, under: string): Promise<{ outcome: unknown; box: string }> {
+/** The two calls of nar's `BinaryCacheClient` a case goes through. */
+export interface NarFetcher {
+  narinfo(storePath: string): Promise<unknown>;
+  fetchNar(narinfo: never, dest: string): Promise<unknown>;
+}
+
+export async function fetchCase(client: NarFetcher, storePath: string, under: string): Promise<{ outcome: unknown; box: string }> {
   const box = mkdtempSync(join(under, 'case-'));
-  const outcome = await client.fetchNar(await client.narinfo(storePath), join(box, 'out')).catch((e: unknown) => e);
+  const outcome = await client.fetchNar((await client.narinfo(storePath)) as never, join(box, 'out')).catch((e: unknown) => e);
   return { outcome, box };
 }
 

@@ -1,8 +1,16 @@
 // Hostile NAR archives and the code each must be rejected with: for the parser's
 // tests and for every fetch path (whole, streamed, fetch workers; every compression).
-import type { NarLimits } from '../src/nar-parse.ts';
 import { compress, type CacheCompression, type CacheEntry } from './hostile-cache.ts';
 import { narOf, nodeBytes, prng, str, tokens, u64, type NarNode } from './nar-builder.ts';
+
+/** Parser limits a case is read under (the fields of nar's `NarLimits` it uses). */
+export interface NarLimits {
+  maxNameLength?: number;
+  maxDepth?: number;
+  maxNarSize?: number;
+  maxSymlinkTarget?: number;
+  maxEntries?: number;
+}
 
 const file = (contents = 'x'): NarNode => ({ type: 'regular', contents });
 const dir = (...entries: Array<[string, NarNode]>): NarNode => ({ type: 'directory', entries });
