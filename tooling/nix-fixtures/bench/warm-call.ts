@@ -1,8 +1,7 @@
 // How cheap is a warm `nixFixtures()`? Baseline: spawning one Nix command
 // (`nix-store --version`), the least a cache that asked Nix would pay.
 // Run: node bench/warm-call.ts
-import { spawnSync } from 'node:child_process';
-import { nixFixtures } from '../src/index.ts';
+import { nixFixtures, runNixSync } from '../src/index.ts';
 
 const runs = 15;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
@@ -18,7 +17,7 @@ const warm: number[] = [];
 const baseline: number[] = [];
 for (let i = 0; i < runs; i++) {
   warm.push(await time(() => nixFixtures()));
-  baseline.push(await time(() => spawnSync('nix-store', ['--version'])));
+  baseline.push(await time(() => runNixSync('nix-store', ['--version'])));
 }
 console.log(`first call (cold if uncached): ${cold.toFixed(1)} ms`);
 console.log(`warm nixFixtures(): median ${median(warm).toFixed(2)} ms over ${runs} runs`);

@@ -4,6 +4,15 @@ export { FIXTURE_ACTIVATION, FIXTURE_SYSTEM } from './fixture-lockfile.ts';
 export { BUSYBOX_APPLETS, FIXTURE_PACKAGES } from './fixtures-expression.ts';
 export { COMPRESSIONS, type Compression } from './nix.ts';
 export {
+  BARE_INSTALL_OPTIONS,
+  nixCommand,
+  nixShellCommand,
+  runNix,
+  runNixSync,
+  type NixProgram,
+  type NixRunOptions,
+} from './nix-command.ts';
+export {
   FixtureInputMissingError,
   FixtureLockTimeoutError,
   FixtureManifestInvalidError,

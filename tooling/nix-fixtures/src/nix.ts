@@ -1,16 +1,13 @@
-// Thin wrappers over the Nix 2.8 command line. The sandbox is off (the builders
-// use the host's /bin/sh) and no substituter is consulted: cache.nixos.org is
-// not reachable here and the fixtures must not depend on it.
+// Thin wrappers over the Nix 2.8 command line, all through runNix (nix-command.ts):
+// the sandbox is off (the builders use the host's /bin/sh), builds run as root (a bare
+// nix-bin install has no nixbld group) and no substituter is consulted: cache.nixos.org
+// is not reachable here and the fixtures must not depend on it.
 import { lstat, readFile } from 'node:fs/promises';
 import { NixOutputUnexpectedError } from './errors.ts';
-import { lines, run } from './run.ts';
+import { runNix } from './nix-command.ts';
+import { lines } from './run.ts';
 
 export const STORE_DIR = '/nix/store';
-
-// Builds run as root when no nixbld group exists (a bare nix-bin install): say so explicitly
-// rather than fail on a `build-users-group` the machine does not have.
-const offline = ['--option', 'sandbox', 'false', '--option', 'substituters', '', '--option', 'build-users-group', ''];
-const nixCommand = ['--extra-experimental-features', 'nix-command'];
 
 export type Compression = 'xz' | 'zstd' | 'bzip2' | 'none';
 export const COMPRESSIONS: readonly Compression[] = ['xz', 'zstd', 'bzip2', 'none'];
@@ -21,10 +18,10 @@ export async function instantiate(
   attrs: readonly string[],
   args: Record<string, string>,
 ): Promise<string[]> {
-  const argv = [...offline, expressionFile];
+  const argv = [expressionFile];
   for (const [name, value] of Object.entries(args)) argv.push('--arg', name, value);
   for (const attr of attrs) argv.push('-A', attr);
-  const drvs = lines(await run('nix-instantiate', argv));
+  const drvs = lines(await runNix('nix-instantiate', argv));
   if (drvs.length !== attrs.length) {
     throw new NixOutputUnexpectedError('nix-instantiate', `${attrs.length} .drv paths`, `${drvs.length}`);
   }
@@ -33,7 +30,7 @@ export async function instantiate(
 
 /** Builds .drv paths and returns their `out` paths, in the same order. */
 export async function realise(drvs: readonly string[]): Promise<string[]> {
-  const outs = lines(await run('nix-store', [...offline, '--realise', ...drvs]));
+  const outs = lines(await runNix('nix-store', ['--realise', ...drvs]));
   if (outs.length !== drvs.length) {
     throw new NixOutputUnexpectedError('nix-store --realise', `${drvs.length} output paths`, `${outs.length}`);
   }
@@ -42,17 +39,17 @@ export async function realise(drvs: readonly string[]): Promise<string[]> {
 
 /** Registers `link` as an indirect GC root for `storePath`, so `nix-collect-garbage` keeps the fixture. */
 export async function addGcRoot(storePath: string, link: string): Promise<void> {
-  await run('nix-store', [...offline, '--realise', storePath, '--add-root', link]);
+  await runNix('nix-store', ['--realise', storePath, '--add-root', link]);
 }
 
 /** The sorted closure (requisites) of the given store paths. */
 export async function closureOf(storePaths: readonly string[]): Promise<string[]> {
-  return lines(await run('nix-store', ['--query', '--requisites', ...storePaths])).sort();
+  return lines(await runNix('nix-store', ['--query', '--requisites', ...storePaths])).sort();
 }
 
 /** Generates an ed25519 binary-cache key pair; returns the public key text (`name:base64`). */
 export async function generateKey(name: string, secretKeyFile: string, publicKeyFile: string): Promise<string> {
-  await run('nix-store', ['--generate-binary-cache-key', name, secretKeyFile, publicKeyFile]);
+  await runNix('nix-store', ['--generate-binary-cache-key', name, secretKeyFile, publicKeyFile]);
   return (await readFile(publicKeyFile, 'utf8')).trim();
 }
 
@@ -66,7 +63,7 @@ export async function copyToFileCache(
 ): Promise<void> {
   const query = new URLSearchParams({ compression, 'secret-key': secretKeyFile, ...settings });
   const url = `file://${dir}?${query.toString().replaceAll('%2F', '/')}`;
-  await run('nix', [...nixCommand, 'copy', ...offline, '--to', url, ...storePaths]);
+  await runNix('nix', ['copy', '--to', url, ...storePaths]);
 }
 
 /** True when every path is present in the host store (a cheap check: no Nix invocation). */

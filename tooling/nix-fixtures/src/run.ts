@@ -7,6 +7,8 @@ export interface RunOptions {
   cwd?: string;
   /** Kill the command after this long; every wait is bounded. */
   timeoutMs?: number;
+  /** Bytes for the command's stdin (none: stdin is closed). */
+  input?: Uint8Array | string;
 }
 
 /** Runs a command to completion and returns its stdout; throws `NixCommandError` with stderr on failure. */
@@ -16,8 +18,11 @@ export function run(command: string, args: readonly string[], options: RunOption
     const child = spawn(command, args, {
       cwd: options.cwd,
       env: nixProcessEnv(options.env),
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
+    // A command that exits without reading all of its input must not crash us with EPIPE.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(options.input);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
