@@ -1,12 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { access, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { access, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BENCH_BUILDER, BENCH_EXPRESSION, BENCH_VERSION } from './bench-expression.ts';
 import { contentCached } from './content-cache.ts';
 import { defaultCacheBase } from './env.ts';
-import { KEY_NAME } from './fixtures.ts';
 import { benchManifestSchema, readManifest, writeManifest, type BenchManifest } from './manifest.ts';
-import { addGcRoot, allPresent, closureOf, copyToFileCache, generateKey, instantiate, realise } from './nix.ts';
+import { allPresent, closureOf, instantiate, realise } from './nix.ts';
+import { addGcRoots, publishCaches } from './publish.ts';
 
 /** A large real closure for benchmarks, published as signed xz and zstd binary caches. */
 export interface NixBenchFixtures {
@@ -62,16 +62,7 @@ export async function nixBenchFixtures(options: NixBenchFixturesOptions = {}): P
       const args = { node: JSON.stringify(node), count: String(paths), bytesPerPath: String(bytesPerPath) };
       const roots = await realise(await instantiate(join(dir, 'bench.nix'), ['root'], args));
       const closure = await closureOf(roots);
-      await mkdir(join(dir, 'keys'));
-      const secretKeyFile = join(dir, 'keys', 'secret.key');
-      const publicKey = await generateKey(KEY_NAME, secretKeyFile, join(dir, 'keys', 'public.key'));
-      await mkdir(join(dir, 'caches'));
-      // Both cores for xz/zstd: the compression dominates the cold build.
-      for (const compression of ['xz', 'zstd'] as const) {
-        await copyToFileCache(roots, join(dir, 'caches', compression), compression, secretKeyFile, {
-          'parallel-compression': 'true',
-        });
-      }
+      const published = await publishCaches(dir, roots, ['xz', 'zstd'] as const);
       const manifest: BenchManifest = {
         kind: 'nix-bench-fixtures',
         key,
@@ -82,17 +73,13 @@ export async function nixBenchFixtures(options: NixBenchFixturesOptions = {}): P
         narSize: await totalNarSize(join(dir, 'caches', 'xz')),
         roots,
         closure,
-        publicKey,
-        secretKeyFile: 'keys/secret.key',
-        caches: { xz: 'caches/xz', zstd: 'caches/zstd' },
+        ...published,
       };
       await writeManifest(dir, manifest);
     },
     afterRename: async (dir) => {
       const manifest = await readManifest(dir, benchManifestSchema);
-      if (manifest === undefined) return;
-      await mkdir(join(dir, 'gcroots'), { recursive: true });
-      for (const [i, root] of manifest.roots.entries()) await addGcRoot(root, join(dir, 'gcroots', `root-${i}`));
+      if (manifest !== undefined) await addGcRoots(dir, manifest.roots);
     },
   });
 }

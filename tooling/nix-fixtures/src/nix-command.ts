@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { nixProcessEnv } from './env.ts';
 import { NixCommandError } from './errors.ts';
-import { run } from './run.ts';
+import { run, shownCommand } from './run.ts';
 
 /**
  * Settings every Nix command gets: builds run as the calling user (root) instead of
@@ -52,7 +52,7 @@ export function runNixSync(
   options: NixRunOptions & { encoding?: 'utf8' | 'buffer' } = {},
 ): string | Buffer {
   const { command, args: argv } = nixCommand(program, args);
-  const shown = [command, ...argv].join(' ');
+  const shown = shownCommand(command, argv);
   const result = spawnSync(command, argv, {
     cwd: options.cwd,
     env: nixProcessEnv(options.env),

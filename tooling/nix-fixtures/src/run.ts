@@ -13,7 +13,7 @@ export interface RunOptions {
 
 /** Runs a command to completion and returns its stdout; throws `NixCommandError` with stderr on failure. */
 export function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<string> {
-  const shown = [command, ...args].join(' ');
+  const shown = shownCommand(command, args);
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       cwd: options.cwd,
@@ -47,4 +47,10 @@ export function lines(text: string): string[] {
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line !== '');
+}
+
+/** A command line for an error message: long argument lists (hundreds of .drv paths) are cut. */
+export function shownCommand(command: string, args: readonly string[]): string {
+  const words = [command, ...args];
+  return words.length > 16 ? `${words.slice(0, 16).join(' ')} … (${words.length - 16} more arguments)` : words.join(' ');
 }

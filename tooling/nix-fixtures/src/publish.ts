@@ -1,0 +1,37 @@
+// The steps every cached fixture shares after its store paths exist: a signing key, signed
+// binary caches of the closure, and indirect GC roots so `nix-collect-garbage` keeps it.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { KEY_NAME } from './fixtures.ts';
+import { addGcRoot, copyToFileCache, generateKey, type Compression } from './nix.ts';
+
+export interface PublishedCaches<C extends Compression> {
+  publicKey: string;
+  /** Relative to the fixture directory. */
+  secretKeyFile: string;
+  caches: Record<C, string>;
+}
+
+/**
+ * Generates `keys/` and publishes the closure of `roots` as `caches/<compression>/` in `dir`.
+ * `parallel-compression` uses every core: compressing hundreds of MB with xz dominates a cold build.
+ */
+export async function publishCaches<C extends Compression>(dir: string, roots: readonly string[], compressions: readonly C[]): Promise<PublishedCaches<C>> {
+  await mkdir(join(dir, 'keys'));
+  const secretKeyFile = join(dir, 'keys', 'secret.key');
+  const publicKey = await generateKey(KEY_NAME, secretKeyFile, join(dir, 'keys', 'public.key'));
+  await mkdir(join(dir, 'caches'));
+  const caches = {} as Record<C, string>;
+  // One compression at a time: parallel `nix copy` runs contend for the store's locks.
+  for (const compression of compressions) {
+    await copyToFileCache(roots, join(dir, 'caches', compression), compression, secretKeyFile, { 'parallel-compression': 'true' });
+    caches[compression] = `caches/${compression}`;
+  }
+  return { publicKey, secretKeyFile: 'keys/secret.key', caches };
+}
+
+/** Registers `gcroots/root-<i>` in `dir` for each root (after the directory got its final name). */
+export async function addGcRoots(dir: string, roots: readonly string[]): Promise<void> {
+  await mkdir(join(dir, 'gcroots'), { recursive: true });
+  for (const [i, root] of roots.entries()) await addGcRoot(root, join(dir, 'gcroots', `root-${i}`));
+}
