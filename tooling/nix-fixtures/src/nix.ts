@@ -77,3 +77,30 @@ export async function allPresent(storePaths: readonly string[]): Promise<boolean
   }
   return true;
 }
+
+/** Builds every output of the .drv paths (dependencies first, as Nix schedules them, `maxJobs` at a time). */
+export async function realiseAll(drvs: readonly string[], options: { maxJobs?: number } = {}): Promise<void> {
+  await runNix('nix-store', ['--realise', '--max-jobs', String(options.maxJobs ?? 1), ...drvs]);
+}
+
+/** Output name → store path of each .drv (`nix show-derivation`), keyed by .drv path. */
+export async function derivationOutputs(drvs: readonly string[]): Promise<Map<string, Record<string, string>>> {
+  const shown = JSON.parse(await runNix('nix', ['show-derivation', ...drvs])) as Record<string, { outputs?: Record<string, { path?: string }> }>;
+  const out = new Map<string, Record<string, string>>();
+  for (const drv of drvs) {
+    const outputs = shown[drv]?.outputs;
+    if (outputs === undefined) throw new NixOutputUnexpectedError('nix show-derivation', `the outputs of ${drv}`, 'none');
+    const paths: Record<string, string> = {};
+    for (const [name, { path }] of Object.entries(outputs)) {
+      if (path === undefined) throw new NixOutputUnexpectedError('nix show-derivation', `a path for output ${name} of ${drv}`, 'none');
+      paths[name] = path;
+    }
+    out.set(drv, paths);
+  }
+  return out;
+}
+
+/** Nix's own listing of the closure of `storePaths`: `nix path-info --json --recursive` (path, narHash, narSize, references). */
+export async function closurePathInfo(storePaths: readonly string[]): Promise<string> {
+  return runNix('nix', ['path-info', '--json', '--recursive', ...storePaths]);
+}
