@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { access, readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BENCH_BUILDER, BENCH_EXPRESSION, BENCH_VERSION } from './bench-expression.ts';
+import { cachesPresent } from './closure-fixture.ts';
 import { contentCached } from './content-cache.ts';
 import { defaultCacheBase } from './env.ts';
 import { benchManifestSchema, readManifest, writeManifest, type BenchManifest } from './manifest.ts';
@@ -85,12 +86,8 @@ export async function nixBenchFixtures(options: NixBenchFixturesOptions = {}): P
 }
 
 async function resultFrom(root: string, manifest: BenchManifest): Promise<NixBenchFixtures | undefined> {
-  const caches = { xz: join(root, manifest.caches.xz), zstd: join(root, manifest.caches.zstd) };
-  try {
-    for (const dir of Object.values(caches)) await access(join(dir, 'nix-cache-info'));
-  } catch {
-    return undefined;
-  }
+  const caches = await cachesPresent(root, manifest.caches);
+  if (caches === undefined) return undefined;
   return {
     root,
     roots: [...manifest.roots],

@@ -42,7 +42,7 @@ export async function publishClosure(dir: string, roots: readonly string[], time
   await writeFile(join(dir, 'closure.json'), pathInfoText);
   const infos = JSON.parse(pathInfoText) as Array<{ path: string; narSize: number; references: string[] }>;
   const stats = await timed('listing', () => writeClosureListing(closure, dir));
-  const published = await timed('caches', () => publishCaches(dir, sortedRoots, ['xz', 'zstd'] as const));
+  const published = await publishCaches(dir, sortedRoots, ['xz', 'zstd'] as const, timed);
   return {
     roots: sortedRoots,
     closure,
@@ -59,12 +59,8 @@ export async function closureResult(
   root: string,
   manifest: PublishedClosure & { lockfile: string; timingsMs: Record<string, number> },
 ): Promise<(PublishedClosure & { root: string; lockfile: { path: string; bytes: Uint8Array }; timingsMs: Record<string, number> }) | undefined> {
-  const caches = { xz: join(root, manifest.caches.xz), zstd: join(root, manifest.caches.zstd) };
-  try {
-    for (const dir of Object.values(caches)) await access(join(dir, 'nix-cache-info'));
-  } catch {
-    return undefined;
-  }
+  const caches = await cachesPresent(root, manifest.caches);
+  if (caches === undefined) return undefined;
   const lockfilePath = join(root, manifest.lockfile);
   return {
     root,
@@ -80,4 +76,14 @@ export async function closureResult(
     lockfile: { path: lockfilePath, bytes: new Uint8Array(await readFile(lockfilePath)) },
     timingsMs: { ...manifest.timingsMs },
   };
+}
+
+/** The cache directories of a fixture as absolute paths, or `undefined` when one of them is gone. */
+export async function cachesPresent<C extends string>(root: string, caches: Record<C, string>): Promise<Record<C, string> | undefined> {
+  const absolute = {} as Record<C, string>;
+  for (const [compression, dir] of Object.entries(caches) as Array<[C, string]>) {
+    absolute[compression] = join(root, dir);
+    if (!(await access(join(root, dir, 'nix-cache-info')).then(() => true, () => false))) return undefined;
+  }
+  return absolute;
 }

@@ -1,6 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { cachesPresent } from './closure-fixture.ts';
+import { KEY_NAME } from './publish.ts';
 import { contentCached } from './content-cache.ts';
 import { defaultCacheBase } from './env.ts';
 import { FixtureInputMissingError, NixOutputUnexpectedError } from './errors.ts';
@@ -43,7 +45,7 @@ export interface NixFixturesOptions {
   busyboxBinary?: string;
 }
 
-export const KEY_NAME = 'flox-k8s-fixture-1';
+export { KEY_NAME };
 const LOCKFILE = 'manifest.lock';
 
 /**
@@ -129,17 +131,8 @@ function byAttr(paths: readonly string[]): Record<FixturePackage, string> {
 }
 
 async function resultFrom(root: string, manifest: FixturesManifest): Promise<NixFixtures | undefined> {
-  const caches = {
-    xz: join(root, manifest.caches.xz),
-    zstd: join(root, manifest.caches.zstd),
-    bzip2: join(root, manifest.caches.bzip2),
-    none: join(root, manifest.caches.none),
-  };
-  try {
-    for (const dir of Object.values(caches)) await access(join(dir, 'nix-cache-info'));
-  } catch {
-    return undefined;
-  }
+  const caches = await cachesPresent(root, manifest.caches);
+  if (caches === undefined) return undefined;
   const lockfilePath = join(root, manifest.lockfile);
   return {
     root,

@@ -55,11 +55,25 @@ const closureStats = z.object({
 const listing = z.object({ pathInfo: relative, sha256: relative, tree: relative });
 const timings = z.record(z.string(), z.number().nonnegative());
 
+const header = { key: z.string(), builtAt: z.string(), buildId: z.string() };
+// What publishClosure (closure-fixture.ts) records for the large and wide fixtures.
+const publishedClosure = {
+  roots: z.array(storePath).min(1),
+  closure: z.array(storePath).min(1),
+  narSize: count,
+  stats: closureStats,
+  longestChain: z.array(storePath),
+  publicKey,
+  secretKeyFile: relative,
+  caches: z.object({ xz: relative, zstd: relative }),
+  lockfile: relative,
+  listing,
+  timingsMs: timings,
+};
+
 export const largeManifestSchema = z.object({
   kind: z.literal('nix-large-fixtures'),
-  key: z.string(),
-  builtAt: z.string(),
-  buildId: z.string(),
+  ...header,
   units: z.record(
     z.string(),
     z.object({
@@ -72,38 +86,16 @@ export const largeManifestSchema = z.object({
     }),
   ),
   interpreter: z.string().startsWith('/nix/store/'),
-  roots: z.array(storePath).min(1),
-  closure: z.array(storePath).min(1),
-  narSize: count,
-  stats: closureStats,
-  longestChain: z.array(storePath),
-  publicKey,
-  secretKeyFile: relative,
-  caches: z.object({ xz: relative, zstd: relative }),
-  lockfile: relative,
-  listing,
-  timingsMs: timings,
+  ...publishedClosure,
 });
 export type LargeManifest = z.infer<typeof largeManifestSchema>;
 
 export const wideManifestSchema = z.object({
   kind: z.literal('nix-wide-fixtures'),
-  key: z.string(),
-  builtAt: z.string(),
-  buildId: z.string(),
+  ...header,
   packages: z.record(z.string(), z.object({ name: z.string(), derivation: storePath, out: storePath })),
-  roots: z.array(storePath).min(1),
-  closure: z.array(storePath).min(1),
-  narSize: count,
-  stats: closureStats,
-  longestChain: z.array(storePath),
   programs: z.array(program),
-  publicKey,
-  secretKeyFile: relative,
-  caches: z.object({ xz: relative, zstd: relative }),
-  lockfile: relative,
-  listing,
-  timingsMs: timings,
+  ...publishedClosure,
 });
 export type WideManifest = z.infer<typeof wideManifestSchema>;
 

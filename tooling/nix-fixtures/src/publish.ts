@@ -2,8 +2,10 @@
 // binary caches of the closure, and indirect GC roots so `nix-collect-garbage` keeps it.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { KEY_NAME } from './fixtures.ts';
 import { addGcRoot, copyToFileCache, generateKey, type Compression } from './nix.ts';
+
+/** The name of every fixture's signing key. */
+export const KEY_NAME = 'flox-k8s-fixture-1';
 
 export interface PublishedCaches<C extends Compression> {
   publicKey: string;
@@ -16,7 +18,12 @@ export interface PublishedCaches<C extends Compression> {
  * Generates `keys/` and publishes the closure of `roots` as `caches/<compression>/` in `dir`.
  * `parallel-compression` uses every core: compressing hundreds of MB with xz dominates a cold build.
  */
-export async function publishCaches<C extends Compression>(dir: string, roots: readonly string[], compressions: readonly C[]): Promise<PublishedCaches<C>> {
+export async function publishCaches<C extends Compression>(
+  dir: string,
+  roots: readonly string[],
+  compressions: readonly C[],
+  timed: <T>(step: string, fn: () => Promise<T>) => Promise<T> = (_step, fn) => fn(),
+): Promise<PublishedCaches<C>> {
   await mkdir(join(dir, 'keys'));
   const secretKeyFile = join(dir, 'keys', 'secret.key');
   const publicKey = await generateKey(KEY_NAME, secretKeyFile, join(dir, 'keys', 'public.key'));
@@ -24,7 +31,9 @@ export async function publishCaches<C extends Compression>(dir: string, roots: r
   const caches = {} as Record<C, string>;
   // One compression at a time: parallel `nix copy` runs contend for the store's locks.
   for (const compression of compressions) {
-    await copyToFileCache(roots, join(dir, 'caches', compression), compression, secretKeyFile, { 'parallel-compression': 'true' });
+    await timed(`cache-${compression}`, () =>
+      copyToFileCache(roots, join(dir, 'caches', compression), compression, secretKeyFile, { 'parallel-compression': 'true' }),
+    );
     caches[compression] = `caches/${compression}`;
   }
   return { publicKey, secretKeyFile: 'keys/secret.key', caches };
