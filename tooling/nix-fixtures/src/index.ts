@@ -24,6 +24,6 @@ export { nixBenchFixtures, type NixBenchFixtures, type NixBenchFixturesOptions }
 export { nixSkipReason } from './availability.ts';
 export { nixLargeFixtures, type NixLargeFixtures, type NixLargeFixturesOptions } from './large.ts';
 export { nixWideFixtures, type NixWideFixtures, type NixWideFixturesOptions } from './wide.ts';
-export type { LargeProgram } from './large-programs.ts';
+export type { FixtureProgram } from './large-programs.ts';
 export type { ClosureStats } from './closure-listing.ts';
 export { FixturePlanInvalidError } from './errors.ts';

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { FixturePlanInvalidError } from './errors.ts';
 import { nixCommand } from './nix-command.ts';
 
-export interface LargeProgram {
+export interface FixtureProgram {
   /** What it exercises, e.g. `node` or `perl (wrapper, modules from three store dirs)`. */
   name: string;
   argv: string[];
@@ -24,7 +24,7 @@ const md5 = (text: string): string => createHash('md5').update(text).digest('hex
  * The programs and their expected output. `unitOf(deb)` names the unit holding a Debian
  * package (`nodejs` for Node); `versions` holds each unit's version.
  */
-export async function largePrograms(paths: UnitPaths, versions: Record<string, string>, unitOf: (deb: string) => string): Promise<LargeProgram[]> {
+export async function largePrograms(paths: UnitPaths, versions: Record<string, string>, unitOf: (deb: string) => string): Promise<FixtureProgram[]> {
   const at = (deb: string, output: string): string => {
     const path = paths[unitOf(deb)]?.[output];
     if (path === undefined) throw new FixturePlanInvalidError(`the unit of ${deb} has no ${output} output`, 'Keep the programs of large-programs.ts in LARGE_PACKAGES.');

@@ -9,7 +9,7 @@ import { FixtureInputMissingError } from './errors.ts';
 import { LARGE_BUILDER, LARGE_EXPRESSION, unitAttr } from './large-expression.ts';
 import { LARGE_PACKAGES, LARGE_VERSION } from './large-packages.ts';
 import { planLarge } from './large-plan.ts';
-import { largePrograms, type LargeProgram } from './large-programs.ts';
+import { largePrograms, type FixtureProgram } from './large-programs.ts';
 import { floxLockfile } from './lockfile-writer.ts';
 import { largeManifestSchema, readManifest, writeManifest, type LargeManifest } from './manifest.ts';
 import { allPresent, derivationOutputs, instantiate, realiseAll } from './nix.ts';
@@ -39,7 +39,7 @@ export interface NixLargeFixtures {
   /** The longest chain of references, root first. */
   longestChain: string[];
   /** Programs to run (argv of store paths, no environment needed) and the exact stdout of each. */
-  programs: LargeProgram[];
+  programs: FixtureProgram[];
   /** Nix's listing of the closure: `nix path-info --json --recursive`, `files.sha256` (`sha256sum -c`), `tree.txt`. */
   listing: { pathInfo: string; sha256: string; tree: string };
   publicKey: string;

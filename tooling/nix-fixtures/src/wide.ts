@@ -6,7 +6,7 @@ import { contentCached } from './content-cache.ts';
 import { defaultCacheBase } from './env.ts';
 import { FixtureInputMissingError } from './errors.ts';
 import { FIXTURE_SYSTEM } from './fixture-lockfile.ts';
-import type { LargeProgram } from './large-programs.ts';
+import type { FixtureProgram } from './large-programs.ts';
 import { floxLockfile } from './lockfile-writer.ts';
 import { readManifest, wideManifestSchema, writeManifest, type WideManifest } from './manifest.ts';
 import { allPresent, derivationOutputs, instantiate, realiseAll } from './nix.ts';
@@ -24,7 +24,7 @@ export interface NixWideFixtures extends PublishedClosure {
    * `wide-check` (counts the closure paths it can see) runs anywhere; `ls /nix/store` (exactly the
    * closure, sorted) is only right inside a container that mounts exactly the closure.
    */
-  programs: Array<LargeProgram & { containerOnly?: true }>;
+  programs: Array<FixtureProgram & { containerOnly?: true }>;
   timingsMs: Record<string, number>;
 }
 
