@@ -3,11 +3,10 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BENCH_BUILDER, BENCH_EXPRESSION, BENCH_VERSION } from './bench-expression.ts';
 import { cachesPresent } from './closure-fixture.ts';
-import { contentCached } from './content-cache.ts';
-import { defaultCacheBase } from './env.ts';
-import { benchManifestSchema, readManifest, writeManifest, type BenchManifest } from './manifest.ts';
-import { allPresent, closureOf, instantiate, realise } from './nix.ts';
-import { addGcRoots, publishCaches } from './publish.ts';
+import { cachedFixture, numberedRoots } from './cached-fixture.ts';
+import { benchManifestSchema, writeManifest, type BenchManifest } from './manifest.ts';
+import { closureOf, instantiate, realise } from './nix.ts';
+import { publishCaches } from './publish.ts';
 
 /** A large real closure for benchmarks, published as signed xz and zstd binary caches. */
 export interface NixBenchFixtures {
@@ -49,14 +48,13 @@ export async function nixBenchFixtures(options: NixBenchFixturesOptions = {}): P
     .digest('hex')
     .slice(0, 32);
 
-  return contentCached<NixBenchFixtures>({
-    base: options.cacheDir ?? defaultCacheBase(),
-    key: `bench-${key}`,
-    load: async (dir) => {
-      const manifest = await readManifest(dir, benchManifestSchema);
-      if (manifest === undefined || manifest.key !== key || !(await allPresent(manifest.closure))) return undefined;
-      return resultFrom(dir, manifest);
-    },
+  return cachedFixture({
+    kind: 'bench',
+    key,
+    ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
+    schema: benchManifestSchema,
+    result: resultFrom,
+    gcRoots: (manifest) => numberedRoots(manifest.roots),
     build: async (dir) => {
       await writeFile(join(dir, 'bench.nix'), BENCH_EXPRESSION);
       await writeFile(join(dir, 'bench-builder.mjs'), BENCH_BUILDER);
@@ -77,10 +75,6 @@ export async function nixBenchFixtures(options: NixBenchFixturesOptions = {}): P
         ...published,
       };
       await writeManifest(dir, manifest);
-    },
-    afterRename: async (dir) => {
-      const manifest = await readManifest(dir, benchManifestSchema);
-      if (manifest !== undefined) await addGcRoots(dir, manifest.roots);
     },
   });
 }

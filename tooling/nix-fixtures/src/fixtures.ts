@@ -3,15 +3,12 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cachesPresent } from './closure-fixture.ts';
 import { KEY_NAME } from './publish.ts';
-import { contentCached } from './content-cache.ts';
-import { defaultCacheBase } from './env.ts';
+import { cachedFixture } from './cached-fixture.ts';
 import { FixtureInputMissingError, NixOutputUnexpectedError } from './errors.ts';
 import { fixtureLockfile } from './fixture-lockfile.ts';
 import { FIXTURE_ATTRS, FIXTURES_EXPRESSION, FIXTURES_VERSION, type FixturePackage } from './fixtures-expression.ts';
-import { fixturesManifestSchema, readManifest, writeManifest, type FixturesManifest } from './manifest.ts';
+import { fixturesManifestSchema, writeManifest, type FixturesManifest } from './manifest.ts';
 import {
-  addGcRoot,
-  allPresent,
   closureOf,
   COMPRESSIONS,
   copyToFileCache,
@@ -67,21 +64,14 @@ export async function nixFixtures(options: NixFixturesOptions = {}): Promise<Nix
     .digest('hex')
     .slice(0, 32);
 
-  return contentCached<NixFixtures>({
-    base: options.cacheDir ?? defaultCacheBase(),
-    key: `fixtures-${key}`,
-    load: async (dir) => {
-      const manifest = await readManifest(dir, fixturesManifestSchema);
-      if (manifest === undefined || manifest.key !== key || !(await allPresent(manifest.closure))) return undefined;
-      return resultFrom(dir, manifest);
-    },
+  return cachedFixture({
+    kind: 'fixtures',
+    key,
+    ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
+    schema: fixturesManifestSchema,
     build: (tmpDir) => buildFixtures(tmpDir, key, busyboxBinary),
-    afterRename: async (dir) => {
-      const manifest = await readManifest(dir, fixturesManifestSchema);
-      if (manifest === undefined) return;
-      await mkdir(join(dir, 'gcroots'), { recursive: true });
-      for (const attr of FIXTURE_ATTRS) await addGcRoot(manifest.storePaths[attr], join(dir, 'gcroots', attr));
-    },
+    result: resultFrom,
+    gcRoots: (manifest) => ({ ...manifest.storePaths }),
   });
 }
 

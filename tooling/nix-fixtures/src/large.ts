@@ -3,18 +3,16 @@ import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { closureResult, publishClosure, stepTimer } from './closure-fixture.ts';
 import type { ClosureStats } from './closure-listing.ts';
-import { contentCached } from './content-cache.ts';
-import { defaultCacheBase } from './env.ts';
+import { cachedFixture, numberedRoots } from './cached-fixture.ts';
 import { FixtureInputMissingError } from './errors.ts';
 import { LARGE_BUILDER, LARGE_EXPRESSION, unitAttr } from './large-expression.ts';
 import { LARGE_PACKAGES, LARGE_VERSION } from './large-packages.ts';
 import { planLarge } from './large-plan.ts';
 import { largePrograms, type FixtureProgram } from './large-programs.ts';
 import { floxLockfile } from './lockfile-writer.ts';
-import { largeManifestSchema, readManifest, writeManifest, type LargeManifest } from './manifest.ts';
-import { allPresent, derivationOutputs, instantiate, realiseAll } from './nix.ts';
-import { addGcRoots } from './publish.ts';
 import { FIXTURE_SYSTEM } from './fixture-lockfile.ts';
+import { largeManifestSchema, writeManifest, type LargeManifest } from './manifest.ts';
+import { derivationOutputs, instantiate, realiseAll } from './nix.ts';
 import { whichPatchelf } from './patchelf.ts';
 import { run } from './run.ts';
 
@@ -72,19 +70,14 @@ export async function nixLargeFixtures(options: NixLargeFixturesOptions = {}): P
     .update(`${nodeBinary}\0${nodeStat.size}\0${nodeStat.mtimeMs}`)
     .digest('hex')
     .slice(0, 32);
-  return contentCached<NixLargeFixtures>({
-    base: options.cacheDir ?? defaultCacheBase(),
-    key: `large-${key}`,
-    load: async (dir) => {
-      const manifest = await readManifest(dir, largeManifestSchema);
-      if (manifest === undefined || manifest.key !== key || !(await allPresent(manifest.closure))) return undefined;
-      return resultFrom(dir, manifest);
-    },
+  return cachedFixture({
+    kind: 'large',
+    key,
+    ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
+    schema: largeManifestSchema,
     build: (dir) => buildLarge(dir, key, nodeBinary),
-    afterRename: async (dir) => {
-      const manifest = await readManifest(dir, largeManifestSchema);
-      if (manifest !== undefined) await addGcRoots(dir, manifest.roots);
-    },
+    result: resultFrom,
+    gcRoots: (manifest) => numberedRoots(manifest.roots),
   });
 }
 

@@ -1,8 +1,8 @@
-// The steps every cached fixture shares after its store paths exist: a signing key, signed
-// binary caches of the closure, and indirect GC roots so `nix-collect-garbage` keeps it.
+// The step every cached fixture shares after its store paths exist: a signing key and signed
+// binary caches of the closure.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { addGcRoot, copyToFileCache, generateKey, type Compression } from './nix.ts';
+import { copyToFileCache, generateKey, type Compression } from './nix.ts';
 
 /** The name of every fixture's signing key. */
 export const KEY_NAME = 'flox-k8s-fixture-1';
@@ -37,10 +37,4 @@ export async function publishCaches<C extends Compression>(
     caches[compression] = `caches/${compression}`;
   }
   return { publicKey, secretKeyFile: 'keys/secret.key', caches };
-}
-
-/** Registers `gcroots/root-<i>` in `dir` for each root (after the directory got its final name). */
-export async function addGcRoots(dir: string, roots: readonly string[]): Promise<void> {
-  await mkdir(join(dir, 'gcroots'), { recursive: true });
-  for (const [i, root] of roots.entries()) await addGcRoot(root, join(dir, 'gcroots', `root-${i}`));
 }

@@ -2,15 +2,13 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { closureResult, publishClosure, stepTimer, type PublishedClosure } from './closure-fixture.ts';
-import { contentCached } from './content-cache.ts';
-import { defaultCacheBase } from './env.ts';
+import { cachedFixture, numberedRoots } from './cached-fixture.ts';
 import { FixtureInputMissingError } from './errors.ts';
 import { FIXTURE_SYSTEM } from './fixture-lockfile.ts';
 import type { FixtureProgram } from './large-programs.ts';
 import { floxLockfile } from './lockfile-writer.ts';
-import { readManifest, wideManifestSchema, writeManifest, type WideManifest } from './manifest.ts';
-import { allPresent, derivationOutputs, instantiate, realiseAll } from './nix.ts';
-import { addGcRoots } from './publish.ts';
+import { wideManifestSchema, writeManifest, type WideManifest } from './manifest.ts';
+import { derivationOutputs, instantiate, realiseAll } from './nix.ts';
 import { WIDE_BUILDER, WIDE_EXPRESSION, WIDE_VERSION } from './wide-expression.ts';
 
 /** Many small store paths in one closure (the bind-mount farm at scale); see README.md "Wide". */
@@ -50,19 +48,14 @@ export async function nixWideFixtures(options: NixWideFixturesOptions = {}): Pro
     .update(busybox)
     .digest('hex')
     .slice(0, 32);
-  return contentCached<NixWideFixtures>({
-    base: options.cacheDir ?? defaultCacheBase(),
-    key: `wide-${key}`,
-    load: async (dir) => {
-      const manifest = await readManifest(dir, wideManifestSchema);
-      if (manifest === undefined || manifest.key !== key || !(await allPresent(manifest.closure))) return undefined;
-      return resultFrom(dir, manifest);
-    },
+  return cachedFixture({
+    kind: 'wide',
+    key,
+    ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
+    schema: wideManifestSchema,
     build: (dir) => buildWide(dir, key, { groups, perGroup, busyboxBinary }),
-    afterRename: async (dir) => {
-      const manifest = await readManifest(dir, wideManifestSchema);
-      if (manifest !== undefined) await addGcRoots(dir, manifest.roots);
-    },
+    result: resultFrom,
+    gcRoots: (manifest) => numberedRoots(manifest.roots),
   });
 }
 
