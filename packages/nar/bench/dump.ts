@@ -1,6 +1,6 @@
 // dumpNar / dumpNarSync against `nix-store --dump` on the same tree. Sink: /dev/null on every side
 // (nix-store's stdout redirected to /dev/null; ours writeSync to an fd of /dev/null, or a WriteStream on it).
-//   node bench/dump.ts [--runs 7] [--mb 250] [--tree closure|usr] [--work DIR]
+//   node --conditions=@flox-k8s/source bench/dump.ts [--runs 7] [--mb 250] [--tree closure|usr] [--work DIR]
 //
 // Each of our contenders runs in a process of its own, started once and asked for one timed run at a
 // time (interleaved with nix-store's runs), so that no contender inherits another's heap: whatever one
@@ -16,6 +16,7 @@ import { closeSync, createWriteStream, lstatSync, mkdtempSync, openSync, readSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { finished, pipeline } from 'node:stream/promises';
+import { nixShellCommand } from '@flox-k8s/nix-fixtures';
 import { dumpNarByteStream } from '../src/nar-dump-bytes.ts';
 import { STREAM_CHUNK, dumpNar, dumpNarSync } from '../src/nar-dump.ts';
 import { ShellTimer, flag, loadAverage, makeTree, median, medians, option, sh, timeFn, treeDistribution, type Timing } from './lib.ts';
@@ -117,7 +118,7 @@ async function main(): Promise<void> {
     console.log(`tree: ${treeDistribution(tree)}`);
     console.log(`sink: /dev/null for every contender; load ${loadAverage()}`);
     // Warm the page cache so every side reads from memory.
-    sh(`nix-store --dump '${tree}' > /dev/null`);
+    sh(`${nixShellCommand('nix-store', ['--dump', tree])} > /dev/null`);
     const empty = join(work, 'empty');
     writeFileSync(empty, '');
     type Run = Timing & { faults?: number };
@@ -135,9 +136,9 @@ async function main(): Promise<void> {
       });
     // Interleaved so that background load affects every contender alike.
     for (let i = 0; i < runs; i++) {
-      results.nix!.push(await timer.time(`nix-store --dump '${tree}' > /dev/null`));
+      results.nix!.push(await timer.time(`${nixShellCommand('nix-store', ['--dump', tree])} > /dev/null`));
       // What nix-store's figure includes besides dumping: starting the process (ours is timed in-process).
-      results.startup!.push(await timer.time(`nix-store --dump '${empty}' > /dev/null`));
+      results.startup!.push(await timer.time(`${nixShellCommand('nix-store', ['--dump', empty])} > /dev/null`));
       for (const { name, child } of children) results[name]!.push(await runIn(child));
     }
     const n = medians(results.nix!);

@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import { copyFileSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { nixShellCommand } from '@flox-k8s/nix-fixtures';
 
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -210,7 +211,7 @@ export function treeDistribution(root: string): string {
 }
 
 export function nixDumpTo(path: string, file: string): void {
-  sh(`nix-store --dump '${path}' > '${file}'`);
+  sh(`${nixShellCommand('nix-store', ['--dump', path])} > '${file}'`);
 }
 
 export function bytesOf(file: string): number {

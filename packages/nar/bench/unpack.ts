@@ -1,11 +1,12 @@
 // Unpack throughput from local compressed NARs, against the CLI tools on the same files.
-//   node bench/unpack.ts [--runs 5] [--only xz|zstd] [--mb 600] [--xz-mb 150] [--tree closure|usr] [--work DIR] [--data DIR (keep generated data there)]
+//   node --conditions=@flox-k8s/source bench/unpack.ts [--runs 5] [--only xz|zstd] [--mb 600] [--xz-mb 150] [--tree closure|usr] [--work DIR] [--data DIR (keep generated data there)]
 // Every run unpacks into a fresh directory and nothing is deleted until all runs are done: ext4
 // scans recently freed inodes when it allocates new ones (perf: `recently_deleted`, ~0.5 s of a
 // 2.5 s run), a cost of deleting the previous run's tree right before, not of unpacking.
 import { existsSync, createReadStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { nixShellCommand } from '@flox-k8s/nix-fixtures';
 import { decompress, type DecoderOptions } from '../src/decompress.ts';
 import { unpackNar, unpackOwnedNar } from '../src/nar-unpack.ts';
 import { removeTree } from '../src/remove-tree.ts';
@@ -62,7 +63,7 @@ try {
       {
         ours: ours(big, 'zstd'),
         fetch: fetchPath(big),
-        nix: nixRestore((dest) => `zstd -dc '${big}' | nix-store --restore '${dest}'`),
+        nix: nixRestore((dest) => `zstd -dc '${big}' | ${nixShellCommand('nix-store', ['--restore', dest])}`),
         cli: () => timeShell(`zstd -dc '${big}' > /dev/null`),
       },
       runs,

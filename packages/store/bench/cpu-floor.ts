@@ -16,7 +16,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { nixBenchFixtures } from '@flox-k8s/nix-fixtures';
+import { nixBenchFixtures, nixShellCommand } from '@flox-k8s/nix-fixtures';
 import { median } from './synthetic.ts';
 import { childrenCpu, processCpu } from './proc-cpu.ts';
 import { nixCopy, serveOutOfProcess } from './serve-out-of-process.ts';
@@ -53,7 +53,7 @@ try {
     mkdirSync(nars);
     mkdirSync(tree);
     for (const [i, f] of files.entries()) {
-      execFileSync('bash', ['-c', `${decoder} ${q(f)} > ${q(join(nars, String(i)))} && nix-store --restore ${q(join(tree, String(i)))} < ${q(join(nars, String(i)))}`]);
+      execFileSync('bash', ['-c', `${decoder} ${q(f)} > ${q(join(nars, String(i)))} && ${nixShellCommand('nix-store', ['--restore', join(tree, String(i))])} < ${q(join(nars, String(i)))}`]);
     }
     const tar = join(work, `${compression}.tar`);
     execFileSync('tar', ['-C', tree, '-cf', tar, '.']);

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { runNix } from '@flox-k8s/nix-fixtures';
 
 // The cache server runs in its own process: in-process it would steal the
 // measured client's event loop (Nix's client gets a separate process too).
@@ -31,16 +32,9 @@ export async function serveOutOfProcess(dir: string): Promise<{ url: string; pid
 
 
 /** `nix copy` of `paths` from a binary cache URL into a fresh local store at `to`, verifying signatures against `key`. */
-export function nixCopy(url: string, to: string, key: string, paths: string[], xdgCache: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      'nix',
-      ['--extra-experimental-features', 'nix-command', 'copy', '--from', url, '--to', to, '--option', 'trusted-public-keys', key, ...paths],
-      // A fresh XDG cache: Nix must not answer narinfo lookups from its sqlite cache of an earlier run.
-      { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: xdgCache, XDG_CACHE_HOME: xdgCache }, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`nix copy failed (${code}): ${stderr}`))));
+export async function nixCopy(url: string, to: string, key: string, paths: string[], xdgCache: string): Promise<void> {
+  // A fresh XDG cache: Nix must not answer narinfo lookups from its sqlite cache of an earlier run.
+  await runNix('nix', ['copy', '--from', url, '--to', to, '--option', 'trusted-public-keys', key, ...paths], {
+    env: { HOME: xdgCache, XDG_CACHE_HOME: xdgCache },
   });
 }

@@ -111,7 +111,10 @@ describe('buildEnv matches Nix buildenv', () => {
       { name: 'same-a', path: a, priority: 5 },
       { name: 'same-b', path: b, priority: 5 },
     ];
-    expect(theirs(pkgs).dir).toBeUndefined();
+    // Nix must fail for the conflict itself, not for a machine problem (e.g. no nixbld group).
+    const nix = theirs(pkgs);
+    expect(nix.dir).toBeUndefined();
+    expect(nix.stderr).toMatch(/have the same priority 5/);
     let err: unknown;
     try {
       ours(pkgs);
@@ -132,7 +135,9 @@ describe('buildEnv matches Nix buildenv', () => {
       { name: 'coll-b', path: b, priority: 5 },
       { name: 'coll-c', path: c, priority: 6 },
     ];
-    expect(theirs(pkgs).dir).toBeUndefined();
+    const nix = theirs(pkgs);
+    expect(nix.dir).toBeUndefined();
+    expect(nix.stderr).toMatch(/error: collision between /);
     expect(() => ours(pkgs)).toThrow(expect.objectContaining({ code: 'FLOXK8S_STORE_PROFILE_COLLISION' }));
   });
 

@@ -4,12 +4,20 @@
 import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { dumpNar, hashNar, nix32Encode } from '@flox-k8s/nar';
-import { nixFixtures, serveCache, type NixFixtures, type ServeCacheOptions, type ServedCache } from '@flox-k8s/nix-fixtures';
+import {
+  NixCommandError,
+  nixFixtures,
+  runNixSync,
+  serveCache,
+  type NixFixtures,
+  type ServeCacheOptions,
+  type ServedCache,
+} from '@flox-k8s/nix-fixtures';
 import { expect } from 'vitest';
 import { removeTreeSync } from '../src/fs-util.ts';
 import { writePathInfo } from '../src/metadata.ts';
@@ -88,17 +96,20 @@ export function profileTree(dir: string, ignore: (rel: string) => boolean = () =
   return rows;
 }
 
-/** Runs a Nix command, returning status and output (never throws on a non-zero exit). */
-export function nix(cmd: string, args: string[]): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(cmd, ['--option', 'sandbox', 'false', ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+/** Runs `nix-env` through the fixtures' Nix helper; a failure comes back as its stderr (never throws for a Nix error). */
+function nixEnv(args: string[]): { ok: boolean; stderr: string } {
+  try {
+    runNixSync('nix-env', args, { timeoutMs: 120_000 });
+    return { ok: true, stderr: '' };
+  } catch (error) {
+    if (error instanceof NixCommandError) return { ok: false, stderr: error.stderr };
+    throw error;
+  }
 }
 
 /** Adds a directory to the host Nix store (`nix-store --add`) and returns its store path. */
 export function nixAdd(dir: string): string {
-  const r = spawnSync('nix-store', ['--add', dir], { encoding: 'utf8', timeout: 60_000 });
-  if (r.status !== 0) throw new Error(`nix-store --add ${dir} failed: ${r.stderr}`);
-  return r.stdout.trim();
+  return runNixSync('nix-store', ['--add', dir], { timeoutMs: 60_000 }).trim();
 }
 
 /**
@@ -111,14 +122,14 @@ export function nixEnvProfile(profileLink: string, pkgs: Array<{ path: string; n
   const custom = pkgs.filter((p) => p.priority !== undefined && p.priority !== 5);
   const plain = pkgs.filter((p) => !custom.includes(p));
   for (const p of custom) {
-    const install = nix('nix-env', ['-p', profileLink, '-i', p.path]);
-    if (install.status !== 0) return { stderr: install.stderr };
-    const flag = nix('nix-env', ['-p', profileLink, '--set-flag', 'priority', String(p.priority), p.name]);
-    if (flag.status !== 0) return { stderr: flag.stderr };
+    const install = nixEnv(['-p', profileLink, '-i', p.path]);
+    if (!install.ok) return { stderr: install.stderr };
+    const flag = nixEnv(['-p', profileLink, '--set-flag', 'priority', String(p.priority), p.name]);
+    if (!flag.ok) return { stderr: flag.stderr };
   }
   if (plain.length > 0) {
-    const install = nix('nix-env', ['-p', profileLink, '-i', ...plain.map((p) => p.path)]);
-    if (install.status !== 0) return { stderr: install.stderr };
+    const install = nixEnv(['-p', profileLink, '-i', ...plain.map((p) => p.path)]);
+    if (!install.ok) return { stderr: install.stderr };
   }
   return { dir: realpathSync(profileLink), stderr: '' };
 }

@@ -6,6 +6,8 @@ import {
   containerLogPath,
   criClient,
   hostNetworkPod,
+  generationPattern,
+  inGeneration,
   processesUnder,
   readContainerLog,
   removePod,
@@ -34,11 +36,15 @@ describe.skipIf(skip !== undefined).each<ContainerdVersion>(['1.6', '1.7', '2.1'
     await containerd?.stop();
   });
 
-  it('answers CRI Version with its own version', async () => {
+  it(`answers CRI Version with a containerd of its generation (${generationPattern(version)}), and reports which`, async ({ annotate }) => {
     const v = await cri.version();
     expect(v.runtime_name).toBe('containerd');
     expect(v.runtime_api_version).toBe('v1');
-    expect(v.runtime_version.replace(/^v/, '')).toMatch(new RegExp(`^${version.replace('.', '\\.')}\\.`));
+    expect(inGeneration(version, v.runtime_version)).toBe(true);
+    expect(v.runtime_version.replace(/^v/, '')).toContain(containerd.binaries.upstreamVersion);
+    const report = `containerd ${version}: ${containerd.binaries.upstreamVersion} (Debian ${containerd.binaries.packageVersion})`;
+    console.info(report);
+    await annotate(report);
   });
 
   it('has the test images imported with ctr under their names and digests', async () => {

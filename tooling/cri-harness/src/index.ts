@@ -6,6 +6,7 @@ export { renderToml } from './toml.ts';
 export type { TomlTable, TomlValue } from './toml.ts';
 export { debianMirror, machineCodename, machineDebianSources, parseDeb822Sources, parseOneLineSources } from './debian-sources.ts';
 export type { DebianSource } from './debian-sources.ts';
+export { FETCH_SUITES, generationPattern, inGeneration } from './containerd-generations.ts';
 export { criClient } from './cri.ts';
 export type { CriClient, CriClientOptions } from './cri.ts';
 export type * from './cri-types.ts';

@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
 import { isCi } from './env.ts';
+import { runNixSync } from './nix-command.ts';
 
 /**
  * Why a suite needing real Nix (as root) cannot run here, or `undefined` when it can.
@@ -7,7 +7,11 @@ import { isCi } from './env.ts';
  */
 export function nixSkipReason(): string | undefined {
   if (isCi()) return undefined;
-  if (spawnSync('nix-store', ['--version']).status !== 0) return 'nix-store not found (apt-get install nix-bin)';
+  try {
+    runNixSync('nix-store', ['--version'], { timeoutMs: 30_000 });
+  } catch {
+    return 'nix-store not found (apt-get install nix-bin)';
+  }
   if (process.getuid?.() !== 0) return 'the fixture builder writes to /nix/store and needs root';
   return undefined;
 }

@@ -2,7 +2,7 @@ import { readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nixBenchFixtures, type NixBenchFixtures } from './bench.ts';
-import { run } from './run.ts';
+import { runNix } from './nix-command.ts';
 import { serveCache } from './serve-cache.ts';
 import { nix, nixSkipReason, tempDir } from './test-nix.ts';
 
@@ -24,10 +24,10 @@ describe.skipIf(skip !== undefined)(`nixBenchFixtures${skip ? ` (skipped: ${skip
     expect(bench.closure).toHaveLength(7);
     expect(bench.narSize).toBeGreaterThanOrEqual(3_000_000);
     const root = bench.roots[0] ?? '';
-    const references = (await run('nix-store', ['--query', '--references', root])).trim().split('\n').sort();
+    const references = (await runNix('nix-store', ['--query', '--references', root])).trim().split('\n').sort();
     expect(references).toHaveLength(2);
     expect(await readlink(join(root, 'share', 'child-0'))).toMatch(/^\/nix\/store\/[0-9a-z]{32}-flox-bench-1\/share\/blob\.bin$/);
-    expect((await run('nix-store', ['--query', '--requisites', root])).trim().split('\n').sort()).toEqual(bench.closure);
+    expect((await runNix('nix-store', ['--query', '--requisites', root])).trim().split('\n').sort()).toEqual(bench.closure);
   });
 
   it('publishes caches where xz and zstd actually compress the text but not the keystream', async () => {

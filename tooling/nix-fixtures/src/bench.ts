@@ -1,12 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { access, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BENCH_BUILDER, BENCH_EXPRESSION, BENCH_VERSION } from './bench-expression.ts';
-import { contentCached } from './content-cache.ts';
-import { defaultCacheBase } from './env.ts';
-import { KEY_NAME } from './fixtures.ts';
-import { benchManifestSchema, readManifest, writeManifest, type BenchManifest } from './manifest.ts';
-import { addGcRoot, allPresent, closureOf, copyToFileCache, generateKey, instantiate, realise } from './nix.ts';
+import { cachesPresent } from './closure-fixture.ts';
+import { cachedFixture, numberedRoots } from './cached-fixture.ts';
+import { benchManifestSchema, writeManifest, type BenchManifest } from './manifest.ts';
+import { closureOf, instantiate, realise } from './nix.ts';
+import { publishCaches } from './publish.ts';
 
 /** A large real closure for benchmarks, published as signed xz and zstd binary caches. */
 export interface NixBenchFixtures {
@@ -48,30 +48,20 @@ export async function nixBenchFixtures(options: NixBenchFixturesOptions = {}): P
     .digest('hex')
     .slice(0, 32);
 
-  return contentCached<NixBenchFixtures>({
-    base: options.cacheDir ?? defaultCacheBase(),
-    key: `bench-${key}`,
-    load: async (dir) => {
-      const manifest = await readManifest(dir, benchManifestSchema);
-      if (manifest === undefined || manifest.key !== key || !(await allPresent(manifest.closure))) return undefined;
-      return resultFrom(dir, manifest);
-    },
+  return cachedFixture({
+    kind: 'bench',
+    key,
+    ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
+    schema: benchManifestSchema,
+    result: resultFrom,
+    gcRoots: (manifest) => numberedRoots(manifest.roots),
     build: async (dir) => {
       await writeFile(join(dir, 'bench.nix'), BENCH_EXPRESSION);
       await writeFile(join(dir, 'bench-builder.mjs'), BENCH_BUILDER);
       const args = { node: JSON.stringify(node), count: String(paths), bytesPerPath: String(bytesPerPath) };
       const roots = await realise(await instantiate(join(dir, 'bench.nix'), ['root'], args));
       const closure = await closureOf(roots);
-      await mkdir(join(dir, 'keys'));
-      const secretKeyFile = join(dir, 'keys', 'secret.key');
-      const publicKey = await generateKey(KEY_NAME, secretKeyFile, join(dir, 'keys', 'public.key'));
-      await mkdir(join(dir, 'caches'));
-      // Both cores for xz/zstd: the compression dominates the cold build.
-      for (const compression of ['xz', 'zstd'] as const) {
-        await copyToFileCache(roots, join(dir, 'caches', compression), compression, secretKeyFile, {
-          'parallel-compression': 'true',
-        });
-      }
+      const published = await publishCaches(dir, roots, ['xz', 'zstd'] as const);
       const manifest: BenchManifest = {
         kind: 'nix-bench-fixtures',
         key,
@@ -82,28 +72,16 @@ export async function nixBenchFixtures(options: NixBenchFixturesOptions = {}): P
         narSize: await totalNarSize(join(dir, 'caches', 'xz')),
         roots,
         closure,
-        publicKey,
-        secretKeyFile: 'keys/secret.key',
-        caches: { xz: 'caches/xz', zstd: 'caches/zstd' },
+        ...published,
       };
       await writeManifest(dir, manifest);
-    },
-    afterRename: async (dir) => {
-      const manifest = await readManifest(dir, benchManifestSchema);
-      if (manifest === undefined) return;
-      await mkdir(join(dir, 'gcroots'), { recursive: true });
-      for (const [i, root] of manifest.roots.entries()) await addGcRoot(root, join(dir, 'gcroots', `root-${i}`));
     },
   });
 }
 
 async function resultFrom(root: string, manifest: BenchManifest): Promise<NixBenchFixtures | undefined> {
-  const caches = { xz: join(root, manifest.caches.xz), zstd: join(root, manifest.caches.zstd) };
-  try {
-    for (const dir of Object.values(caches)) await access(join(dir, 'nix-cache-info'));
-  } catch {
-    return undefined;
-  }
+  const caches = await cachesPresent(root, manifest.caches);
+  if (caches === undefined) return undefined;
   return {
     root,
     roots: [...manifest.roots],

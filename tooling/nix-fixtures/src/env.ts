@@ -25,3 +25,8 @@ export function nixProcessEnv(extra: Record<string, string> = {}): NodeJS.Proces
 export function isCi(): boolean {
   return process.env['CI'] === 'true';
 }
+
+/** The directories of `PATH`, for finding a host tool to hand to a Nix builder (which gets no PATH). */
+export function pathDirectories(): string[] {
+  return (process.env['PATH'] ?? '/usr/bin:/bin').split(':').filter((dir) => dir.startsWith('/'));
+}

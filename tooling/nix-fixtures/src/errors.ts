@@ -82,3 +82,11 @@ export class NixOutputUnexpectedError extends NixFixturesError {
     this.name = 'NixOutputUnexpectedError';
   }
 }
+
+/** The host's packages cannot be laid out as a store closure (an unresolvable library, a file collision, a reference cycle). */
+export class FixturePlanInvalidError extends NixFixturesError {
+  constructor(detail: string, hint: string) {
+    super(`expected the machine's packages to lay out as a store closure, but ${detail}. ${hint}`, 'FLOXK8S_FIXTURE_PLAN_INVALID');
+    this.name = 'FixturePlanInvalidError';
+  }
+}

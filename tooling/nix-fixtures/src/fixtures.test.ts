@@ -7,6 +7,7 @@ import { FixtureInputMissingError, FixtureManifestInvalidError } from './errors.
 import { FIXTURE_ACTIVATION } from './fixture-lockfile.ts';
 import { BUSYBOX_APPLETS } from './fixtures-expression.ts';
 import { nixFixtures, type NixFixtures } from './fixtures.ts';
+import { runNix } from './nix-command.ts';
 import { run } from './run.ts';
 import { nixSkipReason, tempDir } from './test-nix.ts';
 
@@ -34,7 +35,7 @@ describe.skipIf(skip !== undefined)(`nixFixtures${skip ? ` (skipped: ${skip})` :
   });
 
   it('records real references: the script refers to busybox and data', async () => {
-    const references = (await run('nix-store', ['--query', '--references', fixtures.storePaths.script])).trim().split('\n').sort();
+    const references = (await runNix('nix-store', ['--query', '--references', fixtures.storePaths.script])).trim().split('\n').sort();
     expect(references).toEqual([fixtures.storePaths.busybox, fixtures.storePaths.data].sort());
     const script = await readFile(join(fixtures.storePaths.script, 'bin', 'hello-flox'), 'utf8');
     expect(script.split('\n')[0]).toBe(`#!${fixtures.storePaths.busybox}/bin/sh`);

@@ -1,15 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { contentCached } from './content-cache.ts';
-import { defaultCacheBase } from './env.ts';
+import { cachesPresent } from './closure-fixture.ts';
+import { KEY_NAME } from './publish.ts';
+import { cachedFixture } from './cached-fixture.ts';
 import { FixtureInputMissingError, NixOutputUnexpectedError } from './errors.ts';
 import { fixtureLockfile } from './fixture-lockfile.ts';
 import { FIXTURE_ATTRS, FIXTURES_EXPRESSION, FIXTURES_VERSION, type FixturePackage } from './fixtures-expression.ts';
-import { fixturesManifestSchema, readManifest, writeManifest, type FixturesManifest } from './manifest.ts';
+import { fixturesManifestSchema, writeManifest, type FixturesManifest } from './manifest.ts';
 import {
-  addGcRoot,
-  allPresent,
   closureOf,
   COMPRESSIONS,
   copyToFileCache,
@@ -43,7 +42,7 @@ export interface NixFixturesOptions {
   busyboxBinary?: string;
 }
 
-export const KEY_NAME = 'flox-k8s-fixture-1';
+export { KEY_NAME };
 const LOCKFILE = 'manifest.lock';
 
 /**
@@ -65,21 +64,14 @@ export async function nixFixtures(options: NixFixturesOptions = {}): Promise<Nix
     .digest('hex')
     .slice(0, 32);
 
-  return contentCached<NixFixtures>({
-    base: options.cacheDir ?? defaultCacheBase(),
-    key: `fixtures-${key}`,
-    load: async (dir) => {
-      const manifest = await readManifest(dir, fixturesManifestSchema);
-      if (manifest === undefined || manifest.key !== key || !(await allPresent(manifest.closure))) return undefined;
-      return resultFrom(dir, manifest);
-    },
+  return cachedFixture({
+    kind: 'fixtures',
+    key,
+    ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
+    schema: fixturesManifestSchema,
     build: (tmpDir) => buildFixtures(tmpDir, key, busyboxBinary),
-    afterRename: async (dir) => {
-      const manifest = await readManifest(dir, fixturesManifestSchema);
-      if (manifest === undefined) return;
-      await mkdir(join(dir, 'gcroots'), { recursive: true });
-      for (const attr of FIXTURE_ATTRS) await addGcRoot(manifest.storePaths[attr], join(dir, 'gcroots', attr));
-    },
+    result: resultFrom,
+    gcRoots: (manifest) => ({ ...manifest.storePaths }),
   });
 }
 
@@ -129,17 +121,8 @@ function byAttr(paths: readonly string[]): Record<FixturePackage, string> {
 }
 
 async function resultFrom(root: string, manifest: FixturesManifest): Promise<NixFixtures | undefined> {
-  const caches = {
-    xz: join(root, manifest.caches.xz),
-    zstd: join(root, manifest.caches.zstd),
-    bzip2: join(root, manifest.caches.bzip2),
-    none: join(root, manifest.caches.none),
-  };
-  try {
-    for (const dir of Object.values(caches)) await access(join(dir, 'nix-cache-info'));
-  } catch {
-    return undefined;
-  }
+  const caches = await cachesPresent(root, manifest.caches);
+  if (caches === undefined) return undefined;
   const lockfilePath = join(root, manifest.lockfile);
   return {
     root,

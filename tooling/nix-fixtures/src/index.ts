@@ -4,6 +4,15 @@ export { FIXTURE_ACTIVATION, FIXTURE_SYSTEM } from './fixture-lockfile.ts';
 export { BUSYBOX_APPLETS, FIXTURE_PACKAGES } from './fixtures-expression.ts';
 export { COMPRESSIONS, type Compression } from './nix.ts';
 export {
+  BARE_INSTALL_OPTIONS,
+  nixCommand,
+  nixShellCommand,
+  runNix,
+  runNixSync,
+  type NixProgram,
+  type NixRunOptions,
+} from './nix-command.ts';
+export {
   FixtureInputMissingError,
   FixtureLockTimeoutError,
   FixtureManifestInvalidError,
@@ -13,3 +22,8 @@ export {
 } from './errors.ts';
 export { nixBenchFixtures, type NixBenchFixtures, type NixBenchFixturesOptions } from './bench.ts';
 export { nixSkipReason } from './availability.ts';
+export { nixLargeFixtures, type NixLargeFixtures, type NixLargeFixturesOptions } from './large.ts';
+export { nixWideFixtures, type NixWideFixtures, type NixWideFixturesOptions } from './wide.ts';
+export type { FixtureProgram } from './large-programs.ts';
+export type { ClosureStats } from './closure-listing.ts';
+export { FixturePlanInvalidError } from './errors.ts';

@@ -40,6 +40,65 @@ export const benchManifestSchema = z.object({
 });
 export type BenchManifest = z.infer<typeof benchManifestSchema>;
 
+const publicKey = z.string().regex(/^[^:]+:[A-Za-z0-9+/]+={0,2}$/, 'expected name:base64');
+const count = z.number().int().nonnegative();
+const program = z.object({ name: z.string(), argv: z.array(z.string()).min(1), stdout: z.string(), containerOnly: z.literal(true).optional() });
+const closureStats = z.object({
+  paths: count,
+  files: count,
+  executables: count,
+  symlinks: count,
+  directories: count,
+  fileBytes: count,
+  largestFile: z.object({ path: z.string(), size: count }),
+});
+const listing = z.object({ pathInfo: relative, sha256: relative, tree: relative });
+const timings = z.record(z.string(), z.number().nonnegative());
+
+const header = { key: z.string(), builtAt: z.string(), buildId: z.string() };
+// What publishClosure (closure-fixture.ts) records for the large and wide fixtures.
+const publishedClosure = {
+  roots: z.array(storePath).min(1),
+  closure: z.array(storePath).min(1),
+  narSize: count,
+  stats: closureStats,
+  longestChain: z.array(storePath),
+  publicKey,
+  secretKeyFile: relative,
+  caches: z.object({ xz: relative, zstd: relative }),
+  lockfile: relative,
+  listing,
+  timingsMs: timings,
+};
+
+export const largeManifestSchema = z.object({
+  kind: z.literal('nix-large-fixtures'),
+  ...header,
+  units: z.record(
+    z.string(),
+    z.object({
+      name: z.string(),
+      version: z.string(),
+      debs: z.array(z.string()),
+      derivation: storePath,
+      outputs: z.record(z.string(), storePath),
+      installId: z.string().optional(),
+    }),
+  ),
+  interpreter: z.string().startsWith('/nix/store/'),
+  ...publishedClosure,
+});
+export type LargeManifest = z.infer<typeof largeManifestSchema>;
+
+export const wideManifestSchema = z.object({
+  kind: z.literal('nix-wide-fixtures'),
+  ...header,
+  packages: z.record(z.string(), z.object({ name: z.string(), derivation: storePath, out: storePath })),
+  programs: z.array(program),
+  ...publishedClosure,
+});
+export type WideManifest = z.infer<typeof wideManifestSchema>;
+
 export const MANIFEST_FILE = 'manifest.json';
 
 /** Reads and validates `dir/manifest.json`; `undefined` when absent, a coded error when malformed. */
@@ -68,6 +127,6 @@ export async function readManifest<S extends z.ZodType>(dir: string, schema: S):
   return parsed.data;
 }
 
-export async function writeManifest(dir: string, manifest: FixturesManifest | BenchManifest): Promise<void> {
+export async function writeManifest(dir: string, manifest: FixturesManifest | BenchManifest | LargeManifest | WideManifest): Promise<void> {
   await writeFile(join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
 }

@@ -3,13 +3,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from './run.ts';
+import { runNix } from './nix-command.ts';
 
 export { nixSkipReason } from './availability.ts';
 
-/** Runs `nix <args>` with the nix-command feature, no substituters, and a private Nix cache dir. */
+/** Runs `nix <args>` (through runNix: bare-install settings, no substituters) with a private Nix cache dir. */
 export function nix(args: readonly string[], xdgCacheHome: string): Promise<string> {
-  return run('nix', ['--extra-experimental-features', 'nix-command', '--option', 'substituters', '', ...args], {
+  return runNix('nix', args, {
     env: { XDG_CACHE_HOME: xdgCacheHome },
     timeoutMs: 120_000,
   });
