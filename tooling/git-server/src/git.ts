@@ -1,9 +1,13 @@
 import { spawn } from 'node:child_process';
+import { FloxK8sError } from '@flox-k8s/core';
 import { gitProcessEnv } from './env.ts';
 
 /** A git command failed (the test fixture, not the code under test). */
-export class GitCommandError extends Error {
-  readonly code = 'FLOXK8S_TEST_GIT_FAILED';
+export class GitCommandError extends FloxK8sError {
+  static override readonly code = 'FLOXK8S_TEST_GIT_FAILED' as const;
+  constructor(message: string) {
+    super(GitCommandError.code, message);
+  }
 }
 
 /** Runs the real `git` CLI; resolves its stdout (trailing newline removed). */
