@@ -17,6 +17,7 @@ describe.skipIf(gitSkipReason())('floxmeta source: bad remotes', () => {
   beforeAll(async () => {
     t = await startTestRemote();
     await t.remote.initEnvironment('acme', 'empty');
+    await t.remote.createOwner('hollow');
     await t.remote.commitFiles('acme', 'not-json', { 'metadata.json': '{"version": 2, "history": [' }, 'broken');
     await t.remote.commitFiles('acme', 'bad-schema', { 'metadata.json': '{"version": 2, "total_generations": 1}' }, 'no history');
     await t.remote.commitFiles('acme', 'future', { 'metadata.json': '{"version": 3}' }, 'from a newer flox');
@@ -42,6 +43,8 @@ describe.skipIf(gitSkipReason())('floxmeta source: bad remotes', () => {
   it('a missing owner, environment or generation', async () => {
     await expectCode('nobody/hello', 'FLOXK8S_FLOXMETA_OWNER_NOT_FOUND');
     await expectCode('acme/nope', 'FLOXK8S_FLOXMETA_ENVIRONMENT_NOT_FOUND');
+    // An owner repository with no branch at all advertises only "capabilities^{}".
+    await expectCode('hollow/nope', 'FLOXK8S_FLOXMETA_ENVIRONMENT_NOT_FOUND');
     const missing = await expectCode('acme/hello:9', 'FLOXK8S_FLOXMETA_GENERATION_NOT_FOUND');
     expect(missing.message).toContain('generations: 1, 2');
     await expectCode('acme/empty', 'FLOXK8S_FLOXMETA_GENERATION_NOT_FOUND');

@@ -18,7 +18,7 @@ export function floxmetaSourceReader(source: FloxmetaSource): ReferenceSourceRea
     async resolve(ref) {
       const cached = fromCache(cache, ref, source.liveTtlMs);
       if (cached !== undefined) return cached;
-      const { readFromRemote } = await import('./remote.ts');
+      const { readFromRemote } = await import('./read.ts');
       return readFromRemote({ source, label, cache, ref });
     },
   };

@@ -6,6 +6,7 @@
 // where a read must fetch exactly the commit it already looked at.
 import { createHash } from 'node:crypto';
 import { FloxmetaBranchMovedError, FloxmetaTransportError } from './errors.ts';
+import { PktReader, pktLine, protocolError } from './pkt-line.ts';
 
 /** Capabilities we ask for when the server offers them (side-band for errors, no progress chatter). */
 const WANTED = ['side-band-64k', 'side-band', 'ofs-delta', 'shallow', 'no-progress'];
@@ -64,10 +65,6 @@ export function packFromResult(result: Uint8Array, commit: string, { shallow, si
   return checkPack(Buffer.concat(chunks), label);
 }
 
-function pktLine(text: string): string {
-  return `${(text.length + 4).toString(16).padStart(4, '0')}${text}`;
-}
-
 /** A pkt-line data payload is "ERR …": the server refused. */
 function checkErr(line: Uint8Array, commit: string, label: string): string {
   const text = new TextDecoder().decode(line);
@@ -82,10 +79,6 @@ function remoteError(message: string, commit: string, label: string): Error {
   return new FloxmetaTransportError(`${label}: the server refused the fetch: ${message.slice(0, 200)}`);
 }
 
-function protocolError(label: string, what: string): FloxmetaTransportError {
-  return new FloxmetaTransportError(`${label}: not a git upload-pack result: ${what}`);
-}
-
 /** A pack file: "PACK", version 2 or 3, and a trailing SHA-1 of everything before it. */
 function checkPack(pack: Buffer, label: string): Uint8Array {
   if (pack.length < 32 || pack.toString('latin1', 0, 4) !== 'PACK' || ![2, 3].includes(pack.readUInt32BE(4))) {
@@ -95,29 +88,4 @@ function checkPack(pack: Buffer, label: string): Uint8Array {
   const sum = createHash('sha1').update(pack.subarray(0, pack.length - 20)).digest();
   if (!sum.equals(trailer)) throw protocolError(label, 'the pack checksum does not match its contents');
   return new Uint8Array(pack.buffer, pack.byteOffset, pack.byteLength);
-}
-
-class PktReader {
-  offset = 0;
-  readonly bytes: Uint8Array;
-  readonly label: string;
-  constructor(bytes: Uint8Array, label: string) {
-    this.bytes = bytes;
-    this.label = label;
-  }
-
-  next(): Uint8Array | 'flush' {
-    if (this.offset + 4 > this.bytes.length) throw protocolError(this.label, 'the response ends early');
-    const head = new TextDecoder().decode(this.bytes.subarray(this.offset, this.offset + 4));
-    if (!/^[0-9a-f]{4}$/.test(head)) throw protocolError(this.label, `bad pkt-line length "${head}"`);
-    const length = Number.parseInt(head, 16);
-    if (length === 0) {
-      this.offset += 4;
-      return 'flush';
-    }
-    if (length < 4 || this.offset + length > this.bytes.length) throw protocolError(this.label, `pkt-line of ${length} bytes overruns the response`);
-    const payload = this.bytes.subarray(this.offset + 4, this.offset + length);
-    this.offset += length;
-    return payload;
-  }
 }

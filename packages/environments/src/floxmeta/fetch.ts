@@ -1,88 +1,45 @@
-// One read of a floxmeta branch over git's smart HTTP protocol: discover the branch tip
-// (one GET), fetch exactly that commit at depth 1 (one POST), then read metadata.json and
-// the lockfile blobs the reference needs out of the pack. isomorphic-git parses the ref
-// advertisement, indexes the pack (resolving deltas, hashing every object) and walks the
-// commit's tree; ./upload-pack.ts frames the single upload-pack exchange.
-// Loaded only when the cache cannot answer: a warm start never parses this module.
+// Fetching one commit of a floxmeta branch and reading what a reference needs from it:
+// `metadata.json`, then the lockfile of the generation it names. isomorphic-git indexes the
+// pack (resolving deltas, hashing every object) and walks the commit's tree; ./upload-pack.ts
+// frames the single upload-pack exchange. Loaded only when a read must fetch.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FloxmetaSource } from '@flox-k8s/config';
 import { errorCode, isFloxK8sError } from '@flox-k8s/core';
 import { parseLockfile, type EnvironmentRef } from '@flox-k8s/lockfile';
-import { getRemoteInfo, indexPack, readBlob, readCommit, type GitHttpRequest, type GitHttpResponse } from 'isomorphic-git';
+import { indexPack, readBlob, readCommit as readGitCommit } from 'isomorphic-git';
 import { MAX_LOCKFILE_BYTES } from '../layout.ts';
 import type { FloxmetaCache, FloxmetaHit } from './cache.ts';
+import type { BranchTip } from './discover.ts';
 import {
-  FloxmetaEnvironmentNotFoundError,
   FloxmetaGenerationNotFoundError,
   FloxmetaLockfileInvalidError,
   FloxmetaLockfileMissingError,
   FloxmetaMetadataInvalidError,
-  FloxmetaOwnerNotFoundError,
-  FloxmetaTimeoutError,
   FloxmetaTooLargeError,
   FloxmetaTransportError,
 } from './errors.ts';
-import { environmentBranch, floxmetaRepoUrl, generationLockfilePath, MAX_METADATA_BYTES, METADATA_FILE } from './layout.ts';
+import { generationLockfilePath, MAX_METADATA_BYTES, METADATA_FILE } from './layout.ts';
 import { parseGenerationsMetadata } from './metadata.ts';
-import { readToken } from './token.ts';
-import { Transport } from './transport.ts';
+import type { Transport } from './transport.ts';
 import { packFromResult, uploadPackRequest } from './upload-pack.ts';
 
-/** Largest ref advertisement accepted (every environment of the owner is a branch in it). */
-const MAX_ADVERTISEMENT_BYTES = 4 * 1024 * 1024;
-
-export interface RemoteRead {
-  source: FloxmetaSource;
+export interface CommitRead {
   label: string;
   cache: FloxmetaCache;
   ref: EnvironmentRef;
-  /** Called with the request count when the read ends (tests, logs). */
-  onRequests?: (count: number) => void;
+  transport: Transport;
+  repoUrl: string;
+  tip: BranchTip;
+  /** Throws the timeout error once the read's deadline has passed. */
+  deadline: () => void;
 }
 
-/**
- * Reads `ref` from the remote and records what it learnt in the cache. For a digest
- * reference the answer is the generation with that lockfile digest, else the live one
- * (the caller reports the mismatch, as for every source).
- */
-export async function readFromRemote(read: RemoteRead): Promise<FloxmetaHit> {
-  const { source, label, ref } = read;
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), source.timeoutMs);
-  const deadline = (): void => {
-    if (controller.signal.aborted) throw new FloxmetaTimeoutError(`${label}: reading ${ref.owner}/${ref.name} took longer than the source's timeoutMs (${source.timeoutMs} ms)`);
-  };
-  let transport: Transport | undefined;
-  let authorization: string | undefined;
-  try {
-    authorization = source.tokenFile === undefined ? undefined : `Basic ${Buffer.from(`oauth:${await readToken(source.tokenFile, label)}`).toString('base64')}`;
-    transport = new Transport({ baseUrl: source.url, authorization, tokenFile: source.tokenFile, signal: controller.signal, maxBytes: source.maxFetchBytes, label });
-    return await readBranch(read, transport, deadline);
-  } catch (error) {
-    if (controller.signal.aborted && !(error instanceof FloxmetaTimeoutError)) {
-      throw new FloxmetaTimeoutError(`${label}: reading ${ref.owner}/${ref.name} took longer than the source's timeoutMs (${source.timeoutMs} ms)`, { cause: error });
-    }
-    throw isFloxK8sError(error) ? error : new FloxmetaTransportError(`${label}: ${withoutSecret((error as Error).message, authorization)}`, { cause: error });
-  } finally {
-    clearTimeout(timer);
-    transport?.close();
-    if (transport !== undefined) read.onRequests?.(transport.requests);
-  }
-}
-
-async function readBranch({ source, label, cache, ref }: RemoteRead, transport: Transport, deadline: () => void): Promise<FloxmetaHit> {
-  const repoUrl = floxmetaRepoUrl(source.url, ref.owner);
+/** Fetches the branch tip and answers `ref` from it, caching what it read. */
+export async function readCommit({ label, cache, ref, transport, repoUrl, tip, deadline }: CommitRead): Promise<FloxmetaHit> {
+  const { commit, capabilities } = tip;
   const where = `${label}: ${ref.owner}/floxmeta branch ${ref.name}`;
-  const { commit, capabilities } = await discoverBranch(transport, repoUrl, ref, label);
-  deadline();
-  if (source.liveTtlMs > 0) cache.storeLiveTip(ref.owner, ref.name, commit, Date.now());
-  if (ref.kind === 'live') {
-    const known = cache.commit(ref.owner, ref.name, commit);
-    if (known !== undefined) return known;
-  }
   const objects = await fetchCommit(transport, repoUrl, commit, capabilities, cache, label);
   try {
     deadline();
@@ -118,33 +75,6 @@ async function readBranch({ source, label, cache, ref }: RemoteRead, transport: 
   }
 }
 
-/** GET info/refs: the tip of the environment's branch and what the server can do. */
-async function discoverBranch(transport: Transport, repoUrl: string, ref: EnvironmentRef, label: string): Promise<{ commit: string; capabilities: string[] }> {
-  const http = {
-    async request(req: GitHttpRequest): Promise<GitHttpResponse> {
-      const answer = await transport.request(req.method === 'POST' ? 'POST' : 'GET', req.url, req.headers ?? {}, undefined, MAX_ADVERTISEMENT_BYTES);
-      if (answer.statusCode === 404) {
-        throw new FloxmetaOwnerNotFoundError(`${label}: no floxmeta repository for owner ${ref.owner} (HTTP 404 for ${new URL(repoUrl).pathname}); check the owner, or the source's url`);
-      }
-      return { url: answer.url, method: req.method ?? 'GET', statusCode: answer.statusCode, statusMessage: answer.statusMessage, headers: answer.headers, body: oneChunk(answer.body) };
-    },
-  };
-  let info: Awaited<ReturnType<typeof getRemoteInfo>>;
-  try {
-    info = await getRemoteInfo({ http, url: repoUrl });
-  } catch (error) {
-    if (isFloxK8sError(error)) throw error;
-    throw new FloxmetaTransportError(`${label}: ${new URL(repoUrl).pathname} is not a git smart-HTTP repository (${(error as { code?: string }).code ?? 'error'}: ${(error as Error).message.slice(0, 160)})`, { cause: error });
-  }
-  const heads: unknown = info.refs?.['heads'];
-  const branch = environmentBranch(ref.name).slice('refs/heads/'.length);
-  const commit = typeof heads === 'object' && heads !== null && Object.hasOwn(heads, branch) ? (heads as Record<string, unknown>)[branch] : undefined;
-  if (typeof commit !== 'string' || !/^[0-9a-f]{40}$/.test(commit)) {
-    throw new FloxmetaEnvironmentNotFoundError(`${label}: ${ref.owner}/floxmeta has no branch ${ref.name}, so no environment ${ref.owner}/${ref.name}; check the name or push it with flox push`);
-  }
-  return { commit, capabilities: info.capabilities };
-}
-
 interface CommitObjects {
   /** A file of the commit's tree, or undefined when there is no such file. */
   read(path: string, limit: number): Promise<Uint8Array | undefined>;
@@ -169,7 +99,7 @@ async function fetchCommit(transport: Transport, repoUrl: string, commit: string
     mkdirSync(join(dir, 'objects', 'pack'), { recursive: true });
     writeFileSync(join(dir, 'objects', 'pack', name), pack);
     await indexPack({ fs, dir, gitdir: dir, filepath: `objects/pack/${name}` });
-    await readCommit({ fs, gitdir: dir, oid: commit }).catch((error: unknown) => {
+    await readGitCommit({ fs, gitdir: dir, oid: commit }).catch((error: unknown) => {
       throw new FloxmetaTransportError(`${label}: the fetched pack does not hold commit ${commit}`, { cause: error });
     });
   } catch (error) {
@@ -220,14 +150,3 @@ function summary(generations: readonly number[]): string {
   return sorted.length <= 10 ? sorted.join(', ') : `${sorted.slice(0, 5).join(', ')}, …, ${sorted.slice(-3).join(', ')}`;
 }
 
-async function* oneChunk(body: Uint8Array): AsyncIterableIterator<Uint8Array> {
-  yield body;
-}
-
-/** A message from a library can echo request details: the credential never leaves in one. */
-function withoutSecret(message: string, authorization: string | undefined): string {
-  if (authorization === undefined) return message;
-  const encoded = authorization.slice('Basic '.length);
-  const token = Buffer.from(encoded, 'base64').toString('utf8').slice('oauth:'.length);
-  return message.split(encoded).join('[redacted]').split(token).join('[redacted]');
-}
