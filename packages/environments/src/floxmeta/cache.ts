@@ -14,7 +14,7 @@
 // that is missing, unreadable or malformed is a miss. Writes go through a temp file and
 // a rename, so a reader never sees half a file and concurrent writers agree.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnvironmentSourceError } from '../errors.ts';
 import { checkSegment } from '../layout.ts';
@@ -79,9 +79,22 @@ export class FloxmetaCache {
     this.#write(join(this.#env(owner, name), 'live'), `${commit} ${Math.floor(readAt)}\n`);
   }
 
-  /** Where a fetch may unpack; the caller removes it. */
+  /**
+   * Where a fetch may unpack; the caller removes it. Scratch left by a process that died
+   * mid-fetch (older than an hour, far beyond any read's deadline) is removed first.
+   */
   scratchDir(): string {
-    const dir = join(this.#root, 'tmp', `fetch-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 10)}`);
+    const tmp = join(this.#root, 'tmp');
+    const stale = Date.now() - 3_600_000;
+    for (const name of safeReaddir(tmp)) {
+      const path = join(tmp, name);
+      try {
+        if (statSync(path).mtimeMs < stale) rmSync(path, { recursive: true, force: true });
+      } catch {
+        // Gone already (another process swept it).
+      }
+    }
+    const dir = join(tmp, `fetch-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 10)}`);
     this.#mkdir(dir);
     return dir;
   }
@@ -133,5 +146,13 @@ export class FloxmetaCache {
     } catch (error) {
       throw new EnvironmentSourceError(`cannot create the floxmeta cache directory ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; check the source's cacheDir`, { cause: error });
     }
+  }
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
   }
 }

@@ -1,6 +1,6 @@
 // The floxmeta source against a real git server (git http-backend on loopback), with
 // repositories made by the git CLI in FloxHub's layout.
-import { readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { floxhubAuthorization, gitSkipReason } from '@flox-k8s/git-server';
@@ -122,12 +122,17 @@ describe.skipIf(gitSkipReason())('floxmeta source', () => {
     });
   });
 
-  it('treats a damaged cache file as a miss, never as an answer', async () => {
+  it('treats a damaged cache file as a miss, never as an answer, and sweeps stale scratch', async () => {
     const cacheDir = join(t.dir, 'cache-damaged');
     const readers = await t.readers({ cacheDir });
     await fetchEnvironment(parseReference('acme/hello:2'), readers);
     const lockfiles = join(cacheDir, 'v1', 'lockfiles');
     for (const name of await readdir(lockfiles)) await writeFile(join(lockfiles, name), '{"tampered": true}');
+    // And scratch a crashed fetch left behind an hour ago is swept by the next fetch.
+    const debris = join(cacheDir, 'v1', 'tmp', 'fetch-1-crashed');
+    await mkdir(join(debris, 'objects'), { recursive: true });
+    const hourAgo = new Date(Date.now() - 3_700_000);
+    await utimes(debris, hourAgo, hourAgo);
     const { value, requests } = await counted(() => fetchEnvironment(parseReference('acme/hello:2'), readers));
     expect(requests).toHaveLength(2);
     expect(bytesOf(value.bytes).equals(bytesOf(t.lockfiles[1] as Uint8Array))).toBe(true);
