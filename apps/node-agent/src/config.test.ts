@@ -56,13 +56,21 @@ describe('agent config', () => {
     await writeFile(join(dir, 'cache-cred'), 'user:pw\n');
     const config = parseAgentConfig({
       caches: [{ url: 'https://cache.example', credentialsFile: join(dir, 'cache-cred'), credentialsType: 'basic' }],
-      sources: [{ type: 'hub', url: 'https://hub.example', tokenFile: join(dir, 'hub-token') }],
+      sources: [
+        { type: 'hub', url: 'https://hub.example', tokenFile: join(dir, 'hub-token') },
+        { type: 'floxmeta', url: 'https://api.flox.dev/git', tokenFile: join(dir, 'hub-token') },
+      ],
     });
     const options = await installOptionsFrom(config, '/usr/bin/node');
     const shim = JSON.parse(String(options.files?.['etc/config.json']?.content)) as Record<string, unknown>;
     expect(shim).not.toHaveProperty('agent');
     expect(shim['caches']).toEqual([{ url: 'https://cache.example', credentialsFile: '/opt/flox-k8s/secrets/1', credentialsType: 'basic' }]);
-    expect(shim['sources']).toEqual([{ type: 'hub', url: 'https://hub.example', tokenFile: '/opt/flox-k8s/secrets/2', timeoutMs: 10_000 }]);
+    expect(shim['sources']).toEqual([
+      { type: 'hub', url: 'https://hub.example', tokenFile: '/opt/flox-k8s/secrets/2', timeoutMs: 10_000 },
+      // The FloxHub token too; the node-local cache sits beside the store the shim and the agent share.
+      expect.objectContaining({ type: 'floxmeta', tokenFile: '/opt/flox-k8s/secrets/3', cacheDir: '/var/lib/flox-k8s/floxmeta' }),
+    ]);
+    expect(options.files?.['secrets/3']?.mode).toBe(0o600);
     expect(options.files?.['secrets/1']).toEqual({ content: await readFile(join(dir, 'cache-cred')), mode: 0o600 });
     expect(options.files?.['secrets/2']?.mode).toBe(0o600);
     expect(options.nodeBinary).toBe('/usr/bin/node');

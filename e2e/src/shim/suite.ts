@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURE_ACTIVATION } from '@flox-k8s/nix-fixtures';
+import { floxhubAuthorization } from '@flox-k8s/git-server';
+import { FIXTURE_ACTIVATION, nixFixtures } from '@flox-k8s/nix-fixtures';
 import { STUB_IMAGE_NAME, TEST_BUSYBOX_IMAGE_NAME } from '@flox-k8s/oci-image';
 import {
   containerConfig,
@@ -18,6 +19,7 @@ import {
   type ContainerdVersion,
 } from '@flox-k8s/cri-harness';
 import { ENVIRONMENT, startFloxNode, type FloxNode } from './flox-node.ts';
+import { FLOXHUB_TOKEN, startFloxhub, type Floxhub } from './floxhub.ts';
 import { createAndStart, podConfig, stubImageRef } from './pod-helpers.ts';
 
 const ENV_DIR = '/run/flox-k8s/env';
@@ -25,8 +27,10 @@ const ENV_DIR = '/run/flox-k8s/env';
 export function defineShimSuite(version: ContainerdVersion): void {
   describe.skipIf(requireRoot())(`flox runtime on containerd ${version}`, () => {
     let node: FloxNode;
+    let floxhub: Floxhub;
     let corruptedNar: string | undefined;
     beforeAll(async () => {
+      floxhub = await startFloxhub((await nixFixtures()).lockfile.bytes);
       node = await startFloxNode({
         version,
         variants: [
@@ -47,11 +51,14 @@ export function defineShimSuite(version: ContainerdVersion): void {
             },
           },
           { name: 'floxfresh' },
+          // Environments from a FloxHub stand-in: floxmeta over git smart HTTP, with a token.
+          { name: 'floxgit', config: { sources: floxhub.sources } },
         ],
       });
     });
     afterAll(async () => {
       await node?.stop();
+      await floxhub?.close();
     });
 
     it(`runs a containerd ${generationPattern(version)} (the version is reported)`, async ({ annotate }) => {
@@ -217,6 +224,40 @@ export function defineShimSuite(version: ContainerdVersion): void {
       const nars = (variant?.cache.requests ?? []).filter((r) => r.path.startsWith('/nar/')).map((r) => r.path);
       expect(nars.length).toBe(node.fixtures.closure.length);
       expect(new Set(nars).size).toBe(nars.length);
+    });
+
+    it('7. FloxHub environments (floxmeta over git): live, pinned and digest references run; a pinned one is read once', async () => {
+      const { cri } = node;
+      const hub = floxhub.server;
+      /** Runs hello-flox in a pod naming `environment`; answers the lockfile digest the shim applied. */
+      const run = async (name: string, environment: string): Promise<string> => {
+        const pod = await podConfig(node, name, { 'flox.dev/environment': environment });
+        const podId = await cri.runPodSandbox(pod, 'floxgit');
+        try {
+          const c = containerConfig({ name: 'app', image: STUB_IMAGE_NAME, command: ['sleep', '300'] });
+          const id = await createAndStart(cri, podId, c, pod);
+          const exec = await cri.execSync(id, ['hello-flox'], 20);
+          expect(exec.exitCode).toBe(0);
+          expect(exec.stdout.toString()).toMatch(/hello/i);
+          // The running container's patched spec records the lockfile it was given.
+          const bundle = join(node.containerd.paths.state, 'io.containerd.runtime.v2.task', 'k8s.io', id);
+          const spec = JSON.parse(await readFile(join(bundle, 'config.json'), 'utf8')) as { annotations?: Record<string, string> };
+          return spec.annotations?.['flox.dev/lockfile-digest'] ?? '';
+        } finally {
+          await removePod(cri, podId);
+        }
+      };
+      const [first, live] = floxhub.digests;
+      expect(await run('flox-hub-live', 'acme/fixture')).toBe(live);
+      const before = hub.requests.length;
+      expect(await run('flox-hub-pinned', 'acme/fixture:1')).toBe(first);
+      expect(hub.requests.slice(before).map((r) => `${r.method} ${r.path}`)).toEqual(['GET /acme/floxmeta/info/refs', 'POST /acme/floxmeta/git-upload-pack']);
+      // Pinned generations and digests are immutable: the node's cache answers, the hub hears nothing.
+      const pinnedOnce = hub.requests.length;
+      expect(await run('flox-hub-pinned-again', 'acme/fixture:1')).toBe(first);
+      expect(await run('flox-hub-digest', `acme/fixture@sha256:${first}`)).toBe(first);
+      expect(hub.requests.length).toBe(pinnedOnce);
+      expect(hub.requests.every((r) => r.authorization === floxhubAuthorization(FLOXHUB_TOKEN))).toBe(true);
     });
 
     it('5. a pod without the annotation behaves exactly as with runc', async () => {

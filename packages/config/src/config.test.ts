@@ -65,4 +65,32 @@ describe('config', () => {
       { url: 'https://b.example', priority: 10, credentials: { username: 'alice', password: 'pw:with:colons' } },
     ]);
   });
+
+  it('takes a floxmeta source with defaults, its cache beside the store unless named', () => {
+    const config = parseConfig({
+      storeRoot: '/srv/flox',
+      sources: [
+        { type: 'floxmeta', url: 'https://api.flox.dev/git', tokenFile: '/var/run/secrets/flox.dev/floxhub-token' },
+        { type: 'floxmeta', url: 'http://127.0.0.1:9/git', cacheDir: '/var/cache/floxmeta', liveTtlMs: 5000 },
+      ],
+    });
+    expect(config.sources).toEqual([
+      {
+        type: 'floxmeta',
+        url: 'https://api.flox.dev/git',
+        tokenFile: '/var/run/secrets/flox.dev/floxhub-token',
+        cacheDir: '/srv/flox/floxmeta',
+        liveTtlMs: 0,
+        timeoutMs: 30_000,
+        maxFetchBytes: 64 * 1024 * 1024,
+      },
+      { type: 'floxmeta', url: 'http://127.0.0.1:9/git', cacheDir: '/var/cache/floxmeta', liveTtlMs: 5000, timeoutMs: 30_000, maxFetchBytes: 64 * 1024 * 1024 },
+    ]);
+  });
+
+  it('rejects a floxmeta URL carrying credentials and a relative token file', () => {
+    expect(() => parseConfig({ sources: [{ type: 'floxmeta', url: 'https://oauth:tok@api.flox.dev/git' }] })).toThrow(/sources\[0\]\.url: put the token in tokenFile/);
+    expect(() => parseConfig({ sources: [{ type: 'floxmeta', url: 'https://api.flox.dev/git', tokenFile: 'token' }] })).toThrow(/sources\[0\]\.tokenFile/);
+    expect(() => parseConfig({ sources: [{ type: 'floxmeta', url: 'https://api.flox.dev/git', liveTtlMs: -1 }] })).toThrow(/liveTtlMs/);
+  });
 });

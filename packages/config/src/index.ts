@@ -15,6 +15,7 @@ export {
   type EnvironmentSource,
   type HubSource,
   type DirSource,
+  type FloxmetaSource,
 } from './schema.ts';
 export { loadConfig, parseConfig, hostSystem } from './load.ts';
 export { cacheConfigs, readSecret } from './credentials.ts';

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigInvalidError } from './errors.ts';
 import { formatIssues } from '@flox-k8s/core';
 import { shimConfigSchema, type ShimConfig } from './schema.ts';
@@ -15,7 +16,10 @@ export function parseConfig(input: unknown, source = 'config'): ShimConfig {
   if (!result.success) {
     throw new ConfigInvalidError(`${source}: ${formatIssues(result.error)}`);
   }
-  return { ...result.data, system: result.data.system ?? hostSystem() };
+  const { data } = result;
+  // A floxmeta source caches beside the store unless told otherwise.
+  const sources = data.sources.map((s) => (s.type === 'floxmeta' ? { ...s, cacheDir: s.cacheDir ?? join(data.storeRoot, 'floxmeta') } : s));
+  return { ...data, sources, system: data.system ?? hostSystem() };
 }
 
 /**

@@ -37,8 +37,27 @@ const dirSource = z.strictObject({
   path: absolutePath,
 });
 
-/** One environment source: an HTTP(S) hub or a directory with the same layout. */
-export const environmentSourceSchema = z.discriminatedUnion('type', [hubSource, dirSource]);
+const floxmetaSource = z.strictObject({
+  type: z.literal('floxmeta'),
+  /**
+   * FloxHub's git URL (hosted FloxHub: `https://api.flox.dev/git`); an owner's environments
+   * are the branches of `<url>/<owner>/floxmeta`. Credentials never go in the URL.
+   */
+  url: httpUrl.refine((u) => !URL.canParse(u) || (new URL(u).username === '' && new URL(u).password === ''), 'put the token in tokenFile, not in the URL'),
+  /** One-line FloxHub token file (a mounted Secret, e.g. `/var/run/secrets/flox.dev/floxhub-token`). */
+  tokenFile: absolutePath.optional(),
+  /** Node-local cache of what was read; default `<storeRoot>/floxmeta`. */
+  cacheDir: absolutePath.optional(),
+  /** Reuse a branch tip read this recently for live references; 0 reads the branch on every resolve. */
+  liveTtlMs: z.number().int().min(0).max(300_000).default(0),
+  /** Deadline of one read from the remote (discovery, fetch, reading the objects). */
+  timeoutMs: z.number().int().positive().default(30_000),
+  /** Largest response accepted from the remote (a fetch carries the tip's whole tree). */
+  maxFetchBytes: z.number().int().positive().default(64 * 1024 * 1024),
+});
+
+/** One environment source: an HTTP(S) hub, a directory with the same layout, or FloxHub's floxmeta git repositories. */
+export const environmentSourceSchema = z.discriminatedUnion('type', [hubSource, dirSource, floxmetaSource]);
 
 /** Default location of the config file (the shim's `FLOXK8S_CONFIG` overrides it). */
 export const DEFAULT_CONFIG_PATH = '/etc/flox-k8s/config.json';
@@ -73,9 +92,11 @@ export const shimConfigSchema = z.strictObject({
 
 export type ShimConfigInput = z.input<typeof shimConfigSchema>;
 export type CacheEntry = z.output<typeof cacheSchema>;
-export type EnvironmentSource = z.output<typeof hubSource> | z.output<typeof dirSource>;
 export type HubSource = z.output<typeof hubSource>;
 export type DirSource = z.output<typeof dirSource>;
+/** A floxmeta source after parseConfig: `cacheDir` filled in (`<storeRoot>/floxmeta` by default). */
+export type FloxmetaSource = z.output<typeof floxmetaSource> & { cacheDir: string };
+export type EnvironmentSource = HubSource | DirSource | FloxmetaSource;
 
-/** The validated config, with the node's system filled in. */
-export type ShimConfig = Omit<z.output<typeof shimConfigSchema>, 'system'> & { system: string };
+/** The validated config, with the node's system and every floxmeta source's cache filled in. */
+export type ShimConfig = Omit<z.output<typeof shimConfigSchema>, 'system' | 'sources'> & { system: string; sources: EnvironmentSource[] };

@@ -1,20 +1,29 @@
 import { FloxK8sError } from '@flox-k8s/core';
 
-/** No configured environment source knows the environment (or generation). */
+/**
+ * No configured environment source knows the environment (or generation). A source
+ * that can say more precisely what is missing throws a subclass with its own code
+ * (a floxmeta source: `FLOXK8S_FLOXMETA_OWNER_NOT_FOUND`, …); `instanceof` still holds.
+ */
 export class EnvironmentNotFoundError extends FloxK8sError {
-  static override readonly code = 'FLOXK8S_ENV_NOT_FOUND' as const;
+  static override readonly code: string = 'FLOXK8S_ENV_NOT_FOUND';
 
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(EnvironmentNotFoundError.code, message, options);
+  /** `code` is for subclasses naming what exactly is missing. */
+  constructor(message: string, options?: { cause?: unknown }, code: string = EnvironmentNotFoundError.code) {
+    super(code, message, options);
   }
 }
 
-/** An environment source answered, but not usefully (HTTP error, bad pointer, bad lockfile, I/O). */
+/**
+ * An environment source answered, but not usefully (HTTP error, bad pointer, bad lockfile,
+ * I/O). Subclasses name the failure more precisely with their own code.
+ */
 export class EnvironmentSourceError extends FloxK8sError {
-  static override readonly code = 'FLOXK8S_ENV_SOURCE_FAILED' as const;
+  static override readonly code: string = 'FLOXK8S_ENV_SOURCE_FAILED';
 
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(EnvironmentSourceError.code, message, options);
+  /** `code` is for subclasses naming the failure more precisely. */
+  constructor(message: string, options?: { cause?: unknown }, code: string = EnvironmentSourceError.code) {
+    super(code, message, options);
   }
 }
 

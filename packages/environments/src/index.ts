@@ -1,6 +1,7 @@
 /**
  * `@flox-k8s/environments`: Flox environment references and where they resolve: HTTP(S)
- * environment hubs and directories with the same layout, tried in order; publishing into
+ * environment hubs and directories with the same layout, and FloxHub's git-backed
+ * floxmeta repositories, tried in order; publishing into
  * such a directory. `@flox-k8s/environments/resolve` is the reference → lockfile-bytes
  * step alone (no lockfile parser), for a warm container start.
  * @module
@@ -9,5 +10,20 @@ export { parseReference, fetchEnvironment, sourceReaders, type ResolvedEnvironme
 export { resolveEnvironment, parseFetched } from './parse.ts';
 export { publishEnvironment, type PublishedEnvironment } from './publish.ts';
 export { MAX_LOCKFILE_BYTES } from './layout.ts';
-export type { SourceReader } from './types.ts';
+export type { EnvironmentSourceReader, ReferenceSourceReader, SourceAnswer, SourceReader } from './types.ts';
 export { EnvironmentDigestMismatchError, EnvironmentNotFoundError, EnvironmentSourceError } from './errors.ts';
+export {
+  FloxmetaBranchMovedError,
+  FloxmetaEnvironmentNotFoundError,
+  FloxmetaForbiddenError,
+  FloxmetaGenerationNotFoundError,
+  FloxmetaLockfileInvalidError,
+  FloxmetaLockfileMissingError,
+  FloxmetaMetadataInvalidError,
+  FloxmetaOwnerNotFoundError,
+  FloxmetaTimeoutError,
+  FloxmetaTokenMissingError,
+  FloxmetaTooLargeError,
+  FloxmetaTransportError,
+  FloxmetaUnauthorizedError,
+} from './floxmeta/errors.ts';

@@ -2,13 +2,13 @@ import { parseLockfile, type EnvironmentRef, type Lockfile } from '@flox-k8s/loc
 import { errorCode } from '@flox-k8s/core';
 import { EnvironmentSourceError } from './errors.ts';
 import { fetchEnvironment, type FetchedEnvironment, type ResolvedEnvironment } from './resolve.ts';
-import type { SourceReader } from './types.ts';
+import type { EnvironmentSourceReader } from './types.ts';
 
 /**
  * Resolves a reference to a lockfile through the sources, first match wins.
  * `@sha256:` pins must match the served lockfile's digest.
  */
-export async function resolveEnvironment(ref: EnvironmentRef, readers: readonly SourceReader[]): Promise<ResolvedEnvironment> {
+export async function resolveEnvironment(ref: EnvironmentRef, readers: readonly EnvironmentSourceReader[]): Promise<ResolvedEnvironment> {
   const fetched = await fetchEnvironment(ref, readers);
   return { ...fetched, lock: parseFetched(fetched) };
 }

@@ -1,14 +1,15 @@
 import { createHash } from 'node:crypto';
 import type { EnvironmentSource } from '@flox-k8s/config';
-import { isFloxK8sError } from '@flox-k8s/core';
+import { isFloxK8sError, type FloxK8sError } from '@flox-k8s/core';
 import type { Lockfile } from '@flox-k8s/lockfile';
 // The grammar alone: a warm container start resolves a reference without loading the lockfile parser.
 import { EnvironmentRefInvalidError, parseEnvironmentRef, type EnvironmentRef } from '@flox-k8s/lockfile/reference';
 import { EnvironmentDigestMismatchError, EnvironmentNotFoundError, EnvironmentSourceError } from './errors.ts';
 import { dirSourceReader } from './dir.ts';
+import { floxmetaSourceReader } from './floxmeta/source.ts';
 import { hubSourceReader } from './hub.ts';
 import { MAX_LOCKFILE_BYTES, checkSegment, digestPath, generationPath, livePath, parseGenerationPointer } from './layout.ts';
-import type { SourceReader } from './types.ts';
+import type { EnvironmentSourceReader, SourceReader } from './types.ts';
 
 /** The lockfile a reference resolves to, before parsing. */
 export interface FetchedEnvironment {
@@ -40,8 +41,17 @@ export function parseReference(value: string): EnvironmentRef {
 }
 
 /** Builds readers for the configured sources, in order. */
-export function sourceReaders(sources: readonly EnvironmentSource[]): SourceReader[] {
-  return sources.map((s) => (s.type === 'hub' ? hubSourceReader(s) : dirSourceReader(s)));
+export function sourceReaders(sources: readonly EnvironmentSource[]): EnvironmentSourceReader[] {
+  return sources.map((s) => {
+    switch (s.type) {
+      case 'hub':
+        return hubSourceReader(s);
+      case 'dir':
+        return dirSourceReader(s);
+      case 'floxmeta':
+        return floxmetaSourceReader(s);
+    }
+  });
 }
 
 /**
@@ -49,16 +59,17 @@ export function sourceReaders(sources: readonly EnvironmentSource[]): SourceRead
  * `@sha256:` pins must match the served bytes' digest. Parsing is left to
  * resolveEnvironment (`./parse.ts`): a warm start only needs the digest.
  */
-export async function fetchEnvironment(ref: EnvironmentRef, readers: readonly SourceReader[]): Promise<FetchedEnvironment> {
+export async function fetchEnvironment(ref: EnvironmentRef, readers: readonly EnvironmentSourceReader[]): Promise<FetchedEnvironment> {
   const display = `${ref.owner}/${ref.name}`;
   if (readers.length === 0) {
-    throw new EnvironmentNotFoundError(`environment ${display}: no environment sources are configured; add a hub or dir source to the shim config`);
+    throw new EnvironmentNotFoundError(`environment ${display}: no environment sources are configured; add a hub, dir or floxmeta source to the shim config`);
   }
-  const failures: string[] = [];
+  const failures: unknown[] = [];
+  const notFound: EnvironmentNotFoundError[] = [];
   let mismatch: string | undefined;
   for (const reader of readers) {
     try {
-      const found = await resolveIn(ref, reader);
+      const found = 'resolve' in reader ? { ref, ...(await reader.resolve(ref)), source: reader.label } : await resolveIn(ref, reader);
       if (found === undefined) continue;
       if (ref.kind === 'digest' && found.digest !== ref.digest) {
         mismatch ??= `${reader.label} serves generation ${found.generation} with digest ${found.digest}`;
@@ -67,17 +78,26 @@ export async function fetchEnvironment(ref: EnvironmentRef, readers: readonly So
       return found;
     } catch (error) {
       if (error instanceof EnvironmentRefInvalidError) throw error;
-      failures.push(isFloxK8sError(error) ? error.message : `${reader.label}: ${(error as Error).message}`);
+      if (error instanceof EnvironmentNotFoundError) notFound.push(error);
+      else failures.push(isFloxK8sError(error) ? error : new EnvironmentSourceError(`${reader.label}: ${(error as Error).message}`, { cause: error }));
     }
   }
   if (mismatch !== undefined) {
     throw new EnvironmentDigestMismatchError(`environment ${display}: expected lockfile digest sha256:${ref.kind === 'digest' ? ref.digest : ''}, but ${mismatch}; pin a published digest`);
   }
-  if (failures.length > 0) {
-    throw new EnvironmentSourceError(`environment ${display}: no source could answer (${failures.join('; ')})`);
+  // One source failing keeps its own code (FLOXK8S_FLOXMETA_UNAUTHORIZED, …); several are summed up.
+  if (failures.length === 1) throw failures[0];
+  if (failures.length > 1) {
+    const parts = failures.map((e) => `${(e as FloxK8sError).code}: ${(e as Error).message}`);
+    throw new EnvironmentSourceError(`environment ${display}: no source could answer (${parts.join('; ')})`, { cause: failures[0] });
   }
+  // The only source saying precisely what is missing (no such owner, branch, generation) is the answer.
+  if (readers.length === 1 && notFound.length === 1) throw notFound[0];
   const what = ref.kind === 'generation' ? `generation ${ref.generation} of ${display}` : display;
-  throw new EnvironmentNotFoundError(`environment ${what} not found in ${readers.map((r) => r.label).join(', ')}; publish it or fix flox.dev/environment`);
+  const why = notFound.length === 0 ? '' : ` (${notFound.map((e) => e.message).join('; ')})`;
+  throw new EnvironmentNotFoundError(`environment ${what} not found in ${readers.map((r) => r.label).join(', ')}${why}; publish it or fix flox.dev/environment`, {
+    cause: notFound[0],
+  });
 }
 
 async function resolveIn(ref: EnvironmentRef, reader: SourceReader): Promise<FetchedEnvironment | undefined> {

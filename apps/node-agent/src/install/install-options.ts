@@ -30,7 +30,7 @@ export async function installOptionsFrom(config: AgentConfig, nodeBinary: string
     if (cache.credentialsFile !== undefined) cache.credentialsFile = await copySecret(cache.credentialsFile);
   }
   for (const source of shim.sources) {
-    if (source.type === 'hub' && source.tokenFile !== undefined) source.tokenFile = await copySecret(source.tokenFile);
+    if ((source.type === 'hub' || source.type === 'floxmeta') && source.tokenFile !== undefined) source.tokenFile = await copySecret(source.tokenFile);
   }
   files[SHIM_CONFIG_FILE] = { content: `${JSON.stringify(shim, null, 2)}\n`, mode: 0o644 };
   return {
