@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join } from 'node:path';
-import { ContainerdConfigInvalidError } from '../errors.ts';
-import { allCriPluginKeys, configFormat, type ConfigFormat, findRuntimeBlock, parseConfig, removeRuntime } from './containerd-config.ts';
+import { ContainerdConfigInvalidError } from './errors.ts';
+import { allCriPluginKeys, configFormat, type ConfigFormat, findRuntimeBlock, parseConfig, removeRuntime } from './runtime-block.ts';
 
 /** One file containerd loads, in load order. Paths are host paths. */
 export interface LoadedConfig {
