@@ -42,6 +42,14 @@ function globToRegExp(pattern: string): RegExp {
   return new RegExp(`^${source}$`);
 }
 
+/**
+ * Go's `filepath.Match` (the subset containerd's configs use: `*`, `?`, `[…]`): how containerd
+ * matches import globs and the `pod_annotations` / `container_annotations` patterns.
+ */
+export function matchesGlob(pattern: string, name: string): boolean {
+  return globToRegExp(pattern).test(name);
+}
+
 /** Whether a file name matches the last component of an import glob (Go `filepath.Match` subset). */
 export function matchesImportGlob(pattern: string, path: string): boolean {
   return dirname(pattern) === dirname(path) && globToRegExp(basename(pattern)).test(basename(path));

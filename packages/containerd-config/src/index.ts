@@ -23,5 +23,5 @@ export {
   type FloxRuntimeSpec,
 } from './runtime-block.ts';
 export { runtimeView, type RuntimeView } from './runtime-view.ts';
-export { chooseInstallTarget, loadConfigChain, matchesImportGlob, type InstallTarget, type LoadedConfig } from './config-imports.ts';
+export { chooseInstallTarget, loadConfigChain, matchesGlob, matchesImportGlob, type InstallTarget, type LoadedConfig } from './config-imports.ts';
 export { ContainerdConfigError, ContainerdConfigInvalidError, ContainerdRuntimeConflictError, ContainerdVersionError } from './errors.ts';

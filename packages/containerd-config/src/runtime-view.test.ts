@@ -42,3 +42,14 @@ describe('runtimeView', () => {
     expect(view).toEqual({ criFile: undefined, format: 3, runtime: undefined, runc: undefined, marked: false, shadowed: [] });
   });
 });
+
+describe('matchesGlob', () => {
+  it('matches annotation keys as containerd does (filepath.Match: * stops at /)', async () => {
+    const { matchesGlob } = await import('./config-imports.ts');
+    expect(matchesGlob('flox.dev/*', 'flox.dev/environment')).toBe(true);
+    expect(matchesGlob('flox.dev/environment', 'flox.dev/environment')).toBe(true);
+    expect(matchesGlob('*', 'flox.dev/environment')).toBe(false);
+    expect(matchesGlob('flox.dev/env?ronment', 'flox.dev/environment')).toBe(true);
+    expect(matchesGlob('example.com/*', 'flox.dev/environment')).toBe(false);
+  });
+});
