@@ -116,7 +116,8 @@ ensure_node() {
     *) die "no Node package for $(uname -m) on the npm registry" ;;
   esac
   # A Node of that major already fetched: use the newest one, offline.
-  prefix="$(find "$floxk8s_tools" -maxdepth 1 -type d -name "node-$want.*" 2>/dev/null | sort -V | tail -n 1)"
+  mkdir -p "$floxk8s_tools"
+  prefix="$(find "$floxk8s_tools" -maxdepth 1 -type d -name "node-$want.*" | sort -V | tail -n 1)"
   if [ -z "$prefix" ] || [ ! -x "$prefix/bin/node" ]; then
     if [[ "$want" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]]; then
       version="$want"
