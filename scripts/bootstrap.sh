@@ -138,19 +138,20 @@ ensure_node() {
 ensure_pnpm() {
   local want prefix bin
   want="$(node -p 'require(process.argv[1]).packageManager.split("@")[1]' "$floxk8s_root/package.json")"
-  if [ "$(pnpm --version 2>/dev/null)" = "$want" ]; then return 0; fi
   prefix="$floxk8s_tools/pnpm-$want"
+  # The fetched one first: starting pnpm to ask its version costs about a second.
   if [ ! -x "$prefix/bin/pnpm" ]; then
+    if [ "$(pnpm --version 2>/dev/null)" = "$want" ]; then return 0; fi
     fetch_npm_package pnpm "$want" "$prefix.tmp"
     # The package's own bin entry, run by the Node above (its shebang is `env node`).
     bin="$(node -p 'require(process.argv[1]).bin.pnpm' "$prefix.tmp/package.json")"
     chmod +x "$prefix.tmp/$bin"
     ln -sfn "$(basename "$bin")" "$prefix.tmp/bin/pnpm"
+    [ "$("$prefix.tmp/bin/pnpm" --version)" = "$want" ] || die "$prefix.tmp/bin/pnpm is not pnpm $want"
     rm -rf "$prefix"
     mv "$prefix.tmp" "$prefix"
   fi
   export PATH="$prefix/bin:$PATH"
-  [ "$(pnpm --version)" = "$want" ] || die "$prefix/bin/pnpm is not pnpm $want"
 }
 
 # --- the workspace -------------------------------------------------------------------------------
@@ -168,7 +169,7 @@ bootstrap() {
   ensure_node
   ensure_pnpm
   ensure_workspace
-  log "node $(node --version), pnpm $(pnpm --version)"
+  log "node $(node --version), pnpm $(command -v pnpm)"
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
