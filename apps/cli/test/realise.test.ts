@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFile, readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nixSkipReason } from '@flox-k8s/nix-fixtures';
+import { nixSkipReason, serveCache } from '@flox-k8s/nix-fixtures';
 import type { RealiseJson } from '../src/index.ts';
 import { CACHE_TOKEN, fixtureEnv, type FixtureEnv } from './fixture-env.ts';
 import { bundledCli, removeBundle, runCli } from './run-cli.ts';
@@ -84,6 +84,35 @@ describe.skipIf(skip !== undefined)(`realise from a real signed cache${skip ? ` 
     expect(run).toMatchObject({ code: 0, stderr: '' });
     expect(run.json<RealiseJson>()).not.toHaveProperty('environment');
     expect(run.json<RealiseJson>().fetched).toEqual(env.fixtures.closure);
+  });
+
+  it('stops on SIGINT: exit 1 with FLOXK8S_STORE_ABORTED, nothing half-written in the store', async () => {
+    // A cache whose NARs hang until the test lets go: the interrupt lands mid-download.
+    const held: Array<() => void> = [];
+    const stalling = await serveCache(env.fixtures.caches.xz, {
+      onRequest: (req) => (req.url?.startsWith('/nar/') ? new Promise<boolean>((resolve) => held.push(() => resolve(false))) : false),
+    });
+    const store = freshStore();
+    const { entry } = await bundledCli();
+    const child = spawn(process.execPath, [entry, 'realise', 'acme/fixture:1', '--store', store, '--cache', stalling.url, '-o', 'json'], {
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', FLOXK8S_CONFIG: env.config },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    try {
+      for (let i = 0; i < 600 && stalling.count('/nar/') === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(stalling.count('/nar/')).toBeGreaterThan(0);
+      child.kill('SIGINT');
+      expect(await exited).toBe(1);
+    } finally {
+      for (const release of held) release();
+      await stalling.close();
+    }
+    expect(JSON.parse(stderr)).toMatchObject({ error: { code: 'FLOXK8S_STORE_ABORTED' } });
+    expect(await readdir(join(store, 'store'))).toEqual([]);
+    expect(await readdir(join(store, 'tmp'))).toEqual([]);
   });
 
   it('fails with the cache client\'s code for an untrusted key, leaves no path behind, prints no credential', async () => {
