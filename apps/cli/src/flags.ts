@@ -101,3 +101,21 @@ export const lockfileFlag = (env: CliEnv) =>
 /** A whole number flag (`--concurrency 8`), given as text. */
 export const countFlag = (min: number, max: number) =>
   z.string().regex(/^[0-9]+$/, 'expected a whole number').transform(Number).pipe(z.number().int().min(min).max(max));
+
+/**
+ * The flags of a command that works on one environment (`realise`, `sbom`): a reference
+ * argument or `--lockfile`, plus where to resolve and fetch it.
+ */
+export function addEnvironmentOptions(cmd: Command): void {
+  cmd.option('--lockfile <file>', 'use this lockfile instead of a reference (- for stdin)');
+  addSourceOptions(cmd);
+  addCacheOptions(cmd);
+  addSystemOption(cmd);
+  addConfigOption(cmd);
+}
+
+export const environmentFlags = (env: CliEnv) =>
+  configFlags(env)
+    .extend(sourceFlags(env).shape)
+    .extend(cacheFlags.shape)
+    .extend({ reference: referenceFlag.optional(), lockfile: lockfileFlag(env).optional(), store: pathFlag(env).optional(), output: outputSchema });

@@ -9,9 +9,9 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleCli, type Check, type DoctorJson } from '@flox-k8s/cli';
 import { requireRoot, type ContainerdVersion } from '@flox-k8s/cri-harness';
-import { installOptionsFrom, kubeClient, memoryLogger, parseAgentConfig, startAgent, type RunningAgent } from '@flox-k8s/node-agent';
+import { memoryLogger, type RunningAgent } from '@flox-k8s/node-agent';
 import { startFakeApiserver, type FakeApiserver } from '@flox-k8s/node-agent/testing';
-import { startAgentHost, type AgentHost } from '../node-agent/host.ts';
+import { startAgentHost, startHostAgent, type AgentHost } from '../node-agent/host.ts';
 
 const run = promisify(execFile);
 
@@ -74,22 +74,7 @@ export function defineDoctorSuite(version: ContainerdVersion): void {
     it('after the node agent installed the runtime: every check is ok, the agent alive and ready (exit 0)', async () => {
       apiserver = await startFakeApiserver();
       apiserver.addNode('node-1');
-      const config = parseAgentConfig({
-        storeRoot: join(host.dir, 'store'),
-        caches: [{ url: 'http://127.0.0.1:9' }],
-        agentSocket: join(host.dir, 'run', 'agent.sock'),
-        logFile: join(host.dir, 'shim.log'),
-        patchServiceDir: host.patchServiceDir,
-        agent: { metricsHost: '127.0.0.1', metricsPort: 0 },
-      });
-      const { files } = await installOptionsFrom(config, process.execPath);
-      agent = await startAgent({
-        config,
-        nodeName: 'node-1',
-        kube: kubeClient({ kubeconfig: { server: apiserver.url }, component: 'flox-node-agent', host: 'node-1' }),
-        log: memoryLogger(),
-        install: { options: { ...host.installOptions, ...(files ? { files } : {}) }, actions: host.actions },
-      });
+      agent = await startHostAgent(host, apiserver.url, { caches: [{ url: 'http://127.0.0.1:9' }] }, memoryLogger());
       const readyz = `${agent.observability.url}/readyz`;
       const deadline = Date.now() + 30_000;
       while ((await fetch(readyz).then((r) => r.status, () => 0)) !== 200 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));

@@ -1,20 +1,7 @@
 import { z } from 'zod';
 import { defineCommand } from '../command.ts';
 import { environmentInput } from '../environment-input.ts';
-import {
-  addCacheOptions,
-  addConfigOption,
-  addSourceOptions,
-  addSystemOption,
-  cacheFlags,
-  configFlags,
-  countFlag,
-  lockfileFlag,
-  outputSchema,
-  pathFlag,
-  referenceFlag,
-  sourceFlags,
-} from '../flags.ts';
+import { addEnvironmentOptions, countFlag, environmentFlags } from '../flags.ts';
 import { cliCaches } from '../node-config.ts';
 import { formatBytes } from '../format.ts';
 
@@ -49,27 +36,16 @@ Example:
   flox-k8s realise acme/hello:3 --store /var/lib/flox-k8s`,
   options(cmd) {
     cmd
-      .option('--lockfile <file>', 'realise this lockfile instead of a reference (- for stdin)')
       .option('--store <dir>', 'store root (default: the config\'s storeRoot, /var/lib/flox-k8s)')
       .option('--progress <mode>', 'auto (default), bar, lines or none')
       .option('--concurrency <n>', 'downloads in flight (default 16)');
-    addSourceOptions(cmd);
-    addCacheOptions(cmd);
-    addSystemOption(cmd);
-    addConfigOption(cmd);
+    addEnvironmentOptions(cmd);
   },
   schema: (env) =>
-    configFlags(env)
-      .extend(sourceFlags(env).shape)
-      .extend(cacheFlags.shape)
-      .extend({
-        reference: referenceFlag.optional(),
-        lockfile: lockfileFlag(env).optional(),
-        store: pathFlag(env).optional(),
-        progress: z.enum(['auto', 'bar', 'lines', 'none']).default('auto'),
-        concurrency: countFlag(1, 256).optional(),
-        output: outputSchema,
-      }),
+    environmentFlags(env).extend({
+      progress: z.enum(['auto', 'bar', 'lines', 'none']).default('auto'),
+      concurrency: countFlag(1, 256).optional(),
+    }),
   async run(flags, ctx) {
     const input = await environmentInput(flags, ctx);
     // Loaded here, not at start-up: the store pulls in the binary-cache client (undici).

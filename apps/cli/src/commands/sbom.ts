@@ -9,19 +9,7 @@ import { defineCommand } from '../command.ts';
 import { environmentInput } from '../environment-input.ts';
 import { CliFileError, CliUsageError } from '../errors.ts';
 import { writeOutputFile } from '../files.ts';
-import {
-  addCacheOptions,
-  addConfigOption,
-  addSourceOptions,
-  addSystemOption,
-  cacheFlags,
-  configFlags,
-  lockfileFlag,
-  outputSchema,
-  pathFlag,
-  referenceFlag,
-  sourceFlags,
-} from '../flags.ts';
+import { addEnvironmentOptions, environmentFlags, pathFlag, referenceFlag } from '../flags.ts';
 import { cliCaches } from '../node-config.ts';
 
 /** What `sbom --out FILE --output json` prints (without --out, stdout is the SBOM itself). */
@@ -72,27 +60,16 @@ Examples:
     cmd
       .option('--format <format>', 'cyclonedx (default) or spdx')
       .option('--out <file>', 'write the SBOM to this file (whole or not at all) instead of stdout')
-      .option('--lockfile <file>', 'use this lockfile instead of a reference (- for stdin)')
       .option('--name <owner/name[:N]>', 'who the --lockfile environment is (required with --lockfile)')
       .option('--store <dir>', 'take path infos from this realised store instead of the binary caches');
-    addSourceOptions(cmd);
-    addCacheOptions(cmd);
-    addSystemOption(cmd);
-    addConfigOption(cmd);
+    addEnvironmentOptions(cmd);
   },
   schema: (env) =>
-    configFlags(env)
-      .extend(sourceFlags(env).shape)
-      .extend(cacheFlags.shape)
-      .extend({
-        reference: referenceFlag.optional(),
-        lockfile: lockfileFlag(env).optional(),
-        name: referenceFlag.refine((ref) => ref.kind !== 'digest', 'expected owner/name or owner/name:N').optional(),
-        format: z.enum(['cyclonedx', 'spdx']).default('cyclonedx'),
-        out: pathFlag(env).optional(),
-        store: pathFlag(env).optional(),
-        output: outputSchema,
-      }),
+    environmentFlags(env).extend({
+      name: referenceFlag.refine((ref) => ref.kind !== 'digest', 'expected owner/name or owner/name:N').optional(),
+      format: z.enum(['cyclonedx', 'spdx']).default('cyclonedx'),
+      out: pathFlag(env).optional(),
+    }),
   async run(flags, ctx) {
     if (flags.lockfile !== undefined && flags.name === undefined) throw new CliUsageError('--lockfile needs --name owner/name[:N]: the SBOM names the environment');
     if (flags.reference !== undefined && flags.name !== undefined) throw new CliUsageError('--name goes with --lockfile; a reference names the environment itself');
