@@ -5,30 +5,6 @@ export class AgentError extends FloxK8sError {
   static override readonly family = '@flox-k8s/node-agent' as const;
 }
 
-/** The containerd config (or an imported file) is not valid TOML or has an unusable shape. */
-export class ContainerdConfigInvalidError extends AgentError {
-  static override readonly code = 'FLOXK8S_AGENT_CONTAINERD_CONFIG_INVALID' as const;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(ContainerdConfigInvalidError.code, message, options);
-  }
-}
-
-/** A `flox` runtime exists that the agent did not add; it refuses to overwrite it. */
-export class ContainerdRuntimeConflictError extends AgentError {
-  static override readonly code = 'FLOXK8S_AGENT_CONTAINERD_RUNTIME_CONFLICT' as const;
-  constructor(message: string) {
-    super(ContainerdRuntimeConflictError.code, message);
-  }
-}
-
-/** `containerd --version` printed something the agent cannot read. */
-export class ContainerdVersionError extends AgentError {
-  static override readonly code = 'FLOXK8S_AGENT_CONTAINERD_VERSION' as const;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(ContainerdVersionError.code, message, options);
-  }
-}
-
 /** A host command (containerd --version, restart) failed. */
 export class HostCommandError extends AgentError {
   static override readonly code = 'FLOXK8S_AGENT_HOST_COMMAND_FAILED' as const;

@@ -5,9 +5,6 @@
 export { startAgent, ENABLED_LABEL, type AgentDeps, type RunningAgent } from './agent.ts';
 export { agentConfigSchema, parseAgentConfig, loadAgentConfig, shimConfigOf, type AgentConfig, type AgentSettings, type InstallerSettings } from './config.ts';
 export { installRuntime, uninstallRuntime, readInstallState, shimBinaryName, type HostActions, type InstallOptions, type InstallResult, type UninstallResult, type InstallState } from './install/host-install.ts';
-export { addRuntime, removeRuntime, renderRuntimeBlock, runtimesPath, type ConfigFormat, type FloxRuntimeSpec } from './install/containerd-config.ts';
-export { chooseInstallTarget, loadConfigChain, type InstallTarget, type LoadedConfig } from './install/config-imports.ts';
-export { parseContainerdVersion, type ContainerdInfo } from './install/containerd-version.ts';
 export { commandActions } from './install/host-commands.ts';
 export { installOptionsFrom, assertShimLayoutFor, hostShimLayout, SHIM_CONFIG_FILE } from './install/install-options.ts';
 export { kubeClient, type KubeClientOptions } from './kube/client.ts';

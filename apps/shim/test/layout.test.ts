@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installLayout, type InstallLayout } from '@flox-k8s/shim-layout';
+import { inspectLayout, installLayout, type InstallLayout } from '@flox-k8s/shim-layout';
 import { shimPrograms } from '../src/programs.ts';
 
 // Real sh fronts with recording stand-ins for runc, node and containerd-shim-runc-v2
@@ -44,6 +44,16 @@ describe('install layout', () => {
     expect(layout.launcher).toBe(join(dir, 'a', 'bin', 'containerd-shim-flox-v2'));
     expect(layout.interposer).toBe(join(dir, 'a', 'libexec', 'flox-k8s', 'runc'));
     expect(layout.bundles).toEqual([join(dir, 'a', 'lib', 'runc-interposer.mjs')]);
+  });
+
+  it('reads back with inspectLayout (what the CLI\'s doctor checks on a node)', async () => {
+    expect(await inspectLayout(layout.launcher)).toEqual({
+      launcher: layout.launcher,
+      frontDir: join(dir, 'a', 'libexec', 'flox-k8s'),
+      node: join(dir, 'fake', 'node'),
+      entry: join(dir, 'a', 'lib', 'runc-interposer.mjs'),
+      problems: [],
+    });
   });
 
   it('passes state/kill/delete straight to runc: same argv, stdout bytes and exit status, no Node', () => {

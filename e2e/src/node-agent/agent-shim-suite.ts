@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nixFixtures, serveCache, type ServedCache } from '@flox-k8s/nix-fixtures';
-import { ENABLED_LABEL, installOptionsFrom, kubeClient, memoryLogger, parseAgentConfig, startAgent, uninstallRuntime, type RunningAgent } from '@flox-k8s/node-agent';
+import { ENABLED_LABEL, memoryLogger, uninstallRuntime, type RunningAgent } from '@flox-k8s/node-agent';
 import { startFakeApiserver, type FakeApiserver } from '@flox-k8s/node-agent/testing';
 import { publishEnvironment } from '@flox-k8s/environments';
 import { STUB_IMAGE_NAME } from '@flox-k8s/oci-image';
@@ -21,7 +21,7 @@ import {
   type ContainerdVersion,
   type CriClient,
 } from '@flox-k8s/cri-harness';
-import { startAgentHost, type AgentHost } from './host.ts';
+import { startAgentHost, startHostAgent, type AgentHost } from './host.ts';
 
 const ENVIRONMENT = 'acme/agent-fixture';
 
@@ -42,25 +42,7 @@ export function defineAgentShimSuite(version: ContainerdVersion): void {
       await publishEnvironment(hubDir, 'acme', 'agent-fixture', fixtures.lockfile.bytes);
       apiserver = await startFakeApiserver();
       apiserver.addNode('node-1');
-      const config = parseAgentConfig({
-        storeRoot: join(host.dir, 'store'),
-        caches: [{ url: cache.url }],
-        trustedKeys: [fixtures.publicKey],
-        sources: [{ type: 'dir', path: hubDir }],
-        agentSocket: join(host.dir, 'run', 'agent.sock'),
-        logFile: join(host.dir, 'shim.log'),
-        patchServiceDir: host.patchServiceDir,
-        agent: { metricsHost: '127.0.0.1', metricsPort: 0 },
-      });
-      // The shim config (and secrets) the agent writes on the host, with the test's paths.
-      const { files } = await installOptionsFrom(config, process.execPath);
-      agent = await startAgent({
-        config,
-        nodeName: 'node-1',
-        kube: kubeClient({ kubeconfig: { server: apiserver.url }, component: 'flox-node-agent', host: 'node-1' }),
-        log,
-        install: { options: { ...host.installOptions, ...(files ? { files } : {}) }, actions: host.actions },
-      });
+      agent = await startHostAgent(host, apiserver.url, { caches: [{ url: cache.url }], trustedKeys: [fixtures.publicKey], sources: [{ type: 'dir', path: hubDir }] }, log);
       cri = criClient(host.containerd.socket, { deadlineMs: 120_000 });
     }, 600_000);
 

@@ -5,7 +5,17 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { hostShimLayout, type HostActions, type InstallOptions } from '@flox-k8s/node-agent';
+import {
+  hostShimLayout,
+  installOptionsFrom,
+  kubeClient,
+  parseAgentConfig,
+  startAgent,
+  type HostActions,
+  type InstallOptions,
+  type Logger,
+  type RunningAgent,
+} from '@flox-k8s/node-agent';
 import { shimPrograms } from '@flox-k8s/shim';
 import { stageLayout } from '@flox-k8s/shim-layout';
 import { startContainerd, type ContainerdHandle, type ContainerdPaths, type ContainerdVersion } from '@flox-k8s/cri-harness';
@@ -96,4 +106,35 @@ export async function startAgentHost(options: AgentHostOptions): Promise<AgentHo
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** What a suite chooses about the agent it starts on a host; the host's own paths fill in the rest. */
+export interface HostAgentConfig {
+  caches: Array<{ url: string }>;
+  trustedKeys?: string[];
+  sources?: Array<{ type: 'dir'; path: string }>;
+}
+
+/**
+ * Starts the real node agent for `host` as node `node-1` of the fake API server: it installs the
+ * runtime with the host's installer (the shim config and secrets it writes included), serves its
+ * realise socket at `<host>/run/agent.sock` and its HTTP endpoints on 127.0.0.1, port 0.
+ */
+export async function startHostAgent(host: AgentHost, apiserverUrl: string, input: HostAgentConfig, log: Logger): Promise<RunningAgent> {
+  const config = parseAgentConfig({
+    ...input,
+    storeRoot: join(host.dir, 'store'),
+    agentSocket: join(host.dir, 'run', 'agent.sock'),
+    logFile: join(host.dir, 'shim.log'),
+    patchServiceDir: host.patchServiceDir,
+    agent: { metricsHost: '127.0.0.1', metricsPort: 0 },
+  });
+  const { files } = await installOptionsFrom(config, process.execPath);
+  return startAgent({
+    config,
+    nodeName: 'node-1',
+    kube: kubeClient({ kubeconfig: { server: apiserverUrl }, component: 'flox-node-agent', host: 'node-1' }),
+    log,
+    install: { options: { ...host.installOptions, ...(files ? { files } : {}) }, actions: host.actions },
+  });
 }

@@ -1,48 +1,30 @@
 import type { IncomingMessage } from 'node:http';
-import { readSecret, type HubSource } from '@flox-k8s/config';
+import type { HubSource } from '@flox-k8s/config';
 import { EnvironmentSourceError } from './errors.ts';
+import { hubBase, hubHeaders, hubLabel, hubRequest, statusHint } from './http.ts';
 import type { SourceReader } from './types.ts';
 
 /** An HTTP(S) environment hub: `GET <url>/<owner>/<name>/…`, bearer token from a file. */
 export function hubSourceReader(source: HubSource): SourceReader {
-  const base = source.url.endsWith('/') ? source.url : `${source.url}/`;
-  const label = `hub ${source.url}`;
-  let token: Promise<string> | undefined;
+  const base = hubBase(source);
+  const label = hubLabel(source);
+  const headers = hubHeaders(source);
   return {
     label,
     async read(relativePath, limit) {
       const url = new URL(relativePath, base);
-      const headers: Record<string, string> = { accept: '*/*' };
-      if (source.tokenFile !== undefined) {
-        token ??= readSecret(source.tokenFile);
-        headers['authorization'] = `Bearer ${await token}`;
-      }
-      const res = await get(url, headers, source.timeoutMs, label);
+      const res = await hubRequest(url, { method: 'GET', headers: await headers(), timeoutMs: source.timeoutMs, label });
       if (res.statusCode === 404) {
         res.resume();
         return undefined;
       }
       if (res.statusCode !== 200) {
         res.resume();
-        const hint = res.statusCode === 401 || res.statusCode === 403 ? '; check the hub token file' : '';
-        throw new EnvironmentSourceError(`${label}: GET ${relativePath} answered HTTP ${res.statusCode}${hint}`);
+        throw new EnvironmentSourceError(`${label}: GET ${relativePath} answered HTTP ${res.statusCode}${statusHint(res.statusCode)}`);
       }
       return readBody(res, limit, `${label}: ${relativePath}`);
     },
   };
-}
-
-function get(url: URL, headers: Record<string, string>, timeoutMs: number, label: string): Promise<IncomingMessage> {
-  // node:http(s) rather than fetch: fetch loads undici, which costs start-up time on the create path.
-  const request = url.protocol === 'https:' ? process.getBuiltinModule('node:https').request : process.getBuiltinModule('node:http').request;
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'GET', headers, timeout: timeoutMs, agent: false }, resolve);
-    req.on('timeout', () => req.destroy(new EnvironmentSourceError(`${label}: no answer within ${timeoutMs} ms`)));
-    req.on('error', (error) =>
-      reject(error instanceof EnvironmentSourceError ? error : new EnvironmentSourceError(`${label}: ${error.message}`, { cause: error })),
-    );
-    req.end();
-  });
 }
 
 async function readBody(res: IncomingMessage, limit: number, what: string): Promise<Uint8Array> {

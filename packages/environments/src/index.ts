@@ -9,6 +9,7 @@
 export { parseReference, fetchEnvironment, sourceReaders, type ResolvedEnvironment, type FetchedEnvironment } from './resolve.ts';
 export { resolveEnvironment, parseFetched } from './parse.ts';
 export { publishEnvironment, type PublishedEnvironment } from './publish.ts';
+export { publishEnvironmentToHub } from './publish-hub.ts';
 export { MAX_LOCKFILE_BYTES } from './layout.ts';
 export type { EnvironmentSourceReader, ReferenceSourceReader, SourceAnswer, SourceReader } from './types.ts';
 export { EnvironmentDigestMismatchError, EnvironmentNotFoundError, EnvironmentSourceError } from './errors.ts';

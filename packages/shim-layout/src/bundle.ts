@@ -7,10 +7,11 @@ import type { ShimPrograms } from './programs.ts';
 export const INTERPOSER_BUNDLE = 'runc-interposer';
 
 /**
- * zod's classic entry re-exports every locale (hundreds of kB that a container start
- * would parse); nothing here uses any but English, so the bundle gets just that one.
+ * esbuild plugin: zod's classic entry re-exports every locale (hundreds of kB that a
+ * container start would parse); nothing here uses any but English, so a bundle gets just
+ * that one.
  */
-const zodEnglishOnly: Plugin = {
+export const zodEnglishOnly: Plugin = {
   name: 'zod-english-only',
   setup(build) {
     build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>

@@ -16,5 +16,6 @@ export {
   type ShimPrograms,
 } from './layout.ts';
 export { stageLayout } from './stage.ts';
-export { ESM_REQUIRE_BANNER, NODE_BUNDLE_OPTIONS, buildBundle } from './bundle.ts';
+export { inspectLayout, type InstalledLayout } from './inspect.ts';
+export { ESM_REQUIRE_BANNER, NODE_BUNDLE_OPTIONS, buildBundle, zodEnglishOnly } from './bundle.ts';
 export { LayoutTemplateError } from './errors.ts';

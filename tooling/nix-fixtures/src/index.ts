@@ -1,5 +1,6 @@
 export { nixFixtures, KEY_NAME, type NixFixtures, type NixFixturesOptions } from './fixtures.ts';
 export { serveCache, type ServeCacheOptions, type ServedCache } from './serve-cache.ts';
+export { serveHub, type ServeHubOptions, type ServedHub } from './serve-hub.ts';
 export { FIXTURE_ACTIVATION, FIXTURE_SYSTEM } from './fixture-lockfile.ts';
 export { BUSYBOX_APPLETS, FIXTURE_PACKAGES } from './fixtures-expression.ts';
 export { COMPRESSIONS, type Compression } from './nix.ts';

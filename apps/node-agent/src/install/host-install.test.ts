@@ -1,10 +1,8 @@
 import { mkdir, mkdtemp, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'smol-toml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { getPath } from './containerd-config.ts';
-import { chooseInstallTarget, loadConfigChain } from './config-imports.ts';
+import { chooseInstallTarget, getPath, loadConfigChain, parseConfig } from '@flox-k8s/containerd-config';
 import { type HostActions, type InstallOptions, installRuntime, uninstallRuntime } from './host-install.ts';
 
 let root: string;
@@ -64,7 +62,7 @@ describe('installRuntime / uninstallRuntime', () => {
     const first = await installRuntime(opts, actions);
     expect(first).toMatchObject({ configChanged: true, restarted: true, target: { kind: 'edit', path: '/etc/containerd/config.toml' } });
     const installed = await readFile(host('/etc/containerd/config.toml'), 'utf8');
-    expect(getPath(parse(installed), ['plugins', 'io.containerd.grpc.v1.cri', 'containerd', 'runtimes', 'flox', 'runtime_type'])).toBe('io.containerd.flox.v2');
+    expect(getPath(parseConfig(installed, 'config.toml'), ['plugins', 'io.containerd.grpc.v1.cri', 'containerd', 'runtimes', 'flox', 'runtime_type'])).toBe('io.containerd.flox.v2');
     expect(await readlink(host('/usr/local/bin/containerd-shim-flox-v2'))).toBe('/opt/flox-k8s/shim/bin/containerd-shim-flox-v2');
     expect(await readFile(host('/opt/flox-k8s/node/bin/node'), 'utf8')).toBe('node-binary');
     expect(await readFile(host('/opt/flox-k8s/etc/shim.json'), 'utf8')).toBe('{}\n');
@@ -86,7 +84,7 @@ describe('installRuntime / uninstallRuntime', () => {
     await writeFile(host('/etc/containerd/config.toml'), stock('2.1.9'));
     const opts = await options();
     await installRuntime(opts, recordingActions('2.1.9'));
-    const doc = parse(await readFile(host('/etc/containerd/config.toml'), 'utf8'));
+    const doc = parseConfig(await readFile(host('/etc/containerd/config.toml'), 'utf8'), 'config.toml');
     expect(getPath(doc, ['plugins', 'io.containerd.cri.v1.runtime', 'containerd', 'runtimes', 'flox', 'runtime_path'])).toBe(
       '/opt/flox-k8s/shim/bin/containerd-shim-flox-v2',
     );
@@ -153,7 +151,7 @@ describe('imports', () => {
     const opts = await options();
     const result = await installRuntime(opts, recordingActions('1.7.24'));
     expect(result.target).toMatchObject({ kind: 'drop-in', path: '/etc/containerd/conf.d/zz-flox-k8s.toml' });
-    const dropIn = parse(await readFile(host('/etc/containerd/conf.d/zz-flox-k8s.toml'), 'utf8'));
+    const dropIn = parseConfig(await readFile(host('/etc/containerd/conf.d/zz-flox-k8s.toml'), 'utf8'), 'zz-flox-k8s.toml');
     expect(getPath(dropIn, ['plugins', 'io.containerd.grpc.v1.cri', 'containerd', 'runtimes', 'flox', 'pod_annotations'])).toEqual(['flox.dev/*']);
     expect(await readFile(host('/etc/containerd/config.toml'), 'utf8')).toBe(main);
     await uninstallRuntime(opts, recordingActions('1.7.24'));

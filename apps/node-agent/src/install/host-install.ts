@@ -3,9 +3,18 @@ import { join } from 'node:path';
 import { LAUNCHER_NAME, LAUNCHER_PATH } from '@flox-k8s/shim-layout';
 import { z } from 'zod';
 import { InstallStateError } from '../errors.ts';
-import { addRuntime, type FloxRuntimeSpec, parseConfig, removeRuntime, runcSystemdCgroup } from './containerd-config.ts';
-import { type ContainerdInfo, parseContainerdVersion } from './containerd-version.ts';
-import { chooseInstallTarget, type InstallTarget, loadConfigChain } from './config-imports.ts';
+import {
+  addRuntime,
+  chooseInstallTarget,
+  type ContainerdInfo,
+  type FloxRuntimeSpec,
+  type InstallTarget,
+  loadConfigChain,
+  parseConfig,
+  parseContainerdVersion,
+  removeRuntime,
+  runcSystemdCgroup,
+} from '@flox-k8s/containerd-config';
 import { ensureSymlink, readIfExists, removeOwnSymlink, replaceWithCopy, sha256, writeFileAtomic } from './host-files.ts';
 
 /** The host operations the installer needs, injected so tests can point them at a private containerd. */

@@ -1,4 +1,4 @@
-import { ContainerdVersionError } from '../errors.ts';
+import { ContainerdVersionError } from './errors.ts';
 
 /** What the installer needs to know about the host's containerd. */
 export interface ContainerdInfo {

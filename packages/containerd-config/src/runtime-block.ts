@@ -1,5 +1,5 @@
 import { parse, TomlError } from 'smol-toml';
-import { ContainerdConfigInvalidError, ContainerdRuntimeConflictError } from '../errors.ts';
+import { ContainerdConfigInvalidError, ContainerdRuntimeConflictError } from './errors.ts';
 
 /** containerd config file format: `version = 1 | 2 | 3` at the top of the file. */
 export type ConfigFormat = 1 | 2 | 3;
@@ -27,6 +27,11 @@ const criPluginKeys = { 1: 'cri', 2: 'io.containerd.grpc.v1.cri', 3: 'io.contain
 
 /** Every top-level plugin key under which some containerd generation keeps the CRI runtime config. */
 export const allCriPluginKeys: readonly string[] = Object.values(criPluginKeys);
+
+/** The `[plugins]` key of the CRI plugin's runtime settings in a config format. */
+export function criPluginKey(format: ConfigFormat): string {
+  return criPluginKeys[format];
+}
 
 /** Key path of the CRI `runtimes` table for a config format. */
 export function runtimesPath(format: ConfigFormat): string[] {

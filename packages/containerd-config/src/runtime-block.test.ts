@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'smol-toml';
 import { describe, expect, it } from 'vitest';
-import { addRuntime, type FloxRuntimeSpec, getPath, removeRuntime, renderRuntimeBlock, runtimesPath } from './containerd-config.ts';
+import { addRuntime, type FloxRuntimeSpec, getPath, removeRuntime, renderRuntimeBlock, runtimesPath } from './runtime-block.ts';
 import { parseContainerdVersion } from './containerd-version.ts';
 
-const fixture = (name: string): string => readFileSync(join(import.meta.dirname, '../../test/fixtures', name), 'utf8');
+const fixture = (name: string): string => readFileSync(join(import.meta.dirname, '../test/fixtures', name), 'utf8');
 const v16 = fixture('containerd-1.6-default.toml');
 const v2x = fixture('containerd-2.x-excerpt.toml');
 const runtime: FloxRuntimeSpec = { name: 'flox', annotations: ['flox.dev/*'] };
@@ -77,20 +77,20 @@ describe('addRuntime / removeRuntime', () => {
 
   it('refuses to overwrite a flox runtime it did not add', () => {
     const foreign = `${v16}\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.flox]\n  runtime_type = "io.containerd.kata.v2"\n`;
-    expect(codeOf(() => addRuntime(foreign, 'config.toml', 2, runtime))).toBe('FLOXK8S_AGENT_CONTAINERD_RUNTIME_CONFLICT');
+    expect(codeOf(() => addRuntime(foreign, 'config.toml', 2, runtime))).toBe('FLOXK8S_CONTAINERD_RUNTIME_CONFLICT');
   });
 
   it('rejects invalid TOML with a coded error naming the line', () => {
-    expect(codeOf(() => addRuntime('version = 2\n[plugins\n', 'config.toml', 2, runtime))).toBe('FLOXK8S_AGENT_CONTAINERD_CONFIG_INVALID');
+    expect(codeOf(() => addRuntime('version = 2\n[plugins\n', 'config.toml', 2, runtime))).toBe('FLOXK8S_CONTAINERD_CONFIG_INVALID');
   });
 
   it('rejects a layout where appending a table is not valid TOML (runtimes as an inline table)', () => {
     const inline = 'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd]\n  runtimes = { runc = { runtime_type = "io.containerd.runc.v2" } }\n';
-    expect(codeOf(() => addRuntime(inline, 'config.toml', 2, runtime))).toBe('FLOXK8S_AGENT_CONTAINERD_CONFIG_INVALID');
+    expect(codeOf(() => addRuntime(inline, 'config.toml', 2, runtime))).toBe('FLOXK8S_CONTAINERD_CONFIG_INVALID');
   });
 
   it('rejects an unknown config version', () => {
-    expect(codeOf(() => addRuntime('version = 7\n', 'config.toml', 2, runtime))).toBe('FLOXK8S_AGENT_CONTAINERD_CONFIG_INVALID');
+    expect(codeOf(() => addRuntime('version = 7\n', 'config.toml', 2, runtime))).toBe('FLOXK8S_CONTAINERD_CONFIG_INVALID');
   });
 
   it('renders quoted plugin keys and both annotation lists', () => {
@@ -112,7 +112,7 @@ describe('parseContainerdVersion', () => {
   });
 
   it('rejects garbage and too-old versions with a coded error', () => {
-    expect(codeOf(() => parseContainerdVersion('command not found'))).toBe('FLOXK8S_AGENT_CONTAINERD_VERSION');
-    expect(codeOf(() => parseContainerdVersion('containerd github.com/containerd/containerd v1.5.9 x'))).toBe('FLOXK8S_AGENT_CONTAINERD_VERSION');
+    expect(codeOf(() => parseContainerdVersion('command not found'))).toBe('FLOXK8S_CONTAINERD_VERSION');
+    expect(codeOf(() => parseContainerdVersion('containerd github.com/containerd/containerd v1.5.9 x'))).toBe('FLOXK8S_CONTAINERD_VERSION');
   });
 });

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join } from 'node:path';
-import { ContainerdConfigInvalidError } from '../errors.ts';
-import { allCriPluginKeys, configFormat, type ConfigFormat, findRuntimeBlock, parseConfig, removeRuntime } from './containerd-config.ts';
+import { ContainerdConfigInvalidError } from './errors.ts';
+import { allCriPluginKeys, configFormat, type ConfigFormat, findRuntimeBlock, parseConfig, removeRuntime } from './runtime-block.ts';
 
 /** One file containerd loads, in load order. Paths are host paths. */
 export interface LoadedConfig {
@@ -40,6 +40,14 @@ function globToRegExp(pattern: string): RegExp {
     } else source += c.replace(/[.+^${}()|\\]/g, '\\$&');
   }
   return new RegExp(`^${source}$`);
+}
+
+/**
+ * Go's `filepath.Match` (the subset containerd's configs use: `*`, `?`, `[…]`): how containerd
+ * matches import globs and the `pod_annotations` / `container_annotations` patterns.
+ */
+export function matchesGlob(pattern: string, name: string): boolean {
+  return globToRegExp(pattern).test(name);
 }
 
 /** Whether a file name matches the last component of an import glob (Go `filepath.Match` subset). */

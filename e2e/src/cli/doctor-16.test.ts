@@ -1,0 +1,3 @@
+import { defineDoctorSuite } from './doctor-suite.ts';
+
+defineDoctorSuite('1.6');
