@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up this checkout on a fresh Debian 12 machine, idempotently: the Debian packages the
-# suites and the demo drive for real, Node (>= 22.18; the major in .node-version when the
+# suites and the demo drive for real, Node (>= 22.18; the version in .node-version when the
 # machine's is older or missing), pnpm at package.json's packageManager version, then
 # `pnpm install --frozen-lockfile`. Node and pnpm come from the npm registry with curl and are
 # checked against the registry's sha512 integrity, so nothing but bash, coreutils, tar and curl
