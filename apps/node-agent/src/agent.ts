@@ -7,7 +7,7 @@ import { shimConfigOf, type AgentConfig } from './config.ts';
 import { codeLabel } from './errors.ts';
 import { startGcLoop } from './gc/gc-loop.ts';
 import { type HostActions, type InstallOptions, installRuntime } from './install/host-install.ts';
-import type { KubeApi } from './kube/types.ts';
+import type { KubeApi } from '@flox-k8s/kube';
 import type { Logger } from './log.ts';
 import { listenObservability, Readiness, type ObservabilityServer } from './metrics/http-server.ts';
 import { createMetrics, type AgentMetrics } from './metrics/metrics.ts';

@@ -1,5 +1,5 @@
 import { codeLabel } from '../errors.ts';
-import type { KubeApi, PodSummary, PodWatchEvent } from '../kube/types.ts';
+import type { KubeApi, PodSummary, PodWatchEvent } from '@flox-k8s/kube';
 import type { Logger } from '../log.ts';
 import type { AgentMetrics } from '../metrics/metrics.ts';
 import type { RealiseCoordinator } from '../realise/coordinator.ts';
