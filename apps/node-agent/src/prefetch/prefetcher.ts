@@ -10,7 +10,7 @@ export const ENVIRONMENT_ANNOTATION = 'flox.dev/environment';
 
 /** What resolving an annotation gives: the realise job plus whatever the follow-up step needs. */
 export interface ResolvedEnvironmentJob extends RealiseJob {
-  /** Opaque to the prefetcher: handed back to `afterRealise` (the lockfile, for the profile). */
+  /** Opaque to the prefetcher: handed back to `afterRealise` (the resolved environment, for the profile and the registry). */
   context?: unknown;
 }
 
