@@ -41,6 +41,7 @@ export const NODE_BUNDLE_OPTIONS: {
   minifySyntax: true;
   legalComments: 'none';
   logLevel: 'silent';
+  external: string[];
 } = {
   bundle: true,
   platform: 'node',
@@ -50,6 +51,10 @@ export const NODE_BUNDLE_OPTIONS: {
   minifySyntax: true,
   legalComments: 'none',
   logLevel: 'silent',
+  // @cyclonedx/cyclonedx-library (via @flox-k8s/sbom) requires its optional plugins (XML
+  // writers and validators, JSON schema validation) inside try/catch; we only write JSON,
+  // so they stay out of the bundle and their require fails quietly, as when not installed.
+  external: ['xmlbuilder2', 'libxmljs2', 'ajv', 'ajv-formats', 'ajv-formats-draft2019'],
 };
 
 /** Banner giving an ESM bundle a `require` (see NODE_BUNDLE_OPTIONS). */
