@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, type RunningAgent } from '../agent.ts';
 import { parseAgentConfig, type AgentConfig } from '../config.ts';
 import { memoryLogger } from '../log.ts';
+import { helloOnlyLockfile, until } from './test-fixture-environments.ts';
 
 let fixtures: NixFixtures;
 let cache: ServedCache;
@@ -25,24 +26,6 @@ let config: AgentConfig;
 let agent: RunningAgent | undefined;
 let full: { generation: number; digest: string };
 let hello: { generation: number; digest: string };
-
-/** The fixture lockfile with only the hello-flox package: a second, smaller environment. */
-function helloOnly(bytes: Uint8Array): Uint8Array {
-  const lock = JSON.parse(Buffer.from(bytes).toString()) as { manifest: { install: Record<string, unknown> }; packages: Array<{ install_id: string }> };
-  lock.packages = lock.packages.filter((p) => p.install_id === 'hello-flox');
-  lock.manifest.install = { 'hello-flox': lock.manifest.install['hello-flox'] };
-  return new TextEncoder().encode(`${JSON.stringify(lock, null, 2)}\n`);
-}
-
-async function until<T>(what: string, fn: () => T | undefined | false, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = fn();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const floxPod = (name: string, reference: string) => ({ metadata: { name, namespace: 'apps', uid: `uid-${name}`, annotations: { 'flox.dev/environment': reference } }, spec: { nodeName: 'node-a', runtimeClassName: 'flox' } });
 const get = (path: string, init?: RequestInit) => fetch(`${agent!.observability.url}${path}`, init);
@@ -57,7 +40,7 @@ beforeAll(async () => {
   apiserver.addNode('node-a');
   dir = await mkdtemp(join(tmpdir(), 'flox-agent-envs-'));
   full = await publishEnvironment(join(dir, 'envs'), 'acme', 'fixture', fixtures.lockfile.bytes);
-  hello = await publishEnvironment(join(dir, 'envs'), 'acme', 'hello', helloOnly(fixtures.lockfile.bytes));
+  hello = await publishEnvironment(join(dir, 'envs'), 'acme', 'hello', helloOnlyLockfile(fixtures.lockfile.bytes));
   config = parseAgentConfig({
     storeRoot: join(dir, 'store'),
     caches: [{ url: cache.url }],
