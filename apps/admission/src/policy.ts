@@ -59,7 +59,7 @@ export interface Policy {
   check(components: readonly PolicyComponent[]): Violation | undefined;
 }
 
-function compile(rule: z.output<typeof ruleSchema>, index: number): CompiledRule {
+function compile(rule: z.output<typeof ruleSchema>, index: number, source: string): CompiledRule {
   const name = rule.name ?? `rules[${index}]`;
   try {
     if (rule.license !== undefined) {
@@ -69,7 +69,7 @@ function compile(rule: z.output<typeof ruleSchema>, index: number): CompiledRule
     const matcher: PackageMatcher = rule.storePath !== undefined ? packageMatcher({ storePath: rule.storePath }) : packageMatcher({ name: rule.package!, versions: rule.versions });
     return { name, text: matcher.text, message: rule.message, matches: (c) => matcher.matches(c) };
   } catch (cause) {
-    throw new PolicyInvalidError(`rule ${JSON.stringify(name)}: ${(cause as Error).message}`, { cause });
+    throw new PolicyInvalidError(`${source}: rule ${JSON.stringify(name)}: ${(cause as Error).message}`, { cause });
   }
 }
 
@@ -83,7 +83,7 @@ export function parsePolicy(text: string, source = 'policy'): Policy {
   }
   const parsed = policySchema.safeParse(document);
   if (!parsed.success) throw new PolicyInvalidError(`${source}: ${formatIssues(parsed.error)}`);
-  const rules = parsed.data.rules.map(compile);
+  const rules = parsed.data.rules.map((rule, i) => compile(rule, i, source));
   return {
     rules: rules.length,
     check(components) {
