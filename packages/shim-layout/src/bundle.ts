@@ -42,6 +42,7 @@ export const NODE_BUNDLE_OPTIONS: {
   legalComments: 'none';
   logLevel: 'silent';
   external: string[];
+  define: Record<string, string>;
 } = {
   bundle: true,
   platform: 'node',
@@ -55,6 +56,9 @@ export const NODE_BUNDLE_OPTIONS: {
   // writers and validators, JSON schema validation) inside try/catch; we only write JSON,
   // so they stay out of the bundle and their require fails quietly, as when not installed.
   external: ['xmlbuilder2', 'libxmljs2', 'ajv', 'ajv-formats', 'ajv-formats-draft2019'],
+  // CommonJS dependencies that name their own directory at load time (cyclonedx-library's
+  // resource paths) get the bundle's: an ESM bundle has no __dirname/__filename.
+  define: { __dirname: 'import.meta.dirname', __filename: 'import.meta.filename' },
 };
 
 /** Banner giving an ESM bundle a `require` (see NODE_BUNDLE_OPTIONS). */
