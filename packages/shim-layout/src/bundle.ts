@@ -66,6 +66,19 @@ export const ESM_REQUIRE_BANNER: { js: string } = {
   js: "import { createRequire as __floxCreateRequire } from 'node:module'; const require = __floxCreateRequire(import.meta.url);",
 };
 
+/**
+ * Bundle one Node program (an ESM entry module) and everything it imports into a single ESM
+ * file with the shared options: what the node agent and the admission webhook ship in their
+ * images. esbuild is imported only here, when a program is bundled from source.
+ */
+export async function bundleNodeProgram(entry: string): Promise<Uint8Array> {
+  const esbuild = await import('esbuild');
+  const result = await esbuild.build({ entryPoints: [entry], ...NODE_BUNDLE_OPTIONS, write: false, format: 'esm', banner: ESM_REQUIRE_BANNER });
+  const file = result.outputFiles[0];
+  if (!file) throw new Error(`esbuild produced no output for ${entry}`);
+  return file.contents;
+}
+
 /** Directory under the bundle dir holding the lazily loaded chunks. */
 export const CHUNK_DIR = 'chunks';
 

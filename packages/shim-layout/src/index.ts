@@ -16,5 +16,5 @@ export {
   type ShimPrograms,
 } from './layout.ts';
 export { stageLayout } from './stage.ts';
-export { ESM_REQUIRE_BANNER, NODE_BUNDLE_OPTIONS, buildBundle } from './bundle.ts';
+export { ESM_REQUIRE_BANNER, NODE_BUNDLE_OPTIONS, buildBundle, bundleNodeProgram } from './bundle.ts';
 export { LayoutTemplateError } from './errors.ts';
