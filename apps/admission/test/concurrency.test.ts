@@ -14,7 +14,8 @@ let webhook: RunningWebhook;
 
 beforeAll(async () => {
   h = await startHarness();
-  webhook = await startWebhook(h.config(), jsonLog('error', () => undefined));
+  // The shipped review budget (4 s, under the webhook configurations' timeoutSeconds: 5): every answer must be a real one.
+  webhook = await startWebhook(h.config({ limits: { maxBodyBytes: 256 * 1024, requestTimeoutMs: 10_000, reviewTimeoutMs: 4_000 } }), jsonLog('error', () => undefined));
 }, 300_000);
 
 afterAll(async () => {

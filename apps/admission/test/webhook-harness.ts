@@ -112,7 +112,8 @@ export async function startHarness(): Promise<Harness> {
         rewriteToDigest: true,
         policyFile,
         policyReloadSeconds: 0.1,
-        limits: { maxBodyBytes: 256 * 1024, requestTimeoutMs: 1_000, reviewTimeoutMs: 4_000 },
+        // A review budget far above what any test needs: a loaded machine must not turn checks into timeouts.
+        limits: { maxBodyBytes: 256 * 1024, requestTimeoutMs: 1_000, reviewTimeoutMs: 20_000 },
         ...overrides,
       }),
     close: async () => {

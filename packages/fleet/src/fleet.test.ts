@@ -44,6 +44,8 @@ let kube: KubeApi;
 const servers: Server[] = [];
 const ports: Record<string, number> = {};
 let proxied = 0;
+// Long enough for a loaded CI machine to answer; the silent agent costs each query this much.
+const TIMEOUT_MS = 3_000;
 
 async function serve(name: string, handler: Parameters<typeof createServer>[1]): Promise<void> {
   const server = createServer(handler);
@@ -102,7 +104,7 @@ afterAll(async () => {
 
 describe('agentEnvironments', () => {
   it('asks every agent pod through the pod proxy and reports each failure with its code, without failing the whole', async () => {
-    const answers = await agentEnvironments(kube, { timeoutMs: 500 });
+    const answers = await agentEnvironments(kube, { timeoutMs: TIMEOUT_MS });
     expect(answers.map((a) => [a.agent.pod, a.ok ? 'ok' : a.code])).toEqual([
       ['agent-a', 'ok'],
       ['agent-b', 'ok'],
@@ -130,7 +132,7 @@ describe('agentEnvironments', () => {
 
 describe('whoUses', () => {
   it('finds the environments holding a package in a Nix version range, and the pods using them', async () => {
-    const result = await whoUses(kube, { name: 'openssl', versions: '>=3.0 <3.0.14' }, { timeoutMs: 500 });
+    const result = await whoUses(kube, { name: 'openssl', versions: '>=3.0 <3.0.14' }, { timeoutMs: TIMEOUT_MS });
     expect(result.query).toBe('openssl >=3.0 <3.0.14');
     expect(result.matches).toEqual([
       {
@@ -149,10 +151,10 @@ describe('whoUses', () => {
   });
 
   it('by name in any version, and by store path', async () => {
-    expect((await whoUses(kube, { name: 'glibc' }, { timeoutMs: 500 })).matches.map((m) => m.node)).toEqual(['node-a', 'node-b']);
-    const byPath = await whoUses(kube, { storePath: XZ }, { timeoutMs: 500 });
+    expect((await whoUses(kube, { name: 'glibc' }, { timeoutMs: TIMEOUT_MS })).matches.map((m) => m.node)).toEqual(['node-a', 'node-b']);
+    const byPath = await whoUses(kube, { storePath: XZ }, { timeoutMs: TIMEOUT_MS });
     expect(byPath.matches.map((m) => [m.node, m.digest, m.packages.map((p) => p.storePath)])).toEqual([['node-b', digest('2'), [XZ]]]);
-    expect((await whoUses(kube, { name: 'openssl', versions: '<3' }, { timeoutMs: 500 })).matches).toEqual([]);
+    expect((await whoUses(kube, { name: 'openssl', versions: '<3' }, { timeoutMs: TIMEOUT_MS })).matches).toEqual([]);
   });
 
   it('refuses a bad query before asking any agent', async () => {

@@ -27,6 +27,8 @@ const agents: RunningAgent[] = [];
 const fakes: Server[] = [];
 let full: { generation: number; digest: string };
 let hello: { generation: number; digest: string };
+// Long enough for a loaded CI machine to answer; the silent agent costs each query this much.
+const TIMEOUT_MS = 3_000;
 
 const agentPod = (name: string, node: string, port: number) => ({
   metadata: { name, namespace: 'flox-system', labels: { 'app.kubernetes.io/name': 'flox-node-agent' } },
@@ -97,7 +99,7 @@ afterAll(async () => {
 
 describe('whoUses against two real agents', () => {
   it('finds every environment holding hello-flox, on both nodes, with the pods that use it', async () => {
-    const result = await whoUses(kube, { name: 'hello-flox', versions: '>=1.0 <2' }, { timeoutMs: 1_000 });
+    const result = await whoUses(kube, { name: 'hello-flox', versions: '>=1.0 <2' }, { timeoutMs: TIMEOUT_MS });
     expect(result.query).toBe('hello-flox >=1.0 <2');
     expect(result.matches.map((m) => ({ node: m.node, digest: m.digest, references: m.references, packages: m.packages, pods: m.pods.map((p) => p.name) }))).toEqual([
       {
@@ -120,19 +122,19 @@ describe('whoUses against two real agents', () => {
   });
 
   it('narrows by version range and by store path to the node that has it', async () => {
-    expect((await whoUses(kube, { name: 'hello-flox', versions: '<1.0' }, { timeoutMs: 1_000 })).matches).toEqual([]);
-    const tree = await whoUses(kube, { storePath: fixtures.storePaths.tree }, { timeoutMs: 1_000 });
+    expect((await whoUses(kube, { name: 'hello-flox', versions: '<1.0' }, { timeoutMs: TIMEOUT_MS })).matches).toEqual([]);
+    const tree = await whoUses(kube, { storePath: fixtures.storePaths.tree }, { timeoutMs: TIMEOUT_MS });
     expect(tree.matches.map((m) => [m.node, m.digest, m.pods.map((p) => p.name)])).toEqual([['node-a', full.digest, ['web', 'worker']]]);
   });
 
   it('sees a pod leave, and fetches the SBOM from the agent that holds the environment', async () => {
     apiserver.deletePod('apps', 'greeter');
     await until('node-b to forget the greeter', async () => {
-      const answers = await agentEnvironments(kube, { timeoutMs: 1_000 });
+      const answers = await agentEnvironments(kube, { timeoutMs: TIMEOUT_MS });
       const b = answers.find((a) => a.agent.node === 'node-b');
       return b?.ok === true && b.listing.environments[0]?.pods.length === 0;
     });
-    const [match] = (await whoUses(kube, { storePath: fixtures.storePaths.busybox }, { timeoutMs: 1_000 })).matches.filter((m) => m.node === 'node-b');
+    const [match] = (await whoUses(kube, { storePath: fixtures.storePaths.busybox }, { timeoutMs: TIMEOUT_MS })).matches.filter((m) => m.node === 'node-b');
     expect(match?.pods).toEqual([]);
     const spdx = JSON.parse(Buffer.from(await agentSbom(kube, match!.agent, hello.digest, 'spdx')).toString()) as { spdxVersion: string; packages: unknown[] };
     expect(spdx.spdxVersion).toBe('SPDX-2.3');
