@@ -120,7 +120,17 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
     // What GET /environments reports: each realised lockfile and the pods using it, kept across restarts.
     const registry = EnvironmentRegistry.open(join(settings.stateDir ?? join(config.storeRoot, 'node-agent'), 'environments'), settings.environments);
     if (registry.recovery.removed.length > 0) log.warn('environment registry: removed damaged or unfinished files', { files: registry.recovery.removed });
-    const views = new EnvironmentViews({ registry, store, node: nodeName, system: config.system, maxCached: settings.environments.maxEnvironments });
+    const views = new EnvironmentViews({
+      registry,
+      store,
+      node: nodeName,
+      system: config.system,
+      maxCached: settings.environments.maxEnvironments,
+      onSkipped: (digest, error) => {
+        metrics.errors.inc({ code: codeLabel(error) });
+        log.warn('GET /environments left out an environment whose SBOM cannot be made', { digest, code: codeLabel(error), error });
+      },
+    });
     observability.mount(
       ENVIRONMENTS_PATH,
       environmentRoutes(views, (error) => {

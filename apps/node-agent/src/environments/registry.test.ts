@@ -107,3 +107,16 @@ describe('EnvironmentRegistry', () => {
     expect(JSON.parse(readFileSync(join(dir, 'pods.json'), 'utf8')).pods.map((p: { uid: string }) => p.uid)).toEqual(['u2', 'u3']);
   });
 });
+
+describe('EnvironmentViews', () => {
+  it('leaves out an environment whose SBOM cannot be made, and lists the others', async () => {
+    const { EnvironmentViews } = await import('./views.ts');
+    const r = EnvironmentRegistry.open(dir, {}, now);
+    const broken = env('{"not":"a lockfile"}');
+    r.recordRealised({ ...broken, storePaths: [] });
+    const skipped: Array<[string, unknown]> = [];
+    const views = new EnvironmentViews({ registry: r, store: { pathInfo: () => undefined, hostPath: (p: string) => p }, node: 'n', system: 'x86_64-linux', onSkipped: (d, e) => skipped.push([d, e]) });
+    expect(views.list().environments).toEqual([]);
+    expect(skipped).toEqual([[broken.digest, expect.objectContaining({ code: 'FLOXK8S_LOCKFILE_INVALID' })]]);
+  });
+});

@@ -17,8 +17,18 @@ export class EnvironmentViews {
   readonly #system: string;
   readonly #sboms = new Map<string, EnvironmentSbom>();
   readonly #maxCached: number;
+  readonly #onSkipped: (digest: string, error: unknown) => void;
 
-  constructor(options: { registry: EnvironmentRegistry; store: Pick<Store, 'pathInfo' | 'hostPath'>; node: string; system: string; maxCached?: number }) {
+  constructor(options: {
+    registry: EnvironmentRegistry;
+    store: Pick<Store, 'pathInfo' | 'hostPath'>;
+    node: string;
+    system: string;
+    maxCached?: number;
+    /** An environment left out of the listing because its SBOM could not be made (a damaged record). */
+    onSkipped?: (digest: string, error: unknown) => void;
+  }) {
+    this.#onSkipped = options.onSkipped ?? (() => undefined);
     this.#registry = options.registry;
     this.#store = options.store;
     this.#node = options.node;
@@ -30,7 +40,14 @@ export class EnvironmentViews {
   list(): NodeEnvironments {
     const environments: NodeEnvironment[] = [];
     for (const record of this.#registry.records()) {
-      const sbom = this.#sbomOrUndefined(record);
+      let sbom: EnvironmentSbom | undefined;
+      try {
+        sbom = this.#sbomOrUndefined(record);
+      } catch (error) {
+        // One bad record must not take the whole listing down.
+        this.#onSkipped(record.digest, error);
+        continue;
+      }
       if (sbom === undefined) continue;
       environments.push({
         digest: record.digest,
