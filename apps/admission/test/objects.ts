@@ -3,7 +3,9 @@ import type { AdmissionAttributes } from './vap.ts';
 
 export type WorkloadKind = 'Pod' | 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'ReplicaSet' | 'Job' | 'CronJob';
 
-const RESOURCES: Record<WorkloadKind, { group: string; resource: string }> = {
+export const WORKLOAD_KINDS: readonly WorkloadKind[] = ['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob'];
+
+export const RESOURCES: Record<WorkloadKind, { group: string; resource: string }> = {
   Pod: { group: '', resource: 'pods' },
   Deployment: { group: 'apps', resource: 'deployments' },
   StatefulSet: { group: 'apps', resource: 'statefulsets' },

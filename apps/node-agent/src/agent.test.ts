@@ -9,8 +9,8 @@ import { storePathsToInstall, parseLockfile } from '@flox-k8s/lockfile';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENABLED_LABEL, startAgent, type RunningAgent } from './agent.ts';
 import { parseAgentConfig } from './config.ts';
-import { kubeClient } from './kube/client.ts';
-import { startFakeApiserver, type FakeApiserver } from './kube/fake-apiserver.ts';
+import { kubeClient } from '@flox-k8s/kube';
+import { startFakeApiserver, type FakeApiserver } from '@flox-k8s/fake-apiserver';
 import { memoryLogger } from './log.ts';
 
 let fixtures: NixFixtures;

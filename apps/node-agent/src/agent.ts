@@ -1,13 +1,18 @@
 import { hostname } from 'node:os';
-import type { Lockfile } from '@flox-k8s/lockfile';
+import { join } from 'node:path';
+import { ENVIRONMENTS_PATH } from '@flox-k8s/agent-protocol';
+import type { ResolvedEnvironment } from '@flox-k8s/environments';
 import { cacheConfigs } from '@flox-k8s/config';
 import { listenPatchService } from '@flox-k8s/interposer';
 import { Store } from '@flox-k8s/store';
 import { shimConfigOf, type AgentConfig } from './config.ts';
 import { codeLabel } from './errors.ts';
+import { environmentRoutes } from './environments/http-routes.ts';
+import { EnvironmentRegistry } from './environments/registry.ts';
+import { EnvironmentViews } from './environments/views.ts';
 import { startGcLoop } from './gc/gc-loop.ts';
 import { type HostActions, type InstallOptions, installRuntime } from './install/host-install.ts';
-import type { KubeApi } from './kube/types.ts';
+import type { KubeApi } from '@flox-k8s/kube';
 import type { Logger } from './log.ts';
 import { listenObservability, Readiness, type ObservabilityServer } from './metrics/http-server.ts';
 import { createMetrics, type AgentMetrics } from './metrics/metrics.ts';
@@ -112,29 +117,79 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
       readiness.set('patcher', true);
     }
 
+    // What GET /environments reports: each realised lockfile and the pods using it, kept across restarts.
+    const registry = EnvironmentRegistry.open(join(settings.stateDir ?? join(config.storeRoot, 'node-agent'), 'environments'), settings.environments);
+    if (registry.recovery.removed.length > 0) log.warn('environment registry: removed damaged or unfinished files', { files: registry.recovery.removed });
+    const views = new EnvironmentViews({
+      registry,
+      store,
+      node: nodeName,
+      system: config.system,
+      maxCached: settings.environments.maxEnvironments,
+      onSkipped: (digest, error) => {
+        metrics.errors.inc({ code: codeLabel(error) });
+        log.warn('GET /environments left out an environment whose SBOM cannot be made', { digest, code: codeLabel(error), error });
+      },
+    });
+    observability.mount(
+      ENVIRONMENTS_PATH,
+      environmentRoutes(views, (error) => {
+        metrics.errors.inc({ code: codeLabel(error) });
+        log.error('GET /environments failed', { code: codeLabel(error), error });
+      }),
+    );
+
     const leases = new PodLeases(store, settings.leaseTtlSeconds * 1000);
     leases.start();
     stops.push(() => leases.stop());
     const resolve = environmentResolver(config);
+    // The pods the watch reports (whatever their prefetch does), to forget pods deleted while the agent was down.
+    const podsOnNode = new Set<string>();
     const prefetcher = new Prefetcher({
-      kube,
+      kube: {
+        ...kube,
+        watchPods: (node, onEvent, onError) =>
+          kube.watchPods(
+            node,
+            (event) => {
+              if (event.type === 'deleted') podsOnNode.delete(event.pod.uid);
+              else podsOnNode.add(event.pod.uid);
+              onEvent(event);
+            },
+            onError,
+          ),
+      },
       nodeName,
       runtimeClassName: settings.runtimeClassName,
       coordinator,
       resolve: (reference) => resolve(reference),
       afterRealise: async (job, outcome, owner) => {
         const started = performance.now();
-        await store.profile(job.context as Lockfile, config.system);
+        const resolved = job.context as ResolvedEnvironment;
+        await store.profile(resolved.lock, config.system);
         metrics.recordPhase('profile', performance.now() - started);
+        const realised = { digest: job.digest, reference: job.environment, generation: resolved.generation, system: config.system, storePaths: job.storePaths, lockfile: resolved.bytes };
+        try {
+          registry.recordRealised(realised, owner.kind === 'pod' ? owner.pod : undefined);
+        } catch (error) {
+          // The pod runs all the same; only GET /environments misses it until the next realise.
+          metrics.errors.inc({ code: codeLabel(error) });
+          log.warn('recording the environment for GET /environments failed', { environment: job.environment, code: codeLabel(error), error });
+        }
         if (owner.kind === 'pod') leases.hold(owner.pod.uid, outcome.closure);
         else store.pin(`prewarm-${job.digest}`, outcome.closure);
       },
-      podGone: async (pod) => leases.release(pod.uid),
+      podGone: async (pod) => {
+        leases.release(pod.uid);
+        registry.podGone(pod.uid);
+      },
       metrics,
       log,
     });
     await prefetcher.start();
     stops.push(() => prefetcher.stop());
+    // The first pod list is in: pods remembered from an earlier run that it lacks were deleted meanwhile.
+    registry.retainPods(podsOnNode);
     readiness.set('watch', true);
 
     if (settings.prewarm) {

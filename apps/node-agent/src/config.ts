@@ -61,6 +61,16 @@ const agentSchema = z.strictObject({
     })
     .optional(),
   installer: installerSchema.default(installerSchema.parse({})),
+  /** What the agent keeps between runs (the environments it realised, the pods using them); default `<storeRoot>/node-agent`. */
+  stateDir: absolutePath.optional(),
+  /** Bounds of that record (`GET /environments`): least recently used environments go first, never one a pod uses. */
+  environments: z
+    .strictObject({
+      maxEnvironments: z.number().int().positive().default(512),
+      maxLockfileBytes: z.number().int().positive().default(256 * 1024 * 1024),
+      maxPods: z.number().int().positive().default(5_000),
+    })
+    .default({ maxEnvironments: 512, maxLockfileBytes: 256 * 1024 * 1024, maxPods: 5_000 }),
 });
 
 /** The agent's config file: the shim's config (shared, so both realise the same way) plus `agent`. */

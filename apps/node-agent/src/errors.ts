@@ -45,24 +45,6 @@ export class RealiseCancelledError extends AgentError {
   }
 }
 
-/** The Kubernetes API answered with an error. */
-export class KubeApiError extends AgentError {
-  static override readonly code = 'FLOXK8S_AGENT_KUBE_API' as const;
-  readonly status: number | undefined;
-  constructor(message: string, status?: number, options?: { cause?: unknown }) {
-    super(KubeApiError.code, message, options);
-    this.status = status;
-  }
-}
-
-/** The agent image's inputs are unusable (a binary whose libraries ldd cannot list). */
-export class AgentImageInputError extends AgentError {
-  static override readonly code = 'FLOXK8S_AGENT_IMAGE_INPUT' as const;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(AgentImageInputError.code, message, options);
-  }
-}
-
 /** The code an error is counted and reported under (metrics, events, the socket's error line). */
 export function codeLabel(error: unknown): string {
   return errorCode(error) ?? 'FLOXK8S_AGENT_UNKNOWN';

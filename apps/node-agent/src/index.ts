@@ -7,8 +7,6 @@ export { agentConfigSchema, parseAgentConfig, loadAgentConfig, shimConfigOf, typ
 export { installRuntime, uninstallRuntime, readInstallState, shimBinaryName, type HostActions, type InstallOptions, type InstallResult, type UninstallResult, type InstallState } from './install/host-install.ts';
 export { commandActions } from './install/host-commands.ts';
 export { installOptionsFrom, assertShimLayoutFor, hostShimLayout, SHIM_CONFIG_FILE } from './install/install-options.ts';
-export { kubeClient, type KubeClientOptions } from './kube/client.ts';
-export type { KubeApi, PodSummary, PodEventInput, PodWatchEvent } from './kube/types.ts';
 export { RealiseCoordinator, flightKey } from './realise/coordinator.ts';
 export { listenRealiseSocket, type RealiseSocket } from './realise/socket-server.ts';
 export { storeRealiser } from './realise/store-realiser.ts';

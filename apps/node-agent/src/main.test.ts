@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stageLayout } from '@flox-k8s/shim-layout';
 import { hostShimLayout } from './install/install-options.ts';
 import { standInShimPrograms } from './install/test-shim-programs.ts';
-import { startFakeApiserver, type FakeApiserver } from './kube/fake-apiserver.ts';
+import { startFakeApiserver, type FakeApiserver } from '@flox-k8s/fake-apiserver';
 
 const run = promisify(execFile);
 const main = join(import.meta.dirname, 'main.ts');

@@ -8,7 +8,7 @@ import { AGENT_VERSION } from './version.ts';
 import { commandActions } from './install/host-commands.ts';
 import { installRuntime, uninstallRuntime } from './install/host-install.ts';
 import { assertShimLayoutFor, installOptionsFrom } from './install/install-options.ts';
-import { kubeClient } from './kube/client.ts';
+import { kubeClient } from '@flox-k8s/kube';
 import { jsonLogger } from './log.ts';
 
 const command = process.argv[2] ?? 'run';

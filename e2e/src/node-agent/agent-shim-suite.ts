@@ -5,8 +5,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nixFixtures, serveCache, type ServedCache } from '@flox-k8s/nix-fixtures';
-import { ENABLED_LABEL, memoryLogger, uninstallRuntime, type RunningAgent } from '@flox-k8s/node-agent';
-import { startFakeApiserver, type FakeApiserver } from '@flox-k8s/node-agent/testing';
+import { kubeClient } from '@flox-k8s/kube';
+import { ENABLED_LABEL, installOptionsFrom, memoryLogger, parseAgentConfig, startAgent, uninstallRuntime, type RunningAgent } from '@flox-k8s/node-agent';
+import { startFakeApiserver, type FakeApiserver } from '@flox-k8s/fake-apiserver';
 import { publishEnvironment } from '@flox-k8s/environments';
 import { STUB_IMAGE_NAME } from '@flox-k8s/oci-image';
 import {

@@ -7,6 +7,9 @@
  *
  * The patch service: the runc front (sh) hands `create`/`exec` to the agent over FIFOs
  * in a root-only directory (see `patch-protocol.ts`).
+ *
+ * The environment listing: `GET /environments` and `GET /environments/<digest>/sbom` on
+ * the agent's HTTP port (see `environments-api.ts`).
  * @module
  */
 export {
@@ -37,3 +40,17 @@ export {
   type PatchRequest,
   type PatchSubcommand,
 } from './patch-protocol.ts';
+export {
+  ENVIRONMENTS_PATH,
+  SBOM_CONTENT_TYPES,
+  SBOM_FORMATS,
+  agentHttpErrorSchema,
+  environmentSbomPath,
+  nodeEnvironmentsSchema,
+  type AgentHttpError,
+  type ClosureEntry,
+  type NodeEnvironment,
+  type NodeEnvironments,
+  type PodUse,
+  type SbomFormat,
+} from './environments-api.ts';

@@ -35,3 +35,21 @@ export class EnvironmentDigestMismatchError extends FloxK8sError {
     super(EnvironmentDigestMismatchError.code, message, options);
   }
 }
+
+/** Publishing with SBOMs could not read the closure's path infos (a path missing from the caches, a bad signature, a cache down); nothing was written. */
+export class PublishSbomError extends FloxK8sError {
+  static override readonly code = 'FLOXK8S_ENV_PUBLISH_SBOM_FAILED' as const;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(PublishSbomError.code, message, options);
+  }
+}
+
+/** A publish could not write the generation (another publish took the number, or an I/O error); nothing of it is visible. */
+export class PublishFailedError extends FloxK8sError {
+  static override readonly code = 'FLOXK8S_ENV_PUBLISH_FAILED' as const;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(PublishFailedError.code, message, options);
+  }
+}

@@ -8,11 +8,13 @@
  */
 export { parseReference, fetchEnvironment, sourceReaders, type ResolvedEnvironment, type FetchedEnvironment } from './resolve.ts';
 export { resolveEnvironment, parseFetched } from './parse.ts';
-export { publishEnvironment, type PublishedEnvironment } from './publish.ts';
+export { publishEnvironment, type PublishedEnvironment, type PublishOptions, type PublishSbomOptions } from './publish.ts';
+export { readPublishedSbom, MAX_SBOM_BYTES } from './published-sbom.ts';
+export { sbomFileName, sbomPath, type PublishedSbomFormat } from './sbom-layout.ts';
 export { publishEnvironmentToHub } from './publish-hub.ts';
 export { MAX_LOCKFILE_BYTES } from './layout.ts';
 export type { EnvironmentSourceReader, ReferenceSourceReader, SourceAnswer, SourceReader } from './types.ts';
-export { EnvironmentDigestMismatchError, EnvironmentNotFoundError, EnvironmentSourceError } from './errors.ts';
+export { EnvironmentDigestMismatchError, EnvironmentNotFoundError, EnvironmentSourceError, PublishFailedError, PublishSbomError } from './errors.ts';
 export {
   FloxmetaBranchMovedError,
   FloxmetaEnvironmentNotFoundError,

@@ -84,3 +84,27 @@ export class SbomOptionsInvalidError extends SbomError {
 function shorten(text: string): string {
   return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }
+
+/** A version range that does not parse (see `parseVersionRange` for the grammar). */
+export class VersionRangeInvalidError extends SbomError {
+  static override readonly code = 'FLOXK8S_SBOM_VERSION_RANGE_INVALID' as const;
+  readonly range: string;
+
+  constructor(range: string, reason: string) {
+    super(
+      VersionRangeInvalidError.code,
+      `invalid version range ${JSON.stringify(shorten(range))}: ${reason}. ` +
+        'Write comparators such as ">=3.0 <3.0.14", alternatives joined by "||", or "*".',
+    );
+    this.range = shorten(range);
+  }
+}
+
+/** A package selector that names neither a package nor a store path, or names a store path badly. */
+export class PackageSelectorInvalidError extends SbomError {
+  static override readonly code = 'FLOXK8S_SBOM_PACKAGE_SELECTOR_INVALID' as const;
+
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super(PackageSelectorInvalidError.code, `invalid package selector: ${reason}.`, options);
+  }
+}

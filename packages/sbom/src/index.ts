@@ -15,9 +15,14 @@ export {
   PathInfoDuplicateError,
   PathInfoInvalidError,
   SbomError,
+  PackageSelectorInvalidError,
   SbomOptionsInvalidError,
+  VersionRangeInvalidError,
 } from './errors.ts';
 export type { PackageLicense } from './licenses.ts';
+export { compareVersions, versionComponents } from './nix-version.ts';
+export { packageMatcher, type PackageIdentity, type PackageMatcher, type PackageSelector } from './package-selector.ts';
+export { parseVersionRange, versionInRange, type VersionComparator, type VersionRange } from './version-range.ts';
 export type { ClosurePath, ClosurePathInfo } from './path-info.ts';
 export { sbomSerialNumber } from './serial.ts';
 export { spdxJson } from './spdx.ts';

@@ -43,3 +43,14 @@ export async function nixParseDrvNames(names: readonly string[]): Promise<Array<
   );
   return JSON.parse(stdout) as Array<{ name: string; version: string }>;
 }
+
+/** Nix's own `builtins.compareVersions` of each pair, in one `nix-instantiate --eval`. */
+export async function nixCompareVersions(pairs: ReadonlyArray<readonly [string, string]>): Promise<number[]> {
+  const list = pairs.map(([a, b]) => `[ ${JSON.stringify(a)} ${JSON.stringify(b)} ]`).join(' ');
+  const { stdout } = await run(
+    'nix-instantiate',
+    ['--option', 'build-users-group', '', '--eval', '--json', '--strict', '-E', `map (p: builtins.compareVersions (builtins.elemAt p 0) (builtins.elemAt p 1)) [ ${list} ]`],
+    { maxBuffer: 64 * 1024 * 1024, timeout: 120_000 },
+  );
+  return JSON.parse(stdout) as number[];
+}

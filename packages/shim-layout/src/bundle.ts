@@ -42,6 +42,8 @@ export const NODE_BUNDLE_OPTIONS: {
   minifySyntax: true;
   legalComments: 'none';
   logLevel: 'silent';
+  external: string[];
+  define: Record<string, string>;
 } = {
   bundle: true,
   platform: 'node',
@@ -51,12 +53,32 @@ export const NODE_BUNDLE_OPTIONS: {
   minifySyntax: true,
   legalComments: 'none',
   logLevel: 'silent',
+  // @cyclonedx/cyclonedx-library (via @flox-k8s/sbom) requires its optional plugins (XML
+  // writers and validators, JSON schema validation) inside try/catch; we only write JSON,
+  // so they stay out of the bundle and their require fails quietly, as when not installed.
+  external: ['xmlbuilder2', 'libxmljs2', 'ajv', 'ajv-formats', 'ajv-formats-draft2019'],
+  // CommonJS dependencies that name their own directory at load time (cyclonedx-library's
+  // resource paths) get the bundle's: an ESM bundle has no __dirname/__filename.
+  define: { __dirname: 'import.meta.dirname', __filename: 'import.meta.filename' },
 };
 
 /** Banner giving an ESM bundle a `require` (see NODE_BUNDLE_OPTIONS). */
 export const ESM_REQUIRE_BANNER: { js: string } = {
   js: "import { createRequire as __floxCreateRequire } from 'node:module'; const require = __floxCreateRequire(import.meta.url);",
 };
+
+/**
+ * Bundle one Node program (an ESM entry module) and everything it imports into a single ESM
+ * file with the shared options: what the node agent and the admission webhook ship in their
+ * images. esbuild is imported only here, when a program is bundled from source.
+ */
+export async function bundleNodeProgram(entry: string): Promise<Uint8Array> {
+  const esbuild = await import('esbuild');
+  const result = await esbuild.build({ entryPoints: [entry], ...NODE_BUNDLE_OPTIONS, write: false, format: 'esm', banner: ESM_REQUIRE_BANNER });
+  const file = result.outputFiles[0];
+  if (!file) throw new Error(`esbuild produced no output for ${entry}`);
+  return file.contents;
+}
 
 /** Directory under the bundle dir holding the lazily loaded chunks. */
 export const CHUNK_DIR = 'chunks';

@@ -1,10 +1,8 @@
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
-import { buildImage, type BuiltImage, type LayerEntry } from '@flox-k8s/oci-image';
-import { AgentImageInputError } from '../errors.ts';
+import { buildImage, sharedLibraries, type BuiltImage, type LayerEntry } from '@flox-k8s/oci-image';
 
-const run = promisify(execFile);
+// The ldd rule is @flox-k8s/oci-image's (the admission webhook's image needs it too).
+export { sharedLibraries };
 
 export const AGENT_IMAGE_NAME = 'docker.io/flox-k8s/node-agent:0.0.0';
 export const AGENT_BUNDLE_PATH = '/opt/flox-node-agent/agent.mjs';
@@ -24,24 +22,6 @@ export interface AgentImageInputs {
   caCertificates: string;
   /** Host programs the agent runs inside its container (nsenter), with their shared libraries. */
   tools: string[];
-}
-
-/** Shared libraries a dynamically linked program needs, from `ldd` (absolute paths, sorted). */
-export async function sharedLibraries(binary: string): Promise<string[]> {
-  let stdout: string;
-  try {
-    ({ stdout } = await run('ldd', [binary]));
-  } catch (cause) {
-    // Static binaries make ldd exit 1 ("not a dynamic executable").
-    if (/not a dynamic executable/.test(String((cause as { stdout?: string; stderr?: string }).stderr ?? '') + String((cause as { stdout?: string }).stdout ?? ''))) return [];
-    throw new AgentImageInputError(`expected ldd to list the libraries of ${binary}, found an error`, { cause });
-  }
-  const libs = new Set<string>();
-  for (const line of stdout.split('\n')) {
-    const m = /=>\s+(\/\S+)/.exec(line) ?? /^\s*(\/\S+)\s+\(/.exec(line);
-    if (m?.[1]) libs.add(m[1]);
-  }
-  return [...libs].sort();
 }
 
 async function fileEntry(hostPath: string, imagePath: string, mode = 0o755): Promise<LayerEntry> {

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
@@ -19,15 +19,21 @@ export class Readiness {
   }
 }
 
+/** Answers the GET/HEAD requests under a mounted path prefix. */
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void;
+
 export interface ObservabilityServer {
   url: string;
+  /** Serve `prefix` and everything under it (`/environments`, `/environments/…`) with `handler`, once the agent has what it needs. */
+  mount(prefix: string, handler: RouteHandler): void;
   close(): Promise<void>;
 }
 
 /** `/metrics` (Prometheus text format), `/healthz` (alive), `/readyz` (installed, watching, serving). */
 export async function listenObservability(options: { host: string; port: number; registry: Registry; readiness: Readiness }): Promise<ObservabilityServer> {
+  const mounts = new Map<string, RouteHandler>();
   const server: Server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
@@ -43,7 +49,9 @@ export async function listenObservability(options: { host: string; port: number;
       const ready = options.readiness.ready;
       res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(`${options.readiness.report()}\n${ready ? 'ok' : 'not ready'}\n`);
     } else {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      const prefix = [...mounts.keys()].find((p) => path === p || path.startsWith(`${p}/`));
+      if (prefix === undefined) res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      else mounts.get(prefix)!(req, res, new URL(req.url ?? '/', 'http://agent'));
     }
   });
   await new Promise<void>((resolve, reject) => {
@@ -54,6 +62,7 @@ export async function listenObservability(options: { host: string; port: number;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   return {
     url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    mount: (prefix, handler) => void mounts.set(prefix, handler),
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

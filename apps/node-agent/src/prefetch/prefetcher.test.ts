@@ -1,11 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { kubeClient } from '../kube/client.ts';
-import { startFakeApiserver, type FakeApiserver } from '../kube/fake-apiserver.ts';
+import { kubeClient, type PodSummary } from '@flox-k8s/kube';
+import { startFakeApiserver, type FakeApiserver } from '@flox-k8s/fake-apiserver';
 import { memoryLogger } from '../log.ts';
 import { createMetrics } from '../metrics/metrics.ts';
 import { RealiseCoordinator } from '../realise/coordinator.ts';
 import { scriptedRealiser } from '../realise/test-scripted-realiser.ts';
-import type { PodSummary } from '../kube/types.ts';
 import { Prefetcher, type ResolvedEnvironmentJob } from './prefetcher.ts';
 import { parsePrewarmList } from './prewarm.ts';
 

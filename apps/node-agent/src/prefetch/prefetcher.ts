@@ -1,5 +1,5 @@
 import { codeLabel } from '../errors.ts';
-import type { KubeApi, PodSummary, PodWatchEvent } from '../kube/types.ts';
+import type { KubeApi, PodSummary, PodWatchEvent } from '@flox-k8s/kube';
 import type { Logger } from '../log.ts';
 import type { AgentMetrics } from '../metrics/metrics.ts';
 import type { RealiseCoordinator } from '../realise/coordinator.ts';
@@ -10,7 +10,7 @@ export const ENVIRONMENT_ANNOTATION = 'flox.dev/environment';
 
 /** What resolving an annotation gives: the realise job plus whatever the follow-up step needs. */
 export interface ResolvedEnvironmentJob extends RealiseJob {
-  /** Opaque to the prefetcher: handed back to `afterRealise` (the lockfile, for the profile). */
+  /** Opaque to the prefetcher: handed back to `afterRealise` (the resolved environment, for the profile and the registry). */
   context?: unknown;
 }
 

@@ -9,11 +9,13 @@ import {
   Watch,
   setHeaderOptions,
 } from '@kubernetes/client-node';
-import { KubeApiError } from '../errors.ts';
-import type { KubeApi, PodEventInput, PodSummary } from './types.ts';
+import { KubeApiError } from './errors.ts';
+import { podSummary } from './pod-summary.ts';
+import { proxyGet } from './proxy.ts';
+import type { KubeApi, PodEventInput } from './types.ts';
 
 export interface KubeClientOptions {
-  /** `in-cluster` (service account), or a kubeconfig file path. */
+  /** `in-cluster` (service account), a kubeconfig file path, or a server URL without credentials (tests). */
   kubeconfig: 'in-cluster' | { file: string } | { server: string };
   /** Reported as the event source component. */
   component: string;
@@ -23,26 +25,13 @@ export interface KubeClientOptions {
   restartDelayMs?: number;
 }
 
-export function podSummary(pod: V1Pod): PodSummary {
-  return {
-    namespace: pod.metadata?.namespace ?? 'default',
-    name: pod.metadata?.name ?? '',
-    uid: pod.metadata?.uid ?? '',
-    nodeName: pod.spec?.nodeName,
-    runtimeClassName: pod.spec?.runtimeClassName,
-    annotations: pod.metadata?.annotations ?? {},
-    phase: pod.status?.phase,
-  };
-}
-
 function apiError(what: string, error: unknown): KubeApiError {
   const status = (error as { code?: unknown }).code;
   const code = typeof status === 'number' ? status : undefined;
   return new KubeApiError(`${what} failed${code === undefined ? '' : ` with HTTP ${code}`}: ${(error as Error).message?.slice(0, 300)}`, code, { cause: error });
 }
 
-/** `KubeApi` on `@kubernetes/client-node`: a ListWatch informer for pods, CoreV1Api for the rest. */
-export function kubeClient(options: KubeClientOptions): KubeApi {
+function kubeConfig(options: KubeClientOptions): KubeConfig {
   const kc = new KubeConfig();
   if (options.kubeconfig === 'in-cluster') kc.loadFromCluster();
   else if ('file' in options.kubeconfig) kc.loadFromFile(options.kubeconfig.file);
@@ -55,6 +44,12 @@ export function kubeClient(options: KubeClientOptions): KubeApi {
       currentContext: 'x',
     });
   }
+  return kc;
+}
+
+/** `KubeApi` on `@kubernetes/client-node`: a ListWatch informer for pods, CoreV1Api for the rest, node:http(s) for the pod proxy. */
+export function kubeClient(options: KubeClientOptions): KubeApi {
+  const kc = kubeConfig(options);
   const core = kc.makeApiClient(CoreV1Api);
   let eventSeq = 0;
 
@@ -79,6 +74,15 @@ export function kubeClient(options: KubeClientOptions): KubeApi {
           await informer.stop();
         },
       };
+    },
+
+    async listPods(namespace, selectors = {}) {
+      try {
+        const list = await core.listNamespacedPod({ namespace, ...selectors });
+        return list.items.map(podSummary);
+      } catch (error) {
+        throw apiError(`list pods in ${namespace}`, error);
+      }
     },
 
     async patchNodeLabels(nodeName, labels) {
@@ -121,5 +125,7 @@ export function kubeClient(options: KubeClientOptions): KubeApi {
         throw apiError(`read configmap ${namespace}/${name}`, error);
       }
     },
+
+    proxyGet: (request) => proxyGet(kc, request),
   };
 }
