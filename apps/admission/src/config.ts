@@ -3,7 +3,8 @@
 // nodes do.
 import { readFileSync } from 'node:fs';
 import { formatIssues } from '@flox-k8s/core';
-import { shimConfigSchema } from '@flox-k8s/config';
+import { join } from 'node:path';
+import { shimConfigSchema, withSourceCaches, type EnvironmentSource } from '@flox-k8s/config';
 import { z } from 'zod';
 import { AdmissionConfigInvalidError } from './errors.ts';
 
@@ -23,6 +24,8 @@ export const admissionConfigSchema = z.strictObject({
     })
     .default({ certFile: '/etc/flox-admission/tls/tls.crt', keyFile: '/etc/flox-admission/tls/tls.key', reloadIntervalSeconds: 30 }),
   sources: shimConfigSchema.shape.sources,
+  /** Writable directory for caches (a floxmeta source's pinned generations, unless it names a cacheDir). */
+  cacheDir: absolutePath.default('/var/cache/flox-admission'),
   caches: shimConfigSchema.shape.caches,
   trustedKeys: shimConfigSchema.shape.trustedKeys,
   /** The node systems pods may land on: each one the lockfile has must pass the policy. */
@@ -51,13 +54,14 @@ export const admissionConfigSchema = z.strictObject({
     .default({ maxBodyBytes: 4 * 1024 * 1024, requestTimeoutMs: 10_000, reviewTimeoutMs: 4_000, resolveCacheSeconds: 10, sbomCacheEntries: 256 }),
 });
 
-export type AdmissionConfig = z.output<typeof admissionConfigSchema>;
+/** The validated config, every floxmeta source's cacheDir filled in (`<cacheDir>/floxmeta`). */
+export type AdmissionConfig = Omit<z.output<typeof admissionConfigSchema>, 'sources'> & { sources: EnvironmentSource[] };
 
 /** Validate a parsed config; errors name the bad path. */
 export function parseAdmissionConfig(input: unknown, source = 'admission config'): AdmissionConfig {
   const result = admissionConfigSchema.safeParse(input);
   if (!result.success) throw new AdmissionConfigInvalidError(`${source}: ${formatIssues(result.error)}`);
-  return result.data;
+  return { ...result.data, sources: withSourceCaches(result.data.sources, join(result.data.cacheDir, 'floxmeta')) };
 }
 
 /** Read and validate the config file. */

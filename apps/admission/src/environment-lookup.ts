@@ -2,7 +2,7 @@
 // the same reference (one fetch in flight) and kept for a short while: a live or
 // generation reference may move, so the cache only spares a burst of reviews (a
 // Deployment's ReplicaSet and its pods arrive together) the same lookups.
-import { fetchEnvironment, parseFetched, type FetchedEnvironment, type SourceReader } from '@flox-k8s/environments';
+import { fetchEnvironment, parseFetched, type FetchedEnvironment, type EnvironmentSourceReader } from '@flox-k8s/environments';
 import { formatEnvironmentRef, type EnvironmentRef, type Lockfile } from '@flox-k8s/lockfile';
 
 /** A reference that resolved: the lockfile bytes the sources served, parsed. */
@@ -12,19 +12,19 @@ export interface FoundEnvironment {
 }
 
 export class EnvironmentLookup {
-  readonly #readers: readonly SourceReader[];
+  readonly #readers: readonly EnvironmentSourceReader[];
   readonly #ttlMs: number;
   readonly #maxEntries: number;
   readonly #found = new Map<string, { at: number; value: FoundEnvironment }>();
   readonly #inFlight = new Map<string, Promise<FoundEnvironment>>();
 
-  constructor(readers: readonly SourceReader[], options: { ttlMs: number; maxEntries?: number }) {
+  constructor(readers: readonly EnvironmentSourceReader[], options: { ttlMs: number; maxEntries?: number }) {
     this.#readers = readers;
     this.#ttlMs = options.ttlMs;
     this.#maxEntries = options.maxEntries ?? 1_000;
   }
 
-  get readers(): readonly SourceReader[] {
+  get readers(): readonly EnvironmentSourceReader[] {
     return this.#readers;
   }
 

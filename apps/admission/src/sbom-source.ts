@@ -16,7 +16,7 @@ import { closureFromCache, environmentSbom } from '@flox-k8s/sbom';
 import { errorCode } from '@flox-k8s/core';
 import { z } from 'zod';
 import type { FoundEnvironment } from './environment-lookup.ts';
-import type { SourceReader } from '@flox-k8s/environments';
+import type { EnvironmentSourceReader } from '@flox-k8s/environments';
 import { SbomUnavailableError } from './errors.ts';
 import type { PolicyComponent } from './policy.ts';
 
@@ -52,13 +52,13 @@ const publishedSchema = z.object({
 
 export class SbomSource {
   readonly #mode: SbomSourceMode;
-  readonly #readers: readonly SourceReader[];
+  readonly #readers: readonly EnvironmentSourceReader[];
   readonly #client: BinaryCacheClient;
   readonly #maxEntries: number;
   readonly #entries = new Map<string, Promise<EnvironmentComponents>>();
   readonly #onPublishedRejected: (reason: string) => void;
 
-  constructor(options: { mode: SbomSourceMode; readers: readonly SourceReader[]; caches: CacheConfig[]; trustedKeys: string[]; maxEntries: number; onPublishedRejected?: (reason: string) => void }) {
+  constructor(options: { mode: SbomSourceMode; readers: readonly EnvironmentSourceReader[]; caches: CacheConfig[]; trustedKeys: string[]; maxEntries: number; onPublishedRejected?: (reason: string) => void }) {
     this.#mode = options.mode;
     this.#readers = options.readers;
     this.#client = new BinaryCacheClient({ caches: options.caches, trustedKeys: options.trustedKeys });

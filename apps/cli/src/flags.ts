@@ -2,7 +2,7 @@
 // schemas. Values are checked with @flox-k8s/config's own schemas, so a flag accepts exactly
 // what the node's config file would.
 import { isAbsolute, resolve } from 'node:path';
-import { environmentSourceSchema, shimConfigSchema, type EnvironmentSource } from '@flox-k8s/config';
+import { environmentSourceSchema, shimConfigSchema, type DirSource, type HubSource } from '@flox-k8s/config';
 // The light subpath: parsing flags must not load the lockfile parser or the caches' client.
 import { parseReference } from '@flox-k8s/environments/resolve';
 import type { EnvironmentRef } from '@flox-k8s/lockfile';
@@ -85,13 +85,15 @@ export const cacheFlags = z.object({
  * A `--source` or `--to` value as a source entry: a hub for http(s) URLs, else a directory
  * (relative to where the command was run), checked with the config file's schema.
  */
-export function sourceEntry(value: string, env: CliEnv, tokenFile: string | undefined, flag: string): EnvironmentSource {
+export function sourceEntry(value: string, env: CliEnv, tokenFile: string | undefined, flag: string): HubSource | DirSource {
   const input = httpUrl.test(value)
     ? { type: 'hub', url: value, ...(tokenFile === undefined ? {} : { tokenFile }) }
     : { type: 'dir', path: isAbsolute(value) ? value : resolve(env.cwd, value) };
   const result = environmentSourceSchema.safeParse(input);
   if (!result.success) throw new CliUsageError(`${flag} ${value}: ${result.error.issues.map((i) => i.message).join('; ')}`);
-  return result.data;
+  const source = result.data;
+  if (source.type === 'floxmeta') throw new CliUsageError(`${flag} ${value}: a floxmeta source is configured in the node config, not given as a flag`);
+  return source;
 }
 
 /** A lockfile on the command line: a path (made absolute) or `-` for stdin. */

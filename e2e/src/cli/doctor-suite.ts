@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleCli, type Check, type DoctorJson } from '@flox-k8s/cli';
 import { requireRoot, type ContainerdVersion } from '@flox-k8s/cri-harness';
 import { memoryLogger, type RunningAgent } from '@flox-k8s/node-agent';
-import { startFakeApiserver, type FakeApiserver } from '@flox-k8s/node-agent/testing';
+import { startFakeApiserver, type FakeApiserver } from '@flox-k8s/fake-apiserver';
 import { startAgentHost, startHostAgent, type AgentHost } from '../node-agent/host.ts';
 
 const run = promisify(execFile);

@@ -5,10 +5,10 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { kubeClient } from '@flox-k8s/kube';
 import {
   hostShimLayout,
   installOptionsFrom,
-  kubeClient,
   parseAgentConfig,
   startAgent,
   type HostActions,

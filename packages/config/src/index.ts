@@ -17,6 +17,6 @@ export {
   type DirSource,
   type FloxmetaSource,
 } from './schema.ts';
-export { loadConfig, parseConfig, hostSystem } from './load.ts';
+export { loadConfig, parseConfig, hostSystem, withSourceCaches } from './load.ts';
 export { cacheConfigs, readSecret } from './credentials.ts';
 export { ConfigInvalidError } from './errors.ts';

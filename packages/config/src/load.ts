@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigInvalidError } from './errors.ts';
 import { formatIssues } from '@flox-k8s/core';
-import { shimConfigSchema, type ShimConfig } from './schema.ts';
+import type { z } from 'zod';
+import { shimConfigSchema, type environmentSourceSchema, type EnvironmentSource, type ShimConfig } from './schema.ts';
 
 /** The Nix system string of this machine (`x86_64-linux`, `aarch64-linux`). */
 export function hostSystem(): string {
@@ -18,8 +19,12 @@ export function parseConfig(input: unknown, source = 'config'): ShimConfig {
   }
   const { data } = result;
   // A floxmeta source caches beside the store unless told otherwise.
-  const sources = data.sources.map((s) => (s.type === 'floxmeta' ? { ...s, cacheDir: s.cacheDir ?? join(data.storeRoot, 'floxmeta') } : s));
-  return { ...data, sources, system: data.system ?? hostSystem() };
+  return { ...data, sources: withSourceCaches(data.sources, join(data.storeRoot, 'floxmeta')), system: data.system ?? hostSystem() };
+}
+
+/** Validated sources with every floxmeta source's `cacheDir` filled in (`defaultCacheDir` when it names none). */
+export function withSourceCaches(sources: readonly z.output<typeof environmentSourceSchema>[], defaultCacheDir: string): EnvironmentSource[] {
+  return sources.map((s) => (s.type === 'floxmeta' ? { ...s, cacheDir: s.cacheDir ?? defaultCacheDir } : s));
 }
 
 /**
