@@ -116,9 +116,13 @@ ensure_node() {
     aarch64 | arm64) arch=arm64 ;;
     *) die "no Node package for $(uname -m) on the npm registry" ;;
   esac
-  # A Node of that major already fetched: use the newest one, offline.
+  # That Node already fetched (an exact version, or the newest of a major): use it, offline.
   mkdir -p "$floxk8s_tools"
-  prefix="$(find "$floxk8s_tools" -maxdepth 1 -type d -name "node-$want.*" | sort -V | tail -n 1)"
+  if [[ "$want" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]]; then
+    prefix="$floxk8s_tools/node-$want"
+  else
+    prefix="$(find "$floxk8s_tools" -maxdepth 1 -type d -name "node-$want.*" | sort -V | tail -n 1)"
+  fi
   if [ -z "$prefix" ] || [ ! -x "$prefix/bin/node" ]; then
     if [[ "$want" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]]; then
       version="$want"
