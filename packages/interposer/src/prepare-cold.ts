@@ -29,6 +29,7 @@ export async function prepareUncached(
   const plan: PatchPlan = {
     hostStoreDir: dirname(store.hostPath(profile.closure[0] ?? storePaths[0] ?? '')),
     storePaths: profile.closure,
+    storeView: profile.storeView,
     profile: { hostPath: profile.hostPath, containerPath: profile.containerPath },
     // Variables that need shell expansion are exported by the wrapper instead.
     env: activation.plan.env.filter((v) => v.expand !== true).map(({ name, value, merge }) => ({ name, value, merge })),

@@ -62,6 +62,8 @@ export interface CacheEntry {
   /** What the signed narinfo claims, when not the truth (hash mismatches, NarSize lies). */
   narHash?: string;
   narSize?: number;
+  /** Store paths the narinfo names as references (default none; written as base names, as Nix does). */
+  references?: string[];
 }
 
 /** Writes nix-cache-info, the NAR files and signed narinfos into `dir`; returns the store paths in order. */
@@ -82,7 +84,7 @@ export function writeSignedCache<Key>(dir: string, entries: readonly CacheEntry[
       fileSize: file.length,
       narHash: e.narHash ?? nar.formatSha256(createHash('sha256').update(e.nar).digest()),
       narSize: e.narSize ?? e.nar.length,
-      references: [],
+      references: (e.references ?? []).map((r) => r.slice(r.lastIndexOf('/') + 1)),
       sigs: [],
     };
     writeFileSync(join(dir, `${storePath.slice(11, 43)}.narinfo`), nar.serializeNarinfo(nar.signNarinfo(info, secretKey)));
