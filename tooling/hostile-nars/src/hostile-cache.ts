@@ -62,6 +62,8 @@ export interface CacheEntry {
   /** What the signed narinfo claims, when not the truth (hash mismatches, NarSize lies). */
   narHash?: string;
   narSize?: number;
+  /** The URL the narinfo states, when not the file written (unsigned in Nix: a NAR URL pointing elsewhere). */
+  url?: string;
   /** Store paths the narinfo names as references (default none; written as base names, as Nix does). */
   references?: string[];
 }
@@ -78,7 +80,7 @@ export function writeSignedCache<Key>(dir: string, entries: readonly CacheEntry[
     const storePath = storePathFor(e.name);
     const info: CacheNarinfo = {
       storePath,
-      url,
+      url: e.url ?? url,
       compression: e.compressionField ?? e.compression,
       fileHash,
       fileSize: file.length,

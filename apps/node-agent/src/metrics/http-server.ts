@@ -25,7 +25,14 @@ export interface ObservabilityServer {
 }
 
 /** `/metrics` (Prometheus text format), `/healthz` (alive), `/readyz` (installed, watching, serving). */
-export async function listenObservability(options: { host: string; port: number; registry: Registry; readiness: Readiness }): Promise<ObservabilityServer> {
+export async function listenObservability(options: {
+  host: string;
+  port: number;
+  registry: Registry;
+  readiness: Readiness;
+  /** A server error after listening (e.g. EMFILE on accept): reported, the server keeps its socket. */
+  onError?: (error: unknown) => void;
+}): Promise<ObservabilityServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -50,6 +57,9 @@ export async function listenObservability(options: { host: string; port: number;
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
   });
+  server.removeAllListeners('error');
+  server.on('error', (error) => options.onError?.(error));
+
   const { port } = server.address() as AddressInfo;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   return {
