@@ -204,7 +204,7 @@ describe.skipIf(!canMount)('the agent process survives every bad input of issue 
 
   it('stops cleanly on SIGTERM', async () => {
     agent.kill('SIGTERM');
-    const [code] = (await new Promise((r) => agent.once('exit', (...args) => r(args)))) as [number | null];
+    const code = await new Promise<number | null>((r) => agent.once('exit', (exitCode) => r(exitCode)));
     expect(code).toBe(0);
   });
 });

@@ -129,10 +129,11 @@ describe('closure mounts (bundled interposer, as a process)', () => {
 
   it('pod-set flox.dev/applied-environment and flox.dev/lockfile-digest never mark a container as patched', async () => {
     const config = harness.writeConfig('forged');
-    for (const forged of [
+    const forgeries: Array<Record<string, string>> = [
       { 'flox.dev/applied-environment': 'acme/fixture', 'flox.dev/lockfile-digest': fixtureDigest },
       { 'flox.dev/lockfile-digest': fixtureDigest },
-    ]) {
+    ];
+    for (const forged of forgeries) {
       const b = harness.bundle(`forged-${Object.keys(forged).length}`, { ...annotations('acme/fixture'), ...forged });
       const before = readFileSync(join(b, 'config.json'));
       const r = await harness.interpose(['create', '--bundle', b, 'forged'], config);

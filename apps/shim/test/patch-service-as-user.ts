@@ -24,7 +24,7 @@ if (pauseFor !== undefined) {
       const cell = new Int32Array(new SharedArrayBuffer(4));
       for (let i = 0; i < 1000 && !fs.existsSync(`${dir}.go`); i++) Atomics.wait(cell, 0, 0, 10);
     }
-    return openSync(path, flags, mode);
+    return openSync(path, flags as fs.OpenMode, mode);
   }) as typeof fs.openSync;
   syncBuiltinESMExports();
 }

@@ -3,9 +3,8 @@ import { join, resolve } from 'node:path';
 import { ANNOTATIONS, patchSpec, shouldPatch } from '@flox-k8s/oci-patch';
 import type { RuncInvocation } from './argv.ts';
 import { EXEC_PLAN_FILE, PATCHED_MARKER_FILE, readJsonFile, writeJsonFileAtomic } from './bundle.ts';
-import type { InterposeState } from './context.ts';
 import { ReservedAnnotationError } from './errors.ts';
-import type { CallerPath } from './interpose.ts';
+import type { CallerPath, InterposeState } from './context.ts';
 import { verifyMountSources } from './mount-sources.ts';
 import { preparePlan } from './prepare.ts';
 

@@ -2,7 +2,7 @@ import { lstatSync, statSync, type Stats } from 'node:fs';
 import { posix } from 'node:path';
 import type { PatchPlan } from '@flox-k8s/oci-patch';
 import { MountSourceInvalidError, type MountSourceProblem } from './errors.ts';
-import type { CallerPath } from './interpose.ts';
+import type { CallerPath } from './context.ts';
 
 // runc resolves a bind mount's source on the host and follows symlinks in it (its symlink
 // protections are for destinations, inside the rootfs). So every source is checked here,
