@@ -62,7 +62,7 @@ describe('agent config', () => {
     const shim = JSON.parse(String(options.files?.['etc/config.json']?.content)) as Record<string, unknown>;
     expect(shim).not.toHaveProperty('agent');
     expect(shim['caches']).toEqual([{ url: 'https://cache.example', credentialsFile: '/opt/flox-k8s/secrets/1', credentialsType: 'basic' }]);
-    expect(shim['sources']).toEqual([{ type: 'hub', url: 'https://hub.example', tokenFile: '/opt/flox-k8s/secrets/2', timeoutMs: 10_000 }]);
+    expect(shim['sources']).toEqual([{ type: 'hub', url: 'https://hub.example', tokenFile: '/opt/flox-k8s/secrets/2', timeoutMs: 10_000, deadlineMs: 60_000 }]);
     expect(options.files?.['secrets/1']).toEqual({ content: await readFile(join(dir, 'cache-cred')), mode: 0o600 });
     expect(options.files?.['secrets/2']?.mode).toBe(0o600);
     expect(options.nodeBinary).toBe('/usr/bin/node');
