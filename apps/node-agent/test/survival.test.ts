@@ -1,6 +1,6 @@
 // The real agent process (`flox-node-agent run`, from source) against the fake API server,
 // taken through the bad inputs of issue 16 one after the other: a cache serving
-// `Compression: br`, a NAR URL pointing elsewhere, a hostile NAR, a NAR larger than the disk,
+// `Compression: br`, a NAR URL pointing elsewhere, a hostile NAR, a corrupt xz NAR, a NAR larger than the disk,
 // lease renewals on a full disk (its store is on a small tmpfs) and a torn GC root. After each,
 // the process is alive, /metrics answers with the failure counted by code, and the patch
 // service still reads and answers its FIFO. Root only (tmpfs), as in CI.
@@ -11,9 +11,10 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '@flox-k8s/vitest-config/until';
 import { realiseViaAgent } from '@flox-k8s/agent-protocol';
 import { publishEnvironment } from '@flox-k8s/environments';
-import { HOSTILE_NARS, narOf, storePathLockfile, writeSignedCache } from '@flox-k8s/hostile-nars';
+import { compress, HOSTILE_NARS, narOf, prng, storePathLockfile, writeSignedCache } from '@flox-k8s/hostile-nars';
 import { formatSha256, nix32Encode, serializeNarinfo, signNarinfo } from '@flox-k8s/nar';
 import { nixFixtures, serveCache, type NixFixtures, type ServedCache } from '@flox-k8s/nix-fixtures';
 import { startFakeApiserver, type FakeApiserver } from '../src/kube/fake-apiserver.ts';
@@ -37,13 +38,19 @@ describe.skipIf(!canMount)('the agent process survives every bad input of issue 
   beforeAll(async () => {
     fixtures = await nixFixtures();
     const hostile = HOSTILE_NARS.find(([name]) => name === 'traversal name "../escape"') as [string, Buffer, string];
-    const names = ['br', 'elsewhere', 'hostile', 'big'];
+    const names = ['br', 'elsewhere', 'hostile', 'corrupt', 'big'];
+    const rng = prng(16);
+    const corruptNar = narOf({ type: 'regular', contents: Buffer.from(Array.from({ length: 256 << 10 }, () => Math.floor(rng() * 256))) });
+    const corruptXz = compress(corruptNar, 'xz');
+    for (let i = 64; i < corruptXz.length; i += 97) corruptXz[i] = (corruptXz[i] ?? 0) ^ 0xff;
     const paths = writeSignedCache(
       join(dir, 'bad-cache'),
       [
         { name: 'survive-br', nar: narOf({ type: 'regular', contents: 'x' }), compression: 'none', compressionField: 'br' },
         { name: 'survive-elsewhere', nar: narOf({ type: 'regular', contents: 'y' }), compression: 'none', url: 'http://127.0.0.1:9/nar/elsewhere.nar' },
         { name: 'survive-hostile', nar: hostile[1], compression: 'xz' },
+        // Served as signed (FileHash matches), but flipped bytes: the decoder (or the NAR parser after it) fails.
+        { name: 'survive-corrupt', nar: corruptNar, compression: 'xz', file: corruptXz },
         // Incompressible and larger than the store's whole tmpfs.
         { name: 'survive-big', nar: narOf({ type: 'regular', contents: randomBytes(24 << 20) }), compression: 'none' },
       ],
@@ -151,6 +158,7 @@ describe.skipIf(!canMount)('the agent process survives every bad input of issue 
     ['br', 'FLOXK8S_COMPRESSION_UNSUPPORTED'],
     ['elsewhere', 'FLOXK8S_NAR_URL_OUTSIDE_CACHE'],
     ['hostile', 'FLOXK8S_NAR_BAD_NAME'],
+    ['corrupt', 'FLOXK8S_NAR_BAD_PADDING'],
     ['big', 'FLOXK8S_STORE_DISK_FULL'],
   ])('a pod whose environment is %s: a coded Warning event, and the agent keeps serving', async (name, code) => {
     await failedPrefetch(name, code);
@@ -228,15 +236,5 @@ function fillDisk(file: string): void {
     if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
   } finally {
     closeSync(small);
-  }
-}
-
-async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
   }
 }

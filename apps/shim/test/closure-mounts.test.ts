@@ -77,32 +77,30 @@ function expectRealSources(spec: Spec, storeRoot: string): void {
   }
 }
 
+/** Creates a container of `acme/<name>` in its own store; returns its mounts by destination, every source checked. */
+async function createdMounts(name: string): Promise<Map<string, Mount>> {
+  const config = harness.writeConfig(name, { caches: [{ url: cache.url }, { url: oddCache.url }] });
+  const b = harness.bundle(name, annotations(`acme/${name}`));
+  const r = await harness.interpose(['create', '--bundle', b, `${name}-1`], config);
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  const spec = specOf(b);
+  expectRealSources(spec, join(dir, `store-${name}`));
+  return new Map((spec.mounts ?? []).map((m) => [m.destination, m]));
+}
+
 describe('closure mounts (bundled interposer, as a process)', () => {
   it('a symlink store path is never a mount source: the store view at /nix/store holds the same symlink', async () => {
-    const config = harness.writeConfig('link', { caches: [{ url: cache.url }, { url: oddCache.url }] });
-    const b = harness.bundle('link', annotations('acme/link'));
-    const r = await harness.interpose(['create', '--bundle', b, 'link-1'], config);
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
-    const spec = specOf(b);
-    expectRealSources(spec, join(dir, 'store-link'));
-    const byDestination = new Map((spec.mounts ?? []).map((m) => [m.destination, m]));
-    expect(byDestination.has(HOST_LINK)).toBe(false);
-    const view = byDestination.get('/nix/store')?.source as string;
+    const mounts = await createdMounts('link');
+    expect(mounts.has(HOST_LINK)).toBe(false);
+    const view = mounts.get('/nix/store')?.source as string;
     expect(readlinkSync(join(view, HOST_LINK.slice('/nix/store/'.length)))).toBe(hostOnly);
   });
 
   it('a file store path is bind-mounted as the file, onto an empty file of the store view', async () => {
-    const config = harness.writeConfig('file', { caches: [{ url: cache.url }, { url: oddCache.url }] });
-    const b = harness.bundle('file', annotations('acme/file'));
-    const r = await harness.interpose(['create', '--bundle', b, 'file-1'], config);
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
-    const spec = specOf(b);
-    expectRealSources(spec, join(dir, 'store-file'));
-    const byDestination = new Map((spec.mounts ?? []).map((m) => [m.destination, m]));
-    expect(readFileSync(byDestination.get(FILE)?.source as string, 'utf8')).toBe('a file store path\n');
-    const view = byDestination.get('/nix/store')?.source as string;
+    const mounts = await createdMounts('file');
+    expect(readFileSync(mounts.get(FILE)?.source as string, 'utf8')).toBe('a file store path\n');
+    const view = mounts.get('/nix/store')?.source as string;
     expect(lstatSync(join(view, FILE.slice('/nix/store/'.length))).isFile()).toBe(true);
   });
 

@@ -9,6 +9,7 @@ import { chmodSync, chownSync, closeSync, constants, mkdirSync, mkdtempSync, ope
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '@flox-k8s/vitest-config/until';
 import type { PatchRequestReport } from '@flox-k8s/interposer';
 import { installLayout, type InstallLayout } from '@flox-k8s/shim-layout';
 import { shimPrograms } from '../src/programs.ts';
@@ -159,13 +160,3 @@ describe.skipIf(!isRoot)('patch service run by a non-root user: reply FIFO check
     expect(service.exitCode).toBeNull();
   });
 });
-
-async function until<T>(what: string, fn: () => T | undefined | false, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = fn();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
