@@ -1,3 +1,3 @@
 import { floxProject } from '@flox-k8s/vitest-config';
 
-export default floxProject('shim', { include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'demo/**/*.test.ts'] });
+export default floxProject('shim', { include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'demo/**/*.test.ts'] }, { guardTmp: true });

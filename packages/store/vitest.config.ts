@@ -1,3 +1,3 @@
 import { floxProject } from '@flox-k8s/vitest-config';
 
-export default floxProject('store');
+export default floxProject('store', {}, { guardTmp: true });

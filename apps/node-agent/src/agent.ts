@@ -6,6 +6,7 @@ import { cacheConfigs } from '@flox-k8s/config';
 import { listenPatchService } from '@flox-k8s/interposer';
 import { Store } from '@flox-k8s/store';
 import { shimConfigOf, type AgentConfig } from './config.ts';
+import { guarded, reportTaskError } from './background.ts';
 import { codeLabel } from './errors.ts';
 import { environmentRoutes } from './environments/http-routes.ts';
 import { EnvironmentRegistry } from './environments/registry.ts';
@@ -58,7 +59,14 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
   readiness.set('socket', false);
   readiness.set('patcher', false);
   readiness.set('watch', false);
-  const observability = await listenObservability({ host: settings.metricsHost, port: settings.metricsPort, registry: metrics.registry, readiness });
+  const sink = { metrics, log };
+  const observability = await listenObservability({
+    host: settings.metricsHost,
+    port: settings.metricsPort,
+    registry: metrics.registry,
+    readiness,
+    onError: (error) => reportTaskError(sink, 'metrics-server', error),
+  });
   const stops: Array<() => Promise<void> | void> = [() => observability.close()];
   const stop = async (): Promise<void> => {
     for (const s of stops.reverse()) await Promise.resolve(s()).catch((error: unknown) => log.warn('stop step failed', { error }));
@@ -92,6 +100,7 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
         if (r.outcome === 'invalid' && r.code) metrics.errors.inc({ code: r.code });
         log.info('socket realise', r);
       },
+      onError: (error) => reportTaskError(sink, 'realise-socket', error),
     });
     stops.push(() => socket.close());
     readiness.set('socket', true);
@@ -105,8 +114,9 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
       log: { log: (level, msg, fields) => patchLog[level](msg, fields) },
       onRequest: (r) => {
         metrics.patchRequests.inc({ subcommand: r.subcommand ?? 'none', outcome: r.outcome });
-        if (r.outcome === 'fail' || r.outcome === 'timeout') metrics.errors.inc({ code: r.reason });
+        if (r.outcome === 'fail' || r.outcome === 'timeout') metrics.errors.inc({ code: r.reason ?? 'FLOXK8S_AGENT_UNKNOWN' });
       },
+      onError: (error) => reportTaskError(sink, 'patch-request', error),
     }).catch((error: unknown) => {
       metrics.errors.inc({ code: codeLabel(error) });
       log.error('patch service failed to start; runc fronts fall back to a Node process per container', { code: codeLabel(error), error });
@@ -139,7 +149,7 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
       }),
     );
 
-    const leases = new PodLeases(store, settings.leaseTtlSeconds * 1000);
+    const leases = new PodLeases(store, settings.leaseTtlSeconds * 1000, (error, podUid) => reportTaskError(sink, 'lease-renewal', error, { podUid }));
     leases.start();
     stops.push(() => leases.stop());
     const resolve = environmentResolver(config);
@@ -203,8 +213,8 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
         const refs = parsePrewarmList(data?.[key] ?? '');
         if (refs.length > 0) await prefetcher.prewarm(refs);
       };
-      void prewarm();
-      const timer = setInterval(() => void prewarm(), intervalSeconds * 1000);
+      guarded(sink, 'prewarm', prewarm);
+      const timer = setInterval(() => guarded(sink, 'prewarm', prewarm), intervalSeconds * 1000);
       timer.unref();
       stops.push(() => clearInterval(timer));
     }

@@ -66,7 +66,7 @@ describe('agent config', () => {
     expect(shim).not.toHaveProperty('agent');
     expect(shim['caches']).toEqual([{ url: 'https://cache.example', credentialsFile: '/opt/flox-k8s/secrets/1', credentialsType: 'basic' }]);
     expect(shim['sources']).toEqual([
-      { type: 'hub', url: 'https://hub.example', tokenFile: '/opt/flox-k8s/secrets/2', timeoutMs: 10_000 },
+      { type: 'hub', url: 'https://hub.example', tokenFile: '/opt/flox-k8s/secrets/2', timeoutMs: 10_000, deadlineMs: 60_000 },
       // The FloxHub token too; the node-local cache sits beside the store the shim and the agent share.
       expect.objectContaining({ type: 'floxmeta', tokenFile: '/opt/flox-k8s/secrets/3', cacheDir: '/var/lib/flox-k8s/floxmeta' }),
     ]);

@@ -3,6 +3,7 @@
 import { hostname } from 'node:os';
 import { ENABLED_LABEL, startAgent } from './agent.ts';
 import { loadAgentConfig, readAgentEnv } from './config.ts';
+import { reportTaskError } from './background.ts';
 import { codeLabel } from './errors.ts';
 import { AGENT_VERSION } from './version.ts';
 import { commandActions } from './install/host-commands.ts';
@@ -32,6 +33,9 @@ try {
   if (command === 'run') {
     const install = installer.enabled ? { options: await installOptionsFrom(config, process.execPath), actions } : undefined;
     const agent = await startAgent({ config, nodeName: env.nodeName, kube, log, ...(install ? { install } : {}) });
+    // Every timer and handler of the agent reports its own failures; a rejection that still
+    // escapes is counted and logged rather than ending every pod's realise and patch service.
+    process.on('unhandledRejection', (reason) => reportTaskError({ metrics: agent.metrics, log }, 'unhandled-rejection', reason));
     const shutdown = (signal: string): void => {
       log.info('shutting down', { signal });
       void agent.stop().then(() => process.exit(0));

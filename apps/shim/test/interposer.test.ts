@@ -11,14 +11,13 @@ import { nixFixtures, serveCache, type NixFixtures, type ServedCache } from '@fl
 import { Store } from '@flox-k8s/store';
 import { formatRealiseEvent } from '@flox-k8s/agent-protocol';
 import { publishEnvironment } from '@flox-k8s/environments';
-import { installLayout, type InstallLayout } from '@flox-k8s/shim-layout';
-import { shimPrograms } from '../src/programs.ts';
+import { bundledInterposer, type BundledInterposer } from './bundled-interposer.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'flox-interposer-'));
-const recorded = join(dir, 'runc-calls');
 let fixtures: NixFixtures;
 let cache: ServedCache;
-let layout: InstallLayout;
+let harness: BundledInterposer;
+let recorded: string;
 
 interface Spec {
   annotations?: Record<string, string>;
@@ -30,49 +29,17 @@ beforeAll(async () => {
   fixtures = await nixFixtures();
   cache = await serveCache(fixtures.caches.xz);
   await publishEnvironment(join(dir, 'hub'), 'acme', 'fixture', fixtures.lockfile.bytes);
-  const runc = join(dir, 'fake-runc');
-  writeFileSync(runc, `#!/bin/sh\nprintf '%s\\n' "$*" >> '${recorded}'\nexit 0\n`, { mode: 0o755 });
-  // No patch service: this suite is about the per-create Node entry points.
-  layout = await installLayout({ programs: shimPrograms, prefix: join(dir, 'install'), runc, fromSource: true, compileCache: join(dir, 'cc'), patchServiceDir: '' });
+  harness = await bundledInterposer(dir, fixtures, cache);
+  recorded = harness.recorded;
 }, 300_000);
 afterAll(async () => {
   await cache?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
-function writeConfig(name: string, extra: Record<string, unknown> = {}): string {
-  const path = join(dir, `${name}.json`);
-  writeFileSync(
-    path,
-    JSON.stringify({
-      storeRoot: join(dir, `store-${name}`),
-      caches: [{ url: cache.url }],
-      trustedKeys: [fixtures.publicKey],
-      sources: [{ type: 'dir', path: join(dir, 'hub') }],
-      agentSocket: join(dir, `${name}.sock`),
-      logFile: join(dir, `${name}.log`),
-      ...extra,
-    }),
-  );
-  return path;
-}
-
-function bundle(name: string, annotations: Record<string, string>): string {
-  const b = join(dir, 'bundles', name);
-  mkdirSync(join(b, 'rootfs'), { recursive: true });
-  const spec = { ociVersion: '1.0.2', process: { args: ['hello-flox'], env: ['PATH=/usr/bin:/bin'], cwd: '/' }, root: { path: 'rootfs' }, mounts: [], annotations };
-  writeFileSync(join(b, 'config.json'), JSON.stringify(spec));
-  return b;
-}
-
-async function interpose(args: string[], config: string): Promise<{ status: number | null; stderr: string }> {
-  writeFileSync(recorded, '');
-  const child = spawn(layout.interposer, args, { env: { PATH: '/usr/bin:/bin', FLOXK8S_CONFIG: config }, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const status = await new Promise<number | null>((r) => child.on('close', r));
-  return { status, stderr };
-}
+const writeConfig = (name: string, extra: Record<string, unknown> = {}): string => harness.writeConfig(name, extra);
+const bundle = (name: string, a: Record<string, string>): string => harness.bundle(name, a);
+const interpose = (args: string[], config: string): Promise<{ status: number | null; stderr: string }> => harness.interpose(args, config);
 
 const annotations = { 'flox.dev/environment': 'acme/fixture', 'io.kubernetes.cri.container-name': 'app', 'io.kubernetes.cri.container-type': 'container' };
 

@@ -28,7 +28,10 @@ const hubSource = z.strictObject({
   url: z.string().refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), 'expected an http(s):// URL'),
   /** File holding a bearer token (e.g. a mounted Secret). */
   tokenFile: absolutePath.optional(),
+  /** Idle timeout: no byte for this long ends a read. */
   timeoutMs: z.number().int().positive().default(10_000),
+  /** Overall deadline of one read (a pointer or a lockfile): a body trickling in under the idle timeout still ends. */
+  deadlineMs: z.number().int().positive().default(60_000),
 });
 
 const dirSource = z.strictObject({

@@ -5,13 +5,14 @@ import { EnvironmentSourceError } from './errors.ts';
 /** One request to a hub; the response is the caller's to read or `resume()`. */
 export function hubRequest(
   url: URL,
-  init: { method: 'GET' | 'PUT'; headers: Record<string, string>; timeoutMs: number; label: string; body?: Uint8Array },
+  init: { method: 'GET' | 'PUT'; headers: Record<string, string>; timeoutMs: number; label: string; body?: Uint8Array; signal?: AbortSignal },
 ): Promise<IncomingMessage> {
   // node:http(s) rather than fetch: fetch loads undici, which costs start-up time on the create path.
   const request = url.protocol === 'https:' ? process.getBuiltinModule('node:https').request : process.getBuiltinModule('node:http').request;
   const headers = init.body === undefined ? init.headers : { ...init.headers, 'content-length': String(init.body.length) };
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: init.method, headers, timeout: init.timeoutMs, agent: false }, resolve);
+    // `signal` aborts the request and its response body (a caller's deadline).
+    const req = request(url, { method: init.method, headers, timeout: init.timeoutMs, agent: false, signal: init.signal }, resolve);
     req.on('timeout', () => req.destroy(new EnvironmentSourceError(`${init.label}: no answer within ${init.timeoutMs} ms`)));
     req.on('error', (error) =>
       reject(error instanceof EnvironmentSourceError ? error : new EnvironmentSourceError(`${init.label}: ${error.message}`, { cause: error })),

@@ -1,5 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { HubSource } from '@flox-k8s/config';
+// The deadline alone (not the binary-cache client): a warm container start reads the hub too.
+import { withDeadline } from '@flox-k8s/nar/deadline';
 import { EnvironmentSourceError } from './errors.ts';
 import { hubBase, hubHeaders, hubLabel, hubRequest, statusHint } from './http.ts';
 import type { SourceReader } from './types.ts';
@@ -13,16 +15,20 @@ export function hubSourceReader(source: HubSource): SourceReader {
     label,
     async read(relativePath, limit) {
       const url = new URL(relativePath, base);
-      const res = await hubRequest(url, { method: 'GET', headers: await headers(), timeoutMs: source.timeoutMs, label });
-      if (res.statusCode === 404) {
-        res.resume();
-        return undefined;
-      }
-      if (res.statusCode !== 200) {
-        res.resume();
-        throw new EnvironmentSourceError(`${label}: GET ${relativePath} answered HTTP ${res.statusCode}${statusHint(res.statusCode)}`);
-      }
-      return readBody(res, limit, `${label}: ${relativePath}`);
+      const init = { method: 'GET' as const, headers: await headers(), timeoutMs: source.timeoutMs, label };
+      // An overall deadline besides the idle timeout: FLOXK8S_DEADLINE_EXCEEDED when it passes.
+      return withDeadline(source.deadlineMs, `${label}: GET ${relativePath}`, undefined, async (signal) => {
+        const res = await hubRequest(url, { ...init, signal });
+        if (res.statusCode === 404) {
+          res.resume();
+          return undefined;
+        }
+        if (res.statusCode !== 200) {
+          res.resume();
+          throw new EnvironmentSourceError(`${label}: GET ${relativePath} answered HTTP ${res.statusCode}${statusHint(res.statusCode)}`);
+        }
+        return readBody(res, limit, `${label}: ${relativePath}`);
+      });
     },
   };
 }

@@ -34,7 +34,8 @@ export function digestPath(owner: string, name: string, digest: string): string 
 export function parseGenerationPointer(text: string, where: string): number {
   const trimmed = text.trim();
   if (!/^[1-9][0-9]{0,8}$/.test(trimmed)) {
-    throw new EnvironmentSourceError(`${where}: expected a generation number, found "${trimmed.slice(0, 40)}"`);
+    // Never the content itself: it reaches the pod's events, and a source may serve any file.
+    throw new EnvironmentSourceError(`${where}: expected a generation number (1 to 999999999 on one line), found ${text.length} characters that are not one`);
   }
   return Number(trimmed);
 }

@@ -5,6 +5,13 @@ import { BundleInvalidError } from './errors.ts';
 /** File beside config.json holding the plan `runc exec` applies to exec'd processes. */
 export const EXEC_PLAN_FILE = 'flox-k8s-exec-plan.json';
 
+/**
+ * File beside config.json recording that we patched it: environment, lockfile digest and the
+ * sha256 of the config.json we wrote. The bundle directory is containerd's, out of the pod's
+ * reach, so unlike the spec's annotations (the pod sets those) this marker cannot be forged.
+ */
+export const PATCHED_MARKER_FILE = 'flox-k8s-patched.json';
+
 /** Reads and parses a JSON file of the bundle (config.json, a --process file). */
 export function readJsonFile(path: string): unknown {
   let text: string;

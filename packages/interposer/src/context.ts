@@ -29,3 +29,6 @@ export interface PreparedPlan {
   via: string;
   fetched: number;
 }
+
+/** Where this process sees a path of the runc caller (identity, unless it runs in another mount namespace). */
+export type CallerPath = (path: string) => string;

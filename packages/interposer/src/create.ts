@@ -1,8 +1,11 @@
+import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { appliedEnvironment, patchSpec, shouldPatch } from '@flox-k8s/oci-patch';
+import { ANNOTATIONS, patchSpec, shouldPatch } from '@flox-k8s/oci-patch';
 import type { RuncInvocation } from './argv.ts';
-import { EXEC_PLAN_FILE, writeJsonFileAtomic } from './bundle.ts';
-import type { InterposeState } from './context.ts';
+import { EXEC_PLAN_FILE, PATCHED_MARKER_FILE, readJsonFile, writeJsonFileAtomic } from './bundle.ts';
+import { ReservedAnnotationError } from './errors.ts';
+import type { CallerPath, InterposeState } from './context.ts';
+import { verifyMountSources } from './mount-sources.ts';
 import { preparePlan } from './prepare.ts';
 
 function rootfsOf(spec: unknown, bundle: string): string | undefined {
@@ -10,11 +13,42 @@ function rootfsOf(spec: unknown, bundle: string): string | undefined {
   return typeof path === 'string' ? resolve(bundle, path) : undefined;
 }
 
+/** What the marker file records (PATCHED_MARKER_FILE). */
+interface PatchedMarker {
+  environment: string;
+  digest: string;
+  /** sha256 of the config.json we wrote (JSON.stringify of the patched spec). */
+  config: string;
+}
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
 /**
- * `runc create`: when the spec asks for an environment, realise it and patch
- * `config.json` in place (atomically); `state` gets the environment and log for failure reports.
+ * The marker, when it says this very spec is the one we wrote: then its annotations are ours.
+ * Otherwise the spec is containerd's (the pod's annotations), whatever they claim.
  */
-export async function interposeCreate(inv: Extract<RuncInvocation, { subcommand: 'create' }>, spec: unknown, state: InterposeState): Promise<void> {
+function ourMarker(bundle: string, spec: unknown): PatchedMarker | undefined {
+  let marker: Partial<PatchedMarker>;
+  try {
+    marker = readJsonFile(join(bundle, PATCHED_MARKER_FILE)) as Partial<PatchedMarker>;
+  } catch {
+    return undefined;
+  }
+  if (typeof marker?.config !== 'string' || marker.config !== sha256(JSON.stringify(spec))) return undefined;
+  return marker as PatchedMarker;
+}
+
+/**
+ * `runc create`: when the spec asks for an environment, realise it, check what will be mounted
+ * and patch `config.json` in place (atomically); `state` gets the environment and log for failure
+ * reports. `callerPath` maps runc's paths to this process's (the patch service's /proc/<pid>/root).
+ */
+export async function interposeCreate(
+  inv: Extract<RuncInvocation, { subcommand: 'create' }>,
+  spec: unknown,
+  state: InterposeState,
+  callerPath: CallerPath = (p) => p,
+): Promise<void> {
   const configPath = join(inv.bundle, 'config.json');
   const decision = shouldPatch(spec);
   if (!decision.patch) return;
@@ -29,16 +63,28 @@ export async function interposeCreate(inv: Extract<RuncInvocation, { subcommand:
     { environment: decision.environment, mode: decision.mode, containerId: inv.containerId, rootfs: rootfsOf(spec, inv.bundle) },
     signal,
   );
-  // Already patched for this very lockfile: a per-create fallback that raced the patch
+  // On every create, cached plans included: what runc will mount is what the store made.
+  verifyMountSources(plan, ctx.config.storeRoot, callerPath);
+  const marker = ourMarker(inv.bundle, spec);
+  // Already patched by us for this very lockfile: a per-create fallback that raced the patch
   // service (or the other way round). The spec and exec plan are those we would write.
-  const applied = appliedEnvironment(spec);
-  if (applied?.environment === plan.applied.environment && applied.digest === plan.applied.digest) {
-    ctx.log.log('info', 'container already patched', { container: decision.containerName, entry: state.entry, digest: applied.digest });
+  if (marker?.environment === plan.applied.environment && marker.digest === plan.applied.digest) {
+    ctx.log.log('info', 'container already patched', { container: decision.containerName, entry: state.entry, digest: marker.digest });
     return;
   }
+  if (marker === undefined) {
+    // containerd's spec: annotations only we write cannot come from anyone but the pod.
+    const annotations = (spec as { annotations?: Record<string, unknown> }).annotations ?? {};
+    for (const key of [ANNOTATIONS.appliedEnvironment, ANNOTATIONS.lockfileDigest]) {
+      if (key in annotations) throw new ReservedAnnotationError(key);
+    }
+  }
   const patched = patchSpec(spec, plan);
-  // The exec plan first: once config.json is patched, an exec must find it.
+  const patchedJson = JSON.stringify(patched);
+  // The exec plan first: once config.json is patched, an exec must find it. The marker before
+  // config.json too: whoever reads the patched config.json finds the marker that vouches for it.
   writeJsonFileAtomic(join(inv.bundle, EXEC_PLAN_FILE), plan);
+  writeJsonFileAtomic(join(inv.bundle, PATCHED_MARKER_FILE), { environment: plan.applied.environment, digest: plan.applied.digest, config: sha256(patchedJson) });
   writeJsonFileAtomic(configPath, patched);
   ctx.log.log('info', 'container patched', {
     container: decision.containerName,

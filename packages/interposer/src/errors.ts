@@ -44,3 +44,37 @@ export class CreateTimeoutError extends FloxK8sError {
     super(CreateTimeoutError.code, message, options);
   }
 }
+
+/** Why a mount source was refused (see MountSourceInvalidError). */
+export type MountSourceProblem = 'missing' | 'symlink' | 'not-a-directory-or-file' | 'not-a-directory' | 'outside-store' | 'unsafe-parent';
+
+/**
+ * A host path the patched spec would bind-mount is not what the store made: missing, a symlink
+ * (runc follows symlinks in mount sources, on the host), another kind of file, outside the store
+ * root, or below a directory that someone other than root could change.
+ */
+export class MountSourceInvalidError extends FloxK8sError {
+  static override readonly code = 'FLOXK8S_MOUNT_SOURCE_INVALID' as const;
+  readonly source: string;
+  readonly problem: MountSourceProblem;
+
+  constructor(source: string, problem: MountSourceProblem, message: string, options?: { cause?: unknown }) {
+    super(MountSourceInvalidError.code, message, options);
+    this.source = source;
+    this.problem = problem;
+  }
+}
+
+/** The pod set an annotation only flox-k8s may write (it would mark the container as patched). */
+export class ReservedAnnotationError extends FloxK8sError {
+  static override readonly code = 'FLOXK8S_ANNOTATION_RESERVED' as const;
+  readonly annotation: string;
+
+  constructor(annotation: string) {
+    super(
+      ReservedAnnotationError.code,
+      `annotation ${annotation} is written by flox-k8s when it patches a container; a pod may not set it: remove it from the pod's metadata`,
+    );
+    this.annotation = annotation;
+  }
+}

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { patchExecProcess, shouldPatchExec, validatePatchPlan } from '@flox-k8s/oci-patch';
+import { patchExecProcess, shouldPatchExec } from '@flox-k8s/oci-patch';
 import type { RuncInvocation } from './argv.ts';
 import type { InterposeState } from './context.ts';
 import { EXEC_PLAN_FILE, readJsonFile, writeJsonFileAtomic } from './bundle.ts';
@@ -15,7 +15,7 @@ export function interposeExec(inv: Extract<RuncInvocation, { subcommand: 'exec' 
   const decision = shouldPatchExec(spec);
   if (!decision.patch) return;
   state.environment = decision.environment;
-  const plan = validatePatchPlan(planJson);
   const process = readJsonFile(inv.processFile);
-  writeJsonFileAtomic(inv.processFile, patchExecProcess(process, plan));
+  // patchExecProcess validates the plan's env and wrapper, all an exec uses.
+  writeJsonFileAtomic(inv.processFile, patchExecProcess(process, planJson as never));
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { errorCode } from '@flox-k8s/core';
 import { parseRuncArgv, type RuncGlobals } from './argv.ts';
 import { EXEC_PLAN_FILE, bundleOfContainer, readJsonFile } from './bundle.ts';
-import type { InterposeState } from './context.ts';
+import type { CallerPath, InterposeState } from './context.ts';
 
 export type { InterposeState, InterposerContext } from './context.ts';
 import type { interposeCreate } from './create.ts';
@@ -29,8 +29,7 @@ export interface InterposerModules {
  */
 export type InterposeOutcome = { ok: true } | { ok: false; code: string; message: string };
 
-/** Where this process sees a path of the runc caller (identity, unless it runs in another mount namespace). */
-export type CallerPath = (path: string) => string;
+export type { CallerPath } from './context.ts';
 
 const samePath: CallerPath = (path) => path;
 
@@ -65,7 +64,7 @@ export async function interposeRunc(
         const named = (spec as { annotations: Record<string, unknown> }).annotations[ENVIRONMENT_ANNOTATION];
         if (typeof named === 'string') state.environment = named.trim().slice(0, 256);
         const { interposeCreate } = await modules.create();
-        await interposeCreate({ ...inv, bundle }, spec, state);
+        await interposeCreate({ ...inv, bundle }, spec, state, callerPath);
       }
     } else if (inv.subcommand === 'exec') {
       const recorded = inv.processFile === undefined ? undefined : bundleOfContainer(callerPath(inv.globals.root), inv.containerId);

@@ -12,10 +12,11 @@ describe('plan cache', () => {
   const key = { digest: 'a'.repeat(64), system: 'x86_64-linux', mode: 'run' };
   const base = '00000000000000000000000000000000-hello';
   mkdirSync(join(root, 'store', base), { recursive: true });
-  mkdirSync(join(root, 'profiles', 'p'), { recursive: true });
+  mkdirSync(join(root, 'profiles', 'p', '.flox-k8s', 'nix-store'), { recursive: true });
   const plan: PatchPlan = {
     hostStoreDir: join(root, 'store'),
     storePaths: [`/nix/store/${base}`],
+    storeView: { hostPath: join(root, 'profiles', 'p', '.flox-k8s', 'nix-store'), symlinks: [] },
     profile: { hostPath: join(root, 'profiles', 'p'), containerPath: '/run/flox-k8s/env' },
     env: [{ name: 'PATH', value: '/run/flox-k8s/env/bin', merge: 'prepend' }],
     applied: { environment: 'acme/hello', digest: key.digest },

@@ -14,7 +14,7 @@ type CachedPlan = Omit<PatchPlan, 'applied'>;
  * profile directory, so plans of another format must not be used. Kept as a literal so the warm
  * path loads nothing of the store; a test checks it equals the store's.
  */
-export const PLAN_CACHE_FORMAT = 2;
+export const PLAN_CACHE_FORMAT = 3;
 
 function planDir(storeRoot: string): string {
   return join(storeRoot, 'shim', `plans-f${PLAN_CACHE_FORMAT}`);
@@ -32,9 +32,12 @@ export function readCachedPlan(storeRoot: string, key: { digest: string; system:
   } catch {
     return undefined;
   }
-  if (typeof plan?.hostStoreDir !== 'string' || !Array.isArray(plan.storePaths) || typeof plan.profile?.hostPath !== 'string') return undefined;
+  if (typeof plan?.hostStoreDir !== 'string' || !Array.isArray(plan.storePaths) || typeof plan.profile?.hostPath !== 'string' || typeof plan.storeView?.hostPath !== 'string') {
+    return undefined;
+  }
+  // Presence only: what each mount source is gets checked on every create (verifyMountSources).
   try {
-    if (!statSync(plan.profile.hostPath).isDirectory()) return undefined;
+    if (!statSync(plan.profile.hostPath).isDirectory() || !statSync(plan.storeView.hostPath).isDirectory()) return undefined;
     for (const storePath of plan.storePaths) statSync(join(plan.hostStoreDir, storePath.slice('/nix/store/'.length)));
   } catch {
     return undefined;

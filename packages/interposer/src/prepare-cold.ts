@@ -29,12 +29,13 @@ export async function prepareUncached(
   const plan: PatchPlan = {
     hostStoreDir: dirname(store.hostPath(profile.closure[0] ?? storePaths[0] ?? '')),
     storePaths: profile.closure,
+    storeView: profile.storeView,
     profile: { hostPath: profile.hostPath, containerPath: profile.containerPath },
     // Variables that need shell expansion are exported by the wrapper instead.
     env: activation.plan.env.filter((v) => v.expand !== true).map(({ name, value, merge }) => ({ name, value, merge })),
     applied: { environment: request.environment, digest: fetched.digest },
   };
-  if (activation.wrapper !== undefined) plan.wrapper = { shell: wrapperShell(profile, request.rootfs), script: activation.wrapper };
+  if (activation.wrapper !== undefined) plan.wrapper = { shell: wrapperShell(profile, store.hostStoreDir, request.rootfs), script: activation.wrapper };
   // A wrapper shell taken from the image depends on the image: do not cache that plan.
   if (plan.wrapper === undefined || plan.wrapper.shell.startsWith(`${profile.containerPath}/`)) {
     writeCachedPlan(config.storeRoot, { digest: fetched.digest, system: config.system, mode: request.mode }, plan);

@@ -151,10 +151,37 @@ async function* xz(input: AsyncIterable<Uint8Array>, opts: DecoderOptions, hint:
   const mod = (await import('xz-decompress')) as unknown as XzModule & { default?: XzModule };
   const XzReadableStream = mod.default?.XzReadableStream ?? mod.XzReadableStream;
   const inputErrors = new WeakSet<object>();
-  const webInput = Readable.toWeb(Readable.from(tagged(input, inputErrors), { objectMode: false })) as ReadableStream<Uint8Array>;
+  const source = tagged(input, inputErrors);
   try {
-    yield* new XzReadableStream(webInput) as unknown as AsyncIterable<Uint8Array>;
+    yield* new XzReadableStream(pulledStream(source)) as unknown as AsyncIterable<Uint8Array>;
   } catch (err) {
     throw decodeFailure('xz', err, inputErrors);
+  } finally {
+    // The decoder neither cancels nor drains its input when it fails: end it here, so the
+    // download stops and nothing is left reading.
+    await source.return(undefined).catch(() => undefined);
   }
+}
+
+/**
+ * A web stream that takes one chunk from `source` per pull. Not `Readable.toWeb(Readable.from(…))`:
+ * that adapter keeps its Node stream flowing, and when the reader is cancelled while a read is
+ * scheduled, the next chunk is enqueued into the closed controller and throws
+ * ERR_INVALID_STATE from an event handler, which ends the process (seen with a corrupt xz NAR
+ * failing while other NARs of the closure were still decoding).
+ */
+function pulledStream(source: AsyncGenerator<Uint8Array>): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const next = await source.next();
+        if (next.done === true) controller.close();
+        else controller.enqueue(next.value);
+      },
+      async cancel() {
+        await source.return(undefined);
+      },
+    },
+    { highWaterMark: 0 },
+  );
 }

@@ -25,6 +25,7 @@ const spec = JSON.parse(readFileSync(new URL('../test/fixtures/ctr/ctr-run.confi
 const plan: PatchPlan = {
   hostStoreDir: '/var/lib/flox-k8s/store',
   storePaths: Array.from({ length: CLOSURE_SIZE }, (_, i) => storePath(i)),
+  storeView: { hostPath: '/var/lib/flox-k8s/profiles/abc/.flox-k8s/nix-store', symlinks: [] },
   profile: { hostPath: '/var/lib/flox-k8s/profiles/abc', containerPath: '/run/flox/environment' },
   env: [
     { name: 'PATH', value: '/run/flox/environment/bin:/run/flox/environment/sbin', merge: 'prepend' },

@@ -21,11 +21,13 @@ export { patchSpec } from './patch-spec.ts';
 export {
   parseStorePath,
   STORE_DIR,
+  validateExecPlan,
   validatePatchPlan,
   type EnvMerge,
   type PatchPlan,
   type PlanVariable,
   type StorePathParts,
+  type StoreView,
 } from './plan.ts';
 export {
   mountSchema,

@@ -6,16 +6,30 @@ import type { Mount } from './spec-schema.ts';
 const OPTIONS = ['rbind', 'ro', 'nosuid', 'nodev'];
 
 describe('planMounts', () => {
-  it('adds one read-only bind per store path and the profile, sorted and unique', () => {
+  const VIEW = samplePlan().storeView.hostPath;
+
+  it('mounts the store view at /nix/store, one read-only bind per store path and the profile, sorted and unique', () => {
     const mounts = planMounts(samplePlan({ storePaths: [HELLO, BUSYBOX, DATA, BUSYBOX] }));
-    expect(mounts.map((m) => m.destination)).toEqual([BUSYBOX, DATA, HELLO, '/run/flox/environment']);
-    expect(mounts[0]).toEqual({
+    expect(mounts.map((m) => m.destination)).toEqual(['/nix/store', BUSYBOX, DATA, HELLO, '/run/flox/environment']);
+    expect(mounts[0]).toEqual({ destination: '/nix/store', type: 'bind', source: VIEW, options: OPTIONS });
+    expect(mounts[1]).toEqual({
       destination: BUSYBOX,
       type: 'bind',
       source: '/var/lib/flox-k8s/store/0c6kzph7l6pd2gi8nx8jgwhg6l4zal27-busybox-1.36.1',
       options: OPTIONS,
     });
-    expect(mounts[3]).toEqual({ destination: '/run/flox/environment', type: 'bind', source: samplePlan().profile.hostPath, options: OPTIONS });
+    expect(mounts[4]).toEqual({ destination: '/run/flox/environment', type: 'bind', source: samplePlan().profile.hostPath, options: OPTIONS });
+  });
+
+  it('never bind-mounts a store path whose root is a symlink: the view holds the link', () => {
+    const mounts = planMounts(samplePlan({ storeView: { hostPath: VIEW, symlinks: [DATA] } }));
+    expect(mounts.map((m) => m.destination)).toEqual(['/nix/store', BUSYBOX, HELLO, '/run/flox/environment']);
+    expect(mounts.map((m) => m.source)).not.toContain(`/var/lib/flox-k8s/store/${DATA.slice('/nix/store/'.length)}`);
+  });
+
+  it('puts a profile that sorts before /nix/store first', () => {
+    const mounts = planMounts(samplePlan({ profile: { hostPath: '/p', containerPath: '/flox/env' } }));
+    expect(mounts.map((m) => m.destination)).toEqual(['/flox/env', '/nix/store', BUSYBOX, DATA, HELLO]);
   });
 });
 
@@ -38,6 +52,15 @@ describe('mergeMounts', () => {
   it('replaces an existing mount at a closure destination under /nix', () => {
     const podStore: Mount = { destination: BUSYBOX, type: 'bind', source: '/somewhere/else', options: ['rw'] };
     expect(mergeMounts([proc, podStore], ours)).toEqual([proc, ...ours]);
+  });
+
+  it('replaces a volume the pod mounts at /nix/store, and puts the view over volumes inside it', () => {
+    const podStore: Mount = { destination: '/nix/store/', type: 'bind', source: '/host/nix/store', options: ['rbind', 'rw'] };
+    const inside: Mount = { destination: '/nix/store/extra', type: 'bind', source: '/host/extra', options: ['rbind', 'rw'] };
+    const merged = mergeMounts([proc, podStore, inside], ours);
+    expect(merged).toEqual([proc, inside, ...ours]);
+    // runc mounts in order: the read-only view at /nix/store comes after the volume inside it, hiding it.
+    expect(merged.findIndex((m) => m.destination === '/nix/store')).toBeGreaterThan(merged.indexOf(inside));
   });
 
   it('drops its own earlier mounts (patching twice adds nothing)', () => {

@@ -6,24 +6,21 @@ import type { Mount } from './spec-schema.ts';
 /** Options of every mount we add: recursive bind, read-only, no setuid, no device nodes. */
 export const STORE_MOUNT_OPTIONS: readonly string[] = Object.freeze(['rbind', 'ro', 'nosuid', 'nodev']);
 
-/** The mounts a plan adds: one per closure path plus the profile, sorted by destination, unique. */
+/**
+ * The mounts a plan adds, sorted by destination (parents first: the order runc mounts them in):
+ * the store view at `/nix/store`, one bind mount per closure path whose root is not a symlink
+ * (symlinks are entries of the view), and the profile.
+ */
 export function planMounts(plan: PatchPlan): Mount[] {
-  // Default sort compares UTF-16 code units, which puts a parent before its children:
-  // the order runc must mount them in. validatePatchPlan has checked every store path,
-  // so the base name is everything after `/nix/store/` and has no '/' and no '..'.
-  const storePaths = [...new Set(plan.storePaths)].sort();
-  const profile = bindMount(plan.profile.containerPath, plan.profile.hostPath);
-  const mounts: Mount[] = [];
-  let profileAdded = false;
-  for (const storePath of storePaths) {
-    if (!profileAdded && profile.destination < storePath) {
-      mounts.push(profile);
-      profileAdded = true;
-    }
-    mounts.push(bindMount(storePath, `${plan.hostStoreDir}/${storePath.slice(STORE_DIR.length + 1)}`));
+  // validatePatchPlan has checked every store path, so the base name is everything after
+  // `/nix/store/` and has no '/' and no '..'.
+  const symlinks = new Set(plan.storeView.symlinks);
+  const mounts: Mount[] = [bindMount(STORE_DIR, plan.storeView.hostPath), bindMount(plan.profile.containerPath, plan.profile.hostPath)];
+  for (const storePath of new Set(plan.storePaths)) {
+    if (!symlinks.has(storePath)) mounts.push(bindMount(storePath, `${plan.hostStoreDir}/${storePath.slice(STORE_DIR.length + 1)}`));
   }
-  if (!profileAdded) mounts.push(profile);
-  return mounts;
+  // Default sort compares UTF-16 code units, which puts a parent before its children.
+  return mounts.sort((a, b) => (a.destination < b.destination ? -1 : a.destination > b.destination ? 1 : 0));
 }
 
 function bindMount(destination: string, source: string): Mount {

@@ -8,6 +8,7 @@ describe('patchSpec', () => {
     expect(out.mounts?.map((m) => m.destination)).toEqual([
       '/proc',
       '/data',
+      '/nix/store',
       BUSYBOX,
       '/nix/store/8b1dhq3iglr2j02bqx1pqmci5ls7m9nq-flox-fixture-data-1.0',
       '/nix/store/pnzqx8if4bq311b03hp9pvkwy1vjvkp3-hello-flox-1.0',
@@ -61,7 +62,7 @@ describe('patchSpec', () => {
   it('adds annotations and mounts to a spec without them, and tolerates a spec without process', () => {
     const out = patchSpec({ ociVersion: '1.2.0' }, samplePlan());
     expect(out.process).toBeUndefined();
-    expect(out.mounts).toHaveLength(4);
+    expect(out.mounts).toHaveLength(5);
     expect(out.annotations?.['flox.dev/applied-environment']).toBe('acme/echoserver:12');
   });
 

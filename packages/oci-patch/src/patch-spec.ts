@@ -10,9 +10,10 @@ import { wrapArgs } from './wrapper.ts';
  * Returns a new spec that mounts the closure and activates the environment; the input
  * is not modified and every field we do not touch is kept verbatim (same key order).
  *
- * - one bind mount per closure path at `/nix/store/<hash>-<name>` from
- *   `${hostStoreDir}/<hash>-<name>`, plus the profile, options `rbind,ro,nosuid,nodev`,
- *   appended after the container's own mounts, sorted by destination, de-duplicated;
+ * - the store view at `/nix/store`, one bind mount per closure path that is not a symlink
+ *   at `/nix/store/<hash>-<name>` from `${hostStoreDir}/<hash>-<name>`, plus the profile,
+ *   options `rbind,ro,nosuid,nodev`, appended after the container's own mounts, sorted by
+ *   destination, de-duplicated;
  * - `process.env` merged as documented on mergeEnvironment (prepend / set / default);
  * - `process.args` wrapped as `[shell, script, ...args]` only when `plan.wrapper` is set;
  * - annotations `flox.dev/applied-environment` and `flox.dev/lockfile-digest`.
@@ -53,7 +54,7 @@ function clone<T>(value: T): T {
 }
 
 /** env + args of one process; shared with patchExecProcess. */
-export function patchProcess(proc: Process, plan: PatchPlan, argsPath: string): Process {
+export function patchProcess(proc: Process, plan: Pick<PatchPlan, 'env' | 'wrapper'>, argsPath: string): Process {
   const patched: Process = { ...proc };
   const env = mergeEnvironment(proc.env ?? [], plan.env);
   if (proc.env !== undefined || env.length > 0) patched.env = env;

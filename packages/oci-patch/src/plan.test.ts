@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BUSYBOX, samplePlan } from '../test/plans.ts';
-import { parseStorePath, validatePatchPlan, type PatchPlan } from './plan.ts';
+import { parseStorePath, validateExecPlan, validatePatchPlan, type PatchPlan } from './plan.ts';
 
 const invalid = (path: string) => expect.objectContaining({ code: 'FLOXK8S_PATCH_PLAN_INVALID', path });
 
@@ -45,6 +45,13 @@ describe('validatePatchPlan', () => {
     ['a profile over /nix/store', { profile: { hostPath: '/p', containerPath: '/nix/store' } }, 'profile.containerPath'],
     ['a profile inside a store path', { profile: { hostPath: '/p', containerPath: `${BUSYBOX}/etc` } }, 'profile.containerPath'],
     ['a profile on a closure path', { profile: { hostPath: '/p', containerPath: BUSYBOX } }, 'profile.containerPath'],
+    ['a profile at a store path outside the closure', { profile: { hostPath: '/p', containerPath: '/nix/store/11111111111111111111111111111111-flox-profile' } }, 'profile.containerPath'],
+    ['no store view', { storeView: undefined as never }, 'storeView'],
+    ['a relative store view', { storeView: { hostPath: 'view', symlinks: [] } }, 'storeView.hostPath'],
+    ['a symlink outside the closure', { storeView: { hostPath: '/v', symlinks: ['/nix/store/11111111111111111111111111111111-other'] } }, 'storeView.symlinks[0]'],
+    ['the host store dir as store view', { storeView: { hostPath: '/var/lib/flox-k8s/store', symlinks: [] } }, 'storeView.hostPath'],
+    ['a store view above the host store dir', { storeView: { hostPath: '/var/lib', symlinks: [] } }, 'storeView.hostPath'],
+    ['a profile above the host store dir', { profile: { hostPath: '/var/lib/flox-k8s', containerPath: '/run/flox' } }, 'profile.hostPath'],
     ['a relative profile host path', { profile: { hostPath: 'p', containerPath: '/run/flox' } }, 'profile.hostPath'],
     ['a variable name with =', { env: [{ name: 'A=B', value: '', merge: 'set' }] }, 'env[0].name'],
     ['an unknown merge', { env: [{ name: 'A', value: '', merge: 'append' as 'set' }] }, 'env[0].merge'],
@@ -56,8 +63,16 @@ describe('validatePatchPlan', () => {
     expect(() => validatePatchPlan(samplePlan(overrides))).toThrow(invalid(path));
   });
 
-  it('allows a profile that is itself a store path outside the closure', () => {
-    const containerPath = '/nix/store/11111111111111111111111111111111-flox-profile';
-    expect(validatePatchPlan(samplePlan({ profile: { hostPath: '/p', containerPath } })).profile.containerPath).toBe(containerPath);
+  it('accepts symlinks of the closure and a view beside the store dir', () => {
+    const storeView = { hostPath: '/var/lib/flox-k8s/store-view', symlinks: [BUSYBOX] };
+    expect(validatePatchPlan(samplePlan({ storeView })).storeView).toEqual(storeView);
+  });
+});
+
+describe('validateExecPlan', () => {
+  it('reads env and wrapper only, so a plan written before storeView existed still serves exec', () => {
+    const { storeView: _view, ...old } = samplePlan();
+    expect(validateExecPlan(old)).toEqual({ env: samplePlan().env, wrapper: samplePlan().wrapper });
+    expect(() => validateExecPlan({ env: [{ name: 'A=B', value: '', merge: 'set' }] })).toThrow(invalid('env[0].name'));
   });
 });

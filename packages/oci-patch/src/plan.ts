@@ -21,8 +21,16 @@ export interface PlanVariable {
 export interface PatchPlan {
   /** Host directory holding `<hash>-<name>` for every store path (e.g. `/var/lib/flox-k8s/store`). */
   hostStoreDir: string;
-  /** The closure: `/nix/store/<hash>-<name>` paths, each mounted read-only at the same place. */
+  /** The closure: `/nix/store/<hash>-<name>` paths; each is mounted read-only at the same place, unless it is a symlink. */
   storePaths: string[];
+  /**
+   * The container's `/nix/store`: a host directory mounted read-only over it, holding one entry per
+   * closure path (the store builds it with the profile). A directory or regular-file store path
+   * finds its mount point there; a store path whose root is a symlink (listed in `symlinks`) is
+   * that symlink, with the same target, and is never bind-mounted: a bind mount would follow it
+   * on the host, while in the container the link resolves against the container's own mounts.
+   */
+  storeView: StoreView;
   /** The merged profile: host directory and where it appears in the container. */
   profile: { hostPath: string; containerPath: string };
   /** Activation environment, applied in order. */
@@ -31,6 +39,14 @@ export interface PatchPlan {
   wrapper?: { shell: string; script: string };
   /** What gets recorded in the `flox.dev/applied-environment` and `flox.dev/lockfile-digest` annotations. */
   applied: { environment: string; digest: string };
+}
+
+/** The host side of the container's `/nix/store` (see `PatchPlan.storeView`). */
+export interface StoreView {
+  /** Host directory mounted at `/nix/store`: an empty directory or file per mounted path, the symlinks themselves. */
+  hostPath: string;
+  /** Closure paths whose root is a symlink: present in the view, not bind-mounted. */
+  symlinks: string[];
 }
 
 /** A store path split into its parts. */
@@ -78,12 +94,13 @@ const planSchema = z.object({
   // Checked in a plain loop below: a closure has thousands of paths and a per-element
   // zod refinement costs more than the rest of patchSpec.
   storePaths: z.array(z.string()),
+  storeView: z.object({ hostPath: cleanPath, symlinks: z.array(z.string()) }),
   profile: z.object({
     hostPath: cleanPath,
+    // The store view owns /nix/store: the container sees exactly the closure there.
     containerPath: cleanPath.check(
-      z.refine((p) => !`${STORE_DIR}/`.startsWith(`${p}/`), { message: `expected a path that does not contain ${STORE_DIR}` }),
-      z.refine((p) => !p.startsWith(`${STORE_DIR}/`) || isStorePath(p), {
-        message: `expected a path outside ${STORE_DIR}, or a store path`,
+      z.refine((p) => !`${STORE_DIR}/`.startsWith(`${p}/`) && !p.startsWith(`${STORE_DIR}/`), {
+        message: `expected a path outside ${STORE_DIR} that does not contain it`,
       }),
     ),
   }),
@@ -94,6 +111,18 @@ const planSchema = z.object({
     digest: z.string().check(z.refine((d) => /^(sha256:)?[0-9a-f]{64}$/.test(d), { message: 'expected a lowercase 64-hex sha256 digest' })),
   }),
 });
+
+const execPlanSchema = planSchema.pick({ env: true, wrapper: true });
+
+/** The part of a plan `runc exec` uses (environment and wrapper), validated; throws OciPatchPlanInvalidError. */
+export function validateExecPlan(plan: unknown): Pick<PatchPlan, 'env' | 'wrapper'> {
+  const result = execPlanSchema.safeParse(plan);
+  if (!result.success) {
+    const { path, message } = firstIssue(result.error);
+    throw new OciPatchPlanInvalidError(path, message, { cause: result.error });
+  }
+  return result.data;
+}
 
 /** Validates a plan (it carries lockfile-derived, untrusted store paths); throws OciPatchPlanInvalidError. */
 export function validatePatchPlan(plan: unknown): PatchPlan {
@@ -106,8 +135,15 @@ export function validatePatchPlan(plan: unknown): PatchPlan {
   for (const [i, storePath] of valid.storePaths.entries()) {
     if (!isStorePath(storePath)) throw new OciPatchPlanInvalidError(`storePaths[${i}]`, STORE_PATH_MESSAGE);
   }
-  if (valid.profile.containerPath.startsWith(`${STORE_DIR}/`) && valid.storePaths.includes(valid.profile.containerPath)) {
-    throw new OciPatchPlanInvalidError('profile.containerPath', 'expected a path that is not also a closure store path');
+  const closure = new Set(valid.storePaths);
+  for (const [i, link] of valid.storeView.symlinks.entries()) {
+    if (!closure.has(link)) throw new OciPatchPlanInvalidError(`storeView.symlinks[${i}]`, 'expected a store path of the closure (storePaths)');
+  }
+  // Mounting the host store directory (or an ancestor) whole would show the container every path in it.
+  for (const [name, source] of [['storeView.hostPath', valid.storeView.hostPath], ['profile.hostPath', valid.profile.hostPath]] as const) {
+    if (`${valid.hostStoreDir}/`.startsWith(`${source}/`)) {
+      throw new OciPatchPlanInvalidError(name, `expected a directory that does not contain hostStoreDir (${valid.hostStoreDir})`);
+    }
   }
   return valid;
 }

@@ -75,7 +75,8 @@ describe.each([...ctr, ...cri])('$name', ({ name, raw }) => {
     expect(mounts?.slice(0, mounts0?.length ?? 0)).toEqual(mounts0 ?? []);
     const added = mounts?.slice(mounts0?.length ?? 0) ?? [];
     expect(added.every((m: Mount) => m.type === 'bind' && m.options?.join(',') === 'rbind,ro,nosuid,nodev')).toBe(true);
-    expect(added).toHaveLength(samplePlan().storePaths.length + 1);
+    expect(added).toHaveLength(samplePlan().storePaths.length + 2);
+    expect(added[0]).toMatchObject({ destination: '/nix/store', source: samplePlan().storeView.hostPath });
     const { env, args, ...processRest } = process ?? {};
     const { env: _env0, args: args0, ...processRest0 } = process0 ?? {};
     expect(JSON.stringify(processRest)).toBe(JSON.stringify(processRest0));

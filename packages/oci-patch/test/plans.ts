@@ -11,6 +11,7 @@ export function samplePlan(overrides: Partial<PatchPlan> = {}): PatchPlan {
   return {
     hostStoreDir: '/var/lib/flox-k8s/store',
     storePaths: [HELLO, BUSYBOX, DATA],
+    storeView: { hostPath: `/var/lib/flox-k8s/profiles/${DIGEST}/.flox-k8s/nix-store`, symlinks: [] },
     profile: { hostPath: '/var/lib/flox-k8s/profiles/' + DIGEST, containerPath: '/run/flox/environment' },
     env: [
       { name: 'PATH', value: '/run/flox/environment/bin', merge: 'prepend' },

@@ -1,4 +1,4 @@
-// Property tests: idempotence, no mount beyond closure + profile, unknown fields survive.
+// Property tests: idempotence, no mount beyond closure + store view + profile, unknown fields survive.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { mergeEnvironment, parseStorePath, patchSpec, type Mount, type PatchPlan, type Spec } from '../src/index.ts';
@@ -16,16 +16,21 @@ const cleanPath = (roots: string[]) =>
 const envName = fc.constantFrom('PATH', 'MANPATH', 'FLOX_ENV', 'XDG_DATA_DIRS', 'GREETING', 'A');
 const envValue = fc.string({ maxLength: 12 }).filter((s) => !s.includes('\0'));
 
-const plan: fc.Arbitrary<PatchPlan> = fc.record({
-  hostStoreDir: cleanPath(['/var/lib', '/srv', '/tmp']),
+const basePlan = fc.record({
+  hostStoreDir: cleanPath(['/var/lib/store', '/srv/store', '/tmp/store']),
   storePaths: fc.array(storePath, { maxLength: 20 }),
-  profile: fc.record({ hostPath: cleanPath(['/var/lib', '/srv']), containerPath: cleanPath(['/run/flox', '/opt/flox']) }),
+  viewPath: cleanPath(['/var/lib/views', '/srv/views']),
+  profile: fc.record({ hostPath: cleanPath(['/var/lib/profiles', '/srv/profiles']), containerPath: cleanPath(['/run/flox', '/opt/flox']) }),
   env: fc.array(fc.record({ name: envName, value: envValue, merge: fc.constantFrom('prepend', 'set', 'default') as fc.Arbitrary<'prepend' | 'set' | 'default'> }), {
     maxLength: 8,
   }),
   wrapper: fc.option(fc.record({ shell: cleanPath(['/nix/store']), script: cleanPath(['/run/flox']) }), { nil: undefined }),
   applied: fc.record({ environment: fc.constantFrom('acme/web', 'acme/web:3'), digest: fc.stringMatching(/^[0-9a-f]{64}$/) }),
 });
+// Some closure paths are symlinks: entries of the store view, never bind-mounted.
+const plan: fc.Arbitrary<PatchPlan> = basePlan.chain(({ viewPath, ...p }) =>
+  fc.subarray(p.storePaths).map((symlinks) => ({ ...p, storeView: { hostPath: viewPath, symlinks } })),
+);
 
 const unknownFields = fc.dictionary(
   fc.string({ minLength: 1, maxLength: 8 }).filter((k) => !KNOWN.has(k) && k !== '__proto__'),
@@ -74,11 +79,13 @@ describe('patchSpec properties', () => {
     );
   });
 
-  it('never adds a mount outside the closure and the profile', () => {
+  it('never adds a mount outside the closure, the store view and the profile, and never one of a symlink', () => {
     fc.assert(
       fc.property(planAndSpec, ({ plan: p, spec }) => {
-        const allowed = new Map<string, string>(p.storePaths.map((sp) => [sp, `${p.hostStoreDir}/${sp.slice('/nix/store/'.length)}`]));
+        const mounted = p.storePaths.filter((sp) => !p.storeView.symlinks.includes(sp));
+        const allowed = new Map<string, string>(mounted.map((sp) => [sp, `${p.hostStoreDir}/${sp.slice('/nix/store/'.length)}`]));
         allowed.set(p.profile.containerPath, p.profile.hostPath);
+        allowed.set('/nix/store', p.storeView.hostPath);
         const before = new Set((spec.mounts ?? []).map((m) => JSON.stringify(m)));
         const out = patchSpec(spec, p);
         const added = (out.mounts ?? []).filter((m) => !before.has(JSON.stringify(m)));
@@ -98,14 +105,14 @@ describe('patchSpec properties', () => {
       fc.property(plan, fc.array(fc.oneof(storePath, fc.string(), storePath.map((s) => `${s}/../../etc`)), { maxLength: 6 }), (p, storePaths) => {
         let out: Spec;
         try {
-          out = patchSpec({ ociVersion: '1.1.0' }, { ...p, storePaths });
+          out = patchSpec({ ociVersion: '1.1.0' }, { ...p, storePaths, storeView: { ...p.storeView, symlinks: [] } });
         } catch (err) {
           expect((err as { code?: string }).code).toBe('FLOXK8S_PATCH_PLAN_INVALID');
           expect(storePaths.some((sp) => parseStorePath(sp) === undefined)).toBe(true);
           return;
         }
         for (const m of out.mounts ?? []) {
-          if (m.destination === p.profile.containerPath) continue;
+          if (m.destination === p.profile.containerPath || m.destination === '/nix/store') continue;
           expect(m.source?.startsWith(`${p.hostStoreDir}/`)).toBe(true);
           expect(m.source?.slice(p.hostStoreDir.length + 1)).toMatch(/^[^/]+$/);
           expect(m.source?.split('/')).not.toContain('..');

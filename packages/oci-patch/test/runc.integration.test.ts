@@ -3,7 +3,7 @@
 // suite skips with a reason when either is missing, under CI=true it must run.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, cp, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -25,7 +25,15 @@ describe.skipIf(skipReason !== undefined)(`runc run on a patched bundle with an 
   let tmp: string;
   let hostStoreDir: string;
   let profileDir: string;
+  let viewDir: string;
+  let hostSecret: string;
+  let closure: string[];
   let counter = 0;
+  // Store paths whose root is not a directory (legal in Nix): a symlink out of the closure (to a
+  // directory that exists only on the host), a symlink to another closure path, and a file.
+  const SYM_HOST = '/nix/store/00000000000000000000000000000001-link-to-host';
+  const SYM_BUSYBOX = '/nix/store/00000000000000000000000000000002-link-to-busybox';
+  const FILE = '/nix/store/00000000000000000000000000000003-a-file';
 
   beforeAll(async () => {
     fixtures = await nixFixtures();
@@ -36,7 +44,15 @@ describe.skipIf(skipReason !== undefined)(`runc run on a patched bundle with an 
     for (const storePath of fixtures.closure) {
       await cp(storePath, join(hostStoreDir, storePath.slice('/nix/store/'.length)), { recursive: true, verbatimSymlinks: true, mode: 0 });
     }
+    hostSecret = join(tmp, 'host-only');
+    await mkdir(hostSecret);
+    await writeFile(join(hostSecret, 'secret.txt'), 'host secret\n');
+    await symlink(hostSecret, join(hostStoreDir, SYM_HOST.slice('/nix/store/'.length)));
+    await symlink(fixtures.storePaths.busybox, join(hostStoreDir, SYM_BUSYBOX.slice('/nix/store/'.length)));
+    await writeFile(join(hostStoreDir, FILE.slice('/nix/store/'.length)), 'the file store path\n');
+    closure = [...fixtures.closure, SYM_HOST, SYM_BUSYBOX, FILE].sort();
     profileDir = await makeProfile(join(tmp, 'profile'), fixtures);
+    viewDir = await makeStoreView(join(tmp, 'view'), hostStoreDir, closure);
   });
 
   afterAll(async () => {
@@ -46,7 +62,8 @@ describe.skipIf(skipReason !== undefined)(`runc run on a patched bundle with an 
   function plan(extra: Partial<PatchPlan> = {}): PatchPlan {
     return {
       hostStoreDir,
-      storePaths: fixtures.closure,
+      storePaths: closure,
+      storeView: { hostPath: viewDir, symlinks: [SYM_HOST, SYM_BUSYBOX] },
       profile: { hostPath: profileDir, containerPath: PROFILE },
       env: [
         { name: 'PATH', value: `${PROFILE}/bin`, merge: 'prepend' },
@@ -92,8 +109,8 @@ describe.skipIf(skipReason !== undefined)(`runc run on a patched bundle with an 
     ]);
   });
 
-  it('cannot write to any mounted store path or to the profile (EROFS)', async () => {
-    const targets = [...fixtures.closure, PROFILE];
+  it('cannot write to /nix/store, any mounted store path or the profile (EROFS)', async () => {
+    const targets = ['/nix/store', ...fixtures.closure, PROFILE];
     const script = 'for p in "$@"; do err=$(touch "$p/.probe" 2>&1); echo "$?|$p|$err"; done';
     const out = await runPatched(['sh', '-c', script, 'sh', ...targets], plan());
     const lines = out.trim().split('\n');
@@ -109,12 +126,63 @@ describe.skipIf(skipReason !== undefined)(`runc run on a patched bundle with an 
     }
   });
 
+  it('/nix/store holds exactly the closure: the symlink paths as the same symlinks, resolved in the container', async () => {
+    const busybox = `${fixtures.storePaths.busybox}/bin/busybox`;
+    const script = [
+      'ls -a /nix/store',
+      `echo "sym=$(readlink ${SYM_HOST})"`,
+      `cat ${SYM_HOST}/secret.txt 2>&1 || echo "no host file"`,
+      `${SYM_BUSYBOX}/bin/busybox echo "through the link: ok"`,
+      `cat ${FILE}`,
+    ].join('; ');
+    const out = await runPatched([busybox, 'sh', '-c', script], plan());
+    const bases = closure.map((p) => p.slice('/nix/store/'.length));
+    expect(out).toBe(
+      [
+        ...['.', '..', ...bases].sort(),
+        `sym=${hostSecret}`,
+        `cat: can't open '${SYM_HOST}/secret.txt': No such file or directory`,
+        'no host file',
+        'through the link: ok',
+        'the file store path',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('mounts the view, every closure path and the profile read-only, nosuid and nodev (mountinfo in the container)', async () => {
+    const out = await runPatched(['cat', '/proc/self/mountinfo'], plan());
+    // mountinfo: id parent major:minor root mount-point mount-options …
+    const options = new Map(out.trim().split('\n').map((line) => {
+      const fields = line.split(' ');
+      return [fields[4] as string, new Set((fields[5] as string).split(','))] as const;
+    }));
+    const mounted = ['/nix/store', ...closure.filter((p) => p !== SYM_HOST && p !== SYM_BUSYBOX), PROFILE];
+    for (const point of mounted) {
+      expect([point, ...(options.get(point) ?? ['not mounted'])]).toEqual(expect.arrayContaining([point, 'ro', 'nosuid', 'nodev']));
+    }
+    for (const link of [SYM_HOST, SYM_BUSYBOX]) expect(options.has(link)).toBe(false);
+  });
+
   it('runs the hook through the wrapper and leaves the workload as PID 1', async () => {
     const wrapper = { shell: `${fixtures.storePaths.busybox}/bin/sh`, script: `${PROFILE}/activate.d/hook.sh` };
     const out = await runPatched(['sh', '-c', 'echo "hook=$FLOX_FIXTURE_HOOK pid=$$"'], plan({ wrapper }));
     expect(out).toBe('hook=ran pid=1\n');
   });
 });
+
+/** A store view like the store builds with a profile: a mount point per path, the symlinks themselves. */
+async function makeStoreView(dir: string, hostStoreDir: string, closure: string[]): Promise<string> {
+  await mkdir(dir);
+  for (const storePath of closure) {
+    const base = storePath.slice('/nix/store/'.length);
+    const st = await lstat(join(hostStoreDir, base));
+    if (st.isSymbolicLink()) await symlink(await readlink(join(hostStoreDir, base)), join(dir, base));
+    else if (st.isDirectory()) await mkdir(join(dir, base));
+    else await writeFile(join(dir, base), '');
+  }
+  return dir;
+}
 
 /** A merged profile like the store builds: bin/ symlinks into the closure and a hook. */
 async function makeProfile(dir: string, fixtures: NixFixtures): Promise<string> {

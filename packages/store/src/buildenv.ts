@@ -1,4 +1,4 @@
-import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, unlinkSync, type Stats } from 'node:fs';
 import { join, posix } from 'node:path';
 import { ProfileCollisionError, ProfileConflictError } from './errors.ts';
 
@@ -40,7 +40,7 @@ export function canonicalContainerPath(path: string, toHost: HostMapper): string
       resolved = next; // an ancestor of the store dir (/nix): exists in every container we patch
       continue;
     }
-    const st = lstatSync(host, { throwIfNoEntry: false });
+    const st = lstatOrMissing(host);
     if (!st) return undefined;
     if (st.isSymbolicLink()) {
       if (++hops > MAX_SYMLINK_HOPS) return undefined;
@@ -52,6 +52,16 @@ export function canonicalContainerPath(path: string, toHost: HostMapper): string
     resolved = next;
   }
   return resolved === '' ? '/' : resolved;
+}
+
+/** lstat, undefined when nothing is there: ENOENT, or ENOTDIR below a file (a store path whose root is a file). */
+function lstatOrMissing(path: string): Stats | undefined {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw err;
+  }
 }
 
 interface Linked {

@@ -2,6 +2,7 @@ export { Store, type StoreOpenOptions } from './store.ts';
 export type { RealiseOptions, RealiseProgress, RealiseResult } from './realise.ts';
 export type { RealisePhase } from './phases.ts';
 export type { ProfileActivation, ProfileOptions, ProfileResult } from './profile.ts';
+export { STORE_VIEW_DIR, type StoreView } from './store-view.ts';
 export type { ProfileShell } from './activation-assets.ts';
 export type { GcOptions, GcResult } from './gc.ts';
 export type { VerifyResult } from './verify.ts';

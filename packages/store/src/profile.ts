@@ -10,6 +10,7 @@ import type { StoreLayout } from './layout.ts';
 import { ownerTag } from './process-owner.ts';
 import { present, type PathRegistry } from './registry.ts';
 import { InflightRoot } from './roots.ts';
+import { STORE_VIEW_DIR, writeStoreView, type StoreView } from './store-view.ts';
 
 /** Options of `store.profile`. */
 export interface ProfileOptions {
@@ -39,6 +40,8 @@ export interface ProfileResult {
   mode: 'run' | 'dev';
   /** Sorted closure of the profile's packages (what a container must mount). */
   closure: string[];
+  /** The container's `/nix/store`: mount it there; bind-mount every closure path but its symlinks over it. */
+  storeView: StoreView;
   activation: ProfileActivation;
 }
 
@@ -79,7 +82,8 @@ function closureOf(input: ProfileInput, roots: readonly string[]): string[] {
   return [...seen].sort();
 }
 
-function resultFrom(input: ProfileInput, hostPath: string, closure: string[], plan: ActivationPlan, files: Iterable<string>): ProfileResult {
+function resultFrom(input: ProfileInput, hostPath: string, manifest: Manifest): ProfileResult {
+  const { closure, plan, files, symlinks } = manifest;
   const assetDir = `${input.containerPath}/${ASSET_DIR}`;
   const names = new Set(files);
   const profile: Partial<Record<ProfileShell, string>> = {};
@@ -93,6 +97,7 @@ function resultFrom(input: ProfileInput, hostPath: string, closure: string[], pl
     system: input.system,
     mode: input.mode,
     closure,
+    storeView: { hostPath: join(hostPath, STORE_VIEW_DIR), symlinks },
     activation: {
       plan,
       envrc: `${assetDir}/envrc`,
@@ -105,7 +110,7 @@ function resultFrom(input: ProfileInput, hostPath: string, closure: string[], pl
 
 /**
  * Builds (or finds) the profile of a lockfile: merged tree into a temp dir,
- * activation assets, a manifest written last, then one rename into
+ * activation assets, the store view (the container's `/nix/store`), a manifest written last, then one rename into
  * `profiles/<digest>-<system>-<mode>-f<PROFILE_FORMAT>`. A visible profile is always complete.
  */
 export async function buildProfile(input: ProfileInput): Promise<ProfileResult> {
@@ -120,7 +125,7 @@ export async function buildProfile(input: ProfileInput): Promise<ProfileResult> 
       // The recorded closure is exact (references never change); only presence needs checking.
       const prefix = `${input.layout.storeDir}/`;
       if (existing.closure.every((p) => present(join(input.layout.store, p.slice(prefix.length))))) {
-        return resultFrom(input, final, existing.closure, existing.plan, existing.files);
+        return resultFrom(input, final, existing);
       }
       closureOf(input, roots); // throws the coded error naming what is missing
     }
@@ -133,8 +138,7 @@ export async function buildProfile(input: ProfileInput): Promise<ProfileResult> 
       throw writeFailure(err, `creating the build directory of profile ${input.key}`, input.layout.tmp);
     }
     try {
-      const files = await writeProfile(input, join(tmpDir, 'profile'), final, closure, plan);
-      return resultFrom(input, final, closure, plan, files);
+      return resultFrom(input, final, await writeProfile(input, join(tmpDir, 'profile'), final, closure, plan));
     } catch (err) {
       // A full disk or an I/O error while building (mkdir, symlink, assets, fsync, rename): coded; the temp dir goes below.
       throw writeFailure(err, `building profile ${input.key}`, tmpDir);
@@ -150,6 +154,8 @@ interface Manifest {
   plan: ActivationPlan;
   files: string[];
   closure: string[];
+  /** Closure paths whose root is a symlink (entries of the store view). */
+  symlinks: string[];
 }
 
 /** A visible profile's manifest; undefined when there is no such profile. */
@@ -163,7 +169,7 @@ function readManifest(file: string): Manifest | undefined {
   }
   try {
     const m = JSON.parse(text) as Partial<Manifest>;
-    if (Array.isArray(m.closure) && Array.isArray(m.files) && typeof m.plan === 'object' && m.plan !== null) return m as Manifest;
+    if (Array.isArray(m.closure) && Array.isArray(m.files) && Array.isArray(m.symlinks) && typeof m.plan === 'object' && m.plan !== null) return m as Manifest;
   } catch {
     // reported below
   }
@@ -171,14 +177,16 @@ function readManifest(file: string): Manifest | undefined {
   throw new StoreMetadataError(`profile manifest ${file} is not a complete manifest; remove the profile directory and build it again`);
 }
 
-/** Merged tree, activation assets and manifest (written last) at `out`, then one rename to `final`; returns the asset names. */
-async function writeProfile(input: ProfileInput, out: string, final: string, closure: string[], plan: ActivationPlan): Promise<string[]> {
+/** Merged tree, activation assets, store view and manifest (written last) at `out`, then one rename to `final`. */
+async function writeProfile(input: ProfileInput, out: string, final: string, closure: string[], plan: ActivationPlan): Promise<Manifest> {
   mkdirSync(out, { mode: 0o755 });
   const prefix = `${input.layout.storeDir}/`;
   buildEnv(
     out,
     packagesFor(input.lock, input.system).map((p) => ({ name: p.installId, paths: p.storePaths, priority: p.priority })),
-    (c) => (c === input.layout.storeDir ? input.layout.store : c.startsWith(prefix) ? join(input.layout.store, c.slice(prefix.length)) : undefined),
+    // The store directory itself has no host side here: a package linking to it (legal in Nix)
+    // must not list every path of this node's store into the profile.
+    (c) => (c.startsWith(prefix) ? join(input.layout.store, c.slice(prefix.length)) : undefined),
   );
   const header = `flox-k8s activation for lockfile ${input.digest} (${input.system}, ${input.mode})`;
   const assets = activationAssets(plan, `${input.containerPath}/${ASSET_DIR}`, header);
@@ -186,8 +194,9 @@ async function writeProfile(input: ProfileInput, out: string, final: string, clo
   for (const [name, text] of assets) {
     writeNewFile(join(out, ASSET_DIR, name), text, name === 'wrapper' ? 0o555 : 0o444, `the profile asset ${name}`);
   }
+  const symlinks = writeStoreView(join(out, STORE_VIEW_DIR), closure, input.layout, input.registry);
   const files = [...assets.keys()].sort();
-  const manifest = `${JSON.stringify({ digest: input.digest, system: input.system, mode: input.mode, closure, files, plan }, null, 2)}\n`;
+  const manifest = `${JSON.stringify({ digest: input.digest, system: input.system, mode: input.mode, closure, symlinks, files, plan }, null, 2)}\n`;
   writeNewFile(join(out, ASSET_DIR, MANIFEST), manifest, 0o444, 'the profile manifest');
   if (input.fsync) await fsyncTree(out);
   try {
@@ -197,5 +206,5 @@ async function writeProfile(input: ProfileInput, out: string, final: string, clo
     // Another process built the same lockfile first: profiles are content-addressed, theirs is identical.
     if (errnoCode(err) !== 'ENOTEMPTY' && errnoCode(err) !== 'EEXIST') throw err;
   }
-  return files;
+  return { plan, files, closure, symlinks };
 }

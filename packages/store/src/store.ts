@@ -71,7 +71,9 @@ export class Store {
     const layout = storeLayout(root, storeDir);
     for (const dir of [layout.store, layout.meta, layout.tmp, layout.locks, layout.leases, layout.pins, layout.inflight, layout.profiles, join(root, 'closures')]) {
       try {
-        mkdirSync(dir, { recursive: true });
+        // At most 0755 (not 0777 under a umask of 0): mount sources are refused when a directory on
+        // their way is writable by others.
+        mkdirSync(dir, { recursive: true, mode: 0o755 });
       } catch (err) {
         throw writeFailure(err, 'creating the store layout', dir);
       }
@@ -190,6 +192,10 @@ export class Store {
     const mode = options.mode ?? 'run';
     const containerPath = (options.containerPath ?? this.#profileMountPath).replace(/\/+$/, '');
     if (!containerPath.startsWith('/')) throw new StoreOptionsError(`profile containerPath must be absolute, found ${containerPath}`);
+    // The store view is the container's store directory: nothing else may live there.
+    if (`${this.storeDir}/`.startsWith(`${containerPath}/`) || containerPath.startsWith(`${this.storeDir}/`)) {
+      throw new StoreOptionsError(`profile containerPath must be outside ${this.storeDir} and not contain it, found ${containerPath}`);
+    }
     // The assets embed the mount path, so a profile for another mount path is another profile.
     const mountTag = containerPath === this.#profileMountPath ? '' : `-${createHash('sha256').update(containerPath).digest('hex').slice(0, 12)}`;
     const key = `${digest}-${system}-${mode}-f${PROFILE_FORMAT}${mountTag}`;

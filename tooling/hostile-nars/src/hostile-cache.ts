@@ -62,6 +62,10 @@ export interface CacheEntry {
   /** What the signed narinfo claims, when not the truth (hash mismatches, NarSize lies). */
   narHash?: string;
   narSize?: number;
+  /** The URL the narinfo states, when not the file written (unsigned in Nix: a NAR URL pointing elsewhere). */
+  url?: string;
+  /** Store paths the narinfo names as references (default none; written as base names, as Nix does). */
+  references?: string[];
 }
 
 /** Writes nix-cache-info, the NAR files and signed narinfos into `dir`; returns the store paths in order. */
@@ -76,13 +80,13 @@ export function writeSignedCache<Key>(dir: string, entries: readonly CacheEntry[
     const storePath = storePathFor(e.name);
     const info: CacheNarinfo = {
       storePath,
-      url,
+      url: e.url ?? url,
       compression: e.compressionField ?? e.compression,
       fileHash,
       fileSize: file.length,
       narHash: e.narHash ?? nar.formatSha256(createHash('sha256').update(e.nar).digest()),
       narSize: e.narSize ?? e.nar.length,
-      references: [],
+      references: (e.references ?? []).map((r) => r.slice(r.lastIndexOf('/') + 1)),
       sigs: [],
     };
     writeFileSync(join(dir, `${storePath.slice(11, 43)}.narinfo`), nar.serializeNarinfo(nar.signNarinfo(info, secretKey)));

@@ -2,3 +2,4 @@ export { compress, storePathFor, writeSignedCache, type CacheCompression, type C
 export { fetchCorpus, flatDirectory, HOSTILE_NARS, type FetchCase, type NarLimits } from './hostile-corpus.ts';
 export { expectOutcome, fetchCase, type NarFetcher } from './hostile-expect.ts';
 export { narOf, nodeBytes, prng, str, tokens, u64, type NarNode } from './nar-builder.ts';
+export { storePathLockfile } from './lockfile.ts';

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nixFixtures, serveCache, type NixFixtures, type ServedCache } from '@flox-k8s/nix-fixtures';
@@ -41,7 +41,9 @@ describe('gcOnce on a real store', () => {
   it('keeps leased closures when the disk is over the mark, frees them once released', async () => {
     const metrics = createMetrics();
     const log = memoryLogger();
-    const leases = new PodLeases(store, 60_000);
+    const leases = new PodLeases(store, 60_000, (error) => {
+      throw error;
+    });
     leases.hold('pod-uid-1', [fixtures.storePaths.script]);
     // A full disk: every unreachable path must go.
     const full = async () => ({ totalBytes: 1e12, usedBytes: 1e12 });
@@ -61,6 +63,25 @@ describe('gcOnce on a real store', () => {
     const freedTotal = Number(/flox_agent_gc_freed_bytes_total (\d+)/.exec(text)?.[1]);
     expect(freedTotal).toBe((kept?.freedBytes ?? 0) + (freed?.freedBytes ?? 0));
     expect(freedTotal).toBeGreaterThan(0);
+  });
+
+  it('an unreadable root stops the collection: nothing deleted, logged and counted by code', async () => {
+    await store.realise(fixtures.closure, { caches: [{ url: cache.url }], trustedKeys: [fixtures.publicKey] });
+    const torn = join(dir, 'store', 'roots', 'leases', 'pod-torn.json');
+    await writeFile(torn, '{"id":"pod-torn","roots":["/nix/st');
+    try {
+      const metrics = createMetrics();
+      const log = memoryLogger();
+      const result = await gcOnce({ store, intervalMs: 1_000, highWatermark: 0.85, lowWatermark: 0.7, metrics, log, usage: async () => ({ totalBytes: 1e12, usedBytes: 1e12 }) });
+      expect(result).toBeUndefined();
+      for (const path of fixtures.closure) expect(store.pathInfo(path), path).toBeDefined();
+      const text = await metrics.registry.metrics();
+      expect(text).toMatch(/flox_agent_gc_failures_total\{code="FLOXK8S_STORE_GC_ROOT_UNREADABLE"\} 1/);
+      expect(text).toMatch(/flox_agent_task_errors_total\{task="gc",code="FLOXK8S_STORE_GC_ROOT_UNREADABLE"\} 1/);
+      expect(log.records).toContainEqual(expect.objectContaining({ level: 'error', msg: 'gc failed', code: 'FLOXK8S_STORE_GC_ROOT_UNREADABLE' }));
+    } finally {
+      await rm(torn);
+    }
   });
 
   it('does nothing below the high watermark', async () => {

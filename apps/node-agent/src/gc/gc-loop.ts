@@ -1,5 +1,6 @@
 import { statfs } from 'node:fs/promises';
 import type { GcResult, Store } from '@flox-k8s/store';
+import { reportTaskError } from '../background.ts';
 import { codeLabel } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { AgentMetrics } from '../metrics/metrics.ts';
@@ -55,9 +56,10 @@ export async function gcOnce(options: GcLoopOptions): Promise<GcResult | undefin
     log.info('gc', { freedBytes: result.freedBytes, deleted: result.deleted.length, storeBytes: result.storeBytes, diskUsed: disk.usedBytes, diskTotal: disk.totalBytes });
     return result;
   } catch (error) {
+    // Nothing is deleted when GC stops on an error (an unreadable root fails closed): count it by code.
     metrics.gcRuns.inc({ result: 'error' });
-    metrics.errors.inc({ code: codeLabel(error) });
-    log.error('gc failed', { error });
+    metrics.gcFailures.inc({ code: codeLabel(error) });
+    reportTaskError({ metrics, log }, 'gc', error);
     return undefined;
   }
 }

@@ -30,7 +30,14 @@ export interface ObservabilityServer {
 }
 
 /** `/metrics` (Prometheus text format), `/healthz` (alive), `/readyz` (installed, watching, serving). */
-export async function listenObservability(options: { host: string; port: number; registry: Registry; readiness: Readiness }): Promise<ObservabilityServer> {
+export async function listenObservability(options: {
+  host: string;
+  port: number;
+  registry: Registry;
+  readiness: Readiness;
+  /** A server error after listening (e.g. EMFILE on accept): reported, the server keeps its socket. */
+  onError?: (error: unknown) => void;
+}): Promise<ObservabilityServer> {
   const mounts = new Map<string, RouteHandler>();
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
@@ -58,6 +65,9 @@ export async function listenObservability(options: { host: string; port: number;
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
   });
+  server.removeAllListeners('error');
+  server.on('error', (error) => options.onError?.(error));
+
   const { port } = server.address() as AddressInfo;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   return {

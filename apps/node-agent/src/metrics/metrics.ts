@@ -16,6 +16,10 @@ export interface AgentMetrics {
   podsWatched: Gauge;
   /** runc front hand-offs to the patch service, by subcommand and outcome (ok, fail, timeout, dropped). */
   patchRequests: Counter<'subcommand' | 'outcome'>;
+  /** GC passes that stopped with an error, by code (e.g. FLOXK8S_STORE_GC_ROOT_UNREADABLE: nothing was deleted). */
+  gcFailures: Counter<'code'>;
+  /** Failures of background work (timers, event handlers, server sockets), by task and code: logged, counted, survived. */
+  taskErrors: Counter<'task' | 'code'>;
   /** Record one finished realise: phase durations, bytes per cache, paths hit vs fetched. */
   recordOutcome(outcome: RealiseOutcome, origin: 'prefetch' | 'socket', elapsedMs: number): void;
   recordPhase(phase: Phase, ms: number): void;
@@ -64,6 +68,19 @@ export function createMetrics(): AgentMetrics {
     registers: [registry],
   });
 
+  const gcFailures = new Counter({
+    name: 'flox_agent_gc_failures_total',
+    help: 'Garbage collections that stopped with an error, by error code (an unreadable root stops GC before anything is deleted).',
+    labelNames: ['code'] as const,
+    registers: [registry],
+  });
+  const taskErrors = new Counter({
+    name: 'flox_agent_task_errors_total',
+    help: 'Failures of background work (lease renewal, GC, pre-warm, pod events, patch requests, server sockets), by task and error code.',
+    labelNames: ['task', 'code'] as const,
+    registers: [registry],
+  });
+
   const recordPhase = (phase: Phase, ms: number): void => realisePhaseSeconds.observe({ phase }, ms / 1000);
   return {
     registry,
@@ -78,6 +95,8 @@ export function createMetrics(): AgentMetrics {
     inFlight,
     podsWatched,
     patchRequests,
+    gcFailures,
+    taskErrors,
     recordPhase,
     recordOutcome(outcome, origin, elapsedMs) {
       for (const [phase, ms] of Object.entries(outcome.durations)) recordPhase(phase as Phase, ms);

@@ -8,11 +8,17 @@ export class PodLeases {
   readonly #store: Pick<Store, 'lease' | 'release'>;
   readonly #ttlMs: number;
   readonly #held = new Map<string, string[]>();
+  readonly #onRenewalError: (error: unknown, podUid: string) => void;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(store: Pick<Store, 'lease' | 'release'>, ttlMs: number) {
+  /**
+   * `onRenewalError`: a renewal failed (a full disk: FLOXK8S_STORE_DISK_FULL). The previous lease
+   * stays in force until its TTL and the next round tries again; the timer never throws.
+   */
+  constructor(store: Pick<Store, 'lease' | 'release'>, ttlMs: number, onRenewalError: (error: unknown, podUid: string) => void) {
     this.#store = store;
     this.#ttlMs = ttlMs;
+    this.#onRenewalError = onRenewalError;
   }
 
   static id(podUid: string): string {
@@ -35,7 +41,13 @@ export class PodLeases {
 
   start(): void {
     this.#timer = setInterval(() => {
-      for (const [uid, roots] of this.#held) this.#store.lease(PodLeases.id(uid), roots, this.#ttlMs);
+      for (const [uid, roots] of this.#held) {
+        try {
+          this.#store.lease(PodLeases.id(uid), roots, this.#ttlMs);
+        } catch (error) {
+          this.#onRenewalError(error, uid);
+        }
+      }
     }, Math.max(1_000, Math.floor(this.#ttlMs / 3)));
     this.#timer.unref();
   }

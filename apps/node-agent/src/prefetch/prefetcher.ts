@@ -1,3 +1,4 @@
+import { guarded } from '../background.ts';
 import { codeLabel } from '../errors.ts';
 import type { KubeApi, PodSummary, PodWatchEvent } from '@flox-k8s/kube';
 import type { Logger } from '../log.ts';
@@ -59,7 +60,8 @@ export class Prefetcher {
   async start(): Promise<void> {
     this.#watch = await this.#deps.kube.watchPods(
       this.#deps.nodeName,
-      (event) => this.handle(event),
+      // Called by the informer's stream: a pod object we cannot handle must not end the watch or the process.
+      (event) => guarded(this.#deps, 'pod-event', () => this.handle(event), { pod: `${event.pod.namespace}/${event.pod.name}` }),
       (error) => {
         this.#deps.metrics.errors.inc({ code: codeLabel(error) === 'FLOXK8S_AGENT_UNKNOWN' ? 'FLOXK8S_AGENT_KUBE_WATCH' : codeLabel(error) });
         this.#deps.log.warn('pod watch failed; restarting', { error });
@@ -83,7 +85,7 @@ export class Prefetcher {
     if (event.type === 'deleted') {
       if (this.#seen.delete(pod.uid)) {
         this.#deps.metrics.podsWatched.set(this.#seen.size);
-        void this.#deps.podGone?.(pod).catch((error: unknown) => this.#deps.log.warn('releasing the pod lease failed', { pod: `${pod.namespace}/${pod.name}`, error }));
+        guarded(this.#deps, 'lease-release', () => this.#deps.podGone?.(pod), { pod: `${pod.namespace}/${pod.name}` });
       }
       return;
     }

@@ -14,6 +14,8 @@ export interface RealiseSocketOptions {
   /** Progress lines are rate-limited to one per interval per client (default 250 ms); the last one always goes out. */
   progressIntervalMs?: number;
   onRequest?: (info: { environment: string; outcome: 'done' | 'error' | 'invalid' | 'cancelled'; code?: string }) => void;
+  /** A server error after listening (e.g. EMFILE on accept), or a handler that failed: reported, the server keeps serving. */
+  onError?: (error: unknown) => void;
 }
 
 export interface RealiseSocket {
@@ -112,6 +114,7 @@ export async function listenRealiseSocket(options: RealiseSocketOptions): Promis
   await rm(socketPath, { force: true });
   const server: Server = createServer({ requestTimeout: 0, headersTimeout: 10_000 }, (req, res) => {
     handle(req, res, options).catch((error: unknown) => {
+      options.onError?.(error);
       if (!res.writableEnded) send(res, 500, { type: 'error', code: codeLabel(error), message: String((error as Error).message ?? error) });
     });
   });
@@ -122,6 +125,8 @@ export async function listenRealiseSocket(options: RealiseSocketOptions): Promis
     server.once('error', reject);
     server.listen(socketPath, () => resolve());
   });
+  server.removeAllListeners('error');
+  server.on('error', (error) => options.onError?.(error));
   await chmod(socketPath, 0o600);
   return {
     socketPath,

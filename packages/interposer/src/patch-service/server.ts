@@ -19,6 +19,8 @@ export interface PatchServiceOptions {
   log: Logger;
   /** Called once per request line, after it was answered or dropped. */
   onRequest?: (report: PatchRequestReport) => void;
+  /** The FIFO failed, or `onRequest` threw: logged and reported here; the service keeps reading. */
+  onError?: (error: unknown) => void;
   /** The installed runc front; when absent, any script named `runc` is taken for it. */
   front?: string;
   /** Reach the front's files through /proc/<pid>/root (default true: works in the host's mount namespace too). */
@@ -73,6 +75,10 @@ export async function listenPatchService(options: PatchServiceOptions): Promise<
     callerRoot: options.callerRoot ?? true,
   };
   const pending = new Set<Promise<void>>();
+  const failed = (msg: string, error: unknown): void => {
+    log.log('error', msg, { error });
+    options.onError?.(error);
+  };
   let buffered = '';
   socket.setEncoding('latin1');
   socket.on('data', (chunk: string) => {
@@ -80,19 +86,23 @@ export async function listenPatchService(options: PatchServiceOptions): Promise<
     for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
       const line = buffered.slice(0, nl);
       buffered = buffered.slice(nl + 1);
-      const served = handlePatchRequest(line, deps).then((report) => {
-        options.onRequest?.(report);
-        pending.delete(served);
-      });
+      const served = handlePatchRequest(line, deps)
+        .then((report) => options.onRequest?.(report))
+        .catch((error: unknown) => failed('patch request report failed', error))
+        .finally(() => pending.delete(served));
       pending.add(served);
     }
     if (buffered.length > MAX_REQUEST_LINE) {
       log.log('warn', 'patch request dropped', { reason: 'too-long', line: buffered.slice(0, 80) });
-      options.onRequest?.({ subcommand: undefined, pid: undefined, outcome: 'dropped', reason: 'too-long', ms: 0 });
       buffered = '';
+      try {
+        options.onRequest?.({ subcommand: undefined, pid: undefined, outcome: 'dropped', reason: 'too-long', ms: 0 });
+      } catch (error) {
+        failed('patch request report failed', error);
+      }
     }
   });
-  socket.on('error', (error) => log.log('error', 'patch service FIFO failed', { error }));
+  socket.on('error', (error) => failed('patch service FIFO failed', error));
   const sweep = setInterval(() => removeStaleReplies(join(dir, REPLIES_DIR)), STALE_SWEEP_MS);
   sweep.unref();
   log.log('info', 'patch service listening', { fifo });

@@ -1,0 +1,3 @@
+import { defineClosureSuite } from './closure-suite.ts';
+
+defineClosureSuite('1.7');

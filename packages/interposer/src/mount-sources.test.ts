@@ -1,0 +1,120 @@
+// verifyMountSources on real files: what is behind each mount source, and every directory above it.
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import type { PatchPlan } from '@flox-k8s/oci-patch';
+import { verifyMountSources } from './mount-sources.ts';
+
+const DIR_PATH = '/nix/store/00000000000000000000000000000001-dir';
+const FILE_PATH = '/nix/store/00000000000000000000000000000002-file';
+const LINK_PATH = '/nix/store/00000000000000000000000000000003-link';
+const base = (p: string): string => p.slice('/nix/store/'.length);
+const isRoot = process.getuid?.() === 0;
+
+const top = mkdtempSync(join(tmpdir(), 'flox-mount-sources-'));
+afterAll(() => rmSync(top, { recursive: true, force: true }));
+let root: string;
+let n = 0;
+
+/** A store root as the store lays it out: a directory path, a file path, a symlink path (to a host directory). */
+beforeEach(() => {
+  root = join(top, `r${n++}`, 'root');
+  mkdirSync(join(root, 'store', base(DIR_PATH)), { recursive: true });
+  writeFileSync(join(root, 'store', base(FILE_PATH)), 'file\n');
+  symlinkSync('/etc', join(root, 'store', base(LINK_PATH)));
+  mkdirSync(join(root, 'profiles', 'p', '.flox-k8s', 'nix-store'), { recursive: true });
+});
+
+function plan(overrides: Partial<PatchPlan> = {}): PatchPlan {
+  return {
+    hostStoreDir: join(root, 'store'),
+    storePaths: [DIR_PATH, FILE_PATH, LINK_PATH],
+    storeView: { hostPath: join(root, 'profiles', 'p', '.flox-k8s', 'nix-store'), symlinks: [LINK_PATH] },
+    profile: { hostPath: join(root, 'profiles', 'p'), containerPath: '/run/flox-k8s/env' },
+    env: [],
+    applied: { environment: 'acme/x', digest: 'ab'.repeat(32) },
+    ...overrides,
+  };
+}
+
+const refused = (source: string, problem: string) => expect.objectContaining({ code: 'FLOXK8S_MOUNT_SOURCE_INVALID', source, problem });
+
+describe('verifyMountSources', () => {
+  it('accepts directories and files the store made; a symlink store path is no mount source', () => {
+    expect(() => verifyMountSources(plan(), root)).not.toThrow();
+  });
+
+  it('reads through the caller root, as the patch service does (/proc/<pid>/root)', () => {
+    expect(() => verifyMountSources(plan(), root, (p) => `/proc/${process.pid}/root${p}`)).not.toThrow();
+    rmSync(join(root, 'store', base(DIR_PATH)), { recursive: true });
+    symlinkSync('/etc', join(root, 'store', base(DIR_PATH)));
+    expect(() => verifyMountSources(plan(), root, (p) => `/proc/${process.pid}/root${p}`)).toThrow(refused(join(root, 'store', base(DIR_PATH)), 'symlink'));
+  });
+
+  it('refuses a store path replaced by a symlink after realise (runc would follow it on the host)', () => {
+    const source = join(root, 'store', base(DIR_PATH));
+    rmSync(source, { recursive: true });
+    symlinkSync('/etc', source);
+    expect(() => verifyMountSources(plan(), root)).toThrow(refused(source, 'symlink'));
+  });
+
+  it('refuses a symlink store path the plan would bind-mount (not listed as a symlink)', () => {
+    expect(() => verifyMountSources(plan({ storeView: { ...plan().storeView, symlinks: [] } }), root)).toThrow(
+      refused(join(root, 'store', base(LINK_PATH)), 'symlink'),
+    );
+  });
+
+  it('refuses a missing source, a FIFO, and a store view or profile that is not a real directory', () => {
+    rmSync(join(root, 'store', base(FILE_PATH)));
+    expect(() => verifyMountSources(plan(), root)).toThrow(refused(join(root, 'store', base(FILE_PATH)), 'missing'));
+    execFileSync('mkfifo', [join(root, 'store', base(FILE_PATH))]);
+    expect(() => verifyMountSources(plan(), root)).toThrow(refused(join(root, 'store', base(FILE_PATH)), 'not-a-directory-or-file'));
+    rmSync(join(root, 'store', base(FILE_PATH)));
+    writeFileSync(join(root, 'store', base(FILE_PATH)), '');
+    const view = plan().storeView.hostPath;
+    rmSync(view, { recursive: true });
+    symlinkSync(join(root, 'store'), view);
+    expect(() => verifyMountSources(plan(), root)).toThrow(refused(view, 'symlink'));
+    rmSync(view);
+    writeFileSync(view, '');
+    expect(() => verifyMountSources(plan(), root)).toThrow(refused(view, 'not-a-directory'));
+  });
+
+  it('refuses sources outside the store root', () => {
+    expect(() => verifyMountSources(plan({ profile: { hostPath: '/etc', containerPath: '/run/flox-k8s/env' } }), root)).toThrow(refused('/etc', 'outside-store'));
+  });
+
+  it('refuses a symlink or a group/other-writable directory on the way (someone could swap the source)', () => {
+    const store = join(root, 'store');
+    chmodSync(store, 0o777);
+    expect(() => verifyMountSources(plan(), root)).toThrow(refused(join(store, base(DIR_PATH)), 'unsafe-parent'));
+    chmodSync(store, 0o755);
+    chmodSync(root, 0o775);
+    // The store view is checked first: profiles/ is the first entry of the writable root on its way.
+    expect(() => verifyMountSources(plan(), root)).toThrow(refused(join(root, 'profiles'), 'unsafe-parent'));
+    chmodSync(root, 0o755);
+    // A sticky, world-writable directory (like /tmp) is fine when what is in it belongs to root.
+    chmodSync(root, 0o1777);
+    expect(() => verifyMountSources(plan(), root)).not.toThrow();
+    chmodSync(root, 0o755);
+    // The whole store directory moved and replaced by a symlink.
+    const real = join(root, 'store-real');
+    execFileSync('mv', [store, real]);
+    symlinkSync(real, store);
+    expect(() => verifyMountSources(plan(), root)).toThrow(refused(store, 'unsafe-parent'));
+  });
+
+  it.skipIf(!isRoot && process.env['CI'] !== 'true')('refuses a directory on the way owned by another user (root only)', () => {
+    const store = join(root, 'store');
+    chownSync(store, 65534, 65534);
+    expect(() => verifyMountSources(plan(), root)).toThrow(refused(store, 'unsafe-parent'));
+    chownSync(store, 0, 0);
+    // Under a sticky directory, another user's entry could be replaced by its owner.
+    chmodSync(store, 0o1777);
+    expect(() => verifyMountSources(plan(), root)).not.toThrow();
+    chownSync(join(store, base(DIR_PATH)), 65534, 65534);
+    expect(() => verifyMountSources(plan(), root)).toThrow(refused(join(store, base(DIR_PATH)), 'unsafe-parent'));
+  });
+});
