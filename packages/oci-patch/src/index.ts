@@ -23,6 +23,7 @@ export {
   STORE_DIR,
   validatePatchPlan,
   type EnvMerge,
+  type NixMutablePlan,
   type PatchPlan,
   type PlanVariable,
   type StorePathParts,
@@ -37,3 +38,4 @@ export {
   type Process,
   type Spec,
 } from './spec-schema.ts';
+export { nixMutableScratchDirs, type OverlayScratch } from './writable.ts';

@@ -129,6 +129,8 @@ describe('fixtures', () => {
         mode: 'run',
         modeFromAnnotation: true,
         containerName: 'echoserver',
+        nixMutable: false,
+        disableMetrics: false,
       });
       expect(shouldPatchExec(spec(`cri-container${suffix}.config`))).toMatchObject({ patch: true });
     }

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { nixFixtures, type NixFixtures } from '@flox-k8s/nix-fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { patchSpec, type PatchPlan, type Spec } from '../src/index.ts';
+import { createHash } from 'node:crypto';
+import { lstat, readlink } from 'node:fs/promises';
+import { nixMutableScratchDirs, patchSpec, type PatchPlan, type Spec } from '../src/index.ts';
 
 const run = promisify(execFile);
 const RUNC = '/usr/sbin/runc';
@@ -71,7 +73,9 @@ describe.skipIf(skipReason !== undefined)(`runc run on a patched bundle with an 
     const id = `oci-patch-${process.pid}-${counter}`;
     const state = join(tmp, 'runc-state');
     try {
-      const { stdout } = await run(RUNC, ['--root', state, 'run', '--bundle', bundle, id], { timeout: 30_000 });
+      const { stdout } = await run(RUNC, ['--root', state, 'run', '--bundle', bundle, id], { timeout: 30_000 }).catch((error: unknown) => {
+        throw new Error(`runc run failed: ${String((error as { stderr?: unknown }).stderr ?? error)} (stdout: ${String((error as { stdout?: unknown }).stdout ?? '')})`, { cause: error });
+      });
       return stdout;
     } finally {
       await run(RUNC, ['--root', state, 'delete', '--force', id]).catch(() => undefined);
@@ -109,12 +113,59 @@ describe.skipIf(skipReason !== undefined)(`runc run on a patched bundle with an 
     }
   });
 
+  it('flox.dev/nix-mutable: the container writes under /nix/store and into closure paths; the node store keeps its bytes', async () => {
+    const before = await treeDigest(hostStoreDir);
+    const scratchDir = join(tmp, `mutable-${counter}`);
+    const directories = fixtures.closure.filter((p) => existsSync(join(p, '.')));
+    const nixMutable = { scratchDir, storeLower: join(scratchDir, 'empty'), directories };
+    const dirs = nixMutableScratchDirs(nixMutable);
+    for (const d of [nixMutable.storeLower, dirs.store.upper, dirs.store.work, ...dirs.paths.flatMap((p) => [p.upper, p.work])]) await mkdir(d, { recursive: true });
+    const data = fixtures.storePaths.data;
+    const greeting = `${data}/share/flox-fixture/greeting.txt`;
+    const script = [
+      'set -e',
+      'echo new > /nix/store/new-entry',
+      // Store files and directories are read-only (0444/0555) and runc's default capabilities have
+      // no CAP_DAC_OVERRIDE: the owner (root) makes them writable first, as a user of a mutable store would.
+      `chmod -R u+w ${data}`,
+      `echo changed > ${greeting}`,
+      `rm ${data}/share/flox-fixture/numbers.txt`,
+      `mkdir ${data}/added`,
+      'cat /nix/store/new-entry', `cat ${greeting}`, `ls ${data}/share/flox-fixture`,
+      'hello-flox >/dev/null && echo still-runs',
+    ].join('; ');
+    const out = await runPatched(['sh', '-c', script], plan({ nixMutable, tmpfs: ['/run/flox/cache'] }));
+    expect(out.split('\n')).toEqual(['new', 'changed', 'greeting.txt', 'nested', 'still-runs', '']);
+    expect(await treeDigest(hostStoreDir)).toBe(before);
+    // The writes went to this container's scratch directory, nowhere else.
+    const base = data.slice('/nix/store/'.length);
+    expect(await readFile(join(dirs.store.upper, 'new-entry'), 'utf8')).toBe('new\n');
+    expect(await readFile(join(scratchDir, 'paths', base, 'upper', 'share', 'flox-fixture', 'greeting.txt'), 'utf8')).toBe('changed\n');
+  });
+
   it('runs the hook through the wrapper and leaves the workload as PID 1', async () => {
     const wrapper = { shell: `${fixtures.storePaths.busybox}/bin/sh`, script: `${PROFILE}/activate.d/hook.sh` };
     const out = await runPatched(['sh', '-c', 'echo "hook=$FLOX_FIXTURE_HOOK pid=$$"'], plan({ wrapper }));
     expect(out).toBe('hook=ran pid=1\n');
   });
 });
+
+/** sha256 over every entry of a tree: path, type, mode, content or link target. */
+async function treeDigest(root: string): Promise<string> {
+  const hash = createHash('sha256');
+  const walk = async (dir: string): Promise<void> => {
+    for (const name of (await readdir(dir)).sort()) {
+      const path = join(dir, name);
+      const info = await lstat(path);
+      hash.update(`${path.slice(root.length)}\0${info.mode}\0`);
+      if (info.isDirectory()) await walk(path);
+      else if (info.isSymbolicLink()) hash.update(await readlink(path));
+      else hash.update(await readFile(path));
+    }
+  };
+  await walk(root);
+  return hash.digest('hex');
+}
 
 /** A merged profile like the store builds: bin/ symlinks into the closure and a hook. */
 async function makeProfile(dir: string, fixtures: NixFixtures): Promise<string> {
