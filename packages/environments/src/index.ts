@@ -10,7 +10,7 @@ export { parseReference, fetchEnvironment, sourceReaders, type ResolvedEnvironme
 export { resolveEnvironment, parseFetched } from './parse.ts';
 export { publishEnvironment, type PublishedEnvironment } from './publish.ts';
 export { MAX_LOCKFILE_BYTES } from './layout.ts';
-export type { EnvironmentSourceReader, ReferenceSourceReader, SourceAnswer, SourceReader } from './types.ts';
+export type { EnvironmentSourceReader, ReferenceSourceReader, RequestToken, SourceAnswer, SourceReader } from './types.ts';
 export { EnvironmentDigestMismatchError, EnvironmentNotFoundError, EnvironmentSourceError } from './errors.ts';
 export {
   FloxmetaBranchMovedError,
