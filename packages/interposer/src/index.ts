@@ -15,4 +15,4 @@ export { PLAN_CACHE_FORMAT } from './plan-cache.ts';
 export { listenPatchService, type PatchService, type PatchServiceOptions } from './patch-service/server.ts';
 export type { PatchRequestReport } from './patch-service/handle.ts';
 export type { Logger, LogLevel } from './log.ts';
-export { BundleInvalidError, CreateTimeoutError, PatchServiceError, RuncArgvError, WrapperShellMissingError } from './errors.ts';
+export { BundleInvalidError, CreateTimeoutError, NixMutableError, PatchServiceError, PodTokenInvalidError, RuncArgvError, WrapperShellMissingError } from './errors.ts';

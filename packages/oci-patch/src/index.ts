@@ -38,4 +38,4 @@ export {
   type Process,
   type Spec,
 } from './spec-schema.ts';
-export { nixMutableScratchDirs, type OverlayScratch } from './writable.ts';
+export { nixMutableScratchDirs, processUser, type OverlayScratch } from './writable.ts';
