@@ -28,4 +28,6 @@ export interface PreparedPlan {
   timings: Record<string, number>;
   via: string;
   fetched: number;
+  /** The activation mode (`manifest` on a warm start without an annotation: the manifest's own). */
+  mode: string;
 }
