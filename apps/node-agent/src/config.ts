@@ -32,6 +32,10 @@ const installerSchema = z.strictObject({
   restartCommand: command.default(onHost('systemctl', 'restart', 'containerd')),
   /** Polled after a restart until it succeeds (bounded by restartTimeoutSeconds). */
   healthCommand: command.default(onHost('ctr', 'version')),
+  /** The stub image flox/empty:1.0.0 goes into containerd's k8s.io namespace with these (the tarball on stdin). */
+  imageListCommand: command.default(onHost('ctr', '-n', 'k8s.io', 'images', 'ls')),
+  imageImportCommand: command.default(onHost('ctr', '-n', 'k8s.io', 'images', 'import', '-')),
+  imageRemoveCommand: command.default(onHost('ctr', '-n', 'k8s.io', 'images', 'rm')),
   restartTimeoutSeconds: z.number().int().positive().default(60),
 });
 
