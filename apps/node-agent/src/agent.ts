@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { Lockfile } from '@flox-k8s/lockfile';
+import { activateMode, type Lockfile } from '@flox-k8s/lockfile';
 import { cacheConfigs } from '@flox-k8s/config';
 import { listenPatchService } from '@flox-k8s/interposer';
 import { Store } from '@flox-k8s/store';
@@ -124,7 +124,10 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
       resolve: (reference) => resolve(reference),
       afterRealise: async (job, outcome, owner) => {
         const started = performance.now();
-        await store.profile(job.context as Lockfile, config.system);
+        // The profile the pod's containers will mount: its flox.dev/activate-mode, else the manifest's mode.
+        const lock = job.context as Lockfile;
+        const asked = owner.kind === 'pod' ? owner.pod.annotations['flox.dev/activate-mode']?.trim() : undefined;
+        await store.profile(lock, config.system, { mode: activateMode(lock, asked === 'run' || asked === 'dev' ? asked : undefined) });
         metrics.recordPhase('profile', performance.now() - started);
         if (owner.kind === 'pod') leases.hold(owner.pod.uid, outcome.closure);
         else store.pin(`prewarm-${job.digest}`, outcome.closure);
