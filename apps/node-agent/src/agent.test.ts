@@ -78,7 +78,9 @@ describe('node agent against the fake apiserver', () => {
     expect(event).toMatchObject({ type: 'Normal', involvedObject: { kind: 'Pod', name: 'echo', namespace: 'apps' }, source: { component: 'flox-node-agent', host: 'node-a' } });
     const closure = fixtures.closure;
     expect(event['message']).toMatch(new RegExp(`^Realised acme/echoserver:${published.generation}: ${closure.length} paths, [0-9.]+ MB fetched in [0-9.]+ s$`));
-    expect(apiserver.events).toHaveLength(1);
+    // The realise's start (FloxRealising: what it fetches), then the finish; nothing about the other pods.
+    expect(apiserver.events.map((e) => String(e['reason'])).sort()).toEqual(['FloxRealised', 'FloxRealising']);
+    expect(apiserver.events.find((e) => e['reason'] === 'FloxRealising')?.['message']).toMatch(new RegExp(`^Realising acme/echoserver:${published.generation}: ${closure.length} paths, [0-9.]+ MB to fetch$`));
     expect(cache.count(/\.nar/) - before).toBeGreaterThan(0);
     for (const path of closure) expect(agent.store.pathInfo(path), path).toBeDefined();
   });

@@ -11,11 +11,13 @@ import type { KubeApi } from './kube/types.ts';
 import type { Logger } from './log.ts';
 import { listenObservability, Readiness, type ObservabilityServer } from './metrics/http-server.ts';
 import { createMetrics, type AgentMetrics } from './metrics/metrics.ts';
+import { registerBytesOutstanding } from './metrics/progress-gauge.ts';
 import { PodLeases } from './prefetch/leases.ts';
 import { parsePrewarmList } from './prefetch/prewarm.ts';
 import { Prefetcher } from './prefetch/prefetcher.ts';
 import { environmentResolver } from './prefetch/resolver.ts';
 import { RealiseCoordinator } from './realise/coordinator.ts';
+import { RealiseProgress } from './realise/progress.ts';
 import { listenRealiseSocket } from './realise/socket-server.ts';
 import { storeRealiser } from './realise/store-realiser.ts';
 
@@ -69,7 +71,11 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
     const store = await Store.open(config.storeRoot);
     const realiser = storeRealiser({ store, caches: await cacheConfigs(config), trustedKeys: config.trustedKeys });
     stops.push(() => realiser.close());
-    const coordinator = new RealiseCoordinator(realiser, (report) => {
+    // Progress where operators look: a tally per flight, its log lines, the outstanding-bytes gauge, pod Events.
+    const progressIntervalMs = settings.progressIntervalSeconds * 1000;
+    const progress = new RealiseProgress({ intervalMs: progressIntervalMs, log: log.child({ component: 'realise' }) });
+    registerBytesOutstanding(metrics.registry, () => progress.bytesOutstanding());
+    const coordinator = new RealiseCoordinator(progress.track(realiser), (report) => {
       metrics.inFlight.set(coordinator.inFlight);
       if (report.outcome) metrics.recordOutcome(report.outcome, report.origin, report.elapsedMs);
       else {
@@ -133,6 +139,7 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
         else store.pin(`prewarm-${job.digest}`, outcome.closure);
       },
       podGone: async (pod) => leases.release(pod.uid),
+      progress: { snapshot: (job) => progress.snapshot(job), intervalMs: progressIntervalMs },
       metrics,
       log,
     });
