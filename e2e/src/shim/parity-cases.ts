@@ -1,12 +1,12 @@
 // Issue-18 acceptance, on each containerd generation (registered by suite.ts on its node):
 // Flox parity (FLOX_ENV_CACHE, FLOX_ENV_PROJECT, the manifest's activate mode, disable-metrics,
 // nix-mutable with the node store's bytes unchanged) and an environment on a real base image.
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { publishEnvironment } from '@flox-k8s/environments';
+import { treeDigest } from '@flox-k8s/nix-fixtures';
 import { buildImage, STUB_IMAGE_NAME, type LayerEntry } from '@flox-k8s/oci-image';
 import { containerConfig, containerLogPath, readContainerLog, removePod, waitForContainer, type ContainerConfig, type PodSandboxConfig } from '@flox-k8s/cri-harness';
 import { ENV_OWNER } from './flox-node.ts';
@@ -16,23 +16,6 @@ import { createAndStart, podConfig } from './pod-helpers.ts';
 const ENV_DIR = '/run/flox-k8s/env';
 const DEV_ENVIRONMENT = `${ENV_OWNER}/fixture-dev`;
 const BASE_IMAGE = 'flox-k8s.test/base:1';
-
-/** sha256 over every entry of a tree: path, type, mode, content or link target. */
-async function treeDigest(root: string): Promise<string> {
-  const hash = createHash('sha256');
-  const walk = async (dir: string): Promise<void> => {
-    for (const name of (await readdir(dir)).sort()) {
-      const path = join(dir, name);
-      const info = await lstat(path);
-      hash.update(`${path.slice(root.length)}\0${info.mode}\0${info.uid}\0`);
-      if (info.isDirectory()) await walk(path);
-      else if (info.isSymbolicLink()) hash.update(await readlink(path));
-      else hash.update(await readFile(path));
-    }
-  };
-  await walk(root);
-  return hash.digest('hex');
-}
 
 /** Runs one container of a fresh pod to its end; its stdout (and the pod, for ExecSync when `keep`). */
 async function runToEnd(node: FloxNode, name: string, annotations: Record<string, string>, container: ContainerConfig): Promise<{ stdout: string; exitCode: number | undefined }> {

@@ -7,10 +7,8 @@ import { chmod, cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { nixFixtures, type NixFixtures } from '@flox-k8s/nix-fixtures';
+import { nixFixtures, treeDigest, type NixFixtures } from '@flox-k8s/nix-fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHash } from 'node:crypto';
-import { lstat, readlink } from 'node:fs/promises';
 import { nixMutableScratchDirs, patchSpec, type PatchPlan, type Spec } from '../src/index.ts';
 
 const run = promisify(execFile);
@@ -149,23 +147,6 @@ describe.skipIf(skipReason !== undefined)(`runc run on a patched bundle with an 
     expect(out).toBe('hook=ran pid=1\n');
   });
 });
-
-/** sha256 over every entry of a tree: path, type, mode, content or link target. */
-async function treeDigest(root: string): Promise<string> {
-  const hash = createHash('sha256');
-  const walk = async (dir: string): Promise<void> => {
-    for (const name of (await readdir(dir)).sort()) {
-      const path = join(dir, name);
-      const info = await lstat(path);
-      hash.update(`${path.slice(root.length)}\0${info.mode}\0`);
-      if (info.isDirectory()) await walk(path);
-      else if (info.isSymbolicLink()) hash.update(await readlink(path));
-      else hash.update(await readFile(path));
-    }
-  };
-  await walk(root);
-  return hash.digest('hex');
-}
 
 /** A merged profile like the store builds: bin/ symlinks into the closure and a hook. */
 async function makeProfile(dir: string, fixtures: NixFixtures): Promise<string> {
