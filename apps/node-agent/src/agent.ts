@@ -1,7 +1,8 @@
 import { hostname } from 'node:os';
 import { activateMode, type Lockfile } from '@flox-k8s/lockfile';
 import { cacheConfigs } from '@flox-k8s/config';
-import { listenPatchService } from '@flox-k8s/interposer';
+import { listenPatchService, mutableRoot, sweepMutableScratch } from '@flox-k8s/interposer';
+import { existsSync } from 'node:fs';
 import { Store } from '@flox-k8s/store';
 import { shimConfigOf, type AgentConfig } from './config.ts';
 import { codeLabel } from './errors.ts';
@@ -166,6 +167,22 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
 
     const gc = startGcLoop({ store, intervalMs: settings.gc.intervalSeconds * 1000, highWatermark: settings.gc.highWatermark, lowWatermark: settings.gc.lowWatermark, metrics, log });
     stops.push(() => gc.stop());
+    // flox.dev/nix-mutable scratch of containers containerd has deleted. Bundles are host paths, reached
+    // through `hostProcRoot`; creates sweep too, this catches the scratch of the last one.
+    const sweepScratch = (): void => {
+      try {
+        const bundleExists = (bundle: string): boolean => existsSync(`${settings.hostProcRoot}${bundle}`);
+        const removed = sweepMutableScratch({ scratchRoot: mutableRoot(config.storeRoot), bundleExists });
+        if (removed > 0) log.info('removed the writable /nix/store of deleted nix-mutable containers', { removed });
+      } catch (error) {
+        metrics.errors.inc({ code: codeLabel(error) });
+        log.warn('sweeping nix-mutable scratch failed', { error });
+      }
+    };
+    sweepScratch();
+    const sweepTimer = setInterval(sweepScratch, settings.gc.intervalSeconds * 1000);
+    sweepTimer.unref();
+    stops.push(() => clearInterval(sweepTimer));
 
     await kube.patchNodeLabels(nodeName, { [ENABLED_LABEL]: 'true' });
     log.info('node agent ready', { node: nodeName, host: hostname(), socket: config.agentSocket, patchService: config.patchServiceDir, metrics: observability.url });

@@ -153,7 +153,7 @@ describe('flox.dev/nix-mutable', () => {
     utimesSync(orphan, hourAgo, hourAgo);
     const young = join(mutableRoot(config.storeRoot), 'being-created');
     mkdirSync(young);
-    expect(sweepMutableScratch(config.storeRoot, (p) => p)).toBe(2);
+    expect(sweepMutableScratch({ scratchRoot: mutableRoot(config.storeRoot), bundleExists: existsSync })).toBe(2);
     expect(existsSync(join(mutableRoot(config.storeRoot), gone.id))).toBe(false);
     expect(existsSync(orphan)).toBe(false);
     expect(existsSync(join(mutableRoot(config.storeRoot), alive.id))).toBe(true);

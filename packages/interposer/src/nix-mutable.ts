@@ -48,7 +48,7 @@ export function prepareNixMutable(request: NixMutableRequest): NixMutablePlan {
   try {
     mkdirSync(callerPath(root), { recursive: true, mode: 0o700 });
     chmodSync(callerPath(root), 0o700);
-    sweepMutableScratch(request.storeRoot, callerPath, containerId);
+    sweepMutableScratch({ scratchRoot: callerPath(root), bundleExists: (bundle) => existsSync(callerPath(bundle)), keep: containerId });
     // A retried create of the same id starts from nothing.
     rmSync(callerPath(scratchDir), { recursive: true, force: true });
     mkdirSync(callerPath(scratchDir), { mode: 0o700 });
@@ -76,9 +76,14 @@ export function prepareNixMutable(request: NixMutableRequest): NixMutablePlan {
   }
 }
 
-/** Removes the scratch of containers whose bundle is gone (and of creates that died half-way); returns how many. */
-export function sweepMutableScratch(storeRoot: string, callerPath: (path: string) => string, keep?: string): number {
-  const root = callerPath(mutableRoot(storeRoot));
+/**
+ * Removes the scratch of containers whose bundle is gone (and of creates that died half-way);
+ * returns how many. `scratchRoot` is `mutableRoot(storeRoot)` as this process reaches it;
+ * `bundleExists` says whether a bundle path, as runc's caller named it, still exists.
+ */
+export function sweepMutableScratch(options: { scratchRoot: string; bundleExists: (bundle: string) => boolean; keep?: string }): number {
+  const root = options.scratchRoot;
+  const keep = options.keep;
   let removed = 0;
   let names: string[];
   try {
@@ -95,7 +100,7 @@ export function sweepMutableScratch(storeRoot: string, callerPath: (path: string
     } catch {
       bundle = undefined;
     }
-    const stale = bundle === undefined ? ageMs(dir) > ORPHAN_AGE_MS : !bundle.startsWith('/') || !existsSync(callerPath(bundle));
+    const stale = bundle === undefined ? ageMs(dir) > ORPHAN_AGE_MS : !bundle.startsWith('/') || !options.bundleExists(bundle);
     if (!stale) continue;
     rmSync(dir, { recursive: true, force: true });
     removed++;
