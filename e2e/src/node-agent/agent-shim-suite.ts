@@ -147,6 +147,23 @@ export function defineAgentShimSuite(version: ContainerdVersion): void {
       expect(log.records.some((r) => r['msg'] === 'socket realise' && r['outcome'] === 'done')).toBe(true);
     }, 120_000);
 
+    it('flox.dev/nix-mutable through the patch service: scratch layers made via the front’s view of the host', async () => {
+      const annotations = { 'flox.dev/environment': ENVIRONMENT, 'flox.dev/nix-mutable': 'true' };
+      const pod = await hostNetworkPod({ name: 'mutable', logDirectory: join(host.containerd.paths.podLogs, 'mutable'), annotations });
+      const sandbox = await cri.runPodSandbox(pod, 'flox');
+      try {
+        const app = containerConfig({ name: 'app', image: STUB_IMAGE_NAME, command: ['sh', '-c', 'echo written > /nix/store/new-entry && cat /nix/store/new-entry && hello-flox >/dev/null && echo ok'] });
+        const id = await cri.createContainer(sandbox, app, pod);
+        await cri.startContainer(id);
+        expect((await waitForContainer(cri, id, { timeoutMs: 60_000 })).exit_code).toBe(0);
+        expect((await readContainerLog(containerLogPath(pod, app))).stdout.toString()).toBe('written\nok\n');
+        expect(log.records.find((r) => r['msg'] === 'container patched' && r['containerId'] === id)?.['entry']).toBe('service');
+        expect(await readFile(join(host.dir, 'store', 'mutable', id, 'store', 'upper', 'new-entry'), 'utf8')).toBe('written\n');
+      } finally {
+        await removePod(cri, sandbox);
+      }
+    }, 120_000);
+
     it("uninstall from the uninstall DaemonSet: refused while the agent runs, then restores containerd's config byte for byte", async () => {
       // What the DaemonSet's pod runs: the image's Node and agent bundle with the manifest's args and env.
       const ds = uninstallDaemonSet(deployManifests()['daemonset.yaml']?.[0] as never);
