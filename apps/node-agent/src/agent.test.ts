@@ -1,4 +1,4 @@
-import { closeSync, constants, openSync, statSync, writeSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, readdirSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,9 +47,14 @@ beforeAll(async () => {
     agentSocket: join(dir, 'run', 'agent.sock'),
     patchServiceDir: join(dir, 'run', 'patcher'),
     system: 'x86_64-linux',
-    agent: { metricsHost: '127.0.0.1', metricsPort: 0, prewarm: { namespace: 'flox-system', name: 'flox-prewarm' }, installer: { enabled: false } },
+    agent: { metricsHost: '127.0.0.1', metricsPort: 0, prewarm: { namespace: 'flox-system', name: 'flox-prewarm' }, installer: { enabled: false }, hostProcRoot: '' },
   });
   const kube = kubeClient({ kubeconfig: { server: apiserver.url }, component: 'flox-node-agent', host: 'node-a' });
+  // The writable /nix/store of a nix-mutable container whose bundle containerd has removed, and of a live one.
+  for (const [id, bundle] of [['gone', join(dir, 'no-such-bundle')], ['live', dir]] as const) {
+    mkdirSync(join(dir, 'store', 'mutable', id, 'store', 'upper'), { recursive: true });
+    writeFileSync(join(dir, 'store', 'mutable', id, 'bundle'), bundle);
+  }
   agent = await startAgent({ config, nodeName: 'node-a', kube, log });
 }, 300_000);
 
@@ -61,6 +66,11 @@ afterAll(async () => {
 });
 
 describe('node agent against the fake apiserver', () => {
+  it('removes the nix-mutable scratch of containers whose bundle is gone, at start', () => {
+    expect(readdirSync(join(dir, 'store', 'mutable'))).toEqual(['live']);
+    expect(log.records.find((r) => r['msg'] === 'removed the writable /nix/store of deleted nix-mutable containers')).toMatchObject({ removed: 1 });
+  });
+
   it('labels the node once it is up', () => {
     expect(apiserver.node('node-a')?.metadata['labels']).toEqual({ 'kubernetes.io/hostname': 'node-a', [ENABLED_LABEL]: 'true' });
     const patch = apiserver.requests.find((r) => r.method === 'PATCH');
@@ -78,7 +88,9 @@ describe('node agent against the fake apiserver', () => {
     expect(event).toMatchObject({ type: 'Normal', involvedObject: { kind: 'Pod', name: 'echo', namespace: 'apps' }, source: { component: 'flox-node-agent', host: 'node-a' } });
     const closure = fixtures.closure;
     expect(event['message']).toMatch(new RegExp(`^Realised acme/echoserver:${published.generation}: ${closure.length} paths, [0-9.]+ MB fetched in [0-9.]+ s$`));
-    expect(apiserver.events).toHaveLength(1);
+    // The realise's start (FloxRealising: what it fetches), then the finish; nothing about the other pods.
+    expect(apiserver.events.map((e) => String(e['reason'])).sort()).toEqual(['FloxRealised', 'FloxRealising']);
+    expect(apiserver.events.find((e) => e['reason'] === 'FloxRealising')?.['message']).toMatch(new RegExp(`^Realising acme/echoserver:${published.generation}: ${closure.length} paths, [0-9.]+ MB to fetch$`));
     expect(cache.count(/\.nar/) - before).toBeGreaterThan(0);
     for (const path of closure) expect(agent.store.pathInfo(path), path).toBeDefined();
   });

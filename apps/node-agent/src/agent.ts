@@ -2,8 +2,10 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ENVIRONMENTS_PATH } from '@flox-k8s/agent-protocol';
 import type { ResolvedEnvironment } from '@flox-k8s/environments';
+import { activateMode } from '@flox-k8s/lockfile';
 import { cacheConfigs } from '@flox-k8s/config';
-import { listenPatchService } from '@flox-k8s/interposer';
+import { listenPatchService, mutableRoot, sweepMutableScratch } from '@flox-k8s/interposer';
+import { existsSync } from 'node:fs';
 import { Store } from '@flox-k8s/store';
 import { shimConfigOf, type AgentConfig } from './config.ts';
 import { guarded, reportTaskError } from './background.ts';
@@ -17,11 +19,13 @@ import type { KubeApi } from '@flox-k8s/kube';
 import type { Logger } from './log.ts';
 import { listenObservability, Readiness, type ObservabilityServer } from './metrics/http-server.ts';
 import { createMetrics, type AgentMetrics } from './metrics/metrics.ts';
+import { registerBytesOutstanding } from './metrics/progress-gauge.ts';
 import { PodLeases } from './prefetch/leases.ts';
 import { parsePrewarmList } from './prefetch/prewarm.ts';
 import { Prefetcher } from './prefetch/prefetcher.ts';
 import { environmentResolver } from './prefetch/resolver.ts';
 import { RealiseCoordinator } from './realise/coordinator.ts';
+import { RealiseProgress } from './realise/progress.ts';
 import { listenRealiseSocket } from './realise/socket-server.ts';
 import { storeRealiser } from './realise/store-realiser.ts';
 
@@ -82,7 +86,11 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
     const store = await Store.open(config.storeRoot);
     const realiser = storeRealiser({ store, caches: await cacheConfigs(config), trustedKeys: config.trustedKeys });
     stops.push(() => realiser.close());
-    const coordinator = new RealiseCoordinator(realiser, (report) => {
+    // Progress where operators look: a tally per flight, its log lines, the outstanding-bytes gauge, pod Events.
+    const progressIntervalMs = settings.progressIntervalSeconds * 1000;
+    const progress = new RealiseProgress({ intervalMs: progressIntervalMs, log: log.child({ component: 'realise' }) });
+    registerBytesOutstanding(metrics.registry, () => progress.bytesOutstanding());
+    const coordinator = new RealiseCoordinator(progress.track(realiser), (report) => {
       metrics.inFlight.set(coordinator.inFlight);
       if (report.outcome) metrics.recordOutcome(report.outcome, report.origin, report.elapsedMs);
       else {
@@ -175,8 +183,11 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
       resolve: (reference) => resolve(reference),
       afterRealise: async (job, outcome, owner) => {
         const started = performance.now();
+        // The profile the pod's containers will mount: its flox.dev/activate-mode, else the manifest's mode.
         const resolved = job.context as ResolvedEnvironment;
-        await store.profile(resolved.lock, config.system);
+        const { lock } = resolved;
+        const asked = owner.kind === 'pod' ? owner.pod.annotations['flox.dev/activate-mode']?.trim() : undefined;
+        await store.profile(lock, config.system, { mode: activateMode(lock, asked === 'run' || asked === 'dev' ? asked : undefined) });
         metrics.recordPhase('profile', performance.now() - started);
         const realised = { digest: job.digest, reference: job.environment, generation: resolved.generation, system: config.system, storePaths: job.storePaths, lockfile: resolved.bytes };
         try {
@@ -193,6 +204,7 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
         leases.release(pod.uid);
         registry.podGone(pod.uid);
       },
+      progress: { snapshot: (job) => progress.snapshot(job), intervalMs: progressIntervalMs },
       metrics,
       log,
     });
@@ -221,6 +233,22 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
 
     const gc = startGcLoop({ store, intervalMs: settings.gc.intervalSeconds * 1000, highWatermark: settings.gc.highWatermark, lowWatermark: settings.gc.lowWatermark, metrics, log });
     stops.push(() => gc.stop());
+    // flox.dev/nix-mutable scratch of containers containerd has deleted. Bundles are host paths, reached
+    // through `hostProcRoot`; creates sweep too, this catches the scratch of the last one.
+    const sweepScratch = (): void => {
+      try {
+        const bundleExists = (bundle: string): boolean => existsSync(`${settings.hostProcRoot}${bundle}`);
+        const removed = sweepMutableScratch({ scratchRoot: mutableRoot(config.storeRoot), bundleExists });
+        if (removed > 0) log.info('removed the writable /nix/store of deleted nix-mutable containers', { removed });
+      } catch (error) {
+        metrics.errors.inc({ code: codeLabel(error) });
+        log.warn('sweeping nix-mutable scratch failed', { error });
+      }
+    };
+    sweepScratch();
+    const sweepTimer = setInterval(sweepScratch, settings.gc.intervalSeconds * 1000);
+    sweepTimer.unref();
+    stops.push(() => clearInterval(sweepTimer));
 
     await kube.patchNodeLabels(nodeName, { [ENABLED_LABEL]: 'true' });
     log.info('node agent ready', { node: nodeName, host: hostname(), socket: config.agentSocket, patchService: config.patchServiceDir, metrics: observability.url });

@@ -32,6 +32,10 @@ const installerSchema = z.strictObject({
   restartCommand: command.default(onHost('systemctl', 'restart', 'containerd')),
   /** Polled after a restart until it succeeds (bounded by restartTimeoutSeconds). */
   healthCommand: command.default(onHost('ctr', 'version')),
+  /** The stub image flox/empty:1.0.0 goes into containerd's k8s.io namespace with these (the tarball on stdin). */
+  imageListCommand: command.default(onHost('ctr', '-n', 'k8s.io', 'images', 'ls')),
+  imageImportCommand: command.default(onHost('ctr', '-n', 'k8s.io', 'images', 'import', '-')),
+  imageRemoveCommand: command.default(onHost('ctr', '-n', 'k8s.io', 'images', 'rm')),
   restartTimeoutSeconds: z.number().int().positive().default(60),
 });
 
@@ -40,6 +44,13 @@ const agentSchema = z.strictObject({
   metricsHost: z.string().default('0.0.0.0'),
   metricsPort: z.number().int().min(0).max(65535).default(9464),
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /**
+   * Where the host's `/` is for paths the runtime names (container bundles): `/proc/1/root` in the
+   * DaemonSet (hostPID), '' when the agent runs on the host itself.
+   */
+  hostProcRoot: z.union([z.literal(''), absolutePath]).default('/proc/1/root'),
+  /** At most one `FloxRealising` Event per pod, and one `realise progress` log line per realise, this often (start and finish always). */
+  progressIntervalSeconds: z.number().positive().default(5),
   /** Lease on a pod's closure while the pod is on this node; renewed at a third of the TTL. */
   leaseTtlSeconds: z.number().int().positive().default(900),
   gc: z

@@ -45,6 +45,30 @@ export class RealiseCancelledError extends AgentError {
   }
 }
 
+/** The agent image's inputs are unusable (a binary whose libraries ldd cannot list). */
+export class AgentImageInputError extends AgentError {
+  static override readonly code = 'FLOXK8S_AGENT_IMAGE_INPUT' as const;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(AgentImageInputError.code, message, options);
+  }
+}
+
+/** The stub image could not be put into containerd's image store. */
+export class StubImageError extends AgentError {
+  static override readonly code = 'FLOXK8S_AGENT_STUB_IMAGE' as const;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(StubImageError.code, message, options);
+  }
+}
+
+/** `uninstall` was asked for on a node where the agent still runs (it would install again on its next start). */
+export class AgentStillRunningError extends AgentError {
+  static override readonly code = 'FLOXK8S_AGENT_STILL_RUNNING' as const;
+  constructor(message: string) {
+    super(AgentStillRunningError.code, message);
+  }
+}
+
 /** The code an error is counted and reported under (metrics, events, the socket's error line). */
 export function codeLabel(error: unknown): string {
   return errorCode(error) ?? 'FLOXK8S_AGENT_UNKNOWN';

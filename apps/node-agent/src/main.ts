@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// flox-node-agent run | install | uninstall | version
+// flox-node-agent run | install | uninstall [--wait] | version
 import { hostname } from 'node:os';
 import { ENABLED_LABEL, startAgent } from './agent.ts';
 import { loadAgentConfig, readAgentEnv } from './config.ts';
@@ -7,10 +7,11 @@ import { reportTaskError } from './background.ts';
 import { codeLabel } from './errors.ts';
 import { AGENT_VERSION } from './version.ts';
 import { commandActions } from './install/host-commands.ts';
-import { installRuntime, uninstallRuntime } from './install/host-install.ts';
+import { installRuntime } from './install/host-install.ts';
 import { assertShimLayoutFor, installOptionsFrom } from './install/install-options.ts';
 import { kubeClient } from '@flox-k8s/kube';
 import { jsonLogger } from './log.ts';
+import { serveUninstalled, uninstallNode } from './uninstall.ts';
 
 const command = process.argv[2] ?? 'run';
 if (command === 'version') {
@@ -47,12 +48,17 @@ try {
     await kube.patchNodeLabels(env.nodeName, { [ENABLED_LABEL]: 'true' });
     log.info('installed', { containerd: result.containerd.version, target: result.target, restarted: result.restarted });
   } else if (command === 'uninstall') {
-    // Unlabel first so no new flox pod is scheduled here while the runtime goes away.
-    await kube.patchNodeLabels(env.nodeName, { [ENABLED_LABEL]: null });
-    const result = await uninstallRuntime(await installOptionsFrom(config, process.execPath), actions);
-    log.info('uninstalled', { ...result });
+    const options = await installOptionsFrom(config, process.execPath);
+    await uninstallNode({ options, actions, kube, nodeName: env.nodeName, agentSocket: config.agentSocket, log });
+    if (process.argv.includes('--wait')) {
+      // The uninstall DaemonSet's pods: Ready once done here, until deleted.
+      const server = await serveUninstalled(config.agent, log);
+      const stop = (): void => void server.close().then(() => process.exit(0));
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    }
   } else {
-    log.error('usage: flox-node-agent run | install | uninstall | version', { command });
+    log.error('usage: flox-node-agent run | install | uninstall [--wait] | version', { command });
     process.exitCode = 2;
   }
 } catch (error) {

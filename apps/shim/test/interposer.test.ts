@@ -55,7 +55,8 @@ describe('runc interposer (bundled, as a process)', () => {
     const spec = JSON.parse(readFileSync(join(b, 'config.json'), 'utf8')) as Spec;
     const storeMounts = (spec.mounts ?? []).filter((m) => m.destination.startsWith('/nix/store/')).map((m) => m.destination);
     expect(storeMounts.sort()).toEqual([...fixtures.closure].sort());
-    for (const m of spec.mounts ?? []) expect(m.options).toEqual(['rbind', 'ro', 'nosuid', 'nodev']);
+    // Read-only binds of the closure and the profile; the container's own $FLOX_ENV_CACHE is its only tmpfs.
+    for (const m of spec.mounts ?? []) expect(m.options).toEqual(m.destination === '/run/flox-k8s/cache' ? ['nosuid', 'nodev', 'mode=0755', 'uid=0', 'gid=0'] : ['rbind', 'ro', 'nosuid', 'nodev']);
     expect(spec.process.env).toContain('FLOX_ENV=/run/flox-k8s/env');
     expect(spec.process.env.find((e) => e.startsWith('PATH='))).toBe('PATH=/run/flox-k8s/env/bin:/run/flox-k8s/env/sbin:/usr/bin:/bin');
     // The fixture has an on-activate hook: the command runs through the wrapper.

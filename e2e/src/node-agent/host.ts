@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { kubeClient } from '@flox-k8s/kube';
 import {
+  commandActions,
   hostShimLayout,
   installOptionsFrom,
   parseAgentConfig,
@@ -18,7 +19,7 @@ import {
 } from '@flox-k8s/node-agent';
 import { shimPrograms } from '@flox-k8s/shim';
 import { stageLayout } from '@flox-k8s/shim-layout';
-import { startContainerd, type ContainerdHandle, type ContainerdPaths, type ContainerdVersion } from '@flox-k8s/cri-harness';
+import { startContainerd, testImages, type ContainerdHandle, type ContainerdPaths, type ContainerdVersion } from '@flox-k8s/cri-harness';
 
 const run = promisify(execFile);
 
@@ -41,6 +42,11 @@ export interface AgentHostOptions {
    * config text, and files to write relative to the config's directory (imported drop-ins).
    */
   prepare?: (stock: string, paths: ContainerdPaths) => { main: string; files: Record<string, string> };
+  /**
+   * `sandbox`: only the pause image is imported (the stub image must come from the agent's install),
+   * and containerd's registry traffic goes to a proxy that refuses every connection.
+   */
+  images?: 'all' | 'sandbox';
 }
 
 export async function startAgentHost(options: AgentHostOptions): Promise<AgentHost> {
@@ -57,7 +63,11 @@ export async function startAgentHost(options: AgentHostOptions): Promise<AgentHo
     config: 'stock',
     // containerd 1.6.20 ignores runtime_path: it finds containerd-shim-flox-v2 through PATH, where the installer links it.
     extraPath: [linkDir],
+    ...(options.images === 'sandbox'
+      ? { importTestImages: false, env: { HTTPS_PROXY: 'http://127.0.0.1:9', HTTP_PROXY: 'http://127.0.0.1:9', NO_PROXY: '' } }
+      : {}),
   });
+  if (options.images === 'sandbox') await containerd.importImage((await testImages()).pause.tarball);
   let originalConfig: string;
   try {
     if (options.prepare) {
@@ -74,8 +84,23 @@ export async function startAgentHost(options: AgentHostOptions): Promise<AgentHo
     await containerd.stop();
     throw error;
   }
+  // The installer's own image commands, as it runs them through nsenter on a node: ctr with the tarball on stdin.
+  const ctr = [containerd.binaries.ctr, '--address', containerd.socket, '-n', 'k8s.io', 'images'];
+  const images = commandActions({
+    versionCommand: ['false'],
+    configDefaultCommand: ['false'],
+    restartCommand: ['false'],
+    healthCommand: ['false'],
+    restartTimeoutSeconds: 1,
+    imageListCommand: [...ctr, 'ls'],
+    imageImportCommand: [...ctr, 'import', '-'],
+    imageRemoveCommand: [...ctr, 'rm'],
+  });
   const actions = {
     restarts: 0,
+    listImages: images.listImages,
+    importImage: images.importImage,
+    removeImage: images.removeImage,
     containerdVersion: async () => (await run(containerd.binaries.containerd, ['--version'])).stdout,
     containerdConfigDefault: async () => (await run(containerd.binaries.containerd, ['config', 'default'])).stdout,
     restartContainerd: async () => {

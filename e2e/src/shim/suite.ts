@@ -21,6 +21,7 @@ import {
 import { ENVIRONMENT, startFloxNode, type FloxNode } from './flox-node.ts';
 import { FLOXHUB_TOKEN, startFloxhub, type Floxhub } from './floxhub.ts';
 import { createAndStart, podConfig, stubImageRef } from './pod-helpers.ts';
+import { defineParityCases } from './parity-cases.ts';
 
 const ENV_DIR = '/run/flox-k8s/env';
 
@@ -259,6 +260,8 @@ export function defineShimSuite(version: ContainerdVersion): void {
       expect(hub.requests.length).toBe(pinnedOnce);
       expect(hub.requests.every((r) => r.authorization === floxhubAuthorization(FLOXHUB_TOKEN))).toBe(true);
     });
+
+    defineParityCases(() => node, ENVIRONMENT);
 
     it('5. a pod without the annotation behaves exactly as with runc', async () => {
       const { cri } = node;

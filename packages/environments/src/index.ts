@@ -13,7 +13,7 @@ export { readPublishedSbom, MAX_SBOM_BYTES } from './published-sbom.ts';
 export { sbomFileName, sbomPath, type PublishedSbomFormat } from './sbom-layout.ts';
 export { publishEnvironmentToHub } from './publish-hub.ts';
 export { MAX_LOCKFILE_BYTES } from './layout.ts';
-export type { EnvironmentSourceReader, ReferenceSourceReader, SourceAnswer, SourceReader } from './types.ts';
+export type { EnvironmentSourceReader, ReferenceSourceReader, RequestToken, SourceAnswer, SourceReader } from './types.ts';
 export { EnvironmentDigestMismatchError, EnvironmentNotFoundError, EnvironmentSourceError, PublishFailedError, PublishSbomError } from './errors.ts';
 export {
   FloxmetaBranchMovedError,

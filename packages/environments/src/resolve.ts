@@ -9,7 +9,7 @@ import { dirSourceReader } from './dir.ts';
 import { floxmetaSourceReader } from './floxmeta/source.ts';
 import { hubSourceReader } from './hub.ts';
 import { MAX_LOCKFILE_BYTES, checkSegment, digestPath, generationPath, livePath, parseGenerationPointer } from './layout.ts';
-import type { EnvironmentSourceReader, SourceReader } from './types.ts';
+import type { EnvironmentSourceReader, RequestToken, SourceReader } from './types.ts';
 
 /** The lockfile a reference resolves to, before parsing. */
 export interface FetchedEnvironment {
@@ -40,8 +40,12 @@ export function parseReference(value: string): EnvironmentRef {
   return ref;
 }
 
-/** Builds readers for the configured sources, in order. */
-export function sourceReaders(sources: readonly EnvironmentSource[]): EnvironmentSourceReader[] {
+/**
+ * Builds readers for the configured sources, in order. `floxhubToken` (a pod's own FloxHub
+ * token) replaces the `tokenFile` of floxmeta sources for this resolve; hub and dir sources
+ * keep their configured credentials.
+ */
+export function sourceReaders(sources: readonly EnvironmentSource[], options: { floxhubToken?: RequestToken } = {}): EnvironmentSourceReader[] {
   return sources.map((s) => {
     switch (s.type) {
       case 'hub':
@@ -49,7 +53,7 @@ export function sourceReaders(sources: readonly EnvironmentSource[]): Environmen
       case 'dir':
         return dirSourceReader(s);
       case 'floxmeta':
-        return floxmetaSourceReader(s);
+        return floxmetaSourceReader(s, options.floxhubToken);
     }
   });
 }

@@ -27,5 +27,15 @@ export interface ReferenceSourceReader {
   resolve(ref: EnvironmentRef): Promise<SourceAnswer>;
 }
 
+/**
+ * A FloxHub token given with the request instead of a source's `tokenFile`: the one a pod
+ * mounts at `/var/run/secrets/flox.dev` (Flox's Imageless Kubernetes). `origin` says where it
+ * came from, for messages; the value never appears in one.
+ */
+export interface RequestToken {
+  value: string;
+  origin: string;
+}
+
 /** Any configured source, as `sourceReaders` builds them. */
 export type EnvironmentSourceReader = SourceReader | ReferenceSourceReader;

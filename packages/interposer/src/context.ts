@@ -28,6 +28,8 @@ export interface PreparedPlan {
   timings: Record<string, number>;
   via: string;
   fetched: number;
+  /** The activation mode (`manifest` on a warm start without an annotation: the manifest's own). */
+  mode: string;
 }
 
 /** Where this process sees a path of the runc caller (identity, unless it runs in another mount namespace). */

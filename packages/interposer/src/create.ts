@@ -3,9 +3,11 @@ import { join, resolve } from 'node:path';
 import { ANNOTATIONS, patchSpec, shouldPatch } from '@flox-k8s/oci-patch';
 import type { RuncInvocation } from './argv.ts';
 import { EXEC_PLAN_FILE, PATCHED_MARKER_FILE, readJsonFile, writeJsonFileAtomic } from './bundle.ts';
+import { containerPlan } from './container-plan.ts';
 import { ReservedAnnotationError } from './errors.ts';
-import type { CallerPath, InterposeState } from './context.ts';
+import type { InterposeState } from './context.ts';
 import { verifyMountSources } from './mount-sources.ts';
+import { podFloxhubToken } from './pod-token.ts';
 import { preparePlan } from './prepare.ts';
 
 function rootfsOf(spec: unknown, bundle: string): string | undefined {
@@ -38,16 +40,23 @@ function ourMarker(bundle: string, spec: unknown): PatchedMarker | undefined {
   return marker as PatchedMarker;
 }
 
+/** How the runc caller names things: its bundle path, and how this process reaches a host path of its. */
+export interface CallerView {
+  bundle: string;
+  path: (path: string) => string;
+}
+
 /**
  * `runc create`: when the spec asks for an environment, realise it, check what will be mounted
  * and patch `config.json` in place (atomically); `state` gets the environment and log for failure
- * reports. `callerPath` maps runc's paths to this process's (the patch service's /proc/<pid>/root).
+ * reports. `inv.bundle` is the bundle as this process reaches it; `caller` as runc names it (the
+ * default: the same, in the caller's own mount namespace; the patch service's /proc/<pid>/root).
  */
 export async function interposeCreate(
   inv: Extract<RuncInvocation, { subcommand: 'create' }>,
   spec: unknown,
   state: InterposeState,
-  callerPath: CallerPath = (p) => p,
+  caller: CallerView = { bundle: inv.bundle, path: (p) => p },
 ): Promise<void> {
   const configPath = join(inv.bundle, 'config.json');
   const decision = shouldPatch(spec);
@@ -58,17 +67,25 @@ export async function interposeCreate(
   const ctx = state.context({ containerId: inv.containerId, environment: decision.environment });
   state.log = ctx.log;
   const signal = AbortSignal.timeout(ctx.config.createTimeoutMs);
-  const { plan, timings, via, fetched } = await preparePlan(
+  const floxhubToken = podFloxhubToken(spec, caller.path);
+  const prepared = await preparePlan(
     ctx,
-    { environment: decision.environment, mode: decision.mode, containerId: inv.containerId, rootfs: rootfsOf(spec, inv.bundle) },
+    {
+      environment: decision.environment,
+      mode: decision.modeFromAnnotation ? decision.mode : undefined,
+      containerId: inv.containerId,
+      rootfs: rootfsOf(spec, inv.bundle),
+      ...(floxhubToken === undefined ? {} : { floxhubToken }),
+    },
     signal,
   );
+  const { timings, via, fetched } = prepared;
   // On every create, cached plans included: what runc will mount is what the store made.
-  verifyMountSources(plan, ctx.config.storeRoot, callerPath);
+  verifyMountSources(prepared.plan, ctx.config.storeRoot, caller.path);
   const marker = ourMarker(inv.bundle, spec);
   // Already patched by us for this very lockfile: a per-create fallback that raced the patch
   // service (or the other way round). The spec and exec plan are those we would write.
-  if (marker?.environment === plan.applied.environment && marker.digest === plan.applied.digest) {
+  if (marker?.environment === prepared.plan.applied.environment && marker.digest === prepared.plan.applied.digest) {
     ctx.log.log('info', 'container already patched', { container: decision.containerName, entry: state.entry, digest: marker.digest });
     return;
   }
@@ -79,6 +96,16 @@ export async function interposeCreate(
       if (key in annotations) throw new ReservedAnnotationError(key);
     }
   }
+  const plan = containerPlan(prepared.plan, {
+    decision,
+    spec,
+    storeRoot: ctx.config.storeRoot,
+    containerId: inv.containerId,
+    bundle: caller.bundle,
+    rootfs: rootfsOf(spec, caller.bundle),
+    callerPath: caller.path,
+    log: ctx.log,
+  });
   const patched = patchSpec(spec, plan);
   const patchedJson = JSON.stringify(patched);
   // The exec plan first: once config.json is patched, an exec must find it. The marker before
@@ -88,7 +115,7 @@ export async function interposeCreate(
   writeJsonFileAtomic(configPath, patched);
   ctx.log.log('info', 'container patched', {
     container: decision.containerName,
-    mode: decision.mode,
+    mode: prepared.mode,
     via,
     entry: state.entry,
     fetched,

@@ -78,3 +78,21 @@ export class ReservedAnnotationError extends FloxK8sError {
     this.annotation = annotation;
   }
 }
+
+/** The FloxHub token a pod mounts at /var/run/secrets/flox.dev cannot be used (not a Secret volume, missing, escaping it, not one line). */
+export class PodTokenInvalidError extends FloxK8sError {
+  static override readonly code = 'FLOXK8S_POD_TOKEN_INVALID' as const;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(PodTokenInvalidError.code, message, options);
+  }
+}
+
+/** The writable layer of a `flox.dev/nix-mutable` container could not be prepared. */
+export class NixMutableError extends FloxK8sError {
+  static override readonly code = 'FLOXK8S_NIX_MUTABLE' as const;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(NixMutableError.code, message, options);
+  }
+}

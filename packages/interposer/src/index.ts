@@ -12,6 +12,7 @@ export type { InterposeState, InterposerContext } from './context.ts';
 export { parseRuncArgv, DEFAULT_RUNC_ROOT, type RuncInvocation, type RuncGlobals } from './argv.ts';
 export { appendRuncLogError } from './runc-log.ts';
 export { PLAN_CACHE_FORMAT } from './plan-cache.ts';
+export { mutableRoot, sweepMutableScratch } from './nix-mutable.ts';
 export { listenPatchService, type PatchService, type PatchServiceOptions } from './patch-service/server.ts';
 export type { PatchRequestReport } from './patch-service/handle.ts';
 export type { Logger, LogLevel } from './log.ts';
@@ -19,7 +20,9 @@ export {
   BundleInvalidError,
   CreateTimeoutError,
   MountSourceInvalidError,
+  NixMutableError,
   PatchServiceError,
+  PodTokenInvalidError,
   ReservedAnnotationError,
   RuncArgvError,
   WrapperShellMissingError,

@@ -64,7 +64,7 @@ export async function interposeRunc(
         const named = (spec as { annotations: Record<string, unknown> }).annotations[ENVIRONMENT_ANNOTATION];
         if (typeof named === 'string') state.environment = named.trim().slice(0, 256);
         const { interposeCreate } = await modules.create();
-        await interposeCreate({ ...inv, bundle }, spec, state, callerPath);
+        await interposeCreate({ ...inv, bundle }, spec, state, { bundle: inv.bundle, path: callerPath });
       }
     } else if (inv.subcommand === 'exec') {
       const recorded = inv.processFile === undefined ? undefined : bundleOfContainer(callerPath(inv.globals.root), inv.containerId);

@@ -1,4 +1,4 @@
-import { storePathsToInstall } from '@flox-k8s/lockfile';
+import { activateMode, storePathsToInstall } from '@flox-k8s/lockfile';
 import type { PatchPlan } from '@flox-k8s/oci-patch';
 import { Store } from '@flox-k8s/store';
 import { dirname } from 'node:path';
@@ -12,7 +12,7 @@ import { wrapperShell } from './wrapper-shell.ts';
 export async function prepareUncached(
   ctx: InterposerContext,
   fetched: FetchedEnvironment,
-  request: { environment: string; mode: 'run' | 'dev'; rootfs: string | undefined },
+  request: { environment: string; mode: 'run' | 'dev' | undefined; rootfs: string | undefined },
   signal: AbortSignal,
   lap: (name: string) => void,
 ): Promise<Omit<PreparedPlan, 'timings'>> {
@@ -22,7 +22,8 @@ export async function prepareUncached(
   const store = await Store.open(config.storeRoot, { recover: false });
   const realised = await realiseClosure(store, config, { storePaths, environment: request.environment, digest: fetched.digest }, log, signal);
   lap('realise');
-  const profile = await store.profile(lock, config.system, { mode: request.mode });
+  const mode = activateMode(lock, request.mode);
+  const profile = await store.profile(lock, config.system, { mode });
   lap('profile');
 
   const activation = profile.activation;
@@ -38,15 +39,16 @@ export async function prepareUncached(
   if (activation.wrapper !== undefined) plan.wrapper = { shell: wrapperShell(profile, store.hostStoreDir, request.rootfs), script: activation.wrapper };
   // A wrapper shell taken from the image depends on the image: do not cache that plan.
   if (plan.wrapper === undefined || plan.wrapper.shell.startsWith(`${profile.containerPath}/`)) {
-    writeCachedPlan(config.storeRoot, { digest: fetched.digest, system: config.system, mode: request.mode }, plan);
+    writeCachedPlan(config.storeRoot, { digest: fetched.digest, system: config.system, mode: request.mode ?? 'manifest' }, plan);
   }
   log.log('info', 'environment prepared', {
     generation: fetched.generation,
     digest: fetched.digest,
     source: fetched.source,
     closureSize: profile.closure.length,
+    mode,
     via: realised.via,
     fetched: realised.fetched,
   });
-  return { plan, via: realised.via, fetched: realised.fetched };
+  return { plan, via: realised.via, fetched: realised.fetched, mode };
 }

@@ -1,18 +1,26 @@
 import { fetchEnvironment, parseReference, sourceReaders } from '@flox-k8s/environments/resolve';
+import type { RequestToken } from '@flox-k8s/environments';
 import type { InterposerContext, PreparedPlan } from './context.ts';
 import { readCachedPlan } from './plan-cache.ts';
 
 
+/** What one container asks of its environment. */
+export interface PlanRequest {
+  environment: string;
+  /** `flox.dev/activate-mode`; undefined: the manifest's `options.activate.mode`, else run. */
+  mode: 'run' | 'dev' | undefined;
+  containerId: string;
+  /** The container's root (for a wrapper shell fallback). */
+  rootfs: string | undefined;
+  /** The pod's own FloxHub token (`/var/run/secrets/flox.dev`), for floxmeta sources. */
+  floxhubToken?: RequestToken;
+}
+
 /**
  * Everything between "this container wants environment X" and a patch plan:
  * resolve the reference, realise the closure, build the profile.
- * `rootfs` is the container's root (for a wrapper shell fallback).
  */
-export async function preparePlan(
-  ctx: InterposerContext,
-  request: { environment: string; mode: 'run' | 'dev'; containerId: string; rootfs: string | undefined },
-  signal: AbortSignal,
-): Promise<PreparedPlan> {
+export async function preparePlan(ctx: InterposerContext, request: PlanRequest, signal: AbortSignal): Promise<PreparedPlan> {
   const { config } = ctx;
   const { environment } = request;
   const timings: Record<string, number> = {};
@@ -24,13 +32,15 @@ export async function preparePlan(
   };
 
   const ref = parseReference(environment);
-  const fetched = await fetchEnvironment(ref, sourceReaders(config.sources));
+  const readers = sourceReaders(config.sources, request.floxhubToken === undefined ? {} : { floxhubToken: request.floxhubToken });
+  const fetched = await fetchEnvironment(ref, readers);
   lap('resolve');
-  const key = { digest: fetched.digest, system: config.system, mode: request.mode };
+  // Without an annotation the mode is the manifest's: fixed by the digest, so it keys the plan as well.
+  const key = { digest: fetched.digest, system: config.system, mode: request.mode ?? 'manifest' };
   const cached = readCachedPlan(config.storeRoot, key);
   if (cached !== undefined) {
     lap('cached');
-    return { plan: { ...cached, applied: { environment, digest: fetched.digest } }, timings, via: 'cache', fetched: 0 };
+    return { plan: { ...cached, applied: { environment, digest: fetched.digest } }, timings, via: 'cache', fetched: 0, mode: key.mode };
   }
   // The store, the binary-cache client and the agent client load only on a cold start.
   const { prepareUncached } = await import('./prepare-cold.ts');

@@ -1,5 +1,6 @@
 export { activationScript, resolveActivationEnv, type ActivationScriptOptions } from './activation-script.ts';
 export { activationWrapper, type ActivationWrapperOptions } from './activation-wrapper.ts';
+export { activateMode, type ActivateMode } from './activate-mode.ts';
 export { activationPlan, type ActivationOptions, type ActivationPlan, type ActivationVariable } from './activation.ts';
 export { formatEnvironmentRef, parseEnvironmentRef, MAX_ENVIRONMENT_REF_LENGTH, type EnvironmentRef } from './environment-ref.ts';
 export {

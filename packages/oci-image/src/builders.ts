@@ -14,10 +14,15 @@ export const TEST_BUSYBOX_IMAGE_NAME = 'flox-k8s.test/busybox:1';
 
 const imagePath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-/** `flox/empty:1.0.0`: one layer with no files, so the rootfs holds only what runc and the environment mount. */
-export function stubImage(): Promise<BuiltImage> {
+/**
+ * `flox/empty:1.0.0`: one layer with no files, so the rootfs holds only what runc and the environment
+ * mount. `architecture` (OCI/Go naming: `amd64`, `arm64`; default `amd64`) is the node's: `ctr images
+ * import` unpacks only images of its own platform.
+ */
+export function stubImage(options: { architecture?: string } = {}): Promise<BuiltImage> {
   return buildImage({
     name: STUB_IMAGE_NAME,
+    ...(options.architecture === undefined ? {} : { architecture: options.architecture }),
     layers: [{ entries: [] }],
     config: { env: [`PATH=${imagePath}`], workingDir: '/' },
   });

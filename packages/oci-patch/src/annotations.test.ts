@@ -12,7 +12,20 @@ describe('shouldPatch', () => {
       mode: 'run',
       modeFromAnnotation: false,
       containerName: 'web',
+      nixMutable: false,
+      disableMetrics: false,
     });
+  });
+
+  it('reads flox.dev/nix-mutable and flox.dev/disable-metrics as Flox writes them ("true"/"false")', () => {
+    expect(shouldPatch(spec({ ...ENV, 'flox.dev/nix-mutable': 'true', 'flox.dev/disable-metrics': 'True' }))).toMatchObject({ nixMutable: true, disableMetrics: true });
+    expect(shouldPatch(spec({ ...ENV, 'flox.dev/nix-mutable': 'false', 'flox.dev/disable-metrics': ' ' }))).toMatchObject({ nixMutable: false, disableMetrics: false });
+  });
+
+  it('rejects another value of a boolean annotation with a coded error naming it', () => {
+    for (const key of ['flox.dev/nix-mutable', 'flox.dev/disable-metrics']) {
+      expect(() => shouldPatch(spec({ ...ENV, [key]: 'yes' }))).toThrow(expect.objectContaining({ code: 'FLOXK8S_ANNOTATION_INVALID', annotation: key }));
+    }
   });
 
   it('takes the mode from flox.dev/activate-mode', () => {

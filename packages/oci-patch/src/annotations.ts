@@ -7,6 +7,8 @@ export const ANNOTATIONS: {
   readonly activateMode: 'flox.dev/activate-mode';
   readonly skipContainers: 'flox.dev/skip-containers';
   readonly skipContainersExec: 'flox.dev/skip-containers-exec';
+  readonly nixMutable: 'flox.dev/nix-mutable';
+  readonly disableMetrics: 'flox.dev/disable-metrics';
   readonly appliedEnvironment: 'flox.dev/applied-environment';
   readonly lockfileDigest: 'flox.dev/lockfile-digest';
   readonly criContainerType: 'io.kubernetes.cri.container-type';
@@ -16,6 +18,8 @@ export const ANNOTATIONS: {
   activateMode: 'flox.dev/activate-mode',
   skipContainers: 'flox.dev/skip-containers',
   skipContainersExec: 'flox.dev/skip-containers-exec',
+  nixMutable: 'flox.dev/nix-mutable',
+  disableMetrics: 'flox.dev/disable-metrics',
   appliedEnvironment: 'flox.dev/applied-environment',
   lockfileDigest: 'flox.dev/lockfile-digest',
   criContainerType: 'io.kubernetes.cri.container-type',
@@ -35,6 +39,10 @@ export type ShouldPatchResult =
       modeFromAnnotation: boolean;
       /** The CRI container name, when the runtime set one. */
       containerName: string | undefined;
+      /** `flox.dev/nix-mutable: "true"`: a writable layer over the mounted closure, for this container only. */
+      nixMutable: boolean;
+      /** `flox.dev/disable-metrics: "true"`: tell Flox tooling in the container not to report usage. */
+      disableMetrics: boolean;
     }
   | { patch: false; reason: 'no-environment' | 'sandbox' | 'skipped' };
 
@@ -43,7 +51,8 @@ export type ShouldPatchResult =
  * `flox.dev/environment` → `no-environment`; the CRI pod sandbox (pause container) →
  * `sandbox`; the CRI container name listed in `flox.dev/skip-containers`
  * (comma-separated) → `skipped`. Throws OciAnnotationInvalidError
- * (`FLOXK8S_ANNOTATION_INVALID`) for an activate mode other than `run`/`dev`, and
+ * (`FLOXK8S_ANNOTATION_INVALID`) for an activate mode other than `run`/`dev` or a
+ * `flox.dev/nix-mutable` / `flox.dev/disable-metrics` other than `true`/`false`, and
  * OciSpecInvalidError when annotations are not a string map.
  */
 export function shouldPatch(spec: unknown): ShouldPatchResult {
@@ -81,7 +90,23 @@ function decide(annotations: Record<string, string>, skipKey: string): ShouldPat
   if (rawMode !== undefined && rawMode !== 'run' && rawMode !== 'dev') {
     throw new OciAnnotationInvalidError(ANNOTATIONS.activateMode, `expected "run" or "dev", found ${JSON.stringify(rawMode)}`);
   }
-  return { patch: true, environment, mode: rawMode ?? 'run', modeFromAnnotation: rawMode !== undefined, containerName };
+  return {
+    patch: true,
+    environment,
+    mode: rawMode ?? 'run',
+    modeFromAnnotation: rawMode !== undefined,
+    containerName,
+    nixMutable: flag(annotations, ANNOTATIONS.nixMutable),
+    disableMetrics: flag(annotations, ANNOTATIONS.disableMetrics),
+  };
+}
+
+/** A boolean annotation as Flox writes them (`"true"` / `"false"`, any case); absent or blank is false. */
+function flag(annotations: Record<string, string>, key: string): boolean {
+  const raw = annotations[key]?.trim().toLowerCase() ?? '';
+  if (raw === '' || raw === 'false') return false;
+  if (raw === 'true') return true;
+  throw new OciAnnotationInvalidError(key, `expected "true" or "false", found ${JSON.stringify(annotations[key]?.slice(0, 64))}`);
 }
 
 function listed(list: string | undefined, name: string): boolean {

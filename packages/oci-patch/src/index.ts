@@ -24,6 +24,7 @@ export {
   validateExecPlan,
   validatePatchPlan,
   type EnvMerge,
+  type NixMutablePlan,
   type PatchPlan,
   type PlanVariable,
   type StorePathParts,
@@ -39,3 +40,4 @@ export {
   type Process,
   type Spec,
 } from './spec-schema.ts';
+export { nixMutableScratchDirs, processUser, type OverlayScratch } from './writable.ts';

@@ -5,6 +5,7 @@ import { mergeMounts, planMounts } from './mounts.ts';
 import { validatePatchPlan, type PatchPlan } from './plan.ts';
 import { parseSpec, type Process, type Spec } from './spec-schema.ts';
 import { wrapArgs } from './wrapper.ts';
+import { nixMutableMounts, processUser, tmpfsMounts } from './writable.ts';
 
 /**
  * Returns a new spec that mounts the closure and activates the environment; the input
@@ -15,6 +16,8 @@ import { wrapArgs } from './wrapper.ts';
  *   options `rbind,ro,nosuid,nodev`, appended after the container's own mounts, sorted by
  *   destination, de-duplicated;
  * - `process.env` merged as documented on mergeEnvironment (prepend / set / default);
+ * - `plan.tmpfs` directories as tmpfs mounts of the process's user (unless the container mounts them);
+ * - with `plan.nixMutable`, overlays over `/nix/store` and each directory of the closure instead;
  * - `process.args` wrapped as `[shell, script, ...args]` only when `plan.wrapper` is set;
  * - annotations `flox.dev/applied-environment` and `flox.dev/lockfile-digest`.
  *
@@ -39,7 +42,9 @@ export function patchSpec(spec: unknown, plan: PatchPlan): Spec {
   // field (same key order) so the container's own mounts that we drop are never copied.
   const out = {} as Spec;
   for (const key of Object.keys(original)) out[key] = key === 'mounts' ? undefined : clone(original[key]);
-  out.mounts = mergeMounts(original.mounts ?? [], planMounts(valid), structuredClone);
+  const existing = original.mounts ?? [];
+  const ours = [...tmpfsMounts(valid, existing, processUser(original)), ...nixMutableMounts(planMounts(valid), valid)];
+  out.mounts = mergeMounts(existing, ours, structuredClone);
   if (out.process !== undefined) out.process = patchProcess(out.process, valid, 'process.args');
   out.annotations = {
     ...out.annotations,

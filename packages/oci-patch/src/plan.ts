@@ -39,6 +39,26 @@ export interface PatchPlan {
   wrapper?: { shell: string; script: string };
   /** What gets recorded in the `flox.dev/applied-environment` and `flox.dev/lockfile-digest` annotations. */
   applied: { environment: string; digest: string };
+  /**
+   * In-container directories that get a fresh tmpfs of their own, owned by the process's
+   * user (`$FLOX_ENV_CACHE`); a directory the container already mounts something at keeps it.
+   */
+  tmpfs?: string[];
+  /** `flox.dev/nix-mutable`: a writable overlay over the closure, for this container only (see nixMutableMounts). */
+  nixMutable?: NixMutablePlan;
+}
+
+/**
+ * Where the writes of a `flox.dev/nix-mutable` container go: `scratchDir` is a host directory
+ * of this container alone (see `nixMutableScratchDirs` for what must exist in it),
+ * `storeLower` the read-only lower layer of `/nix/store` itself (an empty directory, or the
+ * image's own `/nix/store`), `directories` the closure paths that are directories (each gets
+ * an overlay; files and symlinks stay read-only binds).
+ */
+export interface NixMutablePlan {
+  scratchDir: string;
+  storeLower: string;
+  directories: string[];
 }
 
 /** The host side of the container's `/nix/store` (see `PatchPlan.storeView`). */
@@ -89,6 +109,10 @@ const planVariable = z.object({
   merge: z.enum(['prepend', 'set', 'default']),
 });
 
+// Overlay options are `key=value` pairs joined by ',' with ':' separating lower layers; runc
+// passes them to the kernel as they are, so a path holding either would change their meaning.
+const overlayPath = cleanPath.check(z.refine((p) => !/[,:]/.test(p), { message: 'expected a path without "," or ":" (overlay mount options)' }));
+
 const planSchema = z.object({
   hostStoreDir: cleanPath,
   // Checked in a plain loop below: a closure has thousands of paths and a per-element
@@ -110,6 +134,10 @@ const planSchema = z.object({
     environment: z.string().check(z.refine((e) => e.length > 0 && noNul(e), { message: 'expected a non-empty environment reference' })),
     digest: z.string().check(z.refine((d) => /^(sha256:)?[0-9a-f]{64}$/.test(d), { message: 'expected a lowercase 64-hex sha256 digest' })),
   }),
+  tmpfs: z.optional(
+    z.array(cleanPath.check(z.refine((p) => p !== '/nix' && !p.startsWith('/nix/'), { message: 'expected a directory outside /nix' }))),
+  ),
+  nixMutable: z.optional(z.object({ scratchDir: overlayPath, storeLower: overlayPath, directories: z.array(z.string()) })),
 });
 
 const execPlanSchema = planSchema.pick({ env: true, wrapper: true });
@@ -143,6 +171,20 @@ export function validatePatchPlan(plan: unknown): PatchPlan {
   for (const [name, source] of [['storeView.hostPath', valid.storeView.hostPath], ['profile.hostPath', valid.profile.hostPath]] as const) {
     if (`${valid.hostStoreDir}/`.startsWith(`${source}/`)) {
       throw new OciPatchPlanInvalidError(name, `expected a directory that does not contain hostStoreDir (${valid.hostStoreDir})`);
+    }
+  }
+  for (const [i, dir] of (valid.tmpfs ?? []).entries()) {
+    const profile = valid.profile.containerPath;
+    if (dir === profile || dir.startsWith(`${profile}/`) || profile.startsWith(`${dir}/`)) {
+      throw new OciPatchPlanInvalidError(`tmpfs[${i}]`, `expected a directory apart from the profile at ${profile}`);
+    }
+  }
+  if (valid.nixMutable !== undefined) {
+    for (const [name, dir] of [['hostStoreDir', valid.hostStoreDir], ['storeView.hostPath', valid.storeView.hostPath]] as const) {
+      if (/[,:]/.test(dir)) throw new OciPatchPlanInvalidError(name, 'expected a path without "," or ":" (overlay mount options)');
+    }
+    for (const [i, dir] of valid.nixMutable.directories.entries()) {
+      if (!closure.has(dir)) throw new OciPatchPlanInvalidError(`nixMutable.directories[${i}]`, 'expected one of storePaths');
     }
   }
   return valid;

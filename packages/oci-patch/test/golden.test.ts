@@ -130,6 +130,8 @@ describe('fixtures', () => {
         mode: 'run',
         modeFromAnnotation: true,
         containerName: 'echoserver',
+        nixMutable: false,
+        disableMetrics: false,
       });
       expect(shouldPatchExec(spec(`cri-container${suffix}.config`))).toMatchObject({ patch: true });
     }

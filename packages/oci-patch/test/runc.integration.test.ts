@@ -7,9 +7,9 @@ import { chmod, cp, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, syml
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { nixFixtures, type NixFixtures } from '@flox-k8s/nix-fixtures';
+import { nixFixtures, treeDigest, type NixFixtures } from '@flox-k8s/nix-fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { patchSpec, type PatchPlan, type Spec } from '../src/index.ts';
+import { nixMutableScratchDirs, patchSpec, type PatchPlan, type Spec } from '../src/index.ts';
 
 const run = promisify(execFile);
 const RUNC = '/usr/sbin/runc';
@@ -88,7 +88,9 @@ describe.skipIf(skipReason !== undefined)(`runc run on a patched bundle with an 
     const id = `oci-patch-${process.pid}-${counter}`;
     const state = join(tmp, 'runc-state');
     try {
-      const { stdout } = await run(RUNC, ['--root', state, 'run', '--bundle', bundle, id], { timeout: 30_000 });
+      const { stdout } = await run(RUNC, ['--root', state, 'run', '--bundle', bundle, id], { timeout: 30_000 }).catch((error: unknown) => {
+        throw new Error(`runc run failed: ${String((error as { stderr?: unknown }).stderr ?? error)} (stdout: ${String((error as { stdout?: unknown }).stdout ?? '')})`, { cause: error });
+      });
       return stdout;
     } finally {
       await run(RUNC, ['--root', state, 'delete', '--force', id]).catch(() => undefined);
@@ -162,6 +164,36 @@ describe.skipIf(skipReason !== undefined)(`runc run on a patched bundle with an 
       expect([point, ...(options.get(point) ?? ['not mounted'])]).toEqual(expect.arrayContaining([point, 'ro', 'nosuid', 'nodev']));
     }
     for (const link of [SYM_HOST, SYM_BUSYBOX]) expect(options.has(link)).toBe(false);
+  });
+
+  it('flox.dev/nix-mutable: the container writes under /nix/store and into closure paths; the node store keeps its bytes', async () => {
+    const before = await treeDigest(hostStoreDir);
+    const scratchDir = join(tmp, `mutable-${counter}`);
+    const directories = fixtures.closure.filter((p) => existsSync(join(p, '.')));
+    const nixMutable = { scratchDir, storeLower: join(scratchDir, 'empty'), directories };
+    const dirs = nixMutableScratchDirs(nixMutable);
+    for (const d of [nixMutable.storeLower, dirs.store.upper, dirs.store.work, ...dirs.paths.flatMap((p) => [p.upper, p.work])]) await mkdir(d, { recursive: true });
+    const data = fixtures.storePaths.data;
+    const greeting = `${data}/share/flox-fixture/greeting.txt`;
+    const script = [
+      'set -e',
+      'echo new > /nix/store/new-entry',
+      // Store files and directories are read-only (0444/0555) and runc's default capabilities have
+      // no CAP_DAC_OVERRIDE: the owner (root) makes them writable first, as a user of a mutable store would.
+      `chmod -R u+w ${data}`,
+      `echo changed > ${greeting}`,
+      `rm ${data}/share/flox-fixture/numbers.txt`,
+      `mkdir ${data}/added`,
+      'cat /nix/store/new-entry', `cat ${greeting}`, `ls ${data}/share/flox-fixture`,
+      'hello-flox >/dev/null && echo still-runs',
+    ].join('; ');
+    const out = await runPatched(['sh', '-c', script], plan({ nixMutable, tmpfs: ['/run/flox/cache'] }));
+    expect(out.split('\n')).toEqual(['new', 'changed', 'greeting.txt', 'nested', 'still-runs', '']);
+    expect(await treeDigest(hostStoreDir)).toBe(before);
+    // The writes went to this container's scratch directory, nowhere else.
+    const base = data.slice('/nix/store/'.length);
+    expect(await readFile(join(dirs.store.upper, 'new-entry'), 'utf8')).toBe('new\n');
+    expect(await readFile(join(scratchDir, 'paths', base, 'upper', 'share', 'flox-fixture', 'greeting.txt'), 'utf8')).toBe('changed\n');
   });
 
   it('runs the hook through the wrapper and leaves the workload as PID 1', async () => {

@@ -43,6 +43,8 @@ export interface CriClient {
   listImages(): Promise<Image[]>;
   /** `undefined` when the runtime does not have the image. */
   imageStatus(image: string): Promise<Image | undefined>;
+  /** Pulls through the runtime (its registry config, proxy and credentials); the image's ref. */
+  pullImage(image: string): Promise<string>;
   close(): void;
 }
 
@@ -144,6 +146,7 @@ export function criClient(socket: string, options: CriClientOptions = {}): CriCl
     },
     listImages: async () => (await call<{ images: Image[] }>(images, 'ListImages', {})).images,
     imageStatus: async (image) => (await call<{ image: Image | null }>(images, 'ImageStatus', { image: { image } })).image ?? undefined,
+    pullImage: async (image) => (await call<{ image_ref: string }>(images, 'PullImage', { image: { image } })).image_ref,
     close: () => {
       runtime.close();
       images.close();

@@ -28,3 +28,4 @@ export { nixWideFixtures, type NixWideFixtures, type NixWideFixturesOptions } fr
 export type { FixtureProgram } from './large-programs.ts';
 export type { ClosureStats } from './closure-listing.ts';
 export { FixturePlanInvalidError } from './errors.ts';
+export { treeDigest } from './tree-digest.ts';

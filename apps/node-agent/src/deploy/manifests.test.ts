@@ -16,8 +16,13 @@ const models: Record<string, new (data: never) => { validate(): void }> = {
   Namespace, ServiceAccount, ConfigMap, Secret, DaemonSet, RuntimeClass, ClusterRole, ClusterRoleBinding, Role, RoleBinding,
 };
 
+/** Every YAML file under deploy/, relative (deploy/uninstall/ included). */
+async function yamlFiles(): Promise<string[]> {
+  return (await readdir(deployDir, { recursive: true })).filter((f) => f.endsWith('.yaml')).sort();
+}
+
 async function committed(): Promise<Array<{ file: string; objects: Array<Record<string, unknown>> }>> {
-  const files = (await readdir(deployDir)).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml').sort();
+  const files = (await yamlFiles()).filter((f) => !f.endsWith('kustomization.yaml'));
   return Promise.all(
     files.map(async (file) => ({ file, objects: parseAllDocuments(await readFile(join(deployDir, file), 'utf8')).map((d) => d.toJS() as Record<string, unknown>) })),
   );
@@ -26,7 +31,7 @@ async function committed(): Promise<Array<{ file: string; objects: Array<Record<
 describe('deploy manifests', () => {
   it('are committed exactly as the generator writes them (run `pnpm --filter @flox-k8s/node-agent run manifests`)', async () => {
     const generated = renderDeploy();
-    const onDisk = (await readdir(deployDir)).filter((f) => f.endsWith('.yaml')).sort();
+    const onDisk = await yamlFiles();
     expect(onDisk).toEqual(Object.keys(generated).sort());
     for (const [file, text] of Object.entries(generated)) expect(await readFile(join(deployDir, file), 'utf8'), file).toBe(text);
   });
@@ -41,7 +46,7 @@ describe('deploy manifests', () => {
         count += 1;
       }
     }
-    expect(count).toBe(11);
+    expect(count).toBe(12);
   });
 
   it('the validator rejects a broken DaemonSet (the check can fail)', () => {
@@ -69,5 +74,24 @@ describe('deploy manifests', () => {
     expect(config.agent.installer.shimLayout).toBe(SHIM_LAYOUT_PATH);
     const rc = all.find((o) => o['kind'] === 'RuntimeClass');
     expect(rc).toMatchObject({ handler: 'flox', scheduling: { nodeSelector: { 'flox.dev/enabled': 'true' } } });
+  });
+
+  it('uninstall is a DaemonSet of its own: the agent pod running `uninstall --wait` on every node, Ready when done', async () => {
+    const all = await committed();
+    const [agent] = all.find((f) => f.file === 'daemonset.yaml')?.objects ?? [];
+    const [uninstall] = all.find((f) => f.file === 'uninstall/daemonset.yaml')?.objects ?? [];
+    type Pod = { containers: Array<Record<string, unknown>>; volumes: unknown[]; nodeSelector: unknown; tolerations: unknown; hostPID: boolean; serviceAccountName: string };
+    const podOf = (ds: unknown): Pod => (ds as { spec: { template: { spec: Pod } } }).spec.template.spec;
+    const [a, u] = [podOf(agent), podOf(uninstall)];
+    expect(u.containers[0]).toMatchObject({ args: ['uninstall', '--wait'], image: a.containers[0]?.['image'], readinessProbe: { httpGet: { path: '/readyz', port: 'metrics' } } });
+    expect(u.containers[0]).not.toHaveProperty('livenessProbe');
+    // Finds what install wrote: same host mounts, config, Secret, service account, host PID namespace.
+    expect(u.volumes).toEqual(a.volumes);
+    expect(u.containers[0]?.['volumeMounts']).toEqual(a.containers[0]?.['volumeMounts']);
+    expect([u.serviceAccountName, u.hostPID, u.tolerations]).toEqual([a.serviceAccountName, a.hostPID, a.tolerations]);
+    // Every Linux node, not only labelled ones: the uninstall removes that label itself.
+    expect(u.nodeSelector).toEqual({ 'kubernetes.io/os': 'linux' });
+    expect(await readFile(join(deployDir, 'kustomization.yaml'), 'utf8')).not.toContain('uninstall');
+    expect(await readFile(join(deployDir, 'uninstall', 'kustomization.yaml'), 'utf8')).toContain('- daemonset.yaml');
   });
 });

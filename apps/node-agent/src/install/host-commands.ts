@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { HostCommandError } from '../errors.ts';
 import type { HostActions } from './host-install.ts';
@@ -17,12 +17,39 @@ async function output(argv: readonly string[], timeoutMs: number): Promise<strin
   }
 }
 
+/** Runs `argv` with `input` on its stdin (an image tarball for `ctr images import -`). */
+async function withInput(argv: readonly string[], input: Uint8Array, timeoutMs: number): Promise<void> {
+  const [file, ...args] = argv;
+  if (file === undefined) throw new HostCommandError('expected a non-empty command, found []');
+  const child = spawn(file, args, { stdio: ['pipe', 'ignore', 'pipe'], timeout: timeoutMs });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    if (stderr.length < 4096) stderr += chunk;
+  });
+  // A command that exits before reading everything closes the pipe: its exit status says why.
+  child.stdin.on('error', () => undefined);
+  child.stdin.end(input);
+  const [status, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, sig) => resolve([code, sig]));
+  }).catch((error: unknown) => {
+    throw new HostCommandError(`expected "${argv.join(' ')}" to start, found: ${(error as Error).message}`, { cause: error });
+  });
+  if (status !== 0) {
+    throw new HostCommandError(`expected "${argv.join(' ')}" to succeed, found ${signal ?? `exit status ${status}`}: ${stderr.trim().slice(0, 500)}`);
+  }
+}
+
 export interface HostCommandSettings {
   versionCommand: string[];
   configDefaultCommand: string[];
   restartCommand: string[];
   healthCommand: string[];
   restartTimeoutSeconds: number;
+  /** `ctr -n k8s.io images ls`, `… images import -` (tarball on stdin), `… images rm` (+ the name). */
+  imageListCommand: string[];
+  imageImportCommand: string[];
+  imageRemoveCommand: string[];
 }
 
 /** `HostActions` that run configured commands (by default through nsenter into the host). */
@@ -30,6 +57,11 @@ export function commandActions(settings: HostCommandSettings): HostActions {
   return {
     containerdVersion: () => output(settings.versionCommand, 30_000),
     containerdConfigDefault: () => output(settings.configDefaultCommand, 30_000),
+    listImages: () => output(settings.imageListCommand, 30_000),
+    importImage: (tarball) => withInput(settings.imageImportCommand, tarball, 120_000),
+    removeImage: async (name) => {
+      await output([...settings.imageRemoveCommand, name], 30_000);
+    },
     async restartContainerd() {
       const deadline = Date.now() + settings.restartTimeoutSeconds * 1000;
       await output(settings.restartCommand, settings.restartTimeoutSeconds * 1000);

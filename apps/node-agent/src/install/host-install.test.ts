@@ -1,11 +1,21 @@
 import { mkdir, mkdtemp, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { stubImage, type BuiltImage } from '@flox-k8s/oci-image';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { chooseInstallTarget, getPath, loadConfigChain, parseConfig } from '@flox-k8s/containerd-config';
-import { type HostActions, type InstallOptions, installRuntime, uninstallRuntime } from './host-install.ts';
+import { type HostActions, type InstallOptions, installRuntime, readInstallState, uninstallRuntime } from './host-install.ts';
+import { ociArchitecture } from './stub-image.ts';
 
 let root: string;
+let stub: BuiltImage;
+/** A recording stand-in for containerd's k8s.io image store: name → digest, and what was imported/removed. */
+let images: Map<string, string>;
+let imported: Uint8Array[];
+let removed: string[];
+let importWorks: boolean;
+const listing = (): string =>
+  `REF TYPE DIGEST SIZE PLATFORMS LABELS \n${[...images].map(([ref, digest]) => `${ref} application/vnd.oci.image.manifest.v1+json ${digest} 402.0 B linux/amd64 -`).join('\n')}\n`;
 const stock = (version: string): string =>
   version.startsWith('2')
     ? "version = 3\n[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]\n  runtime_type = 'io.containerd.runc.v2'\n"
@@ -19,6 +29,15 @@ function recordingActions(version: string): HostActions & { restarts: number } {
     containerdConfigDefault: async () => stock(version),
     restartContainerd: async () => {
       actions.restarts += 1;
+    },
+    listImages: async () => listing(),
+    importImage: async (tarball: Uint8Array) => {
+      imported.push(tarball);
+      if (importWorks) images.set(stub.name.full, stub.manifestDigest);
+    },
+    removeImage: async (name: string) => {
+      removed.push(name);
+      images.delete(name);
     },
   };
   return actions;
@@ -45,7 +64,15 @@ async function options(): Promise<InstallOptions> {
 
 const host = (p: string): string => join(root, 'host', p);
 
+beforeAll(async () => {
+  stub = await stubImage({ architecture: ociArchitecture() });
+});
+
 beforeEach(async () => {
+  images = new Map([['docker.io/library/busybox:1.36', `sha256:${'b'.repeat(64)}`]]);
+  imported = [];
+  removed = [];
+  importWorks = true;
   root = await mkdtemp(join(tmpdir(), 'flox-agent-install-'));
   await mkdir(host('/etc/containerd'), { recursive: true });
 });
@@ -120,6 +147,44 @@ describe('installRuntime / uninstallRuntime', () => {
     await writeFile(host('/etc/containerd/config.toml'), `# added later\n${installed}`);
     expect((await uninstallRuntime(opts, recordingActions('1.7.24'))).config).toBe('block-removed');
     expect(await readFile(host('/etc/containerd/config.toml'), 'utf8')).toBe(`# added later\n${stock('1.7.24')}`);
+  });
+});
+
+describe('the stub image flox/empty:1.0.0', () => {
+  it('is imported into k8s.io once, recorded, and removed by uninstall', async () => {
+    await writeFile(host('/etc/containerd/config.toml'), stock('1.7.24'));
+    const opts = await options();
+    const first = await installRuntime(opts, recordingActions('1.7.24'));
+    expect(first.stubImage).toEqual({ name: 'docker.io/flox/empty:1.0.0', digest: stub.manifestDigest, imported: true });
+    expect(imported).toHaveLength(1);
+    expect(Buffer.from(imported[0] as Uint8Array).equals(Buffer.from(stub.tarball))).toBe(true);
+    expect((await readInstallState(opts))?.stubImage).toEqual(first.stubImage);
+    // Idempotent: the same digest is there, nothing is imported again, and it is still ours to remove.
+    expect((await installRuntime(opts, recordingActions('1.7.24'))).stubImage.imported).toBe(true);
+    expect(imported).toHaveLength(1);
+    expect((await uninstallRuntime(opts, recordingActions('1.7.24'))).stubImage).toBe('removed');
+    expect(removed).toEqual(['docker.io/flox/empty:1.0.0']);
+    expect([...images.keys()]).toEqual(['docker.io/library/busybox:1.36']);
+  });
+
+  it('leaves an image the node already had (an operator loaded it) in place at uninstall', async () => {
+    images.set(stub.name.full, stub.manifestDigest);
+    await writeFile(host('/etc/containerd/config.toml'), stock('1.7.24'));
+    const opts = await options();
+    expect((await installRuntime(opts, recordingActions('1.7.24'))).stubImage.imported).toBe(false);
+    expect(imported).toEqual([]);
+    expect((await uninstallRuntime(opts, recordingActions('1.7.24'))).stubImage).toBe('kept');
+    expect(removed).toEqual([]);
+  });
+
+  it('replaces a stale image of the same name, and fails with a code when containerd does not list it after the import', async () => {
+    images.set(stub.name.full, `sha256:${'0'.repeat(64)}`);
+    await writeFile(host('/etc/containerd/config.toml'), stock('1.7.24'));
+    const opts = await options();
+    expect((await installRuntime(opts, recordingActions('1.7.24'))).stubImage).toMatchObject({ digest: stub.manifestDigest, imported: true });
+    images.delete(stub.name.full);
+    importWorks = false;
+    await expect(installRuntime(opts, recordingActions('1.7.24'))).rejects.toMatchObject({ code: 'FLOXK8S_AGENT_STUB_IMAGE' });
   });
 });
 

@@ -16,9 +16,10 @@ import {
   runcSystemdCgroup,
 } from '@flox-k8s/containerd-config';
 import { ensureSymlink, readIfExists, removeOwnSymlink, replaceWithCopy, sha256, writeFileAtomic } from './host-files.ts';
+import { ensureStubImage, removeStubImage, type ImageActions, type StubImageRecord } from './stub-image.ts';
 
 /** The host operations the installer needs, injected so tests can point them at a private containerd. */
-export interface HostActions {
+export interface HostActions extends ImageActions {
   /** Output of `containerd --version`. */
   containerdVersion(): Promise<string>;
   /** Output of `containerd config default` (used only when the host has no config file). */
@@ -56,6 +57,8 @@ const stateSchema = z.object({
   writtenSha256: z.string(),
   backupFile: z.string().nullable(),
   links: z.array(z.object({ path: z.string(), target: z.string() })),
+  /** The stub image as install left it (absent in states written before the agent imported it). */
+  stubImage: z.object({ name: z.string(), digest: z.string(), imported: z.boolean() }).optional(),
 });
 export type InstallState = z.infer<typeof stateSchema>;
 
@@ -64,6 +67,8 @@ export interface InstallResult {
   target: InstallTarget;
   configChanged: boolean;
   restarted: boolean;
+  /** The stub image in containerd's k8s.io namespace (`imported`: by this or an earlier install). */
+  stubImage: StubImageRecord;
 }
 
 /** The shim's launcher, as containerd looks it up (`@flox-k8s/shim-layout`'s LAUNCHER_NAME). */
@@ -98,6 +103,7 @@ export async function installRuntime(opts: InstallOptions, actions: HostActions)
   const chain = await loadConfigChain(opts.containerdConfig, containerd.configVersion, host);
   const target = chooseInstallTarget(chain, opts.dropInName);
   let state = await readInstallState(opts);
+  const previousStubImage = state?.stubImage;
   if (state && state.target.path !== target.path) {
     // containerd's load order changed since the last install (a new import): move the block.
     await uninstallRuntime(opts, actions, { restart: false });
@@ -150,13 +156,20 @@ export async function installRuntime(opts: InstallOptions, actions: HostActions)
   if (configChanged) await writeFileAtomic(host(target.path), edited.text);
   await writeFileAtomic(statePath(opts, host), `${JSON.stringify(state, null, 2)}\n`, 0o600);
   if (configChanged) await actions.restartContainerd();
-  return { containerd, target, configChanged, restarted: configChanged };
+  // After the restart: the image store must answer. Recorded so uninstall removes only what install added.
+  const stubImage = await ensureStubImage(actions, state.stubImage ?? previousStubImage);
+  if (state.stubImage?.imported !== stubImage.imported || state.stubImage.digest !== stubImage.digest) {
+    await writeFileAtomic(statePath(opts, host), `${JSON.stringify({ ...state, stubImage }, null, 2)}\n`, 0o600);
+  }
+  return { containerd, target, configChanged, restarted: configChanged, stubImage };
 }
 
 export interface UninstallResult {
   /** `restored`: original bytes back; `block-removed`: the file was edited since install, only our block went. */
   config: 'restored' | 'removed' | 'block-removed' | 'not-installed';
   restarted: boolean;
+  /** `removed` when install had imported it; `kept` when the node had it before (or it changed since). */
+  stubImage: 'removed' | 'kept' | 'absent';
 }
 
 /** Undo `installRuntime`: restore the original config byte for byte, remove links and the install dir. */
@@ -169,7 +182,7 @@ export async function uninstallRuntime(
   const state = await readInstallState(opts);
   if (!state) {
     await rm(host(opts.installDir), { recursive: true, force: true });
-    return { config: 'not-installed', restarted: false };
+    return { config: 'not-installed', restarted: false, stubImage: 'absent' };
   }
   const current = await readIfExists(host(state.target.path));
   let config: UninstallResult['config'];
@@ -195,5 +208,7 @@ export async function uninstallRuntime(
   for (const link of state.links) await removeOwnSymlink(host(link.path), link.target);
   await rm(host(opts.installDir), { recursive: true, force: true });
   if (restart) await actions.restartContainerd();
-  return { config, restarted: restart };
+  // Moving the block (restart: false) keeps the image: install puts the runtime back at once.
+  const stubImage = restart ? await removeStubImage(actions, state.stubImage) : 'kept';
+  return { config, restarted: restart, stubImage };
 }

@@ -1,14 +1,4 @@
-/** `310 MB`, `1.2 MB`, `0 MB`: decimal megabytes, as users read them in events. */
-export function formatMegabytes(bytes: number): string {
-  const mb = bytes / 1e6;
-  if (mb === 0) return '0 MB';
-  return `${mb >= 10 ? Math.round(mb) : mb.toFixed(1)} MB`;
-}
-
-/** `4.2 s` */
-export function formatSeconds(ms: number): string {
-  return `${(ms / 1000).toFixed(1)} s`;
-}
+import { formatMegabytes, formatProgress, formatSeconds, type ProgressSnapshot } from '@flox-k8s/progress';
 
 /** Message of the Normal event once a pod's environment is in the store. */
 export function realisedMessage(environment: string, paths: number, bytesDownloaded: number, elapsedMs: number): string {
@@ -18,4 +8,14 @@ export function realisedMessage(environment: string, paths: number, bytesDownloa
 /** Message of the Warning event when the prefetch failed. */
 export function failedMessage(environment: string, code: string, message: string): string {
   return `Realise of ${environment} failed (${code}): ${message}`;
+}
+
+/** Message of the first `FloxRealising` event: what must be fetched. */
+export function realisingStartMessage(environment: string, snapshot: ProgressSnapshot): string {
+  return `Realising ${environment}: ${snapshot.pathsTotal} paths, ${formatMegabytes(snapshot.bytesTotal)} to fetch`;
+}
+
+/** Message of the rate-limited `FloxRealising` events while it fetches. */
+export function realisingMessage(environment: string, snapshot: ProgressSnapshot): string {
+  return `Realising ${environment}: ${formatProgress(snapshot)}`;
 }

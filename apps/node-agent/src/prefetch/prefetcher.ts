@@ -1,3 +1,4 @@
+import type { ProgressSnapshot } from '@flox-k8s/progress';
 import { guarded } from '../background.ts';
 import { codeLabel } from '../errors.ts';
 import type { KubeApi, PodSummary, PodWatchEvent } from '@flox-k8s/kube';
@@ -5,7 +6,7 @@ import type { Logger } from '../log.ts';
 import type { AgentMetrics } from '../metrics/metrics.ts';
 import type { RealiseCoordinator } from '../realise/coordinator.ts';
 import type { RealiseJob, RealiseOutcome } from '../realise/types.ts';
-import { failedMessage, realisedMessage } from './format.ts';
+import { failedMessage, realisedMessage, realisingMessage, realisingStartMessage } from './format.ts';
 
 export const ENVIRONMENT_ANNOTATION = 'flox.dev/environment';
 
@@ -26,6 +27,8 @@ export interface PrefetchDeps {
   afterRealise?(job: ResolvedEnvironmentJob, outcome: RealiseOutcome, owner: { kind: 'pod'; pod: PodSummary } | { kind: 'prewarm' }): Promise<void>;
   /** The pod went away: release its lease. */
   podGone?(pod: PodSummary): Promise<void>;
+  /** Where a running realise stands (`FloxRealising` events); none posted without it. */
+  progress?: { snapshot(job: RealiseJob): ProgressSnapshot | undefined; intervalMs: number };
   metrics: AgentMetrics;
   log: Logger;
 }
@@ -117,7 +120,10 @@ export class Prefetcher {
       const resolveStart = performance.now();
       const job = await this.#deps.resolve(reference, this.#stop.signal);
       metrics.recordPhase('resolve', performance.now() - resolveStart);
-      const outcome = await this.#deps.coordinator.realise(job, { signal: this.#stop.signal, origin: 'prefetch' });
+      const reporter = owner.kind === 'pod' ? this.#progressReporter(owner.pod, reference, job) : undefined;
+      const outcome = await this.#deps.coordinator
+        .realise(job, { signal: this.#stop.signal, origin: 'prefetch', ...(reporter ? { onProgress: reporter.onProgress } : {}) })
+        .finally(() => reporter?.stop());
       await this.#deps.afterRealise?.(job, outcome, owner);
       const elapsed = performance.now() - started;
       log.info('realised', { ...where, environment: reference, paths: outcome.closure.length, fetched: outcome.fetched.length, bytes: outcome.bytesDownloaded, ms: Math.round(elapsed) });
@@ -143,5 +149,42 @@ export class Prefetcher {
           .catch((eventError: unknown) => log.warn('posting the failure event failed', { ...where, error: eventError }));
       }
     }
+  }
+
+  /**
+   * `FloxRealising` events on the pod while its closure is fetched: one as soon as the totals are
+   * known, then one per interval while the figures move (the flight's shared tally, so a container
+   * create joining the fetch sees the same). Nothing when every path is already in the store.
+   */
+  #progressReporter(pod: PodSummary, reference: string, job: RealiseJob): { onProgress: () => void; stop: () => void } | undefined {
+    const progress = this.#deps.progress;
+    if (progress === undefined) return undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let posted = '';
+    const post = (message: string): void => {
+      posted = message;
+      void this.#deps.kube.createPodEvent({ pod, type: 'Normal', reason: 'FloxRealising', message }).catch((error: unknown) => {
+        this.#deps.metrics.errors.inc({ code: codeLabel(error) });
+        this.#deps.log.warn('posting the progress event failed', { pod: `${pod.namespace}/${pod.name}`, error });
+      });
+    };
+    const tick = (): void => {
+      const snapshot = progress.snapshot(job);
+      if (snapshot === undefined || snapshot.pathsDone === snapshot.pathsTotal) return;
+      const message = realisingMessage(reference, snapshot);
+      // The rate moves every tick: compare what was done, not the whole line.
+      if (message.replace(/, [0-9.]+ MB\/s$/, '') !== posted.replace(/, [0-9.]+ MB\/s$/, '')) post(message);
+    };
+    return {
+      onProgress: () => {
+        if (timer !== undefined) return;
+        const snapshot = progress.snapshot(job);
+        if (snapshot === undefined || !snapshot.planned || snapshot.pathsTotal === 0) return;
+        post(realisingStartMessage(reference, snapshot));
+        timer = setInterval(tick, progress.intervalMs);
+        timer.unref();
+      },
+      stop: () => clearInterval(timer),
+    };
   }
 }

@@ -29,9 +29,10 @@ export function storeRealiser(options: StoreRealiserOptions): ClosureRealiser & 
         lease: { id: `realise-${job.digest}`, ttlMs: options.leaseTtlMs ?? 15 * 60_000 },
         ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
         onProgress: (event) => {
-          if (event.type === 'resolved') onProgress({ phase: 'resolve', totalBytes: event.narBytes });
+          if (event.type === 'resolved') onProgress({ phase: 'resolve', totalBytes: event.narBytes, totalPaths: event.missing });
           else if (event.type === 'fetch-progress') onProgress({ phase: 'fetch', storePath: event.storePath, bytes: event.bytesOut, totalBytes: event.narSize });
           else if (event.type === 'fetched') onProgress({ phase: 'unpack', storePath: event.storePath, bytes: event.narSize, totalBytes: event.narSize });
+          else if (event.type === 'present') onProgress({ phase: 'present', storePath: event.storePath });
         },
       });
       const bytesByCache: Record<string, number> = {};

@@ -10,10 +10,13 @@ export interface RealiseJob {
 }
 
 export interface RealiseProgressEvent {
+  /** `resolve` (totals known), `fetch` (bytes of one path), `unpack` (a path fetched), `present` (realised by someone else). */
   phase?: string;
   storePath?: string;
   bytes?: number;
   totalBytes?: number;
+  /** With `resolve`: how many store paths must be fetched. */
+  totalPaths?: number;
 }
 
 export interface RealiseOutcome {

@@ -4,6 +4,7 @@
 import type { FloxmetaSource } from '@flox-k8s/config';
 import { isFloxK8sError } from '@flox-k8s/core';
 import type { EnvironmentRef } from '@flox-k8s/lockfile/reference';
+import type { RequestToken } from '../types.ts';
 import type { FloxmetaCache, FloxmetaHit } from './cache.ts';
 import { discoverBranch } from './discover.ts';
 import { FloxmetaTimeoutError, FloxmetaTransportError } from './errors.ts';
@@ -16,6 +17,8 @@ export interface RemoteRead {
   label: string;
   cache: FloxmetaCache;
   ref: EnvironmentRef;
+  /** Used instead of the source's tokenFile (a pod's own token). */
+  token?: RequestToken;
 }
 
 /**
@@ -24,7 +27,7 @@ export interface RemoteRead {
  * (the caller reports the mismatch, as for every source).
  */
 export async function readFromRemote(read: RemoteRead): Promise<FloxmetaHit> {
-  const { source, label, ref, cache } = read;
+  const { source, label, ref, cache, token } = read;
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), source.timeoutMs);
   const late = (cause?: unknown): FloxmetaTimeoutError =>
@@ -36,8 +39,10 @@ export async function readFromRemote(read: RemoteRead): Promise<FloxmetaHit> {
   let authorization: string | undefined;
   try {
     // Sent as Flox's git credential helper makes git send it: user "oauth", the token as password.
-    authorization = source.tokenFile === undefined ? undefined : `Basic ${Buffer.from(`oauth:${await readToken(source.tokenFile, label)}`).toString('base64')}`;
-    transport = new Transport({ baseUrl: source.url, authorization, tokenFile: source.tokenFile, signal: controller.signal, maxBytes: source.maxFetchBytes, label });
+    const secret = token?.value ?? (source.tokenFile === undefined ? undefined : await readToken(source.tokenFile, label));
+    authorization = secret === undefined ? undefined : `Basic ${Buffer.from(`oauth:${secret}`).toString('base64')}`;
+    const tokenFile = token?.origin ?? source.tokenFile;
+    transport = new Transport({ baseUrl: source.url, authorization, tokenFile, signal: controller.signal, maxBytes: source.maxFetchBytes, label });
     const repoUrl = floxmetaRepoUrl(source.url, ref.owner);
     const tip = await discoverBranch(transport, repoUrl, ref, label);
     deadline();

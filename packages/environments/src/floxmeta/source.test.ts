@@ -47,6 +47,24 @@ describe.skipIf(gitSkipReason())('floxmeta source', () => {
     expect(requests.every((r) => r.authorization === floxhubAuthorization(TOKEN))).toBe(true);
   });
 
+  it("a request's own token (a pod's /var/run/secrets/flox.dev) replaces the tokenFile; a wrong one is named by its origin", async () => {
+    const { parseConfig } = await import('@flox-k8s/config');
+    const { sourceReaders } = await import('../index.ts');
+    const source = (cacheDir: string) => parseConfig({ sources: [{ type: 'floxmeta', url: t.server.url, cacheDir: join(t.dir, cacheDir) }] }).sources;
+    // No tokenFile configured: only the request's token gets in.
+    const { value, requests } = await counted(() =>
+      fetchEnvironment(parseReference('acme/hello:1'), sourceReaders(source('cache-pod-token'), { floxhubToken: { value: TOKEN, origin: 'the pod Secret' } })),
+    );
+    expect(value.digest).toBe(t.digest(1));
+    expect(requests.length).toBeGreaterThan(0);
+    expect(requests.every((r) => r.authorization === floxhubAuthorization(TOKEN))).toBe(true);
+    const readers = sourceReaders(source('cache-pod-wrong'), { floxhubToken: { value: 'not-the-token', origin: 'pod secret /var/run/secrets/flox.dev/floxhub-token' } });
+    await expect(fetchEnvironment(parseReference('acme/hello:1'), readers)).rejects.toMatchObject({
+      code: 'FLOXK8S_FLOXMETA_UNAUTHORIZED',
+      message: expect.stringContaining('the token in pod secret /var/run/secrets/flox.dev/floxhub-token was not accepted') as string,
+    });
+  });
+
   it('answers a pinned generation or digest a second time with no request to the remote', async () => {
     const readers = await t.readers();
     const first = await counted(() => fetchEnvironment(parseReference('acme/hello:1'), readers));

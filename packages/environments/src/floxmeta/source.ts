@@ -1,6 +1,6 @@
 import type { FloxmetaSource } from '@flox-k8s/config';
 import type { EnvironmentRef } from '@flox-k8s/lockfile/reference';
-import type { ReferenceSourceReader } from '../types.ts';
+import type { ReferenceSourceReader, RequestToken } from '../types.ts';
 import { FloxmetaCache, type FloxmetaHit } from './cache.ts';
 
 /**
@@ -10,7 +10,7 @@ import { FloxmetaCache, type FloxmetaHit } from './cache.ts';
  * reads the branch tip every time (or within `liveTtlMs`) and fetches only when it moved.
  * The git client loads only when the remote must be asked.
  */
-export function floxmetaSourceReader(source: FloxmetaSource): ReferenceSourceReader {
+export function floxmetaSourceReader(source: FloxmetaSource, token?: RequestToken): ReferenceSourceReader {
   const label = `floxmeta ${source.url}`;
   const cache = new FloxmetaCache(source.cacheDir, source.url);
   return {
@@ -19,7 +19,7 @@ export function floxmetaSourceReader(source: FloxmetaSource): ReferenceSourceRea
       const cached = fromCache(cache, ref, source.liveTtlMs);
       if (cached !== undefined) return cached;
       const { readFromRemote } = await import('./read.ts');
-      return readFromRemote({ source, label, cache, ref });
+      return readFromRemote({ source, label, cache, ref, ...(token === undefined ? {} : { token }) });
     },
   };
 }

@@ -1,0 +1,3 @@
+import { library } from '@flox-k8s/eslint-config';
+
+export default library;
