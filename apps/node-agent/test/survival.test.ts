@@ -144,7 +144,10 @@ describe.skipIf(!canMount)('the agent process survives every bad input of issue 
 
   async function failedPrefetch(name: string, code: string): Promise<void> {
     apiserver.putPod({ metadata: { name, namespace: 'apps', annotations: { 'flox.dev/environment': `acme/${name}` } }, spec: { nodeName: NODE, runtimeClassName: 'flox' } });
-    const event = await until(`the failure event of ${name}`, () => apiserver.events.find((e) => (e['involvedObject'] as { name?: string }).name === name));
+    // Progress events (FloxRealising) may come first; the failure is the Warning.
+    const event = await until(`the failure event of ${name}`, () =>
+      apiserver.events.find((e) => (e['involvedObject'] as { name?: string }).name === name && e['type'] === 'Warning'),
+    );
     expect(event).toMatchObject({ type: 'Warning', reason: 'FloxRealiseFailed' });
     expect(event['message']).toMatch(new RegExp(`^Realise of acme/${name} failed \\(${code}\\): `));
     expect(counter(await metrics(), `flox_agent_errors_total{code="${code}"}`)).toBeGreaterThanOrEqual(1);

@@ -91,10 +91,10 @@ describe('hostile environment sources', () => {
     expect(error?.message).toContain(`hub ${trickleUrl}: GET acme/slow/generations/1/manifest.lock did not finish within its deadline of 700 ms`);
     expect(elapsed).toBeGreaterThanOrEqual(650);
     expect(elapsed).toBeLessThan(5_000);
-    // Through the sources, as the shim and the agent resolve: the source's failure names the deadline.
+    // Through the sources, as the shim and the agent resolve: the only source's failure keeps its code.
     const sources = sourceReaders(parseConfig({ sources: [{ type: 'hub', url: trickleUrl, deadlineMs: 700 }] }).sources);
     await expect(resolveEnvironment(parseReference('acme/slow:1'), sources)).rejects.toMatchObject({
-      code: 'FLOXK8S_ENV_SOURCE_FAILED',
+      code: 'FLOXK8S_DEADLINE_EXCEEDED',
       message: expect.stringContaining('deadline of 700 ms'),
     });
   });

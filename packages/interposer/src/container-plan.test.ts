@@ -124,7 +124,10 @@ describe('flox.dev/nix-mutable', () => {
     const scratch = join(mutableRoot(config.storeRoot), id);
     const overlays = spec.mounts.filter((m) => m.type === 'overlay');
     expect(overlays[0]?.destination).toBe('/nix/store');
-    expect(overlays[0]?.options?.[0]).toBe(`lowerdir=${join(scratch, 'empty')}`);
+    // Lowers: the store view (the closure's entries), then an empty directory (the stub image has no store).
+    expect(overlays[0]?.options?.[0]).toMatch(/^lowerdir=[^:,]+\/\.flox-k8s\/nix-store:/);
+    expect(overlays[0]?.options?.[0]?.endsWith(`:${join(scratch, 'empty')}`)).toBe(true);
+    expect(spec.mounts.filter((m) => m.destination === '/nix/store')).toHaveLength(1);
     expect(overlays.slice(1).map((m) => m.destination)).toEqual([...fixtures.closure].sort());
     expect(statSync(join(scratch, 'store', 'upper'))).toMatchObject({ uid: 1000, gid: 100 });
     expect(statSync(join(scratch, 'store', 'upper')).mode & 0o7777).toBe(0o755);
@@ -140,7 +143,7 @@ describe('flox.dev/nix-mutable', () => {
 
   it("keeps an image's own /nix/store visible: it is the lower layer of /nix/store", async () => {
     const { spec, bundle } = await create({ 'flox.dev/nix-mutable': 'true' }, {}, ['nix/store/00000000000000000000000000000000-from-the-image']);
-    expect(spec.mounts.find((m) => m.destination === '/nix/store')?.options?.[0]).toBe(`lowerdir=${join(bundle, 'rootfs', 'nix', 'store')}`);
+    expect(spec.mounts.find((m) => m.destination === '/nix/store')?.options?.[0]).toMatch(new RegExp(`^lowerdir=[^:,]+:${join(bundle, 'rootfs', 'nix', 'store').replaceAll('.', '\\.')}$`));
   });
 
   it('sweeps the scratch of containers whose bundle containerd removed, and of creates that died half-way', async () => {

@@ -54,7 +54,7 @@ describe('flox.dev/nix-mutable overlays', () => {
       destination: '/nix/store',
       type: 'overlay',
       source: 'overlay',
-      options: [`lowerdir=${SCRATCH}/empty`, `upperdir=${SCRATCH}/store/upper`, `workdir=${SCRATCH}/store/work`, 'nosuid', 'nodev'],
+      options: [`lowerdir=${mutable().storeView.hostPath}:${SCRATCH}/empty`, `upperdir=${SCRATCH}/store/upper`, `workdir=${SCRATCH}/store/work`, 'nosuid', 'nodev'],
     });
     const base = BUSYBOX.slice('/nix/store/'.length);
     expect(mounts[1]?.options).toEqual([
