@@ -31,9 +31,9 @@ function hubSource(input: { url?: string; tokenFile?: string | undefined } = {})
 describe('publishEnvironmentToHub', () => {
   it('publishes the next generations over PUT; the hub and its directory then resolve them', async () => {
     const second = new TextEncoder().encode(`${new TextDecoder().decode(bytes).trimEnd()}\n\n`);
-    expect(await publishEnvironmentToHub(hubSource(), 'acme', 'hello', bytes)).toEqual({ generation: 1, digest: lockfileDigest(bytes) });
+    expect(await publishEnvironmentToHub(hubSource(), 'acme', 'hello', bytes)).toEqual({ generation: 1, digest: lockfileDigest(bytes), sboms: [] });
     hub.requests.length = 0;
-    expect(await publishEnvironmentToHub(hubSource(), 'acme', 'hello', second)).toEqual({ generation: 2, digest: lockfileDigest(second) });
+    expect(await publishEnvironmentToHub(hubSource(), 'acme', 'hello', second)).toEqual({ generation: 2, digest: lockfileDigest(second), sboms: [] });
     expect(hub.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
       'GET /envs/acme/hello/live',
       'PUT /envs/acme/hello/generations/2/manifest.lock',
