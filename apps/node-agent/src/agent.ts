@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { ENVIRONMENTS_PATH } from '@flox-k8s/agent-protocol';
+import { ENVIRONMENTS_PATH, STATUS_PATH } from '@flox-k8s/agent-protocol';
 import type { ResolvedEnvironment } from '@flox-k8s/environments';
 import { cacheConfigs } from '@flox-k8s/config';
 import { listenPatchService } from '@flox-k8s/interposer';
@@ -23,6 +23,9 @@ import { environmentResolver } from './prefetch/resolver.ts';
 import { RealiseCoordinator } from './realise/coordinator.ts';
 import { listenRealiseSocket } from './realise/socket-server.ts';
 import { storeRealiser } from './realise/store-realiser.ts';
+import { GcHistory } from './status/gc-history.ts';
+import { statusRoute } from './status/status-route.ts';
+import { AGENT_VERSION } from './version.ts';
 
 export const ENABLED_LABEL = 'flox.dev/enabled';
 
@@ -51,6 +54,7 @@ export interface RunningAgent {
  */
 export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
   const { config, log, kube, nodeName } = deps;
+  const startedAt = new Date();
   const settings = config.agent;
   const metrics = createMetrics();
   const readiness = new Readiness();
@@ -139,6 +143,16 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
       }),
     );
 
+    // GET /status: version, readiness, store usage and the GC loop's last passes.
+    const gcHistory = new GcHistory();
+    observability.mount(
+      STATUS_PATH,
+      statusRoute({ node: nodeName, system: config.system, version: AGENT_VERSION, startedAt, readiness, store, gc: { ...settings.gc, history: gcHistory } }, (error) => {
+        metrics.errors.inc({ code: codeLabel(error) });
+        log.error('GET /status failed', { code: codeLabel(error), error });
+      }),
+    );
+
     const leases = new PodLeases(store, settings.leaseTtlSeconds * 1000);
     leases.start();
     stops.push(() => leases.stop());
@@ -209,7 +223,15 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
       stops.push(() => clearInterval(timer));
     }
 
-    const gc = startGcLoop({ store, intervalMs: settings.gc.intervalSeconds * 1000, highWatermark: settings.gc.highWatermark, lowWatermark: settings.gc.lowWatermark, metrics, log });
+    const gc = startGcLoop({
+      store,
+      intervalMs: settings.gc.intervalSeconds * 1000,
+      highWatermark: settings.gc.highWatermark,
+      lowWatermark: settings.gc.lowWatermark,
+      metrics,
+      log,
+      onPass: (pass) => gcHistory.record(pass),
+    });
     stops.push(() => gc.stop());
 
     await kube.patchNodeLabels(nodeName, { [ENABLED_LABEL]: 'true' });
