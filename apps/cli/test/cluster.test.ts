@@ -3,11 +3,12 @@
 // with a store realised from the Nix fixture's signed loopback cache and pods seen through
 // its watch; beside them an agent pod that is down and one from before GET /status existed.
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { agentProcessLauncher, startFleetHarness, writeKubeconfig, type FleetHarness } from '@flox-k8s/fleet-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import type { StatusJson, WhoUsesJson } from '../src/index.ts';
 import { NODE_AGENT_DIR, nodeAgentProgram } from './agent-program.ts';
 import { removeBundle, runCli, writeConfig, type CliRun } from './run-cli.ts';
@@ -68,6 +69,26 @@ describe('who-uses', () => {
     expect(allowed).toMatchObject({ code: 0, stderr: '', stdout: run.stdout });
   });
 
+  it('takes the package as one argument: <name>@<range>, <name>, or a store path', async () => {
+    const flags = await cli(['who-uses', '--package', 'hello-flox', '--versions', '>=1.0 <2', ...kube, '--allow-incomplete', '-o', 'json']);
+    const argument = await cli(['who-uses', 'hello-flox@>=1.0 <2', ...kube, '--allow-incomplete', '-o', 'json']);
+    expect(argument.code).toBe(0);
+    expect(argument.json<WhoUsesJson>()).toEqual(flags.json<WhoUsesJson>());
+    expect(argument.json<WhoUsesJson>().matches.map((m) => m.node)).toEqual(['node-a', 'node-b']);
+
+    const exact = await cli(['who-uses', 'hello-flox@1.0', ...kube, '--allow-incomplete', '-o', 'json']);
+    expect(exact.json<WhoUsesJson>().matches.map((m) => m.node)).toEqual(['node-a', 'node-b']);
+    const other = await cli(['who-uses', 'hello-flox@1.1', ...kube, '--allow-incomplete', '-o', 'json']);
+    expect(other.json<WhoUsesJson>().matches).toEqual([]);
+    const anyVersion = await cli(['who-uses', 'hello-flox', ...kube, '--allow-incomplete', '-o', 'json']);
+    expect(anyVersion.json<WhoUsesJson>().matches.map((m) => m.node)).toEqual(['node-a', 'node-b']);
+
+    const tree = harness.fixtures.storePaths.tree;
+    const byPath = await cli(['who-uses', tree, ...kube, '--allow-incomplete', '-o', 'json']);
+    expect(byPath.json<WhoUsesJson>()).toMatchObject({ query: tree, matches: [{ node: 'node-a', packages: [{ storePath: tree }] }] });
+    expect(byPath.json<WhoUsesJson>().matches).toHaveLength(1);
+  });
+
   it('--output json gives the structured result (also on exit 1) and the error as JSON on stderr', async () => {
     const { full } = harness.environments;
     const run = await cli(['who-uses', '--store-path', harness.fixtures.storePaths.tree, ...kube, '-o', 'json']);
@@ -106,8 +127,14 @@ describe('who-uses', () => {
   it.each([
     [['--package', 'xz', '--versions', '>=5.6.0 <<5.6.1'], /^--versions: .*\(FLOXK8S_SBOM_VERSION_RANGE_INVALID\)$/],
     [['--store-path', '/etc/passwd'], /^--store-path: .*\(FLOXK8S_SBOM_PACKAGE_SELECTOR_INVALID\)$/],
-    [[], /^give --package <name> \[--versions <range>\] or --store-path <path>$/],
-    [['--package', 'xz', '--store-path', '/nix/store/00000000000000000000000000000000-xz-5.6.0'], /^give --package/],
+    [[], /^give <name>\[@<version range>\], --package <name> \[--versions <range>\] or --store-path <path>$/],
+    [['--package', 'xz', '--store-path', '/nix/store/00000000000000000000000000000000-xz-5.6.0'], /^give <name>/],
+    [['xz@>=5.6.0 <<5.6.1'], /^<query>: .*\(FLOXK8S_SBOM_VERSION_RANGE_INVALID\)$/],
+    [['xz@~5.6'], /^<query>: .*\(FLOXK8S_SBOM_VERSION_RANGE_INVALID\)$/],
+    [['@5.6.0'], /^<query>: expected <name>\[@<version range>\], got "@5.6.0"$/],
+    [['/etc/passwd'], /^<query>: .*\(FLOXK8S_SBOM_PACKAGE_SELECTOR_INVALID\)$/],
+    [['xz', '--package', 'xz'], /^give the package as <query> or with --package\/--versions\/--store-path, not both$/],
+    [['xz', '--versions', '>=1'], /not both$/],
     [['--versions', '>=1'], /^--versions goes with --package$/],
     [['--package', 'xz', '--timeout', '0'], /^--timeout: /],
     [['--package', 'xz', '--namespace', 'Not_A_Namespace'], /^--namespace: expected a namespace name/],
@@ -236,5 +263,56 @@ describe('reaching the cluster', () => {
     expect([lonely.code, lonely.error().code]).toEqual([1, 'FLOXK8S_CLI_FLEET_INCOMPLETE']);
     expect(lonely.error().message).toBe('1 of 1 node agent could not answer: node-z (FLOXK8S_FLEET_AGENT_UNREACHABLE); what their nodes hold is missing from the answer');
     expect(lonely.json<WhoUsesJson>()).toMatchObject({ complete: false, matches: [] });
+  });
+});
+
+describe('the CLI\'s RBAC (apps/node-agent/deploy/cli-rbac.yaml)', () => {
+  interface Rule { apiGroups: string[]; resources: string[]; verbs: string[] }
+
+  /** The request's RBAC attributes, as the API server derives them (core group only: all the CLI calls). */
+  function attributes(method: string, path: string): { namespace: string; resource: string; verb: string } {
+    const url = new URL(path, 'http://x');
+    const m = /^\/api\/v1\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+)(?:\/([^/]+))?)?/.exec(url.pathname);
+    if (m === null || method !== 'GET') throw new Error(`not a namespaced core GET: ${method} ${path}`);
+    const [, namespace, resource, name, subresource] = m as unknown as [string, string, string, string | undefined, string | undefined];
+    const verb = name !== undefined ? 'get' : url.searchParams.get('watch') === 'true' ? 'watch' : 'list';
+    return { namespace, resource: subresource === undefined ? resource : `${resource}/${subresource}`, verb };
+  }
+
+  it('allows every request status and who-uses make, and nothing outside the agents\' namespace', async () => {
+    const file = join(NODE_AGENT_DIR, 'deploy', 'cli-rbac.yaml');
+    const [role] = parseAllDocuments(await readFile(file, 'utf8')).map((d) => d.toJS() as { kind: string; metadata: { name: string; namespace: string }; rules: Rule[] });
+    expect(role).toMatchObject({ kind: 'Role', metadata: { name: 'flox-k8s-cli', namespace: 'flox-system' } });
+
+    // The CLI talks to the fake API server through this recording proxy; the agents, beside it, do not.
+    const seen: Array<{ method: string; path: string }> = [];
+    const upstream = new URL(harness.apiserver.url);
+    const proxy = createServer((req, res) => {
+      seen.push({ method: req.method ?? '', path: req.url ?? '' });
+      const out = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      });
+      out.on('error', () => res.writeHead(502).end());
+      req.pipe(out);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    try {
+      const kubeconfig = await writeKubeconfig(join(harness.dir, 'recorded-kubeconfig'), `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`);
+      const status = await cli(['status', '--kubeconfig', kubeconfig, '--allow-incomplete', '-o', 'json']);
+      const who = await cli(['who-uses', 'hello-flox@1.0', '--kubeconfig', kubeconfig, '--allow-incomplete', '-o', 'json']);
+      expect([status.code, who.code]).toEqual([0, 0]);
+      expect(who.json<WhoUsesJson>().matches).toHaveLength(2);
+    } finally {
+      await new Promise((r) => proxy.close(r));
+    }
+
+    const asked = seen.map((r) => attributes(r.method, r.path));
+    // Non-vacuous: the agents were listed and each asked through its pod proxy.
+    expect(new Set(asked.map((a) => `${a.verb} ${a.resource}`))).toEqual(new Set(['list pods', 'get pods/proxy']));
+    for (const a of asked) {
+      expect(a.namespace).toBe(role!.metadata.namespace);
+      expect(role!.rules.some((r) => r.apiGroups.includes('') && r.resources.includes(a.resource) && r.verbs.includes(a.verb)), `${a.verb} ${a.resource}`).toBe(true);
+    }
   });
 });

@@ -1,4 +1,4 @@
-import type { WhoUsesResult } from '@flox-k8s/fleet';
+import type { PackageQuery, WhoUsesResult } from '@flox-k8s/fleet';
 import { z } from 'zod';
 import { addClusterOptions, clusterClient, clusterFlags, fleetOptions, incompleteness } from '../cluster.ts';
 import { defineCommand } from '../command.ts';
@@ -31,10 +31,31 @@ function render(result: WhoUsesResult): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * The query from `<query>` or the flags (one of them): `/…` is a store path, `name@range` splits
+ * at the first `@` (Nix package names have none; a range may hold spaces, so it is one argument).
+ */
+function packageQuery(flags: { query?: string | undefined; package?: string | undefined; versions?: string | undefined; storePath?: string | undefined }): PackageQuery {
+  if (flags.query !== undefined) {
+    if (flags.package !== undefined || flags.versions !== undefined || flags.storePath !== undefined) throw new CliUsageError('give the package as <query> or with --package/--versions/--store-path, not both');
+    if (flags.query.startsWith('/')) return { storePath: flags.query };
+    const at = flags.query.indexOf('@');
+    if (at === -1) return { name: flags.query };
+    if (at === 0) throw new CliUsageError(`<query>: expected <name>[@<version range>], got "${flags.query}"`);
+    return { name: flags.query.slice(0, at), versions: flags.query.slice(at + 1) };
+  }
+  if (flags.versions !== undefined && flags.package === undefined) throw new CliUsageError('--versions goes with --package');
+  if ((flags.package === undefined) === (flags.storePath === undefined)) throw new CliUsageError('give <name>[@<version range>], --package <name> [--versions <range>] or --store-path <path>');
+  return flags.storePath !== undefined ? { storePath: flags.storePath } : { name: flags.package as string, ...(flags.versions === undefined ? {} : { versions: flags.versions }) };
+}
+
 export const whoUsesCommand = defineCommand({
   name: 'who-uses',
   summary: 'which environments on which nodes hold a package, and which pods use them (asks every node agent through the API server)',
   help: `
+The package is given as one argument, <name>[@<version range>] or a store path, or with
+--package/--versions or --store-path.
+
 Asks every node agent, through the Kubernetes API server's pod proxy, for what its node has
 realised (GET /environments), and matches each environment's closure: by package name and
 a Nix version range (compared in Nix's order, as builtins.compareVersions), or by store path.
@@ -47,9 +68,12 @@ agent pod was found (FLOXK8S_CLI_NO_AGENTS) or the API server failed; 2 usage.
 The caller needs RBAC: list pods and get pods/proxy in the agents' namespace.
 
 Examples:
+  flox-k8s who-uses 'xz@>=5.6.0 <=5.6.1'
+  flox-k8s who-uses openssl@3.0.13
   flox-k8s who-uses --package xz --versions '>=5.6.0 <=5.6.1'
   flox-k8s who-uses --package openssl --versions '<3.0.14' --output json
   flox-k8s who-uses --store-path /nix/store/…-openssl-3.0.13`,
+  arguments: [{ name: 'query', description: '<name>[@<version range>] (e.g. \'xz@>=5.6.0 <=5.6.1\', openssl@3.0.13) or a store path', required: false }],
   options(cmd) {
     cmd
       .option('--package <name>', 'package name, as the SBOM names it (the lockfile\'s pname, else the store path\'s)')
@@ -62,18 +86,17 @@ Examples:
       package: z.string().min(1).optional(),
       versions: z.string().min(1).optional(),
       storePath: z.string().min(1).optional(),
+      query: z.string().min(1, 'expected <name>[@<version range>] or a store path').optional(),
       output: outputSchema,
     }),
   async run(flags, ctx) {
-    if (flags.versions !== undefined && flags.package === undefined) throw new CliUsageError('--versions goes with --package');
-    if ((flags.package === undefined) === (flags.storePath === undefined)) throw new CliUsageError('give --package <name> [--versions <range>] or --store-path <path>');
-    const query = flags.storePath !== undefined ? { storePath: flags.storePath } : { name: flags.package as string, ...(flags.versions === undefined ? {} : { versions: flags.versions }) };
+    const query = packageQuery(flags);
     // The query is checked before anything is asked: a bad range is a usage error.
     const [{ whoUses }, { packageMatcher }] = await Promise.all([import('@flox-k8s/fleet'), import('@flox-k8s/sbom')]);
     try {
       packageMatcher(query);
     } catch (error) {
-      const flag = flags.storePath !== undefined ? '--store-path' : flags.versions !== undefined ? '--versions' : '--package';
+      const flag = flags.query !== undefined ? '<query>' : flags.storePath !== undefined ? '--store-path' : flags.versions !== undefined ? '--versions' : '--package';
       throw new CliUsageError(`${flag}: ${(error as Error).message} (${(error as { code?: string }).code ?? 'invalid'})`, { cause: error });
     }
     const kube = await clusterClient(flags, ctx.env);
