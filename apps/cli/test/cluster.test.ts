@@ -3,7 +3,7 @@
 // with a store realised from the Nix fixture's signed loopback cache and pods seen through
 // its watch; beside them an agent pod that is down and one from before GET /status existed.
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
-import { createServer, request } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { agentProcessLauncher, startFleetHarness, writeKubeconfig, type FleetHarness } from '@flox-k8s/fleet-harness';
@@ -11,12 +11,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import type { StatusJson, WhoUsesJson } from '../src/index.ts';
 import { NODE_AGENT_DIR, nodeAgentProgram } from './agent-program.ts';
+import { startRecordingProxy, type RecordingProxy } from './recording-proxy.ts';
 import { removeBundle, runCli, writeConfig, type CliRun } from './run-cli.ts';
 
 let harness: FleetHarness;
 let config: string;
 let kube: string[];
 let agentVersion: string;
+/** The CLI's own way to the API server, recorded (the agents' requests do not pass it). */
+let recorder: RecordingProxy;
+let recorded: string[];
 
 /** The rows of the first table in `stdout`, split at runs of two or more spaces. */
 function tableRows(stdout: string): string[][] {
@@ -40,10 +44,13 @@ beforeAll(async () => {
   });
   config = await writeConfig(harness.dir);
   kube = ['--kubeconfig', harness.kubeconfig];
+  recorder = await startRecordingProxy(harness.apiserver.url);
+  recorded = ['--kubeconfig', await writeKubeconfig(join(harness.dir, 'recorded-kubeconfig'), recorder.url)];
   agentVersion = (JSON.parse(await readFile(join(NODE_AGENT_DIR, 'package.json'), 'utf8')) as { version: string }).version;
 }, 300_000);
 
 afterAll(async () => {
+  await recorder?.close();
   await harness?.close();
   await removeBundle();
 });
@@ -139,11 +146,11 @@ describe('who-uses', () => {
     [['--package', 'xz', '--timeout', '0'], /^--timeout: /],
     [['--package', 'xz', '--namespace', 'Not_A_Namespace'], /^--namespace: expected a namespace name/],
   ])('refuses %j as a usage error (exit 2) before asking anyone', async (args, message) => {
-    const before = harness.apiserver.requests.length;
-    const run = await cli(['who-uses', ...args, ...kube, '-o', 'json']);
+    const before = recorder.seen.length;
+    const run = await cli(['who-uses', ...args, ...recorded, '-o', 'json']);
     expect([run.code, run.stdout, run.error().code]).toEqual([2, '', 'FLOXK8S_CLI_USAGE']);
     expect(run.error().message).toMatch(message);
-    expect(harness.apiserver.requests.length).toBe(before);
+    expect(recorder.seen.length).toBe(before);
   });
 });
 
@@ -284,30 +291,13 @@ describe('the CLI\'s RBAC (apps/node-agent/deploy/cli-rbac.yaml)', () => {
     const [role] = parseAllDocuments(await readFile(file, 'utf8')).map((d) => d.toJS() as { kind: string; metadata: { name: string; namespace: string }; rules: Rule[] });
     expect(role).toMatchObject({ kind: 'Role', metadata: { name: 'flox-k8s-cli', namespace: 'flox-system' } });
 
-    // The CLI talks to the fake API server through this recording proxy; the agents, beside it, do not.
-    const seen: Array<{ method: string; path: string }> = [];
-    const upstream = new URL(harness.apiserver.url);
-    const proxy = createServer((req, res) => {
-      seen.push({ method: req.method ?? '', path: req.url ?? '' });
-      const out = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      });
-      out.on('error', () => res.writeHead(502).end());
-      req.pipe(out);
-    });
-    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-    try {
-      const kubeconfig = await writeKubeconfig(join(harness.dir, 'recorded-kubeconfig'), `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`);
-      const status = await cli(['status', '--kubeconfig', kubeconfig, '--allow-incomplete', '-o', 'json']);
-      const who = await cli(['who-uses', 'hello-flox@1.0', '--kubeconfig', kubeconfig, '--allow-incomplete', '-o', 'json']);
-      expect([status.code, who.code]).toEqual([0, 0]);
-      expect(who.json<WhoUsesJson>().matches).toHaveLength(2);
-    } finally {
-      await new Promise((r) => proxy.close(r));
-    }
+    const start = recorder.seen.length;
+    const status = await cli(['status', ...recorded, '--allow-incomplete', '-o', 'json']);
+    const who = await cli(['who-uses', 'hello-flox@1.0', ...recorded, '--allow-incomplete', '-o', 'json']);
+    expect([status.code, who.code]).toEqual([0, 0]);
+    expect(who.json<WhoUsesJson>().matches).toHaveLength(2);
 
-    const asked = seen.map((r) => attributes(r.method, r.path));
+    const asked = recorder.seen.slice(start).map((r) => attributes(r.method, r.path));
     // Non-vacuous: the agents were listed and each asked through its pod proxy.
     expect(new Set(asked.map((a) => `${a.verb} ${a.resource}`))).toEqual(new Set(['list pods', 'get pods/proxy']));
     for (const a of asked) {
