@@ -6,6 +6,7 @@ import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { NodeStatus } from '@flox-k8s/agent-protocol';
 import { agentProcessLauncher, startFleetHarness, writeKubeconfig, type FleetHarness } from '@flox-k8s/fleet-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
@@ -215,6 +216,61 @@ describe('status', () => {
     expect(lines.filter((l) => l.includes('FLOXK8S_FLEET_AGENT_UNREACHABLE')).map((l) => l.trim().split(' ')[0])).toEqual(['/status', '/environments']);
     expect(lines).toContain('node-d  flox-system/flox-node-agent-node-d');
     expect(lines.at(-2)).toBe('4 node agents: 2 answered, 2 could not (the answer is incomplete)');
+  });
+});
+
+describe('status of an agent that answers but is not ready', () => {
+  it('shows NOT READY with the failed checks and the last collection, exit 0 (an answer, not a failure)', async () => {
+    // A mock agent (a loopback server) in its own namespace, answering a valid NodeStatus.
+    const status: NodeStatus = {
+      apiVersion: 'flox.dev/v1alpha1',
+      kind: 'NodeStatus',
+      node: 'node-u',
+      system: 'x86_64-linux',
+      agent: { version: '9.9.9', startedAt: '2026-01-02T03:00:00.000Z', ready: false, checks: [{ name: 'socket', ok: true }, { name: 'watch', ok: false }, { name: 'install', ok: false }] },
+      store: { root: '/var/lib/flox-k8s', paths: 12, narBytes: 3_456_789, disk: { totalBytes: 1000, usedBytes: 900 } },
+      gc: {
+        intervalSeconds: 300,
+        highWatermark: 0.85,
+        lowWatermark: 0.7,
+        passes: 7,
+        last: { startedAt: '2026-01-02T03:04:00.000Z', finishedAt: '2026-01-02T03:04:05.678Z', outcome: 'skipped', freedBytes: 0, deletedPaths: 0, disk: { totalBytes: 1000, usedBytes: 600 } },
+        lastCollection: { startedAt: '2026-01-02T02:59:00.000Z', finishedAt: '2026-01-02T02:59:01.000Z', outcome: 'collected', freedBytes: 1_536_000, deletedPaths: 1 },
+      },
+    };
+    const mockAgent = createServer((req, res) => {
+      if (req.url === '/status') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(status));
+      if (req.url === '/environments') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ apiVersion: 'flox.dev/v1alpha1', kind: 'NodeEnvironments', node: 'node-u', system: 'x86_64-linux', environments: [] }));
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => mockAgent.listen(0, '127.0.0.1', r));
+    try {
+      harness.apiserver.putPod({
+        metadata: { name: 'flox-node-agent-node-u', namespace: 'unready', labels: { 'app.kubernetes.io/name': 'flox-node-agent' } },
+        spec: { nodeName: 'node-u', containers: [{ name: 'agent', ports: [{ name: 'metrics', containerPort: (mockAgent.address() as AddressInfo).port, protocol: 'TCP' }] }] },
+        status: { phase: 'Running', podIP: '127.0.0.1' },
+      });
+      const human = await cli(['status', ...kube, '-n', 'unready']);
+      expect(human).toMatchObject({ code: 0, stderr: '' });
+      expect(human.stdout).toBe(
+        [
+          'node-u  unready/flox-node-agent-node-u  agent 9.9.9  NOT READY (watch, install failed)',
+          '  store         12 paths, 3.5 MB in /var/lib/flox-k8s; file system 90% used (GC above 85%, down to 70%)',
+          '  last GC       2026-01-02T03:04:05Z skipped (file system 60% used)',
+          '  last collect  2026-01-02T02:59:01Z collected 1.5 MB (1 path)',
+          '  environments  0 realised, 0 pods using them',
+          '',
+          '1 node agent: 1 answered',
+          '',
+        ].join('\n'),
+      );
+      const json = await cli(['status', ...kube, '-n', 'unready', '-o', 'json']);
+      expect(json.code).toBe(0);
+      expect(json.json<StatusJson>()).toEqual({ complete: true, nodes: [{ node: 'node-u', agent: { namespace: 'unready', pod: 'flox-node-agent-node-u', node: 'node-u', port: (mockAgent.address() as AddressInfo).port }, ok: true, status, environments: [], errors: [] }] });
+    } finally {
+      mockAgent.closeAllConnections();
+      await new Promise((r) => mockAgent.close(r));
+    }
   });
 });
 
