@@ -10,6 +10,12 @@ export interface CliEnv {
   path: string;
   /** Where relative paths on the command line resolve: pnpm's `INIT_CWD` (scripts run in the package dir), else the cwd. */
   cwd: string;
+  /** `KUBECONFIG` as given (kubectl's: one file, or several joined with `:`). */
+  kubeconfig: string | undefined;
+  /** `HOME`, for `~/.kube/config`. */
+  home: string | undefined;
+  /** Running in a pod: `KUBERNETES_SERVICE_HOST` and `_PORT` are set (the service account's credentials apply). */
+  inCluster: boolean;
 }
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): CliEnv {
@@ -19,6 +25,9 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): CliEnv {
     configExplicit: configured !== undefined,
     path: env['PATH'] ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     cwd: nonEmpty(env['INIT_CWD']) ?? process.cwd(),
+    kubeconfig: nonEmpty(env['KUBECONFIG']),
+    home: nonEmpty(env['HOME']),
+    inCluster: nonEmpty(env['KUBERNETES_SERVICE_HOST']) !== undefined && nonEmpty(env['KUBERNETES_SERVICE_PORT']) !== undefined,
   };
 }
 

@@ -29,6 +29,30 @@ export class DoctorProblemsError extends CliError {
   }
 }
 
+/** No kubeconfig to use, or one that cannot be loaded (`who-uses`, `status`). */
+export class CliKubeconfigError extends CliError {
+  static override readonly code = 'FLOXK8S_CLI_KUBECONFIG' as const;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(CliKubeconfigError.code, message, options);
+  }
+}
+
+/** No node agent pod matched the namespace and selector: nothing could be asked. */
+export class CliNoAgentsError extends CliError {
+  static override readonly code = 'FLOXK8S_CLI_NO_AGENTS' as const;
+  constructor(message: string) {
+    super(CliNoAgentsError.code, message);
+  }
+}
+
+/** Some node agents could not answer (without `--allow-incomplete`), or none did: the answer may miss what they hold. */
+export class CliFleetIncompleteError extends CliError {
+  static override readonly code = 'FLOXK8S_CLI_FLEET_INCOMPLETE' as const;
+  constructor(message: string) {
+    super(CliFleetIncompleteError.code, message);
+  }
+}
+
 /** The code a failure is reported under; errors from outside flox-k8s get one too. */
 export const UNEXPECTED_CODE = 'FLOXK8S_CLI_UNEXPECTED';
 

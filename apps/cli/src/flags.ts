@@ -58,10 +58,13 @@ function checkWith(schema: z.ZodType, value: unknown, ctx: z.RefinementCtx): voi
   if (!result.success) for (const issue of result.error.issues) ctx.addIssue({ code: 'custom', message: issue.message });
 }
 
+/** A Nix system (`x86_64-linux`), checked as the config file's `system`. */
+export const systemFlag = z.string().superRefine((system, ctx) => checkWith(shimConfigSchema.shape.system, system, ctx));
+
 export const configFlags = (env: CliEnv) =>
   z.object({
     config: pathFlag(env).optional(),
-    system: z.string().optional().superRefine((system, ctx) => checkWith(shimConfigSchema.shape.system, system, ctx)),
+    system: systemFlag.optional(),
   });
 
 export const sourceFlags = (env: CliEnv) =>

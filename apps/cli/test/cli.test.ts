@@ -20,7 +20,7 @@ describe('flox-k8s command line', () => {
   it('prints help and its version with exit 0; CLI_VERSION is package.json\'s', async () => {
     const help = await runCli(['--help'], { config });
     expect(help.code).toBe(0);
-    for (const command of ['publish', 'resolve', 'realise', 'sbom', 'doctor']) expect(help.stdout).toContain(`\n  ${command} `);
+    for (const command of ['publish', 'resolve', 'realise', 'sbom', 'who-uses', 'doctor', 'status']) expect(help.stdout).toContain(`\n  ${command} `);
     expect(help.stdout).toContain('Exit codes: 0 ok, 1 the command failed');
     const sub = await runCli(['realise', '--help'], { config });
     expect(sub.code).toBe(0);

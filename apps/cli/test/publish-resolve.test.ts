@@ -42,11 +42,12 @@ const targets = (): Target[] => [
 describe('publish and resolve', () => {
   it.each(['dir', 'hub'] as const)('%s: publish prints owner/name:N and owner/name@sha256:…; resolve gives generation, digest and store paths per system', async (kind) => {
     const target = targets().find((t) => t.kind === kind) as Target;
-    const one = await runCli(['publish', `acme/hello-${kind}`, 'first.lock', ...target.to], { config, cwd: dir });
+    // These store paths are in no cache here: publish the lockfiles alone (publish-sbom.test.ts has the SBOMs).
+    const one = await runCli(['publish', `acme/hello-${kind}`, 'first.lock', ...target.to, '--no-sbom'], { config, cwd: dir });
     expect(one).toMatchObject({ code: 0, stderr: '' });
     expect(one.stdout).toBe(`acme/hello-${kind}:1\nacme/hello-${kind}@sha256:${sha256(first)}\n`);
 
-    const two = await runCli(['publish', `acme/hello-${kind}`, '-', ...target.to, '--output', 'json'], { config, cwd: dir, stdin: second });
+    const two = await runCli(['publish', `acme/hello-${kind}`, '-', ...target.to, '--no-sbom', '--output', 'json'], { config, cwd: dir, stdin: second });
     expect(two.code).toBe(0);
     expect(two.json<PublishJson>()).toEqual({
       environment: `acme/hello-${kind}`,
@@ -55,6 +56,7 @@ describe('publish and resolve', () => {
       reference: `acme/hello-${kind}:2`,
       pinned: `acme/hello-${kind}@sha256:${sha256(second)}`,
       target: kind === 'dir' ? `dir ${join(dir, 'dir-hub')}` : `hub ${hub.url}/envs`,
+      sboms: [],
     });
 
     const live = await runCli(['resolve', `acme/hello-${kind}`, ...target.source, '-o', 'json'], { config, cwd: dir });
@@ -131,7 +133,7 @@ describe('publish and resolve', () => {
     const open = await serveHub(join(dir, 'open-hub'));
     try {
       const url = `${open.url.replace('http://', 'http://ci-user:hunter2-pw@')}/envs`;
-      const run = await runCli(['publish', 'acme/open', 'first.lock', '--to', url, '-o', 'json'], { config, cwd: dir });
+      const run = await runCli(['publish', 'acme/open', 'first.lock', '--to', url, '--no-sbom', '-o', 'json'], { config, cwd: dir });
       expect(run.code).toBe(0);
       expect(run.json<PublishJson>().target).toBe(`hub ${open.url.replace('http://', 'http://***@')}/envs`);
       expect(run.stdout + run.stderr).not.toContain('hunter2-pw');

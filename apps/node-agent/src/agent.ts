@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { ENVIRONMENTS_PATH } from '@flox-k8s/agent-protocol';
+import { ENVIRONMENTS_PATH, STATUS_PATH } from '@flox-k8s/agent-protocol';
 import type { ResolvedEnvironment } from '@flox-k8s/environments';
 import { activateMode } from '@flox-k8s/lockfile';
 import { cacheConfigs } from '@flox-k8s/config';
@@ -28,6 +28,9 @@ import { RealiseCoordinator } from './realise/coordinator.ts';
 import { RealiseProgress } from './realise/progress.ts';
 import { listenRealiseSocket } from './realise/socket-server.ts';
 import { storeRealiser } from './realise/store-realiser.ts';
+import { GcHistory } from './status/gc-history.ts';
+import { statusRoute } from './status/status-route.ts';
+import { AGENT_VERSION } from './version.ts';
 
 export const ENABLED_LABEL = 'flox.dev/enabled';
 
@@ -56,6 +59,7 @@ export interface RunningAgent {
  */
 export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
   const { config, log, kube, nodeName } = deps;
+  const startedAt = new Date();
   const settings = config.agent;
   const metrics = createMetrics();
   const readiness = new Readiness();
@@ -157,6 +161,16 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
       }),
     );
 
+    // GET /status: version, readiness, store usage and the GC loop's last passes.
+    const gcHistory = new GcHistory();
+    observability.mount(
+      STATUS_PATH,
+      statusRoute({ node: nodeName, system: config.system, version: AGENT_VERSION, startedAt, readiness, store, gc: { ...settings.gc, history: gcHistory } }, (error) => {
+        metrics.errors.inc({ code: codeLabel(error) });
+        log.error('GET /status failed', { code: codeLabel(error), error });
+      }),
+    );
+
     const leases = new PodLeases(store, settings.leaseTtlSeconds * 1000, (error, podUid) => reportTaskError(sink, 'lease-renewal', error, { podUid }));
     leases.start();
     stops.push(() => leases.stop());
@@ -231,7 +245,15 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
       stops.push(() => clearInterval(timer));
     }
 
-    const gc = startGcLoop({ store, intervalMs: settings.gc.intervalSeconds * 1000, highWatermark: settings.gc.highWatermark, lowWatermark: settings.gc.lowWatermark, metrics, log });
+    const gc = startGcLoop({
+      store,
+      intervalMs: settings.gc.intervalSeconds * 1000,
+      highWatermark: settings.gc.highWatermark,
+      lowWatermark: settings.gc.lowWatermark,
+      metrics,
+      log,
+      onPass: (pass) => gcHistory.record(pass),
+    });
     stops.push(() => gc.stop());
     // flox.dev/nix-mutable scratch of containers containerd has deleted. Bundles are host paths, reached
     // through `hostProcRoot`; creates sweep too, this catches the scratch of the last one.

@@ -9,7 +9,7 @@
  * in a root-only directory (see `patch-protocol.ts`).
  *
  * The environment listing: `GET /environments` and `GET /environments/<digest>/sbom` on
- * the agent's HTTP port (see `environments-api.ts`).
+ * the agent's HTTP port (see `environments-api.ts`); its status: `GET /status` (see `status-api.ts`).
  * @module
  */
 export {
@@ -54,3 +54,4 @@ export {
   type PodUse,
   type SbomFormat,
 } from './environments-api.ts';
+export { STATUS_PATH, nodeStatusSchema, type FileSystemUsage, type GcPassReport, type NodeStatus } from './status-api.ts';

@@ -12,7 +12,7 @@ export { publishEnvironment, type PublishedEnvironment, type PublishOptions, typ
 export { readPublishedSbom, MAX_SBOM_BYTES } from './published-sbom.ts';
 export { sbomFileName, sbomPath, type PublishedSbomFormat } from './sbom-layout.ts';
 export { publishEnvironmentToHub } from './publish-hub.ts';
-export { MAX_LOCKFILE_BYTES } from './layout.ts';
+export { MAX_LOCKFILE_BYTES, generationPath } from './layout.ts';
 export type { EnvironmentSourceReader, ReferenceSourceReader, RequestToken, SourceAnswer, SourceReader } from './types.ts';
 export { EnvironmentDigestMismatchError, EnvironmentNotFoundError, EnvironmentSourceError, PublishFailedError, PublishSbomError } from './errors.ts';
 export {

@@ -21,6 +21,7 @@ export function livePath(owner: string, name: string): string {
   return `${checkSegment('owner', owner)}/${checkSegment('name', name)}/live`;
 }
 
+/** Path of generation N's `manifest.lock` relative to a source's base (its SBOMs are beside it). */
 export function generationPath(owner: string, name: string, generation: number): string {
   return `${checkSegment('owner', owner)}/${checkSegment('name', name)}/generations/${generation}/manifest.lock`;
 }

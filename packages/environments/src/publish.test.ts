@@ -1,14 +1,15 @@
 // publishEnvironment with SBOMs: real Nix-built closures served from a signed loopback
 // cache; the SBOMs land beside manifest.lock only when the whole closure could be read.
 import { createServer, type Server } from 'node:http';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { parseConfig } from '@flox-k8s/config';
 import { parseSha256 } from '@flox-k8s/nar';
-import { nixFixtures, serveCache, type NixFixtures, type ServedCache } from '@flox-k8s/nix-fixtures';
+import { nixFixtures, type NixFixtures, type ServedCache } from '@flox-k8s/nix-fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseReference, publishEnvironment, readPublishedSbom, resolveEnvironment, sourceReaders } from './index.ts';
+import { serveFixtureCache, tree } from './test-publish-fixtures.ts';
 
 let fixtures: NixFixtures;
 let cache: ServedCache;
@@ -16,23 +17,9 @@ let dir: string;
 let hub: Server;
 let hubUrl: string;
 
-async function tree(root: string): Promise<string[]> {
-  const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries.map((e) => relative(root, join(e.parentPath, e.name))).sort();
-}
-
 beforeAll(async () => {
   fixtures = await nixFixtures();
-  cache = await serveCache(fixtures.caches.zstd, {
-    // One path of the closure is missing from this cache under /broken (as if never pushed).
-    onRequest: (req, res) => {
-      if (req.url?.startsWith('/broken/')) {
-        if (req.url.includes(fixtures.storePaths.data.slice('/nix/store/'.length, '/nix/store/'.length + 32))) return void res.writeHead(404).end();
-        req.url = req.url.slice('/broken'.length);
-      }
-      return false;
-    },
-  });
+  cache = await serveFixtureCache(fixtures);
   dir = await mkdtemp(join(tmpdir(), 'flox-publish-'));
   hub = createServer((req, res) => {
     const path = join(dir, 'hub', decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));

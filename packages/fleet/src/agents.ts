@@ -85,22 +85,27 @@ function bodyOf(agent: AgentRef, res: PodProxyResponse): Uint8Array {
   throw new AgentHttpError(text, res.status, agentCode);
 }
 
-async function askAgent(kube: FleetKube, agent: AgentRef, pod: PodSummary, s: ReturnType<typeof settings>): Promise<NodeEnvironments> {
+/** What the agents' answers are checked with: a zod schema of `@flox-k8s/agent-protocol`. */
+export interface AnswerSchema<T> {
+  safeParse(value: unknown): { success: true; data: T } | { success: false; error: { issues: ReadonlyArray<{ path: readonly PropertyKey[]; message: string }> } };
+}
+
+async function askAgent<T>(kube: FleetKube, agent: AgentRef, pod: PodSummary, s: ReturnType<typeof settings>, path: string, schema: AnswerSchema<T>): Promise<T> {
   if (pod.phase !== 'Running' || pod.podIP === undefined || pod.podIP === '') {
     throw new AgentNotRunningError(`${describe(agent)} is ${pod.phase ?? 'in no phase'}${pod.podIP ? '' : ' without an IP'}; not asked`);
   }
-  const res = await kube.proxyGet({ namespace: agent.namespace, pod: agent.pod, port: agent.port!, path: ENVIRONMENTS_PATH, timeoutMs: s.timeoutMs, maxBytes: s.maxBytes, ...(s.signal ? { signal: s.signal } : {}) });
+  const res = await kube.proxyGet({ namespace: agent.namespace, pod: agent.pod, port: agent.port!, path, timeoutMs: s.timeoutMs, maxBytes: s.maxBytes, ...(s.signal ? { signal: s.signal } : {}) });
   let json: unknown;
   try {
     json = JSON.parse(Buffer.from(bodyOf(agent, res)).toString('utf8'));
   } catch (cause) {
     if (errorCode(cause) !== undefined) throw cause;
-    throw new AgentAnswerInvalidError(`${describe(agent)} answered ${ENVIRONMENTS_PATH} with something that is not JSON`, { cause });
+    throw new AgentAnswerInvalidError(`${describe(agent)} answered ${path} with something that is not JSON`, { cause });
   }
-  const parsed = nodeEnvironmentsSchema.safeParse(json);
+  const parsed = schema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new AgentAnswerInvalidError(`${describe(agent)} answered ${ENVIRONMENTS_PATH} outside the protocol: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
+    throw new AgentAnswerInvalidError(`${describe(agent)} answered ${path} outside the protocol: ${issue?.path.map(String).join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
   }
   return parsed.data;
 }
@@ -116,25 +121,33 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T
   return out;
 }
 
+/** One agent's answer to a GET, or why there is none (`code` of the error). */
+export type AgentReply<T> = { ok: true; agent: AgentRef; answer: T } | { ok: false; agent: AgentRef; code: string; message: string };
+
 /**
- * Ask every node agent for its environments. Lists the agent pods (`labelSelector` in
- * `namespace`), then GETs `/environments` of each through the API server's pod proxy.
- * Answers come in node order; an agent that is not running, cannot be reached, times
- * out or answers outside the protocol is an `ok: false` answer with the error's code.
- * Throws only when the agent pods cannot be listed (`FLOXK8S_KUBE_API`) or the options
- * are invalid (`FLOXK8S_FLEET_OPTIONS_INVALID`).
+ * GET `path` of every node agent through the API server's pod proxy, checked with `schema`.
+ * Lists the agent pods (`labelSelector` in `namespace`), answers come in node order; an
+ * agent that is not running, cannot be reached, times out or answers outside the protocol
+ * is an `ok: false` reply with the error's code. Throws only when the agent pods cannot be
+ * listed (`FLOXK8S_KUBE_API`) or the options are invalid (`FLOXK8S_FLEET_OPTIONS_INVALID`).
  */
-export async function agentEnvironments(kube: FleetKube, options: AgentOptions = {}): Promise<AgentAnswer[]> {
+export async function askEveryAgent<T>(kube: FleetKube, path: string, schema: AnswerSchema<T>, options: AgentOptions = {}): Promise<Array<AgentReply<T>>> {
   const s = settings(options);
   const pods = (await kube.listPods(s.namespace, { labelSelector: s.labelSelector })).sort((a, b) => `${a.nodeName ?? ''}/${a.name}`.localeCompare(`${b.nodeName ?? ''}/${b.name}`));
-  return mapLimited(pods, s.concurrency, async (pod): Promise<AgentAnswer> => {
+  return mapLimited(pods, s.concurrency, async (pod): Promise<AgentReply<T>> => {
     const agent = agentRef(pod, s.portName, s.port);
     try {
-      return { ok: true, agent, listing: await askAgent(kube, agent, pod, s) };
+      return { ok: true, agent, answer: await askAgent(kube, agent, pod, s, path, schema) };
     } catch (error) {
       return { ok: false, agent, code: errorCode(error) ?? 'FLOXK8S_FLEET_AGENT_UNREACHABLE', message: (error as Error).message };
     }
   });
+}
+
+/** Ask every node agent for its environments (`GET /environments`); see {@link askEveryAgent} for what fails how. */
+export async function agentEnvironments(kube: FleetKube, options: AgentOptions = {}): Promise<AgentAnswer[]> {
+  const replies = await askEveryAgent(kube, ENVIRONMENTS_PATH, nodeEnvironmentsSchema, options);
+  return replies.map((r) => (r.ok ? { ok: true, agent: r.agent, listing: r.answer } : r));
 }
 
 /** One environment's SBOM from the agent of the node running it (`GET /environments/<digest>/sbom`); throws the codes above. */

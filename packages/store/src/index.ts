@@ -6,6 +6,7 @@ export { STORE_VIEW_DIR, type StoreView } from './store-view.ts';
 export type { ProfileShell } from './activation-assets.ts';
 export type { GcOptions, GcResult } from './gc.ts';
 export type { VerifyResult } from './verify.ts';
+export type { StoreUsage } from './usage.ts';
 export type { PathInfo, RootType } from './metadata.ts';
 export type { Lease } from './roots.ts';
 export type { RecoveryReport } from './recover.ts';

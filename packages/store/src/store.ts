@@ -16,6 +16,7 @@ import { recoverStore, type RecoveryReport } from './recover.ts';
 import { PathRegistry } from './registry.ts';
 import { removeLease, removePin, writeLease, writePin, type Lease } from './roots.ts';
 import { SingleFlight } from './single-flight.ts';
+import { storeUsage, type StoreUsage } from './usage.ts';
 import { verifyStore, type VerifyResult } from './verify.ts';
 import { PROFILE_FORMAT } from './profile-format.ts';
 
@@ -172,6 +173,11 @@ export class Store {
     } finally {
       if (this.#gcRunning === run) this.#gcRunning = undefined;
     }
+  }
+
+  /** How many valid paths the store holds and their NarSize sum (what GC counts), read now. */
+  usage(): StoreUsage {
+    return storeUsage(this.#registry);
   }
 
   /** Re-hashes every valid path against its recorded NarHash. */

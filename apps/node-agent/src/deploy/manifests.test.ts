@@ -72,6 +72,16 @@ describe('deploy manifests', () => {
     const container = (ds as unknown as { spec: { template: { spec: { containers: Array<{ image: string }> } } } }).spec.template.spec.containers[0];
     expect(container?.image).toBe(AGENT_IMAGE_NAME);
     expect(config.agent.installer.shimLayout).toBe(SHIM_LAYOUT_PATH);
+    // The CLI's Role: read-only, namespaced, what `status` and `who-uses` call (apps/cli's cluster test checks their requests against it).
+    const cliRole = all.find((o) => o['kind'] === 'Role' && (o['metadata'] as { name: string }).name === 'flox-k8s-cli');
+    expect(cliRole).toMatchObject({
+      metadata: { namespace: 'flox-system' },
+      rules: [
+        { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] },
+        { apiGroups: [''], resources: ['pods/proxy'], verbs: ['get'] },
+      ],
+    });
+    expect(all.some((o) => /Binding$/.test(o['kind'] as string) && (o['roleRef'] as { name: string }).name === 'flox-k8s-cli')).toBe(false);
     const rc = all.find((o) => o['kind'] === 'RuntimeClass');
     expect(rc).toMatchObject({ handler: 'flox', scheduling: { nodeSelector: { 'flox.dev/enabled': 'true' } } });
   });

@@ -148,6 +148,20 @@ export function deployManifests(options: DeployOptions = defaultDeployOptions): 
         subjects: [{ kind: 'ServiceAccount', name, namespace: ns }],
       },
     ],
+    // For the people and jobs running `flox-k8s status` and `who-uses`: exactly what those
+    // commands call (list the agent pods, GET through their pod proxy), in the agents'
+    // namespace only. No binding is shipped: bind it to your users or groups (apps/cli/README.md).
+    'cli-rbac.yaml': [
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'Role',
+        metadata: { name: 'flox-k8s-cli', namespace: ns, labels: { 'app.kubernetes.io/name': 'flox-k8s-cli', 'app.kubernetes.io/part-of': 'flox-k8s' } },
+        rules: [
+          { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] },
+          { apiGroups: [''], resources: ['pods/proxy'], verbs: ['get'] },
+        ],
+      },
+    ],
     'config.yaml': [
       { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(`${name}-config`), data: { 'agent.json': `${JSON.stringify(defaultAgentConfig(options), null, 2)}\n` } },
       { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta('flox-prewarm'), data: { environments: '# One environment reference per line (owner/name, owner/name:N, owner/name@sha256:…)\n' } },

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, type RunningAgent } from '../agent.ts';
 import { parseAgentConfig, type AgentConfig } from '../config.ts';
 import { memoryLogger } from '../log.ts';
-import { helloOnlyLockfile, until } from './test-fixture-environments.ts';
+import { helloOnlyLockfile, until } from '@flox-k8s/fleet-harness';
 
 let fixtures: NixFixtures;
 let cache: ServedCache;

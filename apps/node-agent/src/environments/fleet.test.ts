@@ -2,99 +2,44 @@
 // server's pod proxy: real closures realised from a loopback Nix cache into two stores, pods
 // seen through the watch. Beside them: an agent pod that is down, one that never answers
 // and one that answers nonsense; each is reported, none is fatal.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { publishEnvironment } from '@flox-k8s/environments';
-import { startFakeApiserver, type FakeApiserver } from '@flox-k8s/fake-apiserver';
-import { agentEnvironments, agentSbom, whoUses } from '@flox-k8s/fleet';
+import { agentEnvironments, agentSbom, agentStatus, whoUses } from '@flox-k8s/fleet';
+import { startFleetHarness, until, type FleetHarness } from '@flox-k8s/fleet-harness';
 import { kubeClient, type KubeApi } from '@flox-k8s/kube';
-import { nixFixtures, serveCache, type NixFixtures, type ServedCache } from '@flox-k8s/nix-fixtures';
+import type { NixFixtures } from '@flox-k8s/nix-fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAgent, type RunningAgent } from '../agent.ts';
+import { startAgent } from '../agent.ts';
 import { parseAgentConfig } from '../config.ts';
 import { memoryLogger } from '../log.ts';
-import { helloOnlyLockfile, until } from './test-fixture-environments.ts';
+import { AGENT_VERSION } from '../version.ts';
 
+let harness: FleetHarness;
 let fixtures: NixFixtures;
-let cache: ServedCache;
-let apiserver: FakeApiserver;
 let kube: KubeApi;
-let dir: string;
-const agents: RunningAgent[] = [];
-const fakes: Server[] = [];
 let full: { generation: number; digest: string };
 let hello: { generation: number; digest: string };
 // Long enough for a loaded CI machine to answer; the silent agent costs each query this much.
 const TIMEOUT_MS = 3_000;
 
-const agentPod = (name: string, node: string, port: number) => ({
-  metadata: { name, namespace: 'flox-system', labels: { 'app.kubernetes.io/name': 'flox-node-agent' } },
-  spec: { nodeName: node, containers: [{ name: 'agent', ports: [{ name: 'metrics', containerPort: port, protocol: 'TCP' }] }] },
-  status: { phase: 'Running', podIP: '127.0.0.1' },
-});
-const floxPod = (name: string, node: string, reference: string) => ({
-  metadata: { name, namespace: 'apps', uid: `uid-${name}`, annotations: { 'flox.dev/environment': reference } },
-  spec: { nodeName: node, runtimeClassName: 'flox' },
-});
-
-async function fakeAgent(handler: Parameters<typeof createServer>[1]): Promise<number> {
-  const server = createServer(handler);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  fakes.push(server);
-  return (server.address() as AddressInfo).port;
-}
-
 beforeAll(async () => {
-  fixtures = await nixFixtures();
-  cache = await serveCache(fixtures.caches.zstd);
-  apiserver = await startFakeApiserver();
-  kube = kubeClient({ kubeconfig: { server: apiserver.url }, component: 'flox-k8s-cli', host: 'test' });
-  dir = await mkdtemp(join(tmpdir(), 'flox-fleet-'));
-  full = await publishEnvironment(join(dir, 'envs'), 'acme', 'fixture', fixtures.lockfile.bytes);
-  hello = await publishEnvironment(join(dir, 'envs'), 'acme', 'hello', helloOnlyLockfile(fixtures.lockfile.bytes));
-  for (const node of ['node-a', 'node-b']) {
-    apiserver.addNode(node);
-    const config = parseAgentConfig({
-      storeRoot: join(dir, node, 'store'),
-      caches: [{ url: cache.url }],
-      trustedKeys: [fixtures.publicKey],
-      sources: [{ type: 'dir', path: join(dir, 'envs') }],
-      agentSocket: join(dir, node, 'run', 'agent.sock'),
-      patchServiceDir: join(dir, node, 'run', 'patcher'),
-      system: 'x86_64-linux',
-      agent: { metricsHost: '127.0.0.1', metricsPort: 0, installer: { enabled: false } },
-    });
-    const agent = await startAgent({ config, nodeName: node, kube: kubeClient({ kubeconfig: { server: apiserver.url }, component: 'flox-node-agent', host: node }), log: memoryLogger() });
-    agents.push(agent);
-    apiserver.putPod(agentPod(`flox-node-agent-${node}`, node, Number(new URL(agent.observability.url).port)));
-  }
+  // The agents run in this process; the CLI's suite runs the same set-up with agent processes.
+  harness = await startFleetHarness({
+    launch: async ({ node, config, apiserverUrl }) => {
+      const agent = await startAgent({ config: parseAgentConfig(config), nodeName: node, kube: kubeClient({ kubeconfig: { server: apiserverUrl }, component: 'flox-node-agent', host: node }), log: memoryLogger() });
+      return { url: agent.observability.url, stop: () => agent.stop() };
+    },
+  });
+  ({ fixtures } = harness);
+  ({ full, hello } = harness.environments);
+  kube = kubeClient({ kubeconfig: { file: harness.kubeconfig }, component: 'flox-k8s-cli', host: 'test' });
   // node-a runs the whole fixture environment (two pods), node-b the smaller one.
-  apiserver.putPod(floxPod('web', 'node-a', `acme/fixture:${full.generation}`));
-  apiserver.putPod(floxPod('worker', 'node-a', `acme/fixture@sha256:${full.digest}`));
-  apiserver.putPod(floxPod('greeter', 'node-b', `acme/hello:${hello.generation}`));
-  await until('three realised events', () => apiserver.events.filter((e) => e['reason'] === 'FloxRealised').length === 3);
-
-  const down = createServer();
-  await new Promise<void>((r) => down.listen(0, '127.0.0.1', r));
-  const downPort = (down.address() as AddressInfo).port;
-  await new Promise((r) => down.close(r));
-  apiserver.putPod(agentPod('flox-node-agent-node-c', 'node-c', downPort));
-  apiserver.putPod(agentPod('flox-node-agent-node-d', 'node-d', await fakeAgent(() => undefined)));
-  apiserver.putPod(agentPod('flox-node-agent-node-e', 'node-e', await fakeAgent((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"apiVersion":"flox.dev/v1alpha1","kind":"NodeEnvironments","node":"node-e"'))));
+  await harness.runExamplePods();
+  await harness.addDownAgent('node-c');
+  await harness.addFakeAgent('node-d', () => undefined);
+  await harness.addFakeAgent('node-e', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"apiVersion":"flox.dev/v1alpha1","kind":"NodeEnvironments","node":"node-e"'));
 }, 300_000);
 
 afterAll(async () => {
-  for (const agent of agents) await agent.stop();
-  for (const server of fakes) {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-  }
-  await apiserver?.close();
-  await cache?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await harness?.close();
 });
 
 describe('whoUses against two real agents', () => {
@@ -128,7 +73,7 @@ describe('whoUses against two real agents', () => {
   });
 
   it('sees a pod leave, and fetches the SBOM from the agent that holds the environment', async () => {
-    apiserver.deletePod('apps', 'greeter');
+    harness.apiserver.deletePod('apps', 'greeter');
     await until('node-b to forget the greeter', async () => {
       const answers = await agentEnvironments(kube, { timeoutMs: TIMEOUT_MS });
       const b = answers.find((a) => a.agent.node === 'node-b');
@@ -139,5 +84,26 @@ describe('whoUses against two real agents', () => {
     const spdx = JSON.parse(Buffer.from(await agentSbom(kube, match!.agent, hello.digest, 'spdx')).toString()) as { spdxVersion: string; packages: unknown[] };
     expect(spdx.spdxVersion).toBe('SPDX-2.3');
     expect(spdx.packages).toHaveLength(4);
+  });
+
+  it('reads every real agent\'s status: its store as realised, its version and readiness, its first GC pass', async () => {
+    const answers = await agentStatus(kube, { timeoutMs: TIMEOUT_MS });
+    expect(answers.map((a) => [a.agent.node, a.ok ? 'ok' : a.code])).toEqual([
+      ['node-a', 'ok'],
+      ['node-b', 'ok'],
+      ['node-c', 'FLOXK8S_FLEET_AGENT_UNREACHABLE'],
+      ['node-d', 'FLOXK8S_KUBE_TIMEOUT'],
+      ['node-e', 'FLOXK8S_FLEET_AGENT_ANSWER_INVALID'],
+    ]);
+    const [a, b] = answers as Array<Extract<(typeof answers)[number], { ok: true }>>;
+    // node-a holds the whole fixture closure; node-b the hello-flox closure (script, busybox, data).
+    expect(a!.status).toMatchObject({ node: 'node-a', system: 'x86_64-linux', agent: { version: AGENT_VERSION, ready: true }, store: { paths: fixtures.closure.length } });
+    expect(b!.status.store.paths).toBe(3);
+    expect(b!.status.store.narBytes).toBeLessThan(a!.status.store.narBytes);
+    const pass = await until('node-a\'s first GC pass', async () => {
+      const [fresh] = await agentStatus(kube, { timeoutMs: TIMEOUT_MS });
+      return fresh?.ok === true && fresh.status.gc.last;
+    });
+    expect(pass).toMatchObject({ outcome: expect.stringMatching(/^(skipped|collected)$/), freedBytes: 0 });
   });
 });

@@ -1,4 +1,5 @@
 import { statfs } from 'node:fs/promises';
+import type { GcPassReport } from '@flox-k8s/agent-protocol';
 import type { GcResult, Store } from '@flox-k8s/store';
 import { reportTaskError } from '../background.ts';
 import { codeLabel } from '../errors.ts';
@@ -35,18 +36,26 @@ export interface GcLoopOptions {
   log: Logger;
   /** Disk usage source (default statfs of the store root). */
   usage?: () => Promise<DiskUsage>;
+  /** Told what each pass did (GET /status reports the last ones). */
+  onPass?: (pass: GcPassReport) => void;
 }
 
 /** One GC pass: measure, collect if above the high watermark, report. */
 export async function gcOnce(options: GcLoopOptions): Promise<GcResult | undefined> {
   const { store, metrics, log } = options;
+  const startedAt = new Date().toISOString();
+  const report = (pass: Omit<GcPassReport, 'startedAt' | 'finishedAt'>): void => options.onPass?.({ startedAt, finishedAt: new Date().toISOString(), ...pass });
+  let storeBytes: number | undefined;
+  let disk: DiskUsage | undefined;
   try {
     const probe = await store.gc({ dryRun: true, highWatermark: Number.MAX_SAFE_INTEGER });
+    storeBytes = probe.storeBytes;
     metrics.storeBytes.set(probe.storeBytes);
-    const disk = await (options.usage ?? (() => diskUsage(store.root)))();
+    disk = await (options.usage ?? (() => diskUsage(store.root)))();
     const target = storeTarget(disk, probe.storeBytes, options.highWatermark, options.lowWatermark);
     if (!target.collect) {
       metrics.gcRuns.inc({ result: 'skipped' });
+      report({ outcome: 'skipped', freedBytes: 0, deletedPaths: 0, storeBytes, disk });
       return undefined;
     }
     const result = await store.gc({ highWatermark: target.lowWatermarkBytes, lowWatermark: target.lowWatermarkBytes });
@@ -54,12 +63,14 @@ export async function gcOnce(options: GcLoopOptions): Promise<GcResult | undefin
     metrics.storeBytes.set(result.storeBytes - result.freedBytes);
     metrics.gcRuns.inc({ result: 'collected' });
     log.info('gc', { freedBytes: result.freedBytes, deleted: result.deleted.length, storeBytes: result.storeBytes, diskUsed: disk.usedBytes, diskTotal: disk.totalBytes });
+    report({ outcome: 'collected', freedBytes: result.freedBytes, deletedPaths: result.deleted.length, storeBytes: result.storeBytes, disk });
     return result;
   } catch (error) {
     // Nothing is deleted when GC stops on an error (an unreadable root fails closed): count it by code.
     metrics.gcRuns.inc({ result: 'error' });
     metrics.gcFailures.inc({ code: codeLabel(error) });
     reportTaskError({ metrics, log }, 'gc', error);
+    report({ outcome: 'error', freedBytes: 0, deletedPaths: 0, storeBytes, disk, code: codeLabel(error), message: String((error as Error).message).slice(0, 1000) });
     return undefined;
   }
 }

@@ -14,6 +14,11 @@ export class Readiness {
     return this.#checks.size > 0 && [...this.#checks.values()].every(Boolean);
   }
 
+  /** Each check and whether it passes, in the order they were first set. */
+  checks(): Array<{ name: string; ok: boolean }> {
+    return [...this.#checks].map(([name, ok]) => ({ name, ok }));
+  }
+
   report(): string {
     return [...this.#checks].map(([name, ok]) => `[${ok ? '+' : '-'}]${name} ${ok ? 'ok' : 'failed'}`).join('\n');
   }

@@ -1,0 +1,3 @@
+import { app } from '@flox-k8s/eslint-config';
+
+export default app;

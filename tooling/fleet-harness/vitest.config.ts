@@ -1,0 +1,3 @@
+import { floxProject } from '@flox-k8s/vitest-config';
+
+export default floxProject('fleet-harness');
