@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -15,7 +14,15 @@ import {
 
 describe.skipIf(requireRoot() !== undefined)('sweepStaleDirs', () => {
   it('removes the dir, shims, containers and mounts of a containerd that died without stop()', async () => {
-    const containerd = await startContainerd({ version: '1.6' });
+    // A parent of this test's own: every startContainerd elsewhere (other test files, other runs on
+    // the machine) sweeps the shared temp dir and would remove the killed containerd's dir first.
+    const parent = mkdtempSync('/tmp/flox-sweep-');
+    const shared = process.env['TMPDIR'];
+    process.env['TMPDIR'] = parent;
+    const containerd = await startContainerd({ version: '1.6' }).finally(() => {
+      if (shared === undefined) delete process.env['TMPDIR'];
+      else process.env['TMPDIR'] = shared;
+    });
     const cri = criClient(containerd.socket);
     const dir = containerd.paths.dir;
     try {
@@ -27,13 +34,15 @@ describe.skipIf(requireRoot() !== undefined)('sweepStaleDirs', () => {
       expect((await mountsUnder(dir)).length).toBeGreaterThan(0);
       process.kill(containerd.pid(), 'SIGKILL'); // as if the test run had crashed
       await new Promise((r) => setTimeout(r, 200));
-      expect(await sweepStaleDirs(tmpdir(), 'flox-ctrd-')).toContain(dir);
+      expect(dir.startsWith(`${parent}/flox-ctrd-16-`)).toBe(true);
+      expect(await sweepStaleDirs(parent, 'flox-ctrd-')).toEqual([dir]);
       expect(await processesUnder(dir)).toEqual([]);
       expect(await mountsUnder(dir)).toEqual([]);
       expect(existsSync(dir)).toBe(false);
     } finally {
       cri.close();
       await containerd.stop();
+      rmSync(parent, { recursive: true, force: true });
     }
   });
 });
