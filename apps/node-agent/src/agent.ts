@@ -28,6 +28,8 @@ export interface AgentDeps {
   log: Logger;
   /** Host install; absent when `agent.installer.enabled` is false. */
   install?: { options: InstallOptions; actions: HostActions };
+  /** The store's NAR fetch worker module (`@flox-k8s/store`'s `fetchWorker`): the bundle's own file beside it. */
+  fetchWorker?: URL;
 }
 
 export interface RunningAgent {
@@ -66,7 +68,7 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
       readiness.set('install', true);
     }
 
-    const store = await Store.open(config.storeRoot);
+    const store = await Store.open(config.storeRoot, { fetchWorker: deps.fetchWorker });
     const realiser = storeRealiser({ store, caches: await cacheConfigs(config), trustedKeys: config.trustedKeys });
     stops.push(() => realiser.close());
     const coordinator = new RealiseCoordinator(realiser, (report) => {
@@ -97,6 +99,7 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
     const patcher = await listenPatchService({
       dir: config.patchServiceDir,
       config: shimConfigOf(config),
+      fetchWorker: deps.fetchWorker,
       log: { log: (level, msg, fields) => patchLog[level](msg, fields) },
       onRequest: (r) => {
         metrics.patchRequests.inc({ subcommand: r.subcommand ?? 'none', outcome: r.outcome });

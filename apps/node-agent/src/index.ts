@@ -22,4 +22,4 @@ export { createMetrics, type AgentMetrics } from './metrics/metrics.ts';
 export { jsonLogger, memoryLogger, type Logger } from './log.ts';
 export * from './errors.ts';
 export { agentImage, sharedLibraries, AGENT_IMAGE_NAME, type AgentImageInputs } from './image/agent-image.ts';
-export { bundleAgent } from './image/bundle.ts';
+export { AGENT_BUNDLE_FILES, bundleAgent, type AgentBundle } from './image/bundle.ts';

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // flox-node-agent run | install | uninstall | version
 import { hostname } from 'node:os';
+import { extname } from 'node:path';
 import { ENABLED_LABEL, startAgent } from './agent.ts';
 import { loadAgentConfig, readAgentEnv } from './config.ts';
 import { codeLabel } from './errors.ts';
@@ -11,6 +12,9 @@ import { assertShimLayoutFor, installOptionsFrom } from './install/install-optio
 import { kubeClient } from './kube/client.ts';
 import { jsonLogger } from './log.ts';
 
+// Beside this module in the bundle (fetch-worker.mjs), in dist (.js) and in the sources (.ts):
+// the store, bundled in here, has no worker module of its own to start.
+const fetchWorker = new URL(`./fetch-worker${extname(new URL(import.meta.url).pathname)}`, import.meta.url);
 const command = process.argv[2] ?? 'run';
 if (command === 'version') {
   process.stdout.write(`${JSON.stringify({ name: 'flox-node-agent', version: AGENT_VERSION, node: process.version })}\n`);
@@ -31,7 +35,7 @@ try {
   if ((command === 'run' && installer.enabled) || command === 'install') await assertShimLayoutFor(installer.shimLayout, installer.installDir);
   if (command === 'run') {
     const install = installer.enabled ? { options: await installOptionsFrom(config, process.execPath), actions } : undefined;
-    const agent = await startAgent({ config, nodeName: env.nodeName, kube, log, ...(install ? { install } : {}) });
+    const agent = await startAgent({ config, nodeName: env.nodeName, kube, log, fetchWorker, ...(install ? { install } : {}) });
     const shutdown = (signal: string): void => {
       log.info('shutting down', { signal });
       void agent.stop().then(() => process.exit(0));

@@ -5,6 +5,11 @@ import type { Logger } from './log.ts';
 export interface InterposerContext {
   config: ShimConfig;
   log: Logger;
+  /**
+   * The NAR fetch worker module of an in-process realise (`@flox-k8s/store`'s `fetchWorker`):
+   * the entry point a bundled caller emits beside itself; default the store's own.
+   */
+  fetchWorker?: URL | undefined;
 }
 
 /** What main needs to report a failure: the environment (for the message) and the log. */

@@ -19,7 +19,7 @@ export async function prepareUncached(
   const { config, log } = ctx;
   const lock = parseFetched(fetched);
   const storePaths = storePathsToInstall(lock, config.system);
-  const store = await Store.open(config.storeRoot, { recover: false });
+  const store = await Store.open(config.storeRoot, { recover: false, fetchWorker: ctx.fetchWorker });
   const realised = await realiseClosure(store, config, { storePaths, environment: request.environment, digest: fetched.digest }, log, signal);
   lap('realise');
   const profile = await store.profile(lock, config.system, { mode: request.mode });

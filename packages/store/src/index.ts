@@ -18,6 +18,7 @@ export {
   StoreDiskFullError,
   StoreError,
   StoreFetchError,
+  StoreFetchWorkerMissingError,
   StoreLockTimeoutError,
   StoreMetadataError,
   StoreOptionsError,
