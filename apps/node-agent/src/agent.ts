@@ -16,6 +16,7 @@ import { parsePrewarmList } from './prefetch/prewarm.ts';
 import { Prefetcher } from './prefetch/prefetcher.ts';
 import { environmentResolver } from './prefetch/resolver.ts';
 import { RealiseCoordinator } from './realise/coordinator.ts';
+import { recordGrace } from './realise/grace-report.ts';
 import { listenRealiseSocket } from './realise/socket-server.ts';
 import { storeRealiser } from './realise/store-realiser.ts';
 
@@ -71,14 +72,18 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
     const store = await Store.open(config.storeRoot, { fetchWorker: deps.fetchWorker });
     const realiser = storeRealiser({ store, caches: await cacheConfigs(config), trustedKeys: config.trustedKeys });
     stops.push(() => realiser.close());
-    const coordinator = new RealiseCoordinator(realiser, (report) => {
-      metrics.inFlight.set(coordinator.inFlight);
-      if (report.outcome) metrics.recordOutcome(report.outcome, report.origin, report.elapsedMs);
-      else {
-        metrics.realiseSeconds.observe({ origin: report.origin, result: 'error' }, report.elapsedMs / 1000);
-        metrics.errors.inc({ code: codeLabel(report.error) });
-      }
-    });
+    const coordinator = new RealiseCoordinator(
+      realiser,
+      (report) => {
+        metrics.inFlight.set(coordinator.inFlight);
+        if (report.outcome) metrics.recordOutcome(report.outcome, report.origin, report.elapsedMs);
+        else {
+          metrics.realiseSeconds.observe({ origin: report.origin, result: 'error' }, report.elapsedMs / 1000);
+          metrics.errors.inc({ code: codeLabel(report.error) });
+        }
+      },
+      { graceMs: settings.realiseGraceSeconds * 1000, onGrace: (event) => recordGrace(event, metrics, log, settings.realiseGraceSeconds) },
+    );
     stops.push(() => coordinator.close());
 
     const socket = await listenRealiseSocket({

@@ -42,6 +42,11 @@ const agentSchema = z.strictObject({
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /** Lease on a pod's closure while the pod is on this node; renewed at a third of the TTL. */
   leaseTtlSeconds: z.number().int().positive().default(900),
+  /**
+   * How long a realise keeps going after its last caller left (0: cancel at once). kubelet gives
+   * a container start ~2 minutes, then retries: the retry joins the running fetch.
+   */
+  realiseGraceSeconds: z.number().int().min(0).default(600),
   gc: z
     .strictObject({
       intervalSeconds: z.number().int().positive().default(300),

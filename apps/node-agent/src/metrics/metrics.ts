@@ -16,6 +16,10 @@ export interface AgentMetrics {
   podsWatched: Gauge;
   /** runc front hand-offs to the patch service, by subcommand and outcome (ok, fail, timeout, dropped). */
   patchRequests: Counter<'subcommand' | 'outcome'>;
+  /** Realises running with no caller, within their grace period. */
+  realiseOrphaned: Gauge;
+  /** Grace-period events: orphaned, rejoined, completed, failed, expired. */
+  realiseGraceEvents: Counter<'event'>;
   /** Record one finished realise: phase durations, bytes per cache, paths hit vs fetched. */
   recordOutcome(outcome: RealiseOutcome, origin: 'prefetch' | 'socket', elapsedMs: number): void;
   recordPhase(phase: Phase, ms: number): void;
@@ -64,6 +68,14 @@ export function createMetrics(): AgentMetrics {
     registers: [registry],
   });
 
+  const realiseOrphaned = new Gauge({ name: 'flox_agent_realise_orphaned', help: 'Realises running with no caller, within their grace period.', registers: [registry] });
+  const realiseGraceEvents = new Counter({
+    name: 'flox_agent_realise_grace_events_total',
+    help: 'Realises whose last caller left: orphaned (kept going), rejoined (a caller came back), completed or failed with nobody waiting, expired (cancelled after the grace period).',
+    labelNames: ['event'] as const,
+    registers: [registry],
+  });
+
   const recordPhase = (phase: Phase, ms: number): void => realisePhaseSeconds.observe({ phase }, ms / 1000);
   return {
     registry,
@@ -78,6 +90,8 @@ export function createMetrics(): AgentMetrics {
     inFlight,
     podsWatched,
     patchRequests,
+    realiseOrphaned,
+    realiseGraceEvents,
     recordPhase,
     recordOutcome(outcome, origin, elapsedMs) {
       for (const [phase, ms] of Object.entries(outcome.durations)) recordPhase(phase as Phase, ms);
