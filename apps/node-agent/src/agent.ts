@@ -162,7 +162,15 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
       stops.push(() => clearInterval(timer));
     }
 
-    const gc = startGcLoop({ store, intervalMs: settings.gc.intervalSeconds * 1000, highWatermark: settings.gc.highWatermark, lowWatermark: settings.gc.lowWatermark, metrics, log });
+    const gc = startGcLoop({
+      store,
+      intervalMs: settings.gc.intervalSeconds * 1000,
+      highWatermark: settings.gc.highWatermark,
+      lowWatermark: settings.gc.lowWatermark,
+      hostRoot: settings.gc.hostRoot,
+      metrics,
+      log,
+    });
     stops.push(() => gc.stop());
 
     await kube.patchNodeLabels(nodeName, { [ENABLED_LABEL]: 'true' });

@@ -53,9 +53,15 @@ const agentSchema = z.strictObject({
       /** Fractions of the store's file system: collect above high until below low. */
       highWatermark: z.number().gt(0).lte(1).default(0.85),
       lowWatermark: z.number().gt(0).lte(1).default(0.7),
+      /**
+       * Where the agent sees the host's file system, to find runc's state of the containers
+       * whose roots the shim recorded: PID 1's root (the DaemonSet runs with hostPID; on a
+       * host, the same as `/`).
+       */
+      hostRoot: absolutePath.default('/proc/1/root'),
     })
     .refine((g) => g.lowWatermark < g.highWatermark, 'expected lowWatermark < highWatermark')
-    .default({ intervalSeconds: 300, highWatermark: 0.85, lowWatermark: 0.7 }),
+    .default({ intervalSeconds: 300, highWatermark: 0.85, lowWatermark: 0.7, hostRoot: '/proc/1/root' }),
   prewarm: z
     .strictObject({
       namespace: z.string().min(1),

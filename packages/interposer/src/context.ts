@@ -25,6 +25,12 @@ export interface InterposeState {
   context: (fields: Record<string, unknown>) => InterposerContext;
   environment?: string;
   log?: Logger;
+  /**
+   * The process that becomes `runc create` (its container's GC root lives while it runs):
+   * the runc front the patch service answers; default this process (the per-create Node,
+   * which execs runc).
+   */
+  creatorPid?: number;
 }
 
 /** A container's patch plan and how it was made (timings and `via` are logged). */

@@ -26,7 +26,12 @@ export async function interposeCreate(inv: Extract<RuncInvocation, { subcommand:
   const signal = AbortSignal.timeout(ctx.config.createTimeoutMs);
   const { plan, timings, via, fetched } = await preparePlan(
     ctx,
-    { environment: decision.environment, mode: decision.mode, containerId: inv.containerId, rootfs: rootfsOf(spec, inv.bundle) },
+    {
+      environment: decision.environment,
+      mode: decision.mode,
+      rootfs: rootfsOf(spec, inv.bundle),
+      container: { containerId: inv.containerId, runcRoot: inv.globals.root, creatorPid: state.creatorPid, environment: decision.environment },
+    },
     signal,
   );
   // Already patched for this very lockfile: a per-create fallback that raced the patch

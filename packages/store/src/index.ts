@@ -7,6 +7,7 @@ export type { GcOptions, GcResult } from './gc.ts';
 export type { VerifyResult } from './verify.ts';
 export type { PathInfo, RootType } from './metadata.ts';
 export type { Lease } from './roots.ts';
+export { containerRootsDir, waitWhileGcRuns, writeContainerRoot, type ContainerRoot, type ContainerRootInput } from './container-roots.ts';
 export type { RecoveryReport } from './recover.ts';
 export { PROFILE_FORMAT } from './profile-format.ts';
 export { buildEnv, canonicalContainerPath, type BuildEnvPackage, type HostMapper } from './buildenv.ts';

@@ -78,7 +78,7 @@ export class Store {
       throw new StoreOptionsError(`root and storeDir must be absolute paths, found root ${root}, storeDir ${storeDir}`);
     }
     const layout = storeLayout(root, storeDir);
-    for (const dir of [layout.store, layout.meta, layout.tmp, layout.locks, layout.leases, layout.pins, layout.inflight, layout.profiles, join(root, 'closures')]) {
+    for (const dir of [layout.store, layout.meta, layout.tmp, layout.locks, layout.leases, layout.pins, layout.inflight, layout.containers, layout.profiles, join(root, 'closures')]) {
       try {
         mkdirSync(dir, { recursive: true });
       } catch (err) {

@@ -20,6 +20,10 @@ export interface AgentMetrics {
   realiseOrphaned: Gauge;
   /** Grace-period events: orphaned, rejoined, completed, failed, expired. */
   realiseGraceEvents: Counter<'event'>;
+  /** Running flox containers whose GC roots held at the last GC pass. */
+  containerRoots: Gauge;
+  /** Container roots released because their containers were deleted (or of a previous boot). */
+  containerRootsReleased: Counter;
   /** Record one finished realise: phase durations, bytes per cache, paths hit vs fetched. */
   recordOutcome(outcome: RealiseOutcome, origin: 'prefetch' | 'socket', elapsedMs: number): void;
   recordPhase(phase: Phase, ms: number): void;
@@ -76,6 +80,13 @@ export function createMetrics(): AgentMetrics {
     registers: [registry],
   });
 
+  const containerRoots = new Gauge({ name: 'flox_agent_container_roots', help: 'Running flox containers whose GC roots held at the last GC pass.', registers: [registry] });
+  const containerRootsReleased = new Counter({
+    name: 'flox_agent_container_roots_released_total',
+    help: 'GC roots of flox containers released because runc deleted the container (or of a previous boot).',
+    registers: [registry],
+  });
+
   const recordPhase = (phase: Phase, ms: number): void => realisePhaseSeconds.observe({ phase }, ms / 1000);
   return {
     registry,
@@ -92,6 +103,8 @@ export function createMetrics(): AgentMetrics {
     patchRequests,
     realiseOrphaned,
     realiseGraceEvents,
+    containerRoots,
+    containerRootsReleased,
     recordPhase,
     recordOutcome(outcome, origin, elapsedMs) {
       for (const [phase, ms] of Object.entries(outcome.durations)) recordPhase(phase as Phase, ms);

@@ -88,6 +88,7 @@ export async function handlePatchRequest(line: string, deps: HandlerDeps): Promi
     const state: InterposeState = {
       loadedAt: started,
       entry: 'service',
+      creatorPid: request.pid,
       context: (fields) => ({ config: deps.config, log: withFields(deps.log, { pid: request.pid, ...fields }), fetchWorker: deps.fetchWorker }),
     };
     const outcome = await withTimeout(
