@@ -1,6 +1,7 @@
 export { Store, type StoreOpenOptions } from './store.ts';
 export type { RealiseOptions, RealiseProgress, RealiseResult } from './realise.ts';
 export type { RealisePhase } from './phases.ts';
+export { RealiseTally, type RealiseTotals } from './progress-tally.ts';
 export type { ProfileActivation, ProfileOptions, ProfileResult } from './profile.ts';
 export type { ProfileShell } from './activation-assets.ts';
 export type { GcOptions, GcResult } from './gc.ts';

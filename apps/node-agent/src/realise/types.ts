@@ -14,6 +14,11 @@ export interface RealiseProgressEvent {
   storePath?: string;
   bytes?: number;
   totalBytes?: number;
+  /** The whole realise so far (`@flox-k8s/store`'s RealiseTally): every event carries it, so a caller joining late sees it too. */
+  pathsDone?: number;
+  pathsTotal?: number;
+  narBytesDone?: number;
+  narBytesTotal?: number;
 }
 
 export interface RealiseOutcome {
