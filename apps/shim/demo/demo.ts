@@ -50,22 +50,11 @@ async function main(flags: DemoFlags): Promise<number> {
       if (caches.length === 0) caches = ['https://cache.nixos.org'];
       if (trustedKeys.length === 0) trustedKeys = [NIXOS_CACHE_KEY];
       if (command.length === 0) throw new UsageError(`with --lockfile, give the command to run after --\n${DEMO_USAGE}`, );
-    } else if (flags.large) {
-      say('building the large real-Nix fixture (once, ~5 min: 138 store paths, 344 MB; cached afterwards)');
-      const { nixLargeFixtures, serveCache } = await import('@flox-k8s/nix-fixtures');
-      const fixtures = await nixLargeFixtures();
-      lockBytes = fixtures.lockfile.bytes;
-      if (caches.length === 0) {
-        const served = await serveCache(fixtures.caches.xz);
-        cleanups.push(() => served.close());
-        caches = [served.url];
-      }
-      if (trustedKeys.length === 0) trustedKeys = [fixtures.publicKey];
-      if (command.length === 0) command = [...LARGE_DEMO_COMMAND];
     } else if (flags.hub?.kind !== 'url') {
-      say('building the real-Nix fixture cache (once; cached afterwards)');
-      const { nixFixtures, serveCache } = await import('@flox-k8s/nix-fixtures');
-      const fixtures = await nixFixtures();
+      // Offline: a real-Nix fixture environment (small, or --large) from a loopback xz cache.
+      const { nixFixtures, nixLargeFixtures, serveCache } = await import('@flox-k8s/nix-fixtures');
+      say(flags.large ? 'building the large real-Nix fixture (once, ~5 min: 138 store paths, 344 MB; cached afterwards)' : 'building the real-Nix fixture cache (once; cached afterwards)');
+      const fixtures = flags.large ? await nixLargeFixtures() : await nixFixtures();
       lockBytes = fixtures.lockfile.bytes;
       if (caches.length === 0) {
         const served = await serveCache(fixtures.caches.xz);
@@ -73,7 +62,7 @@ async function main(flags: DemoFlags): Promise<number> {
         caches = [served.url];
       }
       if (trustedKeys.length === 0) trustedKeys = [fixtures.publicKey];
-      if (command.length === 0) command = ['hello-flox'];
+      if (command.length === 0) command = flags.large ? [...LARGE_DEMO_COMMAND] : ['hello-flox'];
     } else if (command.length === 0) {
       throw new UsageError(`with --hub URL, give the command to run after --\n${DEMO_USAGE}`, );
     }

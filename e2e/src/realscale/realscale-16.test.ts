@@ -1,0 +1,4 @@
+import { defineRealscaleSuite } from './suite.ts';
+
+// xz and zstd both on the newest generation; one compression on the others (CI time).
+defineRealscaleSuite('1.6', { large: ['zstd'], wide: 'zstd' });
