@@ -1,4 +1,3 @@
 import { defineRealscaleSuite } from './suite.ts';
 
-// xz and zstd both on the newest generation; one compression on the others (CI time).
-defineRealscaleSuite('1.6', { large: ['zstd'], wide: 'zstd' });
+defineRealscaleSuite('1.6', { large: ['xz', 'zstd'], wide: 'zstd' });
