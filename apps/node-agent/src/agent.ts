@@ -26,6 +26,7 @@ import { Prefetcher } from './prefetch/prefetcher.ts';
 import { environmentResolver } from './prefetch/resolver.ts';
 import { RealiseCoordinator } from './realise/coordinator.ts';
 import { RealiseProgress } from './realise/progress.ts';
+import { recordGrace } from './realise/grace-report.ts';
 import { listenRealiseSocket } from './realise/socket-server.ts';
 import { storeRealiser } from './realise/store-realiser.ts';
 import { GcHistory } from './status/gc-history.ts';
@@ -41,6 +42,8 @@ export interface AgentDeps {
   log: Logger;
   /** Host install; absent when `agent.installer.enabled` is false. */
   install?: { options: InstallOptions; actions: HostActions };
+  /** The store's NAR fetch worker module (`@flox-k8s/store`'s `fetchWorker`): the bundle's own file beside it. */
+  fetchWorker?: URL;
 }
 
 export interface RunningAgent {
@@ -87,21 +90,25 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
       readiness.set('install', true);
     }
 
-    const store = await Store.open(config.storeRoot);
+    const store = await Store.open(config.storeRoot, { fetchWorker: deps.fetchWorker });
     const realiser = storeRealiser({ store, caches: await cacheConfigs(config), trustedKeys: config.trustedKeys });
     stops.push(() => realiser.close());
     // Progress where operators look: a tally per flight, its log lines, the outstanding-bytes gauge, pod Events.
     const progressIntervalMs = settings.progressIntervalSeconds * 1000;
     const progress = new RealiseProgress({ intervalMs: progressIntervalMs, log: log.child({ component: 'realise' }) });
     registerBytesOutstanding(metrics.registry, () => progress.bytesOutstanding());
-    const coordinator = new RealiseCoordinator(progress.track(realiser), (report) => {
-      metrics.inFlight.set(coordinator.inFlight);
-      if (report.outcome) metrics.recordOutcome(report.outcome, report.origin, report.elapsedMs);
-      else {
-        metrics.realiseSeconds.observe({ origin: report.origin, result: 'error' }, report.elapsedMs / 1000);
-        metrics.errors.inc({ code: codeLabel(report.error) });
-      }
-    });
+    const coordinator = new RealiseCoordinator(
+      progress.track(realiser),
+      (report) => {
+        metrics.inFlight.set(coordinator.inFlight);
+        if (report.outcome) metrics.recordOutcome(report.outcome, report.origin, report.elapsedMs);
+        else {
+          metrics.realiseSeconds.observe({ origin: report.origin, result: 'error' }, report.elapsedMs / 1000);
+          metrics.errors.inc({ code: codeLabel(report.error) });
+        }
+      },
+      { graceMs: settings.realiseGraceSeconds * 1000, onGrace: (event) => recordGrace(event, metrics, log, settings.realiseGraceSeconds) },
+    );
     stops.push(() => coordinator.close());
 
     const socket = await listenRealiseSocket({
@@ -123,6 +130,7 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
     const patcher = await listenPatchService({
       dir: config.patchServiceDir,
       config: shimConfigOf(config),
+      fetchWorker: deps.fetchWorker,
       log: { log: (level, msg, fields) => patchLog[level](msg, fields) },
       onRequest: (r) => {
         metrics.patchRequests.inc({ subcommand: r.subcommand ?? 'none', outcome: r.outcome });
@@ -250,6 +258,7 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
       intervalMs: settings.gc.intervalSeconds * 1000,
       highWatermark: settings.gc.highWatermark,
       lowWatermark: settings.gc.lowWatermark,
+      hostRoot: settings.gc.hostRoot,
       metrics,
       log,
       onPass: (pass) => gcHistory.record(pass),

@@ -20,7 +20,7 @@ describe('agent config', () => {
     const config = parseAgentConfig({});
     expect(config.storeRoot).toBe('/var/lib/flox-k8s');
     expect(config.agentSocket).toBe('/run/flox-k8s/agent.sock');
-    expect(config.agent).toMatchObject({ runtimeClassName: 'flox', metricsPort: 9464, gc: { highWatermark: 0.85, lowWatermark: 0.7 } });
+    expect(config.agent).toMatchObject({ runtimeClassName: 'flox', metricsPort: 9464, realiseGraceSeconds: 600, gc: { highWatermark: 0.85, lowWatermark: 0.7 } });
     expect(config.agent.installer.restartCommand).toEqual(['nsenter', '--target', '1', '--mount', '--uts', '--ipc', '--net', '--pid', '--', 'systemctl', 'restart', 'containerd']);
   });
 
@@ -37,6 +37,7 @@ describe('agent config', () => {
     expect(bad({ agent: { installer: { installDir: 'relative' } } })).toMatchObject({ message: expect.stringContaining('agent.installer.installDir') });
     expect(bad({ storeRoot: '/a/../b' })).toMatchObject({ message: expect.stringContaining('storeRoot') });
     expect(bad({ agent: { unknown: 1 } })).toMatchObject({ code: 'FLOXK8S_AGENT_CONFIG_INVALID' });
+    expect(bad({ agent: { realiseGraceSeconds: -1 } })).toMatchObject({ message: expect.stringContaining('agent.realiseGraceSeconds') });
   });
 
   it('loads a file, and rejects one that is not JSON', async () => {

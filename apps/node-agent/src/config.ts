@@ -53,15 +53,26 @@ const agentSchema = z.strictObject({
   progressIntervalSeconds: z.number().positive().default(5),
   /** Lease on a pod's closure while the pod is on this node; renewed at a third of the TTL. */
   leaseTtlSeconds: z.number().int().positive().default(900),
+  /**
+   * How long a realise keeps going after its last caller left (0: cancel at once). kubelet gives
+   * a container start ~2 minutes, then retries: the retry joins the running fetch.
+   */
+  realiseGraceSeconds: z.number().int().min(0).default(600),
   gc: z
     .strictObject({
       intervalSeconds: z.number().int().positive().default(300),
       /** Fractions of the store's file system: collect above high until below low. */
       highWatermark: z.number().gt(0).lte(1).default(0.85),
       lowWatermark: z.number().gt(0).lte(1).default(0.7),
+      /**
+       * Where the agent sees the host's file system, to find runc's state of the containers
+       * whose roots the shim recorded: PID 1's root (the DaemonSet runs with hostPID; on a
+       * host, the same as `/`).
+       */
+      hostRoot: absolutePath.default('/proc/1/root'),
     })
     .refine((g) => g.lowWatermark < g.highWatermark, 'expected lowWatermark < highWatermark')
-    .default({ intervalSeconds: 300, highWatermark: 0.85, lowWatermark: 0.7 }),
+    .default({ intervalSeconds: 300, highWatermark: 0.85, lowWatermark: 0.7, hostRoot: '/proc/1/root' }),
   prewarm: z
     .strictObject({
       namespace: z.string().min(1),

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // flox-node-agent run | install | uninstall [--wait] | version
 import { hostname } from 'node:os';
+import { extname } from 'node:path';
 import { ENABLED_LABEL, startAgent } from './agent.ts';
 import { loadAgentConfig, readAgentEnv } from './config.ts';
 import { reportTaskError } from './background.ts';
@@ -13,6 +14,9 @@ import { kubeClient } from '@flox-k8s/kube';
 import { jsonLogger } from './log.ts';
 import { serveUninstalled, uninstallNode } from './uninstall.ts';
 
+// Beside this module in the bundle (fetch-worker.mjs), in dist (.js) and in the sources (.ts):
+// the store, bundled in here, has no worker module of its own to start.
+const fetchWorker = new URL(`./fetch-worker${extname(new URL(import.meta.url).pathname)}`, import.meta.url);
 const command = process.argv[2] ?? 'run';
 if (command === 'version') {
   process.stdout.write(`${JSON.stringify({ name: 'flox-node-agent', version: AGENT_VERSION, node: process.version })}\n`);
@@ -33,7 +37,7 @@ try {
   if ((command === 'run' && installer.enabled) || command === 'install') await assertShimLayoutFor(installer.shimLayout, installer.installDir);
   if (command === 'run') {
     const install = installer.enabled ? { options: await installOptionsFrom(config, process.execPath), actions } : undefined;
-    const agent = await startAgent({ config, nodeName: env.nodeName, kube, log, ...(install ? { install } : {}) });
+    const agent = await startAgent({ config, nodeName: env.nodeName, kube, log, fetchWorker, ...(install ? { install } : {}) });
     // Every timer and handler of the agent reports its own failures; a rejection that still
     // escapes is counted and logged rather than ending every pod's realise and patch service.
     process.on('unhandledRejection', (reason) => reportTaskError({ metrics: agent.metrics, log }, 'unhandled-rejection', reason));

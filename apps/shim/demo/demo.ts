@@ -13,7 +13,8 @@ import { installLayout } from '@flox-k8s/shim-layout';
 import { readEnv } from '../src/env.ts';
 import { UsageError } from '../src/errors.ts';
 import { shimPrograms } from '../src/programs.ts';
-import { DEMO_USAGE, parseDemoFlags, type DemoFlags } from './flags.ts';
+import { DEMO_USAGE, LARGE_DEMO_COMMAND, parseDemoFlags, type DemoFlags } from './flags.ts';
+import { describeProgress, followShimLog } from './progress.ts';
 import { checkDemoHost } from './prerequisites.ts';
 // The containerd + CRI harness the e2e suites and the benchmarks use too (tooling/cri-harness).
 import {
@@ -50,9 +51,10 @@ async function main(flags: DemoFlags): Promise<number> {
       if (trustedKeys.length === 0) trustedKeys = [NIXOS_CACHE_KEY];
       if (command.length === 0) throw new UsageError(`with --lockfile, give the command to run after --\n${DEMO_USAGE}`, );
     } else if (flags.hub?.kind !== 'url') {
-      say('building the real-Nix fixture cache (once; cached afterwards)');
-      const { nixFixtures, serveCache } = await import('@flox-k8s/nix-fixtures');
-      const fixtures = await nixFixtures();
+      // Offline: a real-Nix fixture environment (small, or --large) from a loopback xz cache.
+      const { nixFixtures, nixLargeFixtures, serveCache } = await import('@flox-k8s/nix-fixtures');
+      say(flags.large ? 'building the large real-Nix fixture (once, ~5 min: 138 store paths, 344 MB; cached afterwards)' : 'building the real-Nix fixture cache (once; cached afterwards)');
+      const fixtures = flags.large ? await nixLargeFixtures() : await nixFixtures();
       lockBytes = fixtures.lockfile.bytes;
       if (caches.length === 0) {
         const served = await serveCache(fixtures.caches.xz);
@@ -60,7 +62,7 @@ async function main(flags: DemoFlags): Promise<number> {
         caches = [served.url];
       }
       if (trustedKeys.length === 0) trustedKeys = [fixtures.publicKey];
-      if (command.length === 0) command = ['hello-flox'];
+      if (command.length === 0) command = flags.large ? [...LARGE_DEMO_COMMAND] : ['hello-flox'];
     } else if (command.length === 0) {
       throw new UsageError(`with --hub URL, give the command to run after --\n${DEMO_USAGE}`, );
     }
@@ -109,9 +111,21 @@ async function main(flags: DemoFlags): Promise<number> {
     cleanups.push(() => removePod(cri, podId));
     const container = containerConfig({ name: 'demo', image: STUB_IMAGE_NAME, command });
     let status: Awaited<ReturnType<typeof waitForContainer>>;
+    // The cold start happens in the interposer (another process): its log says how far it is.
+    const started = performance.now();
+    const follow = await followShimLog(config.logFile as string, (line) => {
+      const progress = describeProgress(line);
+      if (progress !== undefined) say(progress);
+      else if (line.msg === 'container patched') say(`container patched (${String(line['via'])}) ${((performance.now() - started) / 1000).toFixed(1)} s after the create`);
+    });
     try {
-      const id = await cri.createContainer(podId, container, pod);
-      await cri.startContainer(id);
+      let id: string;
+      try {
+        id = await cri.createContainer(podId, container, pod);
+        await cri.startContainer(id);
+      } finally {
+        await follow.stop();
+      }
       status = await waitForContainer(cri, id, { timeoutMs: 600_000 });
     } catch (error) {
       const log = await readFile(config.logFile as string, 'utf8').catch(() => '');

@@ -12,7 +12,9 @@ describe('demo flags', () => {
       environment: undefined,
       command: ['sh', '-c', 'exit 3'],
       help: false,
+      large: false,
     });
+    expect(parseDemoFlags(['--', '--large']).large).toBe(true);
     expect(parseDemoFlags(['--hub', '/srv/hub', 'hello-flox', '--verbose']).command).toEqual(['hello-flox', '--verbose']);
     expect(parseDemoFlags(['--hub', '/srv/hub']).hub).toEqual({ kind: 'dir', path: '/srv/hub' });
   });
@@ -25,6 +27,7 @@ describe('demo flags', () => {
       [['--bogus'], "Unknown option '--bogus'"],
       [['--hub', 'https://hub.example'], '--environment'],
       [['--hub', 's3://bucket'], 'http(s):// URL or a directory'],
+      [['--large', '--lockfile', 'x.lock', '--', 'sh'], '--large'],
     ] as const) {
       expect(() => parseDemoFlags(args), args.join(' ')).toThrow(expect.objectContaining({ code: 'FLOXK8S_USAGE', message: expect.stringContaining(where) }));
     }

@@ -3,13 +3,16 @@ import { z } from 'zod';
 import { UsageError } from '../src/errors.ts';
 import { formatIssues } from '@flox-k8s/core';
 
-export const DEMO_USAGE = `usage: pnpm demo [--lockfile FILE] [--cache URL]... [--trusted-key NAME:KEY]...
+export const DEMO_USAGE = `usage: pnpm demo [--large | --lockfile FILE] [--cache URL]... [--trusted-key NAME:KEY]...
                  [--hub URL|DIR] [--environment OWNER/NAME[:N]] [--] [COMMAND ARGS...]
 
 Starts a private containerd with the flox runtime, publishes an environment into a hub,
 runs a CRI pod (runtimeClass flox) that executes COMMAND from that environment, prints
 the container's stdout and exits with its status. Needs root, containerd and runc.
 
+  --large                  the large real-Nix fixture environment instead (138 store
+                           paths, 344 MB: node, perl, bash, curl, … with every library),
+                           built on first use (~5 min, cached), served offline as xz
   --lockfile FILE          publish this manifest.lock (default: the real-Nix fixture
                            environment, served offline); needs COMMAND; caches and keys
                            then default to cache.nixos.org
@@ -25,6 +28,18 @@ Example, where cache.nixos.org is reachable:
   pnpm demo -- --lockfile .flox/env/manifest.lock --cache https://cache.nixos.org \\
     --trusted-key cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY= -- hello`;
 
+/** What `--large` runs by default: programs from all over the closure. */
+export const LARGE_DEMO_COMMAND: readonly string[] = [
+  'bash',
+  '-c',
+  [
+    `node -p '"node " + process.version'`,
+    `perl -le 'print "perl ", $^V'`,
+    'curl --version | head -n 1',
+    'echo "store paths mounted: $(ls /nix/store | wc -l)"',
+  ].join('; '),
+];
+
 const VALUE_FLAGS = new Set(['--lockfile', '--cache', '--trusted-key', '--hub', '--environment']);
 
 const url = z.string().refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), 'expected an http(s):// URL');
@@ -35,6 +50,7 @@ const flagsSchema = z.strictObject({
   hub: z.string().min(1).optional(),
   environment: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*(:[1-9][0-9]*|@sha256:[0-9a-f]{64})?$/, 'expected owner/name[:N] or owner/name@sha256:<hex>').optional(),
   help: z.boolean().optional(),
+  large: z.boolean().optional(),
 });
 
 export interface DemoFlags {
@@ -46,6 +62,8 @@ export interface DemoFlags {
   environment: string | undefined;
   command: string[];
   help: boolean;
+  /** The large fixture environment instead of the small one. */
+  large: boolean;
 }
 
 /** Parses and validates the demo's flags; throws UsageError naming the bad flag. */
@@ -77,6 +95,7 @@ export function parseDemoFlags(argv: readonly string[]): DemoFlags {
         hub: { type: 'string' },
         environment: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
+        large: { type: 'boolean' },
       },
       strict: true,
       allowPositionals: false,
@@ -99,6 +118,9 @@ export function parseDemoFlags(argv: readonly string[]): DemoFlags {
   if (hub?.kind === 'url' && f.environment === undefined) {
     throw new UsageError('--hub URL: also name the environment to run with --environment OWNER/NAME[:N]');
   }
+  if (f.large === true && (f.lockfile !== undefined || hub?.kind === 'url')) {
+    throw new UsageError('--large publishes the large fixture environment: it cannot be combined with --lockfile or --hub URL');
+  }
   if (hub?.kind === 'url' && f.lockfile !== undefined) {
     throw new UsageError('--lockfile cannot be published to an HTTP hub; use --hub DIR (or omit --hub)');
   }
@@ -110,5 +132,6 @@ export function parseDemoFlags(argv: readonly string[]): DemoFlags {
     environment: f.environment,
     command,
     help: f.help === true,
+    large: f.large === true,
   };
 }

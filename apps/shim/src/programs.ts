@@ -12,5 +12,6 @@ export const shimPrograms: ShimPrograms = {
   launcher: here('../sh/containerd-shim-flox-v2.sh'),
   front: here('../sh/runc.sh'),
   interposer: here('./interposer/main.ts'),
+  fetchWorker: here('./interposer/fetch-worker.ts'),
   prebuilt: here('../bundle'),
 };

@@ -3,7 +3,7 @@
 // stand-in (this suite needs no root); the e2e suites run the real one.
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,6 +64,11 @@ describe('runc interposer (bundled, as a process)', () => {
     expect(spec.process.args[0]).toMatch(/^\/run\/flox-k8s\/env\/bin\/(ba)?sh$/);
     expect(spec.annotations?.['flox.dev/applied-environment']).toBe('acme/fixture');
     expect(existsSync(join(b, 'flox-k8s-exec-plan.json'))).toBe(true);
+    // The container is a GC root of the store (runc's state for it will be <root>/c1).
+    const roots = readdirSync(join(dir, 'store-create', 'roots', 'containers')).map((n) => JSON.parse(readFileSync(join(dir, 'store-create', 'roots', 'containers', n), 'utf8')) as { containerId: string; runcRoot: string; roots: string[] });
+    expect(roots.map((r) => [r.containerId, r.runcRoot])).toEqual([['c1', join(dir, 'root')]]);
+    // The lockfile's four packages: their closures are reachable from them.
+    expect([...(roots[0]?.roots ?? [])].sort()).toEqual(Object.values(fixtures.storePaths).sort());
     // A second container of the same environment takes the cached plan and gets the same spec.
     const b2 = bundle('create-warm', annotations);
     expect((await interpose(['create', '--bundle', b2, 'c2'], config)).status).toBe(0);

@@ -43,7 +43,8 @@ describe('install layout', () => {
   it('lays out bin/, libexec/flox-k8s/ and lib/', () => {
     expect(layout.launcher).toBe(join(dir, 'a', 'bin', 'containerd-shim-flox-v2'));
     expect(layout.interposer).toBe(join(dir, 'a', 'libexec', 'flox-k8s', 'runc'));
-    expect(layout.bundles).toEqual([join(dir, 'a', 'lib', 'runc-interposer.mjs')]);
+    // The fetch worker is an entry of its own beside the interposer (in-process realises start it by URL).
+    expect(layout.bundles).toEqual([join(dir, 'a', 'lib', 'fetch-worker.mjs'), join(dir, 'a', 'lib', 'runc-interposer.mjs')]);
   });
 
   it('reads back with inspectLayout (what the CLI\'s doctor checks on a node)', async () => {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nixFixtures, serveCache, type ServedCache } from '@flox-k8s/nix-fixtures';
 import {
+  AGENT_BUNDLE_FILES,
   bundleAgent,
   deployManifests,
   ENABLED_LABEL,
@@ -168,8 +169,11 @@ export function defineAgentShimSuite(version: ContainerdVersion): void {
       // What the DaemonSet's pod runs: the image's Node and agent bundle with the manifest's args and env.
       const ds = uninstallDaemonSet(deployManifests()['daemonset.yaml']?.[0] as never);
       const container = ds.spec?.template.spec?.containers[0];
-      const bundle = join(host.dir, 'agent.mjs');
-      await writeFile(bundle, await bundleAgent());
+      // The image's /opt/flox-node-agent: agent.mjs and the fetch worker it starts from beside it.
+      const built = await bundleAgent();
+      const bundle = join(host.dir, AGENT_BUNDLE_FILES.agent);
+      await writeFile(bundle, built.agent);
+      await writeFile(join(host.dir, AGENT_BUNDLE_FILES.fetchWorker), built.fetchWorker);
       const kubeconfig = join(host.dir, 'kubeconfig');
       await writeFile(
         kubeconfig,

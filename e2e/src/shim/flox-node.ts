@@ -1,7 +1,7 @@
 // A flox-enabled "node" for the shim suites: the shim installed into a temp prefix,
 // a real-Nix fixture cache served on loopback, a local hub with the fixture
 // environment published, and a private containerd with the `flox` runtime.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -11,6 +11,7 @@ import { publishEnvironment } from '@flox-k8s/environments';
 import { shimPrograms } from '@flox-k8s/shim';
 import { installLayout, type InstallLayout } from '@flox-k8s/shim-layout';
 import { criClient, startContainerd, type ContainerdHandle, type ContainerdVersion, type CriClient, type RuntimeEntry } from '@flox-k8s/cri-harness';
+import { readJsonLines } from '../json-lines.ts';
 
 export const ENV_OWNER = 'acme';
 export const ENV_NAME = 'fixture';
@@ -146,11 +147,7 @@ exec '${layout.launcher}' "$@"
       layout,
       containerd,
       cri,
-      shimLog: async () =>
-        (await readFile(logFile, 'utf8').catch(() => ''))
-          .split('\n')
-          .filter((l) => l !== '')
-          .map((l) => JSON.parse(l) as Record<string, unknown>),
+      shimLog: () => readJsonLines(logFile),
       stop,
     };
   } catch (error) {

@@ -34,6 +34,11 @@ export interface RealiseProgress {
   storePath?: string | undefined;
   bytes?: number | undefined;
   totalBytes?: number | undefined;
+  /** The whole realise so far: paths done of those missing when it started, and NAR bytes unpacked. */
+  pathsDone?: number | undefined;
+  pathsTotal?: number | undefined;
+  narBytesDone?: number | undefined;
+  narBytesTotal?: number | undefined;
   [key: string]: unknown;
 }
 
@@ -64,6 +69,10 @@ const progressEvent: z.ZodType<RealiseProgress> = z.looseObject({
   storePath: z.string().max(512).optional(),
   bytes: z.number().nonnegative().optional(),
   totalBytes: z.number().nonnegative().optional(),
+  pathsDone: z.number().int().nonnegative().optional(),
+  pathsTotal: z.number().int().nonnegative().optional(),
+  narBytesDone: z.number().nonnegative().optional(),
+  narBytesTotal: z.number().nonnegative().optional(),
 });
 
 const doneEvent: z.ZodType<RealiseDone> = z.looseObject({

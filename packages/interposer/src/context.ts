@@ -5,6 +5,11 @@ import type { Logger } from './log.ts';
 export interface InterposerContext {
   config: ShimConfig;
   log: Logger;
+  /**
+   * The NAR fetch worker module of an in-process realise (`@flox-k8s/store`'s `fetchWorker`):
+   * the entry point a bundled caller emits beside itself; default the store's own.
+   */
+  fetchWorker?: URL | undefined;
 }
 
 /** What main needs to report a failure: the environment (for the message) and the log. */
@@ -20,6 +25,12 @@ export interface InterposeState {
   context: (fields: Record<string, unknown>) => InterposerContext;
   environment?: string;
   log?: Logger;
+  /**
+   * The process that becomes `runc create` (its container's GC root lives while it runs):
+   * the runc front the patch service answers; default this process (the per-create Node,
+   * which execs runc).
+   */
+  creatorPid?: number;
 }
 
 /** A container's patch plan and how it was made (timings and `via` are logged). */

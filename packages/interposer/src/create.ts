@@ -73,8 +73,8 @@ export async function interposeCreate(
     {
       environment: decision.environment,
       mode: decision.modeFromAnnotation ? decision.mode : undefined,
-      containerId: inv.containerId,
       rootfs: rootfsOf(spec, inv.bundle),
+      container: { containerId: inv.containerId, runcRoot: inv.globals.root, creatorPid: state.creatorPid, environment: decision.environment },
       ...(floxhubToken === undefined ? {} : { floxhubToken }),
     },
     signal,

@@ -24,8 +24,8 @@ function planFile(storeRoot: string, key: { digest: string; system: string; mode
   return join(planDir(storeRoot), `${key.digest}-${key.system}-${key.mode}.json`);
 }
 
-/** The cached plan, when all of its mounts still exist on the host. */
-export function readCachedPlan(storeRoot: string, key: { digest: string; system: string; mode: string }): CachedPlan | undefined {
+/** The cached plan as written, whether or not its mounts still exist (see planMountsExist). */
+export function loadCachedPlan(storeRoot: string, key: { digest: string; system: string; mode: string }): CachedPlan | undefined {
   let plan: CachedPlan;
   try {
     plan = JSON.parse(readFileSync(planFile(storeRoot, key), 'utf8')) as CachedPlan;
@@ -35,14 +35,25 @@ export function readCachedPlan(storeRoot: string, key: { digest: string; system:
   if (typeof plan?.hostStoreDir !== 'string' || !Array.isArray(plan.storePaths) || typeof plan.profile?.hostPath !== 'string' || typeof plan.storeView?.hostPath !== 'string') {
     return undefined;
   }
+  return plan;
+}
+
+/** True while every host directory the plan mounts exists (a GC may have taken one). */
+export function planMountsExist(plan: CachedPlan): boolean {
   // Presence only: what each mount source is gets checked on every create (verifyMountSources).
   try {
-    if (!statSync(plan.profile.hostPath).isDirectory() || !statSync(plan.storeView.hostPath).isDirectory()) return undefined;
+    if (!statSync(plan.profile.hostPath).isDirectory() || !statSync(plan.storeView.hostPath).isDirectory()) return false;
     for (const storePath of plan.storePaths) statSync(join(plan.hostStoreDir, storePath.slice('/nix/store/'.length)));
   } catch {
-    return undefined;
+    return false;
   }
-  return plan;
+  return true;
+}
+
+/** The cached plan, when all of its mounts still exist on the host. */
+export function readCachedPlan(storeRoot: string, key: { digest: string; system: string; mode: string }): CachedPlan | undefined {
+  const plan = loadCachedPlan(storeRoot, key);
+  return plan !== undefined && planMountsExist(plan) ? plan : undefined;
 }
 
 /** Caches a plan whose every part depends only on the key (not on the image). */

@@ -5,6 +5,7 @@ import { dirname } from 'node:path';
 import { parseFetched, type FetchedEnvironment } from '@flox-k8s/environments';
 import type { InterposerContext, PreparedPlan } from './context.ts';
 import { writeCachedPlan } from './plan-cache.ts';
+import { holdForContainer, type ContainerRef } from './container-root.ts';
 import { realiseClosure } from './realise.ts';
 import { wrapperShell } from './wrapper-shell.ts';
 
@@ -12,14 +13,16 @@ import { wrapperShell } from './wrapper-shell.ts';
 export async function prepareUncached(
   ctx: InterposerContext,
   fetched: FetchedEnvironment,
-  request: { environment: string; mode: 'run' | 'dev' | undefined; rootfs: string | undefined },
+  request: { environment: string; mode: 'run' | 'dev' | undefined; rootfs: string | undefined; container: ContainerRef },
   signal: AbortSignal,
   lap: (name: string) => void,
 ): Promise<Omit<PreparedPlan, 'timings'>> {
   const { config, log } = ctx;
   const lock = parseFetched(fetched);
   const storePaths = storePathsToInstall(lock, config.system);
-  const store = await Store.open(config.storeRoot, { recover: false });
+  // A root before the realise: once valid, the closure is reachable from these paths.
+  await holdForContainer(ctx, request.container, storePaths, signal);
+  const store = await Store.open(config.storeRoot, { recover: false, fetchWorker: ctx.fetchWorker });
   const realised = await realiseClosure(store, config, { storePaths, environment: request.environment, digest: fetched.digest }, log, signal);
   lap('realise');
   const mode = activateMode(lock, request.mode);

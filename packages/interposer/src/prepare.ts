@@ -1,7 +1,8 @@
 import { fetchEnvironment, parseReference, sourceReaders } from '@flox-k8s/environments/resolve';
 import type { RequestToken } from '@flox-k8s/environments';
+import { holdForContainer, type ContainerRef } from './container-root.ts';
 import type { InterposerContext, PreparedPlan } from './context.ts';
-import { readCachedPlan } from './plan-cache.ts';
+import { loadCachedPlan, planMountsExist } from './plan-cache.ts';
 
 
 /** What one container asks of its environment. */
@@ -9,7 +10,8 @@ export interface PlanRequest {
   environment: string;
   /** `flox.dev/activate-mode`; undefined: the manifest's `options.activate.mode`, else run. */
   mode: 'run' | 'dev' | undefined;
-  containerId: string;
+  /** The container whose GC root the closure becomes (its id, runc root, creator). */
+  container: ContainerRef;
   /** The container's root (for a wrapper shell fallback). */
   rootfs: string | undefined;
   /** The pod's own FloxHub token (`/var/run/secrets/flox.dev`), for floxmeta sources. */
@@ -18,7 +20,8 @@ export interface PlanRequest {
 
 /**
  * Everything between "this container wants environment X" and a patch plan:
- * resolve the reference, realise the closure, build the profile.
+ * resolve the reference, realise the closure, build the profile; the container's
+ * store paths are a GC root before any of them is looked at.
  */
 export async function preparePlan(ctx: InterposerContext, request: PlanRequest, signal: AbortSignal): Promise<PreparedPlan> {
   const { config } = ctx;
@@ -37,10 +40,13 @@ export async function preparePlan(ctx: InterposerContext, request: PlanRequest, 
   lap('resolve');
   // Without an annotation the mode is the manifest's: fixed by the digest, so it keys the plan as well.
   const key = { digest: fetched.digest, system: config.system, mode: request.mode ?? 'manifest' };
-  const cached = readCachedPlan(config.storeRoot, key);
+  const cached = loadCachedPlan(config.storeRoot, key);
   if (cached !== undefined) {
-    lap('cached');
-    return { plan: { ...cached, applied: { environment, digest: fetched.digest } }, timings, via: 'cache', fetched: 0, mode: key.mode };
+    await holdForContainer(ctx, request.container, cached.storePaths, signal);
+    if (planMountsExist(cached)) {
+      lap('cached');
+      return { plan: { ...cached, applied: { environment, digest: fetched.digest } }, timings, via: 'cache', fetched: 0, mode: key.mode };
+    }
   }
   // The store, the binary-cache client and the agent client load only on a cold start.
   const { prepareUncached } = await import('./prepare-cold.ts');

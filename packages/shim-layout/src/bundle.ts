@@ -5,6 +5,8 @@ import type { ShimPrograms } from './programs.ts';
 
 /** The interposer's bundle: `lib/<name>.mjs`. */
 export const INTERPOSER_BUNDLE = 'runc-interposer';
+/** The NAR fetch worker's bundle, beside the interposer's: `lib/<name>.mjs`. */
+export const FETCH_WORKER_BUNDLE = 'fetch-worker';
 
 /**
  * esbuild plugin: zod's classic entry re-exports every locale (hundreds of kB that a
@@ -91,12 +93,17 @@ export const CHUNK_DIR = 'chunks';
  * light subpaths: `@flox-k8s/environments/resolve`, `@flox-k8s/lockfile/reference`).
  * esbuild is imported only here, when a layout is bundled from source.
  */
-export async function buildBundle(outDir: string, programs: Pick<ShimPrograms, 'interposer'>): Promise<string[]> {
+export async function buildBundle(outDir: string, programs: Pick<ShimPrograms, 'interposer' | 'fetchWorker'>): Promise<string[]> {
   const esbuild = await import('esbuild');
   // Chunk names carry content hashes: drop the previous build's, or they pile up (and get installed).
   await rm(resolve(outDir, CHUNK_DIR), { recursive: true, force: true });
   const result = await esbuild.build({
-      entryPoints: [{ in: programs.interposer, out: INTERPOSER_BUNDLE }],
+      entryPoints: [
+        { in: programs.interposer, out: INTERPOSER_BUNDLE },
+        // Its own entry: worker threads start a module by URL, and the store's own worker file
+        // is not in the bundle (the bug that made every large cold start fail).
+        { in: programs.fetchWorker, out: FETCH_WORKER_BUNDLE },
+      ],
       outdir: outDir,
       outExtension: { '.js': '.mjs' },
       chunkNames: `${CHUNK_DIR}/[name]-[hash]`,

@@ -16,8 +16,9 @@ beforeAll(async () => {
   await writeFile(join(programs, 'launcher.sh'), '#!/bin/sh\nPATH=@LIBEXEC_DIR@:$PATH\nexport PATH\n@CONFIG_EXPORT@\nexec @SHIM_RUNC_V2@ "$@"\n');
   await writeFile(join(programs, 'front.sh'), '#!/bin/sh\nfloxk8s_node=@NODE@\nfloxk8s_entry=@ENTRY@\nfloxk8s_runc=@REAL_RUNC@\nfloxk8s_self=@SELF@\nfloxk8s_patcher=@PATCH_SERVICE_DIR@\n@NODE_ENV@\n@CONFIG_EXPORT@\n');
   await writeFile(join(programs, 'prebuilt', 'runc-interposer.mjs'), '');
+  await writeFile(join(programs, 'prebuilt', 'fetch-worker.mjs'), '');
   const layout = await installLayout({
-    programs: { launcher: join(programs, 'launcher.sh'), front: join(programs, 'front.sh'), interposer: join(programs, 'unused.ts'), prebuilt: join(programs, 'prebuilt') },
+    programs: { launcher: join(programs, 'launcher.sh'), front: join(programs, 'front.sh'), interposer: join(programs, 'unused.ts'), fetchWorker: join(programs, 'unused-worker.ts'), prebuilt: join(programs, 'prebuilt') },
     prefix: join(dir, 'prefix'),
     node: process.execPath,
   });

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DEFAULT_PATCH_SERVICE_DIR } from '@flox-k8s/config';
 import { singleQuote } from '@flox-k8s/core';
-import { INTERPOSER_BUNDLE, buildBundle } from './bundle.ts';
+import { FETCH_WORKER_BUNDLE, INTERPOSER_BUNDLE, buildBundle } from './bundle.ts';
 import { LayoutTemplateError } from './errors.ts';
 import type { ShimPrograms } from './programs.ts';
 
@@ -67,10 +67,11 @@ export async function installLayout(options: InstallLayoutOptions): Promise<Inst
 
   let bundles: string[];
   const { prebuilt } = programs;
-  if (prebuilt === undefined || (options.fromSource ?? !existsSync(join(prebuilt, `${INTERPOSER_BUNDLE}.mjs`)))) bundles = await buildBundle(libDir, programs);
+  const prebuiltComplete = prebuilt !== undefined && [INTERPOSER_BUNDLE, FETCH_WORKER_BUNDLE].every((b) => existsSync(join(prebuilt, `${b}.mjs`)));
+  if (prebuilt === undefined || (options.fromSource ?? !prebuiltComplete)) bundles = await buildBundle(libDir, programs);
   else {
     await cp(prebuilt, libDir, { recursive: true });
-    bundles = [join(libDir, `${INTERPOSER_BUNDLE}.mjs`)];
+    bundles = [FETCH_WORKER_BUNDLE, INTERPOSER_BUNDLE].map((b) => join(libDir, `${b}.mjs`));
   }
 
   const node = options.node ?? process.execPath;

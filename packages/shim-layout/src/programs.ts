@@ -10,6 +10,12 @@ export interface ShimPrograms {
   front: string;
   /** The interposer's ESM entry module, bundled into `lib/runc-interposer.mjs`. */
   interposer: string;
+  /**
+   * The NAR fetch worker's entry module (it calls `@flox-k8s/store/fetch-worker`'s
+   * `runFetchWorker`), bundled into `lib/fetch-worker.mjs` beside the interposer, whose
+   * in-process realises start it by URL.
+   */
+  fetchWorker: string;
   /** A directory holding a prebuilt bundle (`runc-interposer.mjs` and its chunks), if one was built. */
   prebuilt?: string;
 }

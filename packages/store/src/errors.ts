@@ -95,6 +95,14 @@ export class StoreFetchError extends StoreError {
   }
 }
 
+/** The module NAR fetch threads run does not exist (a bundled store given no `fetchWorker`). */
+export class StoreFetchWorkerMissingError extends StoreError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('FLOXK8S_STORE_FETCH_WORKER_MISSING', message, options);
+    this.name = 'StoreFetchWorkerMissingError';
+  }
+}
+
 /** Two packages of equal priority provide the same file in a profile. */
 export class ProfileConflictError extends StoreError {
   readonly packages: readonly [string, string];

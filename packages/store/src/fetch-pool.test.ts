@@ -65,6 +65,32 @@ describe('realise with fetch worker threads', () => {
     await expectAbortMidBody(store, fx.storePaths.busybox, { ...realiseOptions, fetchWorkers: 2 });
   });
 
+  it('a worker module given by the caller (a bundle\'s entry point) fetches the closure', async () => {
+    const { fx, cache, realiseOptions } = await setup('xz');
+    const root = tempDir();
+    dirs.push(root);
+    const store = await Store.open(root, { fetchWorker: new URL('../test/app-fetch-worker.ts', import.meta.url) });
+    const result = await store.realise([fx.storePaths.script], { ...realiseOptions, fetchWorkers: 2 });
+    expect(result.fetched).toEqual([fx.storePaths.busybox, fx.storePaths.data, fx.storePaths.script].sort());
+    for (const path of result.fetched) expect(await hashNar(dumpNar(store.hostPath(path)))).toEqual(await hashNar(dumpNar(path)));
+    expect(cache.count(/^\/nar\//)).toBe(3);
+  });
+
+  it('a worker module that does not exist fails before any download, with its code', async () => {
+    const { fx, cache, realiseOptions } = await setup('xz');
+    const root = tempDir();
+    dirs.push(root);
+    // What a bundle of the store looked like before it passed its own entry point.
+    const store = await Store.open(root, { fetchWorker: new URL(`file://${root}/chunks/fetch-worker.js`) });
+    const err = await store.realise([fx.storePaths.script], { ...realiseOptions, fetchWorkers: 2 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'FLOXK8S_STORE_FETCH_WORKER_MISSING' });
+    expect((err as Error).message).toContain(`${root}/chunks/fetch-worker.js`);
+    expect(cache.count(/^\/nar\//)).toBe(0);
+    expect(readdirSync(join(store.root, 'tmp'))).toEqual([]);
+    expect(readdirSync(join(store.root, 'roots', 'inflight'))).toEqual([]);
+    expect(heldLocks(store.root)).toEqual([]);
+  });
+
   it('a missing narinfo still fails with its code when workers are requested', async () => {
     const { store, realiseOptions } = await setup('zstd');
     await expect(store.realise([fakeStorePath('absent')], { ...realiseOptions, fetchWorkers: 2 })).rejects.toMatchObject({

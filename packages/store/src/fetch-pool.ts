@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { BinaryCacheClient, FoundNarinfo } from '@flox-k8s/nar';
-import { StoreFetchError } from './errors.ts';
+import { StoreFetchError, StoreFetchWorkerMissingError } from './errors.ts';
 import { deserializeError, type FetchWorkerConfig, type FetchedNar, type ToPool, type ToWorker } from './fetch-protocol.ts';
 
 /** Progress of one NAR: compressed bytes in, NAR bytes out. */
@@ -40,9 +42,34 @@ interface PoolWorker {
 // Source checkouts run the TypeScript worker (and resolve workspace packages
 // to their sources); built packages run the emitted JavaScript.
 const fromSource = import.meta.url.endsWith('.ts');
-const workerUrl = new URL(fromSource ? './fetch-worker.ts' : './fetch-worker.js', import.meta.url);
+/** The store's own worker module, beside this one (absent when the store was bundled). */
+export const DEFAULT_FETCH_WORKER: URL = new URL(fromSource ? './fetch-worker-main.ts' : './fetch-worker-main.js', import.meta.url);
 const sourceCondition = '--conditions=@flox-k8s/source';
-const workerExecArgv = fromSource && !process.execArgv.includes(sourceCondition) ? [sourceCondition] : undefined;
+
+/**
+ * The worker module to start, checked before any thread starts: a store inside a bundle
+ * (one file, or chunks in another directory) has no worker beside it, and a thread that
+ * cannot load its module would only fail once NARs are already in flight.
+ */
+export function fetchWorkerModule(worker: URL | undefined): URL {
+  const url = worker ?? DEFAULT_FETCH_WORKER;
+  let file: string | undefined;
+  try {
+    file = fileURLToPath(url);
+  } catch {
+    file = undefined;
+  }
+  if (file === undefined || !existsSync(file)) {
+    throw new StoreFetchWorkerMissingError(
+      `the NAR fetch worker module ${url.href} does not exist; ${
+        worker === undefined
+          ? 'this store was bundled without it: emit an entry point calling runFetchWorker (@flox-k8s/store/fetch-worker) and pass its URL as Store.open\'s fetchWorker'
+          : 'pass the URL of the entry point calling runFetchWorker (@flox-k8s/store/fetch-worker) as Store.open\'s fetchWorker'
+      }, or realise with fetchWorkers: 0`,
+    );
+  }
+  return url;
+}
 
 /**
  * fetchNar on worker threads. Each NAR is still one streamed pass
@@ -54,21 +81,27 @@ const workerExecArgv = fromSource && !process.execArgv.includes(sourceCondition)
  */
 export class FetchPool implements NarFetcher {
   readonly #config: FetchWorkerConfig;
+  readonly #module: URL;
+  readonly #execArgv: string[] | undefined;
   readonly #size: number;
   readonly #workers: PoolWorker[] = [];
   readonly #pending = new Map<number, PendingFetch>();
   #nextId = 1;
   #closed = false;
 
-  constructor(config: FetchWorkerConfig, size: number) {
+  /** `module`: a worker module checked by fetchWorkerModule. */
+  constructor(config: FetchWorkerConfig, size: number, module: URL = DEFAULT_FETCH_WORKER) {
     this.#config = config;
+    this.#module = module;
+    // A TypeScript worker resolves workspace packages to their sources, as its parent does.
+    this.#execArgv = module.pathname.endsWith('.ts') && !process.execArgv.includes(sourceCondition) ? [sourceCondition] : undefined;
     this.#size = Math.max(1, size);
     // Started now: thread start-up and module loading overlap the closure walk.
     for (let i = 0; i < this.#size; i++) this.#workers.push(this.#spawn());
   }
 
   #spawn(): PoolWorker {
-    const worker = new Worker(workerUrl, { workerData: this.#config, ...(workerExecArgv ? { execArgv: workerExecArgv } : {}) });
+    const worker = new Worker(this.#module, { workerData: this.#config, ...(this.#execArgv ? { execArgv: this.#execArgv } : {}) });
     const entry: PoolWorker = { worker, jobs: 0, dead: false };
     worker.unref();
     worker.on('message', (m: ToPool) => this.#onMessage(m));

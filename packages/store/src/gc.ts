@@ -10,7 +10,7 @@ import type { PathInfo } from './metadata.ts';
 import type { PathRegistry } from './registry.ts';
 import type { ClosureIndex } from './closure-index.ts';
 import { removeOrphanRecord } from './recover.ts';
-import { readInflight, readLeases, readPins, removeExpiredLease } from './root-reader.ts';
+import { readContainerRoots, readInflight, readLeases, readPins, removeExpiredLease } from './root-reader.ts';
 
 /** Options of `store.gc`. Watermarks are bytes of NAR content held by the store. */
 export interface GcOptions {
@@ -21,6 +21,12 @@ export interface GcOptions {
   /** Report what would be deleted without deleting. */
   dryRun?: boolean | undefined;
   signal?: AbortSignal | undefined;
+  /**
+   * Where this process sees the host's file system (default `/`): container roots name runc's
+   * state directory on the host, looked up under it. The node agent, in a container with
+   * `hostPID`, uses `/proc/1/root`.
+   */
+  hostRoot?: string | undefined;
 }
 
 /** What `store.gc` did (or would do, with `dryRun`). */
@@ -35,6 +41,8 @@ export interface GcResult {
   triggered: boolean;
   /** Removed profiles whose closure lost a path. */
   deletedProfiles: string[];
+  /** Running containers whose roots held, and roots released (their containers were deleted). */
+  containerRoots: { live: number; released: number };
 }
 
 /** What GC needs from its store. */
@@ -46,7 +54,7 @@ export interface GcContext {
 
 // Every root is read (and validated) before anything is deleted: one that
 // cannot be throws GcRootUnreadableError and the collection stops (fails closed).
-function liveRoots(ctx: GcContext, now: number): string[] {
+function liveRoots(ctx: GcContext, now: number, hostRoot: string): { roots: string[]; containers: { live: number; released: number } } {
   const roots: string[] = [];
   const expired: string[] = [];
   for (const { file, lease } of readLeases(ctx.layout)) {
@@ -55,8 +63,10 @@ function liveRoots(ctx: GcContext, now: number): string[] {
   }
   for (const pin of readPins(ctx.layout)) roots.push(...pin.roots);
   roots.push(...readInflight(ctx.layout));
+  const containers = readContainerRoots(ctx.layout, hostRoot);
+  roots.push(...containers.roots);
   for (const file of expired) removeExpiredLease(file, now);
-  return roots;
+  return { roots, containers: { live: containers.live, released: containers.released } };
 }
 
 function reachable(roots: readonly string[], infos: Map<string, PathInfo>, storeDir: string): Set<string> {
@@ -111,10 +121,11 @@ async function collectLocked(ctx: GcContext, opts: GcOptions, high: number, low:
   // Records whose path is gone (a deletion whose record removal failed, or a crash): never roots, never valid.
   for (const base of orphans) removeOrphanRecord(ctx.layout, base);
   const prefix = `${ctx.layout.storeDir}/`;
-  const keep = reachable(liveRoots(ctx, Date.now()), infos, ctx.layout.storeDir);
+  const live = liveRoots(ctx, Date.now(), opts.hostRoot ?? '/');
+  const keep = reachable(live.roots, infos, ctx.layout.storeDir);
   let total = 0;
   for (const info of infos.values()) total += info.narSize;
-  const result: GcResult = { freedBytes: 0, deleted: [], storeBytes: total, triggered: total > high, deletedProfiles: [] };
+  const result: GcResult = { freedBytes: 0, deleted: [], storeBytes: total, triggered: total > high, deletedProfiles: [], containerRoots: live.containers };
   if (!result.triggered) return result;
 
   const referrers = new Map<string, string[]>();

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { parseStorePath } from '@flox-k8s/nar';
+import { containerRootsDir } from './container-roots.ts';
 import { StorePathInvalidError } from './errors.ts';
 
 /** Where everything lives under a store root. */
@@ -14,6 +15,8 @@ export interface StoreLayout {
   leases: string;
   pins: string;
   inflight: string;
+  /** Roots of running containers (container-roots.ts). */
+  containers: string;
   profiles: string;
 }
 
@@ -29,6 +32,7 @@ export function storeLayout(root: string, storeDir: string): StoreLayout {
     leases: join(root, 'roots', 'leases'),
     pins: join(root, 'roots', 'pins'),
     inflight: join(root, 'roots', 'inflight'),
+    containers: containerRootsDir(root),
     profiles: join(root, 'profiles'),
   };
 }

@@ -37,6 +37,21 @@ export function processStartTime(pid: number): string | undefined {
   return fields[19];
 }
 
+let bootTimeCache: number | undefined;
+
+/** When this boot began (ms since the epoch; `btime` of /proc/stat), 0 when unknown. */
+export function bootTimeMs(): number {
+  if (bootTimeCache === undefined) {
+    try {
+      const m = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'));
+      bootTimeCache = m?.[1] === undefined ? 0 : Number(m[1]) * 1000;
+    } catch {
+      bootTimeCache = 0;
+    }
+  }
+  return bootTimeCache;
+}
+
 let selfCache: ProcessOwner | undefined;
 
 /** This process, as recorded in lock files and temp names. */

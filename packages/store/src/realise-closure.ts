@@ -1,7 +1,7 @@
 import { fetchesWhole, type BinaryCacheClient, type FoundNarinfo } from '@flox-k8s/nar';
 import { availableParallelism } from 'node:os';
 import { ClosureIndex } from './closure-index.ts';
-import { FetchPool, inProcessFetcher, type NarFetcher } from './fetch-pool.ts';
+import { FetchPool, fetchWorkerModule, inProcessFetcher, type NarFetcher } from './fetch-pool.ts';
 import { STORE_DECODERS } from './fetch-protocol.ts';
 import { storeBase } from './layout.ts';
 import { findCycle } from './cycles.ts';
@@ -28,6 +28,8 @@ export interface ClosureContext extends RealiseContext {
   /** Resolves once no GC (in any process) may have missed this realise's in-flight root. */
   waitForGc: (signal: AbortSignal | undefined) => Promise<void>;
   lease: (id: string, roots: string[], ttlMs: number) => void;
+  /** The fetch worker module (`Store.open`'s `fetchWorker`; default: the store's own). */
+  fetchWorker: URL | undefined;
 }
 
 // A GC between two lookups can take a path we counted as present; after this
@@ -257,11 +259,11 @@ function fetcherFor(
   }, 0);
   if (options.fetchWorkers === undefined && bytes < FETCH_POOL_MIN_BYTES) return inProcessFetcher(client);
   const workers = options.fetchWorkers ?? Math.min(DEFAULT_FETCH_WORKERS, availableParallelism());
-  const pool = new FetchPool(
+  return new FetchPool(
     { caches: options.caches, trustedKeys: options.trustedKeys, storeDir: ctx.layout.storeDir, concurrency: options.concurrency ?? DEFAULT_CONCURRENCY, decoders: STORE_DECODERS },
     workers,
+    fetchWorkerModule(ctx.fetchWorker),
   );
-  return pool;
 }
 
 /** Closure walk: valid paths via their metadata, others via fetched narinfos; `unknown` needs narinfos. */

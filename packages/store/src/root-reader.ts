@@ -1,10 +1,11 @@
-import { closeSync, constants, fstatSync, linkSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, fstatSync, linkSync, lstatSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { GcRootUnreadableError, type GcRootProblem } from './errors.ts';
 import { errnoCode } from './fs-util.ts';
 import { storeBase, type StoreLayout } from './layout.ts';
-import { ownerAlive, ownerFromTag, ownerTag } from './process-owner.ts';
+import { CONTAINER_ID, containerRootName, type ContainerRoot } from './container-roots.ts';
+import { bootTimeMs, ownerAlive, ownerFromTag, ownerTag } from './process-owner.ts';
 import { rootFileName, type Lease } from './roots.ts';
 
 // How GC reads its roots: fail closed. A root that cannot be read or validated
@@ -231,4 +232,94 @@ export function removeDeadInflight(layout: StoreLayout): number {
     }
   }
   return removed;
+}
+
+const CONTAINER_ROOT_NAME = /^[0-9a-f]{64}\.json$/;
+const absolutePath = z.string().refine((p) => p.startsWith('/') && !p.split('/').includes('..'), 'expected an absolute path without ".."');
+const containerRootSchema = z.strictObject({
+  containerId: z.string().regex(CONTAINER_ID, 'expected a runc container id'),
+  runcRoot: absolutePath,
+  creator: z.strictObject({ pid: z.number().int().positive(), start: z.string().regex(/^\d+$/), boot: z.string().min(1) }),
+  roots: z.array(z.string()),
+  environment: z.string().optional(),
+  createdAt: z.number().refine(Number.isFinite, 'expected a finite number'),
+});
+
+/** What GC found among the container roots. */
+export interface ContainerRootsRead {
+  /** Store paths of running (or being created) containers. */
+  roots: string[];
+  /** Containers whose roots hold. */
+  live: number;
+  /** Roots removed: their container was deleted (runc's state is gone), or they are of a previous boot. */
+  released: number;
+}
+
+/** Whether `path` exists as this process sees the host; any error but ENOENT fails closed. */
+function stateExists(file: string, path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT') return false;
+    throw unreadable(file, 'unreadable', `names runc state ${path}, which cannot be checked (${code ?? 'error'})`, err);
+  }
+}
+
+/** Written before this boot: its container is gone, whatever the file holds (a power loss may have torn it). */
+function ofPreviousBoot(file: string): boolean {
+  try {
+    return lstatSync(file).mtimeMs < bootTimeMs();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The roots of running flox containers (container-roots.ts). A root holds while its creating
+ * process runs (the creator is checked first: runc writes its state before that process exits)
+ * or runc's state directory `<hostRoot><runcRoot>/<containerId>` exists; otherwise the container
+ * was deleted and its root is removed. Fails closed like every root: an unreadable or invalid
+ * root of this boot, or a state directory that cannot be checked, stops the GC.
+ */
+export function readContainerRoots(layout: StoreLayout, hostRoot: string): ContainerRootsRead {
+  const out: ContainerRootsRead = { roots: [], live: 0, released: 0 };
+  const host = hostRoot.replace(/\/+$/, '');
+  for (const name of listRootDir(layout.containers)) {
+    const file = join(layout.containers, name);
+    const deadTemp = deadTempOf(name);
+    if (deadTemp !== undefined) {
+      if (deadTemp) unlinkQuietly(file);
+      continue;
+    }
+    if (!CONTAINER_ROOT_NAME.test(name)) {
+      throw unreadable(file, 'unexpected-entry', 'is not a container root this store writes (<sha256>.json, or a temp file of a running process)');
+    }
+    let root: ContainerRoot;
+    try {
+      const text = readRootText(file);
+      if (text === undefined) continue; // released between readdir and open
+      root = parseRoot(file, text, containerRootSchema, 'container root');
+      if (containerRootName(root.runcRoot, root.containerId) !== name) {
+        throw unreadable(file, 'schema', `names container ${JSON.stringify(root.containerId)} under ${root.runcRoot}, whose file name is ${containerRootName(root.runcRoot, root.containerId)}`);
+      }
+      checkStorePaths(file, root.roots, layout.storeDir, 'container root');
+    } catch (err) {
+      if (err instanceof GcRootUnreadableError && err.reason !== 'not-a-file' && ofPreviousBoot(file)) {
+        unlinkQuietly(file);
+        out.released++;
+        continue;
+      }
+      throw err;
+    }
+    if (ownerAlive(root.creator) || stateExists(file, `${host}${join(root.runcRoot, root.containerId)}`)) {
+      out.roots.push(...root.roots);
+      out.live++;
+    } else {
+      unlinkQuietly(file);
+      out.released++;
+    }
+  }
+  return out;
 }

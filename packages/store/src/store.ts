@@ -30,6 +30,13 @@ export interface StoreOpenOptions {
   fsync?: boolean | undefined;
   /** Clean debris of crashed processes on open (default true). */
   recover?: boolean | undefined;
+  /**
+   * The module NAR fetch threads run: a file URL of an entry point that calls
+   * `runFetchWorker()` (`@flox-k8s/store/fetch-worker`). Default: the store's own, beside
+   * it, which a bundle of the store does not have: a bundle emits such an entry point and
+   * passes its URL here. Checked before a thread starts (`FLOXK8S_STORE_FETCH_WORKER_MISSING`).
+   */
+  fetchWorker?: URL | undefined;
 }
 
 /** A node-local, content-addressed Nix store rooted at a host directory. */
@@ -49,6 +56,7 @@ export class Store {
   readonly #profileJobs = new SingleFlight<ProfileResult>();
   readonly #fsync: boolean;
   readonly #profileMountPath: string;
+  readonly #fetchWorker: URL | undefined;
   #gcRunning: Promise<unknown> | undefined;
 
   private constructor(layout: StoreLayout, options: StoreOpenOptions, recovered: RecoveryReport) {
@@ -60,6 +68,7 @@ export class Store {
     this.#closures = new ClosureIndex(layout);
     this.#fsync = options.fsync ?? true;
     this.#profileMountPath = (options.profileMountPath ?? '/run/flox-k8s/env').replace(/\/+$/, '');
+    this.#fetchWorker = options.fetchWorker;
     this.recovered = recovered;
   }
 
@@ -70,7 +79,7 @@ export class Store {
       throw new StoreOptionsError(`root and storeDir must be absolute paths, found root ${root}, storeDir ${storeDir}`);
     }
     const layout = storeLayout(root, storeDir);
-    for (const dir of [layout.store, layout.meta, layout.tmp, layout.locks, layout.leases, layout.pins, layout.inflight, layout.profiles, join(root, 'closures')]) {
+    for (const dir of [layout.store, layout.meta, layout.tmp, layout.locks, layout.leases, layout.pins, layout.inflight, layout.containers, layout.profiles, join(root, 'closures')]) {
       try {
         // At most 0755 (not 0777 under a umask of 0): mount sources are refused when a directory on
         // their way is writable by others.
@@ -120,6 +129,7 @@ export class Store {
         closures: this.#closures,
         waitForGc: (signal) => this.#waitForGc(signal),
         lease: (id, roots, ttlMs) => void this.lease(id, roots, ttlMs),
+        fetchWorker: this.#fetchWorker,
       },
       storePaths,
       options,

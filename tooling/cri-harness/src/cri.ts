@@ -49,7 +49,11 @@ export interface CriClient {
 }
 
 export interface CriClientOptions {
-  /** Per-call deadline; default 30 s (RunPodSandbox/CreateContainer may realise closures through a shim). */
+  /**
+   * Every call's deadline, as kubelet's runtime-request-timeout is (a CRI deadline test sets a
+   * short one). Default: 30 s, and at least 1-2 minutes for the calls that may realise closures
+   * through a shim or stop pods (RunPodSandbox, CreateContainer, StartContainer, Stop/RemovePodSandbox).
+   */
   deadlineMs?: number;
 }
 
@@ -82,6 +86,8 @@ export function criClient(socket: string, options: CriClientOptions = {}): CriCl
   const runtime = new RuntimeService(address, credentials, channelOptions);
   const images = new ImageService(address, credentials, channelOptions);
   const defaultDeadline = options.deadlineMs ?? 30_000;
+  // A deadline the caller chose holds for every call; the floors are only the defaults'.
+  const atLeast = (ms: number): number => options.deadlineMs ?? Math.max(defaultDeadline, ms);
 
   const call = <T>(client: grpc.Client, method: string, request: unknown, deadlineMs = defaultDeadline): Promise<T> =>
     new Promise((resolve, reject) => {
@@ -100,12 +106,12 @@ export function criClient(socket: string, options: CriClientOptions = {}): CriCl
       return { conditions: res.status?.conditions ?? [] };
     },
     runPodSandbox: async (config, runtimeHandler = '') =>
-      (await call<{ pod_sandbox_id: string }>(runtime, 'RunPodSandbox', { config, runtime_handler: runtimeHandler }, Math.max(defaultDeadline, 120_000))).pod_sandbox_id,
+      (await call<{ pod_sandbox_id: string }>(runtime, 'RunPodSandbox', { config, runtime_handler: runtimeHandler }, atLeast(120_000))).pod_sandbox_id,
     stopPodSandbox: async (id) => {
-      await call(runtime, 'StopPodSandbox', { pod_sandbox_id: id }, Math.max(defaultDeadline, 60_000));
+      await call(runtime, 'StopPodSandbox', { pod_sandbox_id: id }, atLeast(60_000));
     },
     removePodSandbox: async (id) => {
-      await call(runtime, 'RemovePodSandbox', { pod_sandbox_id: id }, Math.max(defaultDeadline, 60_000));
+      await call(runtime, 'RemovePodSandbox', { pod_sandbox_id: id }, atLeast(60_000));
     },
     podSandboxStatus: async (id, verbose = false) => {
       const res = await call<{ status: PodSandboxStatus; info: Record<string, string> }>(runtime, 'PodSandboxStatus', { pod_sandbox_id: id, verbose });
@@ -118,11 +124,11 @@ export function criClient(socket: string, options: CriClientOptions = {}): CriCl
           runtime,
           'CreateContainer',
           { pod_sandbox_id: podSandboxId, config, sandbox_config: sandboxConfig },
-          Math.max(defaultDeadline, 120_000),
+          atLeast(120_000),
         )
       ).container_id,
     startContainer: async (id) => {
-      await call(runtime, 'StartContainer', { container_id: id }, Math.max(defaultDeadline, 60_000));
+      await call(runtime, 'StartContainer', { container_id: id }, atLeast(60_000));
     },
     stopContainer: async (id, timeoutSeconds = 0) => {
       await call(runtime, 'StopContainer', { container_id: id, timeout: timeoutSeconds }, defaultDeadline + timeoutSeconds * 1000);

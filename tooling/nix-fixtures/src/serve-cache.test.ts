@@ -36,6 +36,23 @@ describe('serveCache on a hand-made cache directory', () => {
   });
   afterAll(() => work?.cleanup());
 
+  it('paces NAR bodies at narBytesPerSecond, bytes exact; other files at once', async () => {
+    const server = await serveCache(join(work.dir, 'cache'), { narBytesPerSecond: 100_000 });
+    try {
+      let started = performance.now();
+      const nar = await get(`${server.url}/nar/abc.nar`);
+      const narMs = performance.now() - started;
+      expect(nar.body.equals(Buffer.alloc(70_000, 0xab))).toBe(true);
+      // 70 kB at 100 kB/s: the last 16 KiB write is due at ~0.66 s.
+      expect(narMs).toBeGreaterThan(550);
+      started = performance.now();
+      expect((await get(`${server.url}/00000000000000000000000000000000.narinfo`)).body.toString()).toBe(narinfo);
+      expect(performance.now() - started).toBeLessThan(narMs);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('serves files with their exact length and a Nix content type, and 404s what is missing', async () => {
     const server = await serveCache(join(work.dir, 'cache'));
     try {

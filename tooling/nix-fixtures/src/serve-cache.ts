@@ -2,6 +2,7 @@
 // a real HTTP binary cache (Nix's own client, or ours) without any network.
 import { createReadStream } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve, sep } from 'node:path';
@@ -20,6 +21,11 @@ export interface ServeCacheOptions {
    * cannot use on a 2-core machine, whereas a real cache runs elsewhere.
    */
   inMemory?: boolean;
+  /**
+   * Send NAR bodies at about this many bytes per second (16 KiB writes, paced), so a cold
+   * fetch outlasts a deadline (a slow cache, as a CRI deadline test needs). Default: no limit.
+   */
+  narBytesPerSecond?: number;
 }
 
 export interface ServedCache {
@@ -74,6 +80,7 @@ export async function serveCache(dir: string, opts: ServeCacheOptions = {}): Pro
     }
     const info = await stat(file).catch(() => undefined);
     if (info === undefined || !info.isFile()) return notFound(res);
+    if (opts.narBytesPerSecond !== undefined && req.method === 'GET' && path.startsWith('/nar/')) return sendPaced(res, await readFile(file), typeOf(path), opts.narBytesPerSecond);
     res.writeHead(200, { 'content-type': typeOf(path), 'content-length': String(info.size) });
     if (req.method === 'HEAD') {
       res.end();
@@ -140,6 +147,20 @@ function decodedPath(url: string): string {
   } catch {
     return pathname;
   }
+}
+
+const PACED_CHUNK = 16 << 10;
+
+/** `bytes` at about `bytesPerSecond`; stops when the client goes away. */
+async function sendPaced(res: ServerResponse, bytes: Buffer, type: string, bytesPerSecond: number): Promise<void> {
+  res.writeHead(200, { 'content-type': type, 'content-length': String(bytes.length) });
+  const started = performance.now();
+  for (let off = 0; off < bytes.length && !res.destroyed; off += PACED_CHUNK) {
+    res.write(bytes.subarray(off, off + PACED_CHUNK));
+    const due = ((off + PACED_CHUNK) / bytesPerSecond) * 1000 - (performance.now() - started);
+    if (due > 0) await sleep(due);
+  }
+  res.end();
 }
 
 function notFound(res: ServerResponse): void {

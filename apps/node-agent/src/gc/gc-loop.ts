@@ -32,6 +32,8 @@ export interface GcLoopOptions {
   intervalMs: number;
   highWatermark: number;
   lowWatermark: number;
+  /** Where the host's `/` is seen from here (container roots name runc's state on the host; default `/`). */
+  hostRoot?: string;
   metrics: AgentMetrics;
   log: Logger;
   /** Disk usage source (default statfs of the store root). */
@@ -48,9 +50,11 @@ export async function gcOnce(options: GcLoopOptions): Promise<GcResult | undefin
   let storeBytes: number | undefined;
   let disk: DiskUsage | undefined;
   try {
-    const probe = await store.gc({ dryRun: true, highWatermark: Number.MAX_SAFE_INTEGER });
+    const hostRoot = options.hostRoot ?? '/';
+    const probe = await store.gc({ dryRun: true, highWatermark: Number.MAX_SAFE_INTEGER, hostRoot });
     storeBytes = probe.storeBytes;
     metrics.storeBytes.set(probe.storeBytes);
+    recordContainerRoots(probe, metrics, log);
     disk = await (options.usage ?? (() => diskUsage(store.root)))();
     const target = storeTarget(disk, probe.storeBytes, options.highWatermark, options.lowWatermark);
     if (!target.collect) {
@@ -58,11 +62,19 @@ export async function gcOnce(options: GcLoopOptions): Promise<GcResult | undefin
       report({ outcome: 'skipped', freedBytes: 0, deletedPaths: 0, storeBytes, disk });
       return undefined;
     }
-    const result = await store.gc({ highWatermark: target.lowWatermarkBytes, lowWatermark: target.lowWatermarkBytes });
+    const result = await store.gc({ highWatermark: target.lowWatermarkBytes, lowWatermark: target.lowWatermarkBytes, hostRoot });
+    recordContainerRoots(result, metrics, log);
     metrics.gcFreedBytes.inc(result.freedBytes);
     metrics.storeBytes.set(result.storeBytes - result.freedBytes);
     metrics.gcRuns.inc({ result: 'collected' });
-    log.info('gc', { freedBytes: result.freedBytes, deleted: result.deleted.length, storeBytes: result.storeBytes, diskUsed: disk.usedBytes, diskTotal: disk.totalBytes });
+    log.info('gc', {
+      freedBytes: result.freedBytes,
+      deleted: result.deleted.length,
+      storeBytes: result.storeBytes,
+      diskUsed: disk.usedBytes,
+      diskTotal: disk.totalBytes,
+      containerRoots: result.containerRoots.live,
+    });
     report({ outcome: 'collected', freedBytes: result.freedBytes, deletedPaths: result.deleted.length, storeBytes: result.storeBytes, disk });
     return result;
   } catch (error) {
@@ -73,6 +85,14 @@ export async function gcOnce(options: GcLoopOptions): Promise<GcResult | undefin
     report({ outcome: 'error', freedBytes: 0, deletedPaths: 0, storeBytes, disk, code: codeLabel(error), message: String((error as Error).message).slice(0, 1000) });
     return undefined;
   }
+}
+
+/** Running containers whose roots held, and roots of deleted containers released (each GC pass reads them). */
+function recordContainerRoots(result: GcResult, metrics: AgentMetrics, log: Logger): void {
+  metrics.containerRoots.set(result.containerRoots.live);
+  if (result.containerRoots.released === 0) return;
+  metrics.containerRootsReleased.inc(result.containerRoots.released);
+  log.info('container roots released', { released: result.containerRoots.released, live: result.containerRoots.live });
 }
 
 /** Run `gcOnce` every interval; passes never overlap. */

@@ -30,7 +30,7 @@ beforeAll(async () => {
   inputs = {
     // busybox-static stands in for Node here (the real Node image is built and run in e2e).
     nodeBinary: '/bin/busybox',
-    agentBundle: Buffer.from('console.log("agent")\n'),
+    agentBundle: { agent: Buffer.from('console.log("agent")\n'), fetchWorker: Buffer.from('// worker\n') },
     shimLayoutDir: join(dir, 'layout'),
     caCertificates: '/etc/ssl/certs/ca-certificates.crt',
     tools: ['/usr/bin/nsenter'],
@@ -46,7 +46,7 @@ describe('agentImage', () => {
     const b = await agentImage(inputs);
     expect(a.manifestDigest).toBe(b.manifestDigest);
     expect(Buffer.from(a.tarball).equals(Buffer.from(b.tarball))).toBe(true);
-    const c = await agentImage({ ...inputs, agentBundle: Buffer.from('console.log("other")\n') });
+    const c = await agentImage({ ...inputs, agentBundle: { ...inputs.agentBundle, agent: Buffer.from('console.log("other")\n') } });
     expect(c.manifestDigest).not.toBe(a.manifestDigest);
     expect(c.layers.slice(0, 3)).toEqual(a.layers.slice(0, 3));
   });
@@ -81,6 +81,8 @@ describe('agentImage', () => {
     expect(layerNames[1]).toEqual(['usr', 'usr/local', 'usr/local/bin', 'usr/local/bin/node']);
     expect(layerNames[2]).toContain('opt/flox-node-agent/shim-layout/bin/containerd-shim-flox-v2');
     expect(layerNames[3]).toContain('opt/flox-node-agent/agent.mjs');
+    // The store's fetch worker beside it: the agent starts it by URL.
+    expect(layerNames[3]).toContain('opt/flox-node-agent/fetch-worker.mjs');
   });
 
   it('finds no libraries for a static binary', async () => {

@@ -1,11 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { buildImage, sharedLibraries, type BuiltImage, type LayerEntry } from '@flox-k8s/oci-image';
+import { AGENT_BUNDLE_FILES, type AgentBundle } from './bundle.ts';
 
 // The ldd rule is @flox-k8s/oci-image's (the admission webhook's image needs it too).
 export { sharedLibraries };
 
 export const AGENT_IMAGE_NAME = 'docker.io/flox-k8s/node-agent:0.0.0';
-export const AGENT_BUNDLE_PATH = '/opt/flox-node-agent/agent.mjs';
+const AGENT_DIR = '/opt/flox-node-agent';
+export const AGENT_BUNDLE_PATH = `${AGENT_DIR}/${AGENT_BUNDLE_FILES.agent}`;
 export const SHIM_LAYOUT_PATH = '/opt/flox-node-agent/shim-layout';
 const NODE_PATH = '/usr/local/bin/node';
 const CA_PATH = '/etc/ssl/certs/ca-certificates.crt';
@@ -15,7 +17,7 @@ export interface AgentImageInputs {
   /** The Node binary run by the agent and copied to the host for the runc interposer. */
   nodeBinary: string;
   /** `bundleAgent()` output. */
-  agentBundle: Uint8Array;
+  agentBundle: AgentBundle;
   /** A shim install layout staged for the host's `<installDir>/shim` (`hostShimLayout` + `@flox-k8s/shim-layout`'s stageLayout). */
   shimLayoutDir: string;
   /** PEM bundle of CA certificates (Debian: /etc/ssl/certs/ca-certificates.crt). */
@@ -48,7 +50,14 @@ export async function agentImage(inputs: AgentImageInputs): Promise<BuiltImage> 
       { entries: base },
       { entries: [await fileEntry(inputs.nodeBinary, NODE_PATH)] },
       { directory: inputs.shimLayoutDir, prefix: SHIM_LAYOUT_PATH },
-      { entries: [{ type: 'file', path: AGENT_BUNDLE_PATH.slice(1), content: Buffer.from(inputs.agentBundle), mode: 0o644 }] },
+      {
+        entries: (Object.keys(AGENT_BUNDLE_FILES) as Array<keyof AgentBundle>).map((name) => ({
+          type: 'file' as const,
+          path: `${AGENT_DIR.slice(1)}/${AGENT_BUNDLE_FILES[name]}`,
+          content: Buffer.from(inputs.agentBundle[name]),
+          mode: 0o644,
+        })),
+      },
     ],
     config: {
       // A 1 MiB semi-space keeps V8's young generation from growing to ~35 MB of dead

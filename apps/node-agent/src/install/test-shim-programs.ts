@@ -17,5 +17,6 @@ export async function standInShimPrograms(dir: string): Promise<ShimPrograms> {
     '#!/bin/sh\nnode=@NODE@ entry=@ENTRY@ runc=@REAL_RUNC@ self=@SELF@ patcher=@PATCH_SERVICE_DIR@\n@NODE_ENV@\n@CONFIG_EXPORT@\nexec "$runc" "$@"\n',
   );
   await writeFile(join(dir, 'prebuilt', 'runc-interposer.mjs'), '// stand-in interposer\n');
-  return { launcher, front, interposer: join(dir, 'unused-entry.ts'), prebuilt: join(dir, 'prebuilt') };
+  await writeFile(join(dir, 'prebuilt', 'fetch-worker.mjs'), '// stand-in fetch worker\n');
+  return { launcher, front, interposer: join(dir, 'unused-entry.ts'), fetchWorker: join(dir, 'unused-worker.ts'), prebuilt: join(dir, 'prebuilt') };
 }

@@ -20,6 +20,14 @@ export interface AgentMetrics {
   gcFailures: Counter<'code'>;
   /** Failures of background work (timers, event handlers, server sockets), by task and code: logged, counted, survived. */
   taskErrors: Counter<'task' | 'code'>;
+  /** Realises running with no caller, within their grace period. */
+  realiseOrphaned: Gauge;
+  /** Grace-period events: orphaned, rejoined, completed, failed, expired. */
+  realiseGraceEvents: Counter<'event'>;
+  /** Running flox containers whose GC roots held at the last GC pass. */
+  containerRoots: Gauge;
+  /** Container roots released because their containers were deleted (or of a previous boot). */
+  containerRootsReleased: Counter;
   /** Record one finished realise: phase durations, bytes per cache, paths hit vs fetched. */
   recordOutcome(outcome: RealiseOutcome, origin: 'prefetch' | 'socket', elapsedMs: number): void;
   recordPhase(phase: Phase, ms: number): void;
@@ -80,6 +88,20 @@ export function createMetrics(): AgentMetrics {
     labelNames: ['task', 'code'] as const,
     registers: [registry],
   });
+  const realiseOrphaned = new Gauge({ name: 'flox_agent_realise_orphaned', help: 'Realises running with no caller, within their grace period.', registers: [registry] });
+  const realiseGraceEvents = new Counter({
+    name: 'flox_agent_realise_grace_events_total',
+    help: 'Realises whose last caller left: orphaned (kept going), rejoined (a caller came back), completed or failed with nobody waiting, expired (cancelled after the grace period).',
+    labelNames: ['event'] as const,
+    registers: [registry],
+  });
+
+  const containerRoots = new Gauge({ name: 'flox_agent_container_roots', help: 'Running flox containers whose GC roots held at the last GC pass.', registers: [registry] });
+  const containerRootsReleased = new Counter({
+    name: 'flox_agent_container_roots_released_total',
+    help: 'GC roots of flox containers released because runc deleted the container (or of a previous boot).',
+    registers: [registry],
+  });
 
   const recordPhase = (phase: Phase, ms: number): void => realisePhaseSeconds.observe({ phase }, ms / 1000);
   return {
@@ -97,6 +119,10 @@ export function createMetrics(): AgentMetrics {
     patchRequests,
     gcFailures,
     taskErrors,
+    realiseOrphaned,
+    realiseGraceEvents,
+    containerRoots,
+    containerRootsReleased,
     recordPhase,
     recordOutcome(outcome, origin, elapsedMs) {
       for (const [phase, ms] of Object.entries(outcome.durations)) recordPhase(phase as Phase, ms);

@@ -1,5 +1,5 @@
 import { BinaryCacheClient, type CacheConfig } from '@flox-k8s/nar';
-import type { Store } from '@flox-k8s/store';
+import { RealiseTally, type Store } from '@flox-k8s/store';
 import type { ClosureRealiser, RealiseOutcome } from './types.ts';
 
 export interface StoreRealiserOptions {
@@ -21,6 +21,7 @@ export function storeRealiser(options: StoreRealiserOptions): ClosureRealiser & 
   return {
     storeRoot: store.root,
     async realise(job, { signal, onProgress }): Promise<RealiseOutcome> {
+      const tally = new RealiseTally();
       const result = await store.realise(job.storePaths, {
         caches: options.caches,
         trustedKeys: options.trustedKeys,
@@ -29,10 +30,12 @@ export function storeRealiser(options: StoreRealiserOptions): ClosureRealiser & 
         lease: { id: `realise-${job.digest}`, ttlMs: options.leaseTtlMs ?? 15 * 60_000 },
         ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
         onProgress: (event) => {
-          if (event.type === 'resolved') onProgress({ phase: 'resolve', totalBytes: event.narBytes, totalPaths: event.missing });
-          else if (event.type === 'fetch-progress') onProgress({ phase: 'fetch', storePath: event.storePath, bytes: event.bytesOut, totalBytes: event.narSize });
-          else if (event.type === 'fetched') onProgress({ phase: 'unpack', storePath: event.storePath, bytes: event.narSize, totalBytes: event.narSize });
-          else if (event.type === 'present') onProgress({ phase: 'present', storePath: event.storePath });
+          const totals = tally.update(event);
+          if (event.type === 'resolved') onProgress({ phase: 'resolve', totalBytes: event.narBytes, totalPaths: event.missing, ...totals });
+          else if (event.type === 'fetch-progress') onProgress({ phase: 'fetch', storePath: event.storePath, bytes: event.bytesOut, totalBytes: event.narSize, ...totals });
+          else if (event.type === 'fetched') onProgress({ phase: 'unpack', storePath: event.storePath, bytes: event.narSize, totalBytes: event.narSize, ...totals });
+          else if (event.type === 'registered') onProgress({ phase: 'registered', storePath: event.storePath, ...totals });
+          else if (event.type === 'present') onProgress({ phase: 'present', storePath: event.storePath, ...totals });
         },
       });
       const bytesByCache: Record<string, number> = {};

@@ -17,6 +17,11 @@ export interface RealiseProgressEvent {
   totalBytes?: number;
   /** With `resolve`: how many store paths must be fetched. */
   totalPaths?: number;
+  /** The whole realise so far (`@flox-k8s/store`'s RealiseTally): every event carries it, so a caller joining late sees it too. */
+  pathsDone?: number;
+  pathsTotal?: number;
+  narBytesDone?: number;
+  narBytesTotal?: number;
 }
 
 export interface RealiseOutcome {

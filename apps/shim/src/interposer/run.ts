@@ -12,9 +12,9 @@ export type { InterposerModules } from '@flox-k8s/interposer/interpose';
  * Handles one runc command line, then replaces the process with the real runc
  * (same argv). On failure: one line on stderr and in runc's log, exit 1.
  */
-export async function runInterposer(argv: string[], modules: InterposerModules, state: Omit<InterposeState, 'context'>): Promise<never> {
+export async function runInterposer(argv: string[], modules: InterposerModules, state: Omit<InterposeState, 'context'>, fetchWorker: URL): Promise<never> {
   const runc = readEnv().realRunc ?? 'runc';
-  const outcome = await interposeRunc(argv, process.cwd(), modules, { ...state, context: loadContext });
+  const outcome = await interposeRunc(argv, process.cwd(), modules, { ...state, context: (fields) => ({ ...loadContext(fields), fetchWorker }) });
   if (!outcome.ok) {
     process.stderr.write(`${outcome.message}\n`);
     process.exit(1);

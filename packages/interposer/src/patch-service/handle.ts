@@ -31,6 +31,8 @@ export interface HandlerDeps {
   front: string | undefined;
   /** Read the front's files through /proc/<pid>/root (the agent runs in its own mount namespace). */
   callerRoot: boolean;
+  /** The NAR fetch worker module for in-process realises. */
+  fetchWorker: URL | undefined;
 }
 
 class Dropped extends Error {}
@@ -86,7 +88,8 @@ export async function handlePatchRequest(line: string, deps: HandlerDeps): Promi
     const state: InterposeState = {
       loadedAt: started,
       entry: 'service',
-      context: (fields) => ({ config: deps.config, log: withFields(deps.log, { pid: request.pid, ...fields }) }),
+      creatorPid: request.pid,
+      context: (fields) => ({ config: deps.config, log: withFields(deps.log, { pid: request.pid, ...fields }), fetchWorker: deps.fetchWorker }),
     };
     const outcome = await withTimeout(
       interposeRunc(runcArgv, cwd, deps.modules, state, callerPath),

@@ -29,6 +29,8 @@ export interface PatchServiceOptions {
   replyOpenTimeoutMs?: number;
   /** The mkfifo command (default `mkfifo` on PATH). */
   mkfifo?: string;
+  /** The NAR fetch worker module for in-process realises (see InterposerContext). */
+  fetchWorker?: URL | undefined;
 }
 
 export interface PatchService {
@@ -73,6 +75,7 @@ export async function listenPatchService(options: PatchServiceOptions): Promise<
     replyOpenTimeoutMs: options.replyOpenTimeoutMs ?? 1000,
     front: options.front,
     callerRoot: options.callerRoot ?? true,
+    fetchWorker: options.fetchWorker,
   };
   const pending = new Set<Promise<void>>();
   const failed = (msg: string, error: unknown): void => {

@@ -1,0 +1,3 @@
+import { defineDeadlineSuite } from './deadline-suite.ts';
+
+defineDeadlineSuite('2.1');

@@ -1,0 +1,3 @@
+import { defineRealscaleSuite } from './suite.ts';
+
+defineRealscaleSuite('1.6', { large: ['xz', 'zstd'], wide: 'zstd' });

@@ -1,0 +1,3 @@
+import { defineRealscaleSuite } from './suite.ts';
+
+defineRealscaleSuite('2.1', { large: ['xz', 'zstd'], wide: 'zstd' });
