@@ -130,7 +130,7 @@ export function defineRealscaleSuite(version: ContainerdVersion, matrix: Realsca
           recordStart(version, { mode: v.label, closure: `large ${v.compression}`, kind: 'cold', ms: cold.startMs });
           await expectPatchedBy(variant, cold.containerId, true);
           expect(variant.cache.count(/^\/nar\//)).toBe(large.closure.length);
-          // Before the programs: nix-store, for one, makes /nix/store/.links in the (writable) rootfs.
+          // Before the programs: /nix/store is the read-only store view, so the check sees exactly the closure.
           const check = await cri.execSync(cold.containerId, CHECK_COMMAND, 900);
           expect({ exitCode: check.exitCode, stdout: check.stdout.toString(), stderr: check.stderr.toString() }).toEqual({ exitCode: 0, stdout: largeCheck.expected, stderr: '' });
           await expectPrograms(cri, cold.containerId, large.programs);

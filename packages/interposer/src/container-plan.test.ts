@@ -163,12 +163,13 @@ describe('flox.dev/nix-mutable', () => {
     expect(existsSync(young)).toBe(true);
   });
 
-  it('refuses a container id that cannot name a directory (FLOXK8S_NIX_MUTABLE)', async () => {
+  it('refuses a container id that cannot name a directory before making anything of it (its GC root first: FLOXK8S_STORE_OPTIONS_INVALID)', async () => {
     const bundle = join(dir, 'bundles', 'bad-id');
     mkdirSync(join(bundle, 'rootfs'), { recursive: true });
     const spec = { ociVersion: '1.0.2', process: { args: ['x'], env: [], cwd: '/' }, root: { path: 'rootfs' }, annotations: { 'flox.dev/environment': 'acme/fixture', 'flox.dev/nix-mutable': 'true' } };
     await expect(
       interposeCreate({ subcommand: 'create', globals: { root: dir, log: undefined, logFormat: undefined }, bundle, containerId: '../escape' }, spec, state()),
-    ).rejects.toMatchObject({ code: 'FLOXK8S_NIX_MUTABLE' });
+    ).rejects.toMatchObject({ code: 'FLOXK8S_STORE_OPTIONS_INVALID' });
+    expect(existsSync(join(mutableRoot(config.storeRoot), '..', 'escape'))).toBe(false);
   });
 });

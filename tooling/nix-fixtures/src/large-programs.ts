@@ -70,7 +70,10 @@ export async function largePrograms(paths: UnitPaths, versions: Record<string, s
     {
       name: 'nix-store (nix and its 40-odd libraries)',
       // The settings of a bare install: as root without a nixbld group, Nix warns on stderr.
-      argv: [`${at('nix-bin', 'bin')}/bin/nix-store`, ...nixCommand('nix-store', ['--version']).args],
+      // `--store dummy://`: as root, Nix opens the local store even for --version and, /nix/store
+      // being a read-only mount (a flox container's store view), tries to remount it writable,
+      // which a container may not ("remounting /nix/store writable: Operation not permitted").
+      argv: [`${at('nix-bin', 'bin')}/bin/nix-store`, ...nixCommand('nix-store', ['--store', 'dummy://', '--version']).args],
       stdout: `nix-store (Nix) ${version('nix-bin')}\n`,
     },
     {
