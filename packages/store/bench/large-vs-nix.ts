@@ -27,8 +27,9 @@ interface Sample {
   cpuS: number;
   rssMb: number;
   load1: number;
-  /** Our child's own realise time (Store.open + realise), without process start-up. */
+  /** Our child's own realise (Store.open + realise), without process start-up: wall and CPU of its threads. */
   innerS?: number;
+  innerCpuS?: number;
 }
 
 const load1 = (): number => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
@@ -79,9 +80,9 @@ async function runPeer(peer: Peer, url: string, parent: string, tag: string): Pr
     return { sample, dir };
   }
   const { sample, stdout } = await timed(process.execPath, [...nodeArgs, peer, dir, url, fixture.publicKey, rootsFile], baseEnv);
-  const out = JSON.parse(stdout.trim().split('\n').at(-1)!) as { fetched: number; realiseMs: number; vmHwmKb: number };
+  const out = JSON.parse(stdout.trim().split('\n').at(-1)!) as { fetched: number; realiseMs: number; realiseCpuMs: number; vmHwmKb: number };
   if (out.fetched !== fixture.closure.length) throw new Error(`${peer} fetched ${out.fetched} of ${fixture.closure.length}`);
-  return { sample: { ...sample, innerS: out.realiseMs / 1000 }, dir };
+  return { sample: { ...sample, innerS: out.realiseMs / 1000, innerCpuS: out.realiseCpuMs / 1000 }, dir };
 }
 
 const results: Array<{ medium: string; compression: string; peer: Peer; samples: Sample[] }> = [];
@@ -105,7 +106,7 @@ try {
               samples.get(peer)!.push(sample);
               if (medium.name === 'tmpfs') rmSync(dir, { recursive: true, force: true });
               else renameSync(dir, join(trash, `${peer}-${run}`));
-              console.log(`  ${medium.name} ${compression} run ${run} ${peer}: wall ${sample.wallS.toFixed(2)} s, cpu ${sample.cpuS.toFixed(2)} s, rss ${sample.rssMb.toFixed(0)} MB, load ${sample.load1.toFixed(2)}${sample.innerS === undefined ? '' : `, realise ${sample.innerS.toFixed(2)} s`}`);
+              console.log(`  ${medium.name} ${compression} run ${run} ${peer}: wall ${sample.wallS.toFixed(2)} s, cpu ${sample.cpuS.toFixed(2)} s, rss ${sample.rssMb.toFixed(0)} MB, load ${sample.load1.toFixed(2)}${sample.innerS === undefined ? '' : `, realise ${sample.innerS.toFixed(2)} s / ${sample.innerCpuS!.toFixed(2)} CPU-s`}`);
             }
           }
         } finally {
@@ -123,14 +124,14 @@ try {
 
 const m = (xs: number[]): number => median(xs);
 console.log(`\nload average at end: ${loadavg()}\n`);
-console.log('| medium | compression | peer | wall (s) | ÷ nix | CPU user+sys (s) | ÷ nix | peak RSS (MB) | realise in-process (s) | load (1 min) |');
+console.log('| medium | compression | peer | wall (s) | ÷ nix | CPU user+sys (s) | ÷ nix | peak RSS (MB) | realise in-process: wall / CPU (s) | load (1 min) |');
 console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
   const nix = results.find((x) => x.medium === r.medium && x.compression === r.compression && x.peer === 'nix');
   const wall = m(r.samples.map((s) => s.wallS));
   const cpu = m(r.samples.map((s) => s.cpuS));
   const ratio = (x: number, n: number | undefined): string => (n === undefined || r.peer === 'nix' ? '' : (x / n).toFixed(2));
-  const inner = r.samples.every((s) => s.innerS !== undefined) ? m(r.samples.map((s) => s.innerS!)).toFixed(2) : '';
+  const inner = r.samples.every((s) => s.innerS !== undefined) ? `${m(r.samples.map((s) => s.innerS!)).toFixed(2)} / ${m(r.samples.map((s) => s.innerCpuS!)).toFixed(2)}` : '';
   const loads = r.samples.map((s) => s.load1);
   console.log(
     `| ${r.medium} | ${r.compression} | ${r.peer} | ${wall.toFixed(2)} | ${ratio(wall, nix && m(nix.samples.map((s) => s.wallS)))} | ${cpu.toFixed(2)} | ${ratio(cpu, nix && m(nix.samples.map((s) => s.cpuS)))} | ${m(r.samples.map((s) => s.rssMb)).toFixed(0)} | ${inner} | ${m(loads).toFixed(2)} (${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)}) |`,
