@@ -236,7 +236,7 @@ async function fetchAll(
   return outcomes;
 }
 
-/** When the NARs to stream (not fetched whole) total less than this, all are fetched on the calling thread: starting workers would cost more. */
+/** When the NARs to stream and decode on the calling thread (xz, bzip2) total less than this, all are fetched on the calling thread: starting workers would cost more. */
 export const FETCH_POOL_MIN_BYTES: number = 8 << 20;
 
 function fetcherFor(
