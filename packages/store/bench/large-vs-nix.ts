@@ -3,7 +3,7 @@
 // agent runs it and as the shim's no-agent fallback runs it. Every run is its own process under
 // /usr/bin/time (wall, user+sys of the process tree, peak RSS), into a fresh store; the peers are
 // interleaved (order rotated each run) on tmpfs and on the disk, for zstd and xz.
-// Run (root, Nix, /usr/bin/time): pnpm --filter @flox-k8s/store bench:large [-- runs=5 [tmpfs-dir=/dev/shm] [disk-dir=/var/tmp] [zstd,xz] [nix,agent,shim]]
+// Run (root, Nix, /usr/bin/time): pnpm --filter @flox-k8s/store bench:large [-- runs=5 [tmpfs-dir=/dev/shm] [disk-dir=/var/tmp] [zstd,xz] [nix,agent,shim[,shim-workers]]]
 // Only under the shared machine's bench lock: flock /tmp/flox-bench.lock pnpm --filter @flox-k8s/store bench:large
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,7 +20,8 @@ const MEDIA: Array<{ name: string; dir: string }> = [
 ];
 const COMPRESSIONS = (argv[3] ?? 'zstd,xz').split(',') as Array<'zstd' | 'xz'>;
 const PEERS = (argv[4] ?? 'nix,agent,shim').split(',') as Peer[];
-type Peer = 'nix' | 'agent' | 'shim';
+// shim-workers (not run by default): the shim's fallback with fetchWorkers: 2, as the old default ran zstd.
+type Peer = 'nix' | 'agent' | 'shim' | 'shim-workers';
 
 interface Sample {
   wallS: number;
