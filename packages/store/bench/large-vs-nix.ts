@@ -3,7 +3,7 @@
 // agent runs it and as the shim's no-agent fallback runs it. Every run is its own process under
 // /usr/bin/time (wall, user+sys of the process tree, peak RSS), into a fresh store; the peers are
 // interleaved (order rotated each run) on tmpfs and on the disk, for zstd and xz.
-// Run (root, Nix, /usr/bin/time): pnpm --filter @flox-k8s/store bench:large [-- runs=5 [tmpfs-dir=/dev/shm] [disk-dir=/var/tmp] [zstd,xz] [nix,agent,shim[,shim-workers]]]
+// Run (root, Nix, /usr/bin/time): pnpm --filter @flox-k8s/store bench:large [runs=5 [tmpfs-dir=/dev/shm] [disk-dir=/var/tmp] [zstd,xz] [nix,agent,shim[,shim-workers]]]
 // Only under the shared machine's bench lock: flock /tmp/flox-bench.lock pnpm --filter @flox-k8s/store bench:large
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,7 +12,8 @@ import { nixCommand, nixLargeFixtures } from '@flox-k8s/nix-fixtures';
 import { median } from './synthetic.ts';
 import { serveOutOfProcess } from './serve-out-of-process.ts';
 
-const argv = process.argv.slice(2);
+// `pnpm bench:large -- …` may pass the `--` through.
+const argv = process.argv.slice(2).filter((a) => a !== '--');
 const RUNS = Number(argv[0] ?? 5);
 const MEDIA: Array<{ name: string; dir: string }> = [
   { name: 'tmpfs', dir: argv[1] ?? '/dev/shm' },
