@@ -16,7 +16,6 @@ import { unpackNarBuffers, unpackOwnedNar, type NarDigest } from './nar-unpack.t
 import type { NarLimits } from './nar-parse.ts';
 import type { Narinfo } from './narinfo.ts';
 import { removeTree } from './remove-tree.ts';
-import { releaseWholeBuffer } from './owned-chunks.ts';
 import { decodeZstdWhole } from './zstd-frames.ts';
 
 const PROGRESS_STEP = 1 << 20;
@@ -150,9 +149,8 @@ async function fetchWhole(
   const progress = (bytesIn: number, bytesOut: number, done: boolean): void =>
     args.onProgress({ type: 'progress', storePath: narinfo.storePath, bytesIn, bytesOut, fileSize, narSize: narinfo.narSize, done });
   let fileHashed: Promise<ArrayBuffer> | undefined;
-  const file = Buffer.allocUnsafeSlow(fileSize);
-  let parts: Buffer[] = [];
   try {
+    const file = Buffer.allocUnsafeSlow(fileSize);
     let bytesIn = 0;
     let lastReport = 0;
     for await (const chunk of chunksOf(body)) {
@@ -169,7 +167,7 @@ async function fetchWhole(
     const tooLarge = (): Error => narTooLarge(narinfo);
     const decoded = narinfo.compression === 'none' ? Promise.resolve([file]) : decodeZstdWhole(file, narinfo.narSize, tooLarge);
     // The FileHash verdict comes first, as on the streamed path's order of checks for a corrupt file.
-    parts = await decoded.catch(async (err: unknown) => {
+    const parts = await decoded.catch(async (err: unknown) => {
       await checkFileHashed(fileHashed, narinfo, url);
       throw err;
     });
@@ -185,10 +183,6 @@ async function fetchWhole(
     await fileHashed?.catch(() => undefined);
     await removeTree(args.dest).catch(() => undefined);
     throw err;
-  } finally {
-    // Every reader has settled here (the hashes and the decoder were awaited above, on every path).
-    if (parts[0] !== file) for (const part of parts) releaseWholeBuffer(part);
-    releaseWholeBuffer(file);
   }
 }
 

@@ -23,15 +23,3 @@ export function releaseChunk(chunk: Uint8Array): void {
     ab.transfer(0);
   }
 }
-
-/**
- * Free the memory of a buffer this package allocated for one whole NAR (the received file, a
- * decoded frame) once nothing reads it any more, instead of leaving it for V8's next GC, which
- * comes only every ~64 MB of external allocation: with 16 downloads in flight those dead buffers
- * were most of the client's ArrayBuffer memory on the large fixture. A buffer that may be a pool
- * slab (at most Buffer.poolSize) is left alone: it can hold unrelated data.
- */
-export function releaseWholeBuffer(buffer: Uint8Array): void {
-  const ab = buffer.buffer;
-  if (ab instanceof ArrayBuffer && !ab.detached && ab.byteLength > Buffer.poolSize) ab.transfer(0);
-}

@@ -8,7 +8,7 @@ import { childResult, cleanup, spawnRealiseChild, tempDir } from '../test/helper
 // file) with the default options, as the shim's no-agent fallback runs it, in its own process so
 // its peak RSS is its own. Measured with bench/large-vs-nix.ts: 345-358 MB when the default started
 // two fetch workers for the zstd cache (a client, an isolate and buffers each), 255-266 MB without;
-// in this test (no fsync) 305 MB before, 241-245 MB after.
+// in this test (no fsync) 305 MB before, 235-245 MB after.
 const PEAK_RSS_BOUND_MB = 280;
 
 const skip = nixSkipReason();
