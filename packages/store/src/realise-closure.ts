@@ -238,7 +238,7 @@ async function fetchAll(
   return outcomes;
 }
 
-/** When the NARs to stream (not fetched whole) total less than this, all are fetched on the calling thread: starting workers would cost more. */
+/** When the NARs to stream and decode on the calling thread (xz, bzip2) total less than this, all are fetched on the calling thread: starting workers would cost more. */
 export const FETCH_POOL_MIN_BYTES: number = 8 << 20;
 
 function fetcherFor(
@@ -249,13 +249,15 @@ function fetcherFor(
   found: Map<string, FoundNarinfo>,
 ): NarFetcher | FetchPool {
   if (options.client !== undefined || options.fetchWorkers === 0) return inProcessFetcher(client);
-  // By default workers only pay when enough is streamed; an explicit count always uses them. NARs
-  // the client fetches whole already use two cores without them (decoding and hashing run on
-  // libuv's thread pool while this thread writes), and workers would only add their start-up and
-  // more threads than cores (bench/cold-once.ts zstd: 0.87-0.90 s in-process, 1.05-1.11 s with 2).
+  // By default workers only pay when enough is decoded on this thread (xz, bzip2); an explicit
+  // count always uses them. zstd is decoded on libuv's thread pool whether fetched whole or
+  // streamed, so the two cores are used without workers, which would only add their start-up, a
+  // client (and its memory) each and more threads than cores (bench/cold-once.ts zstd: 0.87-0.90 s
+  // in-process, 1.05-1.11 s with 2; bench/large-vs-nix.ts: the shim's fallback peaked at ~345 MB
+  // with 2 workers on the large fixture's zstd cache against ~240 MB without).
   const bytes = missing.reduce((sum, p) => {
     const narinfo = found.get(p)?.narinfo;
-    return narinfo === undefined || fetchesWhole(narinfo) ? sum : sum + narinfo.narSize;
+    return narinfo === undefined || fetchesWhole(narinfo) || narinfo.compression === 'zstd' ? sum : sum + narinfo.narSize;
   }, 0);
   if (options.fetchWorkers === undefined && bytes < FETCH_POOL_MIN_BYTES) return inProcessFetcher(client);
   const workers = options.fetchWorkers ?? Math.min(DEFAULT_FETCH_WORKERS, availableParallelism());

@@ -49,7 +49,8 @@ export interface RealiseOptions {
   /**
    * Worker threads that download, verify and unpack NARs; 0 = on the calling
    * thread. Default: 2 (fewer on a 1-CPU machine), and only when at least
-   * `FETCH_POOL_MIN_BYTES` of NAR is missing (starting threads costs ~50 ms).
+   * `FETCH_POOL_MIN_BYTES` of xz or bzip2 NAR is missing (zstd is decoded on
+   * libuv's thread pool anyway; starting threads costs ~50 ms and memory).
    */
   fetchWorkers?: number | undefined;
 }

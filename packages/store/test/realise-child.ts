@@ -4,8 +4,8 @@
 // store is open; with a goFile it then blocks until that file exists (a start
 // barrier: the test writes it once every child is ready). Prints the result
 // as one JSON line when done: what it fetched, which paths it waited for
-// (another process held their lock), and when it passed the barrier.
-import { existsSync } from 'node:fs';
+// (another process held their lock), when it passed the barrier, and its peak RSS.
+import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Store } from '../src/index.ts';
 
@@ -29,7 +29,9 @@ try {
       if (e.type === 'waiting') waited.push(e.storePath);
     },
   });
-  process.stdout.write(`${JSON.stringify({ ok: true, fetched: result.fetched, closure: result.closure, waited, released })}\n`);
+  // vmHwmKb: this process's peak resident set so far (the bounded-memory test's measure).
+  const vmHwmKb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]);
+  process.stdout.write(`${JSON.stringify({ ok: true, fetched: result.fetched, closure: result.closure, waited, released, vmHwmKb })}\n`);
 } catch (err) {
   process.stdout.write(`${JSON.stringify({ ok: false, code: (err as { code?: string }).code, message: (err as Error).message })}\n`);
   process.exitCode = 1;

@@ -1,0 +1,141 @@
+// Cold realise of the *large* fixture (138 paths, 344 MB of NAR, a real environment) from a
+// loopback cache: Nix substituting the closure into a fresh store vs our realise as the node
+// agent runs it and as the shim's no-agent fallback runs it. Every run is its own process under
+// /usr/bin/time (wall, user+sys of the process tree, peak RSS), into a fresh store; the peers are
+// interleaved (order rotated each run) on tmpfs and on the disk, for zstd and xz.
+// Run (root, Nix, /usr/bin/time): pnpm --filter @flox-k8s/store bench:large [runs=5 [tmpfs-dir=/dev/shm] [disk-dir=/var/tmp] [zstd,xz] [nix,agent,shim[,shim-workers]]]
+// Only under the shared machine's bench lock: flock /tmp/flox-bench.lock pnpm --filter @flox-k8s/store bench:large
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { nixCommand, nixLargeFixtures } from '@flox-k8s/nix-fixtures';
+import { median } from './synthetic.ts';
+import { serveOutOfProcess } from './serve-out-of-process.ts';
+
+// `pnpm bench:large -- …` may pass the `--` through.
+const argv = process.argv.slice(2).filter((a) => a !== '--');
+const RUNS = Number(argv[0] ?? 5);
+const MEDIA: Array<{ name: string; dir: string }> = [
+  { name: 'tmpfs', dir: argv[1] ?? '/dev/shm' },
+  { name: 'disk', dir: argv[2] ?? '/var/tmp' },
+];
+const COMPRESSIONS = (argv[3] ?? 'zstd,xz').split(',') as Array<'zstd' | 'xz'>;
+const PEERS = (argv[4] ?? 'nix,agent,shim').split(',') as Peer[];
+// shim-workers (not run by default): the shim's fallback with fetchWorkers: 2, as the old default ran zstd.
+type Peer = 'nix' | 'agent' | 'shim' | 'shim-workers';
+
+interface Sample {
+  wallS: number;
+  cpuS: number;
+  rssMb: number;
+  load1: number;
+  /** Our child's own realise (Store.open + realise), without process start-up: wall and CPU of its threads. */
+  innerS?: number;
+  innerCpuS?: number;
+}
+
+const load1 = (): number => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+const loadavg = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+
+/** Runs argv under GNU time; resolves to its figures and the command's stdout. */
+function timed(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ sample: Sample; stdout: string }> {
+  const timeFile = join(work, `time-${process.hrtime.bigint()}`);
+  const load = load1();
+  return new Promise((resolve, reject) => {
+    const child = spawn('/usr/bin/time', ['-f', '%e %U %S %M', '-o', timeFile, command, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s.slice(0, 8192)));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`${command} ${args.join(' ')} exited with ${code}: ${stderr}`));
+      const [wall, user, sys, rssKb] = readFileSync(timeFile, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number) as [number, number, number, number];
+      rmSync(timeFile);
+      resolve({ sample: { wallS: wall, cpuS: user + sys, rssMb: rssKb / 1024, load1: load }, stdout });
+    });
+  });
+}
+
+const fixture = await nixLargeFixtures();
+const work = mkdtempSync(join(MEDIA[1]!.dir, 'flox-bench-large-'));
+const rootsFile = join(work, 'roots.json');
+writeFileSync(rootsFile, JSON.stringify(fixture.roots));
+const nodeArgs = ['--conditions=@flox-k8s/source', join(import.meta.dirname, 'large-realise-child.ts')];
+const dropped = new Set(['http_proxy', 'https_proxy', 'all_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY']);
+const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !dropped.has(k)));
+
+console.log(`large: ${fixture.closure.length} paths, ${(fixture.narSize / 1e6).toFixed(0)} MB of NAR; ${RUNS} runs; peers ${PEERS.join(', ')}; media ${MEDIA.map((m) => `${m.name}=${m.dir}`).join(', ')}`);
+console.log(`load average at start: ${loadavg()}`);
+
+async function runPeer(peer: Peer, url: string, parent: string, tag: string): Promise<{ sample: Sample; dir: string }> {
+  const dir = join(parent, tag);
+  if (peer === 'nix') {
+    // A fresh XDG cache: Nix must not answer narinfo lookups from its sqlite cache of an earlier run.
+    const xdg = `${dir}-xdg`;
+    mkdirSync(xdg, { recursive: true });
+    const { command, args } = nixCommand('nix', ['copy', '--from', url, '--to', dir, '--option', 'trusted-public-keys', fixture.publicKey, ...fixture.roots]);
+    const { sample } = await timed(command, args, { ...baseEnv, HOME: xdg, XDG_CACHE_HOME: xdg });
+    rmSync(xdg, { recursive: true, force: true });
+    const got = readdirSync(join(dir, 'nix', 'store')).filter((n) => !n.endsWith('.lock') && !n.startsWith('.')).length;
+    if (got !== fixture.closure.length) throw new Error(`nix copy left ${got} paths in ${dir}, expected ${fixture.closure.length}`);
+    return { sample, dir };
+  }
+  const { sample, stdout } = await timed(process.execPath, [...nodeArgs, peer, dir, url, fixture.publicKey, rootsFile], baseEnv);
+  const out = JSON.parse(stdout.trim().split('\n').at(-1)!) as { fetched: number; realiseMs: number; realiseCpuMs: number; vmHwmKb: number };
+  if (out.fetched !== fixture.closure.length) throw new Error(`${peer} fetched ${out.fetched} of ${fixture.closure.length}`);
+  return { sample: { ...sample, innerS: out.realiseMs / 1000, innerCpuS: out.realiseCpuMs / 1000 }, dir };
+}
+
+const results: Array<{ medium: string; compression: string; peer: Peer; samples: Sample[] }> = [];
+try {
+  for (const compression of COMPRESSIONS) {
+    const cache = await serveOutOfProcess(fixture.caches[compression]);
+    try {
+      for (const medium of MEDIA) {
+        const parent = mkdtempSync(join(medium.dir, 'flox-bench-large-run-'));
+        // On ext4 finished stores are only moved aside and deleted at the end of the block: deleting
+        // 344 MB of files makes the next run's creates slower (see README, "recently_deleted").
+        // tmpfs has no such effect and not the room to keep them.
+        const trash = join(parent, 'trash');
+        mkdirSync(trash);
+        const samples = new Map<Peer, Sample[]>(PEERS.map((p) => [p, []]));
+        try {
+          for (let run = 0; run < RUNS; run++) {
+            for (let i = 0; i < PEERS.length; i++) {
+              const peer = PEERS[(i + run) % PEERS.length]!;
+              const { sample, dir } = await runPeer(peer, cache.url, parent, `${peer}-${run}`);
+              samples.get(peer)!.push(sample);
+              if (medium.name === 'tmpfs') rmSync(dir, { recursive: true, force: true });
+              else renameSync(dir, join(trash, `${peer}-${run}`));
+              console.log(`  ${medium.name} ${compression} run ${run} ${peer}: wall ${sample.wallS.toFixed(2)} s, cpu ${sample.cpuS.toFixed(2)} s, rss ${sample.rssMb.toFixed(0)} MB, load ${sample.load1.toFixed(2)}${sample.innerS === undefined ? '' : `, realise ${sample.innerS.toFixed(2)} s / ${sample.innerCpuS!.toFixed(2)} CPU-s`}`);
+            }
+          }
+        } finally {
+          rmSync(parent, { recursive: true, force: true });
+        }
+        for (const [peer, s] of samples) results.push({ medium: medium.name, compression, peer, samples: s });
+      }
+    } finally {
+      await cache.close();
+    }
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+
+const m = (xs: number[]): number => median(xs);
+console.log(`\nload average at end: ${loadavg()}\n`);
+console.log('| medium | compression | peer | wall (s) | ÷ nix | CPU user+sys (s) | ÷ nix | peak RSS (MB) | realise in-process: wall / CPU (s) | load (1 min) |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
+for (const r of results) {
+  const nix = results.find((x) => x.medium === r.medium && x.compression === r.compression && x.peer === 'nix');
+  const wall = m(r.samples.map((s) => s.wallS));
+  const cpu = m(r.samples.map((s) => s.cpuS));
+  const ratio = (x: number, n: number | undefined): string => (n === undefined || r.peer === 'nix' ? '' : (x / n).toFixed(2));
+  const inner = r.samples.every((s) => s.innerS !== undefined) ? `${m(r.samples.map((s) => s.innerS!)).toFixed(2)} / ${m(r.samples.map((s) => s.innerCpuS!)).toFixed(2)}` : '';
+  const loads = r.samples.map((s) => s.load1);
+  console.log(
+    `| ${r.medium} | ${r.compression} | ${r.peer} | ${wall.toFixed(2)} | ${ratio(wall, nix && m(nix.samples.map((s) => s.wallS)))} | ${cpu.toFixed(2)} | ${ratio(cpu, nix && m(nix.samples.map((s) => s.cpuS)))} | ${m(r.samples.map((s) => s.rssMb)).toFixed(0)} | ${inner} | ${m(loads).toFixed(2)} (${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)}) |`,
+  );
+}
