@@ -14,16 +14,12 @@ import {
   bundleAgent,
   deployManifests,
   ENABLED_LABEL,
-  installOptionsFrom,
   memoryLogger,
   ociArchitecture,
-  parseAgentConfig,
-  startAgent,
   uninstallDaemonSet,
   type RunningAgent,
 } from '@flox-k8s/node-agent';
 import { startFakeApiserver, type FakeApiserver } from '@flox-k8s/fake-apiserver';
-import { kubeClient } from '@flox-k8s/kube';
 import { publishEnvironment } from '@flox-k8s/environments';
 import { STUB_IMAGE_NAME, stubImage } from '@flox-k8s/oci-image';
 import {
@@ -38,7 +34,7 @@ import {
   type ContainerdVersion,
   type CriClient,
 } from '@flox-k8s/cri-harness';
-import { startAgentHost, type AgentHost } from './host.ts';
+import { hostAgentConfig, startAgentHost, startHostAgent, type AgentHost } from './host.ts';
 
 const ENVIRONMENT = 'acme/agent-fixture';
 
@@ -63,26 +59,10 @@ export function defineAgentShimSuite(version: ContainerdVersion): void {
       await publishEnvironment(hubDir, 'acme', 'agent-fixture', fixtures.lockfile.bytes);
       apiserver = await startFakeApiserver();
       apiserver.addNode('node-1');
-      agentConfig = {
-        storeRoot: join(host.dir, 'store'),
-        caches: [{ url: cache.url }],
-        trustedKeys: [fixtures.publicKey],
-        sources: [{ type: 'dir', path: hubDir }],
-        agentSocket: join(host.dir, 'run', 'agent.sock'),
-        logFile: join(host.dir, 'shim.log'),
-        patchServiceDir: host.patchServiceDir,
-        agent: { metricsHost: '127.0.0.1', metricsPort: 0 },
-      };
-      const config = parseAgentConfig(agentConfig);
-      // The shim config (and secrets) the agent writes on the host, with the test's paths.
-      const { files } = await installOptionsFrom(config, process.execPath);
-      agent = await startAgent({
-        config,
-        nodeName: 'node-1',
-        kube: kubeClient({ kubeconfig: { server: apiserver.url }, component: 'flox-node-agent', host: 'node-1' }),
-        log,
-        install: { options: { ...host.installOptions, ...(files ? { files } : {}) }, actions: host.actions },
-      });
+      const input = { caches: [{ url: cache.url }], trustedKeys: [fixtures.publicKey], sources: [{ type: 'dir' as const, path: hubDir }] };
+      // Kept for the uninstall test, which runs the bundled agent with the same config file.
+      agentConfig = hostAgentConfig(host, input);
+      agent = await startHostAgent(host, apiserver.url, input, log);
     }, 600_000);
 
     afterAll(async () => {

@@ -140,20 +140,25 @@ export interface HostAgentConfig {
   sources?: Array<{ type: 'dir'; path: string }>;
 }
 
-/**
- * Starts the real node agent for `host` as node `node-1` of the fake API server: it installs the
- * runtime with the host's installer (the shim config and secrets it writes included), serves its
- * realise socket at `<host>/run/agent.sock` and its HTTP endpoints on 127.0.0.1, port 0.
- */
-export async function startHostAgent(host: AgentHost, apiserverUrl: string, input: HostAgentConfig, log: Logger): Promise<RunningAgent> {
-  const config = parseAgentConfig({
+/** The agent config file's content for `host`: the suite's choices and the host's own paths. */
+export function hostAgentConfig(host: AgentHost, input: HostAgentConfig): Record<string, unknown> {
+  return {
     ...input,
     storeRoot: join(host.dir, 'store'),
     agentSocket: join(host.dir, 'run', 'agent.sock'),
     logFile: join(host.dir, 'shim.log'),
     patchServiceDir: host.patchServiceDir,
     agent: { metricsHost: '127.0.0.1', metricsPort: 0 },
-  });
+  };
+}
+
+/**
+ * Starts the real node agent for `host` as node `node-1` of the fake API server: it installs the
+ * runtime with the host's installer (the shim config and secrets it writes included), serves its
+ * realise socket at `<host>/run/agent.sock` and its HTTP endpoints on 127.0.0.1, port 0.
+ */
+export async function startHostAgent(host: AgentHost, apiserverUrl: string, input: HostAgentConfig, log: Logger): Promise<RunningAgent> {
+  const config = parseAgentConfig(hostAgentConfig(host, input));
   const { files } = await installOptionsFrom(config, process.execPath);
   return startAgent({
     config,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { PatchPlan } from '@flox-k8s/oci-patch';
 import { PROFILE_FORMAT } from '@flox-k8s/store';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PLAN_CACHE_FORMAT, readCachedPlan, writeCachedPlan } from './plan-cache.ts';
+import { loadCachedPlan, planMountsExist, PLAN_CACHE_FORMAT, writeCachedPlan } from './plan-cache.ts';
 
 describe('plan cache', () => {
   const root = mkdtempSync(join(tmpdir(), 'shim-plan-cache-'));
@@ -27,14 +27,16 @@ describe('plan cache', () => {
     // A plan left by a version with another profile format, where the old layout kept it.
     mkdirSync(join(root, 'shim', 'plans'), { recursive: true });
     writeFileSync(join(root, 'shim', 'plans', `${key.digest}-${key.system}-${key.mode}.json`), JSON.stringify(plan));
-    expect(readCachedPlan(root, key)).toBeUndefined();
+    expect(loadCachedPlan(root, key)).toBeUndefined();
   });
 
   it('returns a written plan (without `applied`) while its mounts exist, and nothing once one is gone', () => {
     writeCachedPlan(root, key, plan);
     const { applied: _applied, ...cached } = plan;
-    expect(readCachedPlan(root, key)).toEqual(cached);
+    const loaded = loadCachedPlan(root, key);
+    expect(loaded).toEqual(cached);
+    expect(planMountsExist(loaded as typeof cached)).toBe(true);
     rmSync(join(root, 'store', base), { recursive: true });
-    expect(readCachedPlan(root, key)).toBeUndefined();
+    expect(planMountsExist(loaded as typeof cached)).toBe(false);
   });
 });

@@ -50,12 +50,6 @@ export function planMountsExist(plan: CachedPlan): boolean {
   return true;
 }
 
-/** The cached plan, when all of its mounts still exist on the host. */
-export function readCachedPlan(storeRoot: string, key: { digest: string; system: string; mode: string }): CachedPlan | undefined {
-  const plan = loadCachedPlan(storeRoot, key);
-  return plan !== undefined && planMountsExist(plan) ? plan : undefined;
-}
-
 /** Caches a plan whose every part depends only on the key (not on the image). */
 export function writeCachedPlan(storeRoot: string, key: { digest: string; system: string; mode: string }, plan: PatchPlan): void {
   const { applied: _applied, ...cached } = plan;
