@@ -4,7 +4,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, zstdDecompressSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildImage, entriesFromDirectory, layerTar, parseImageName, stubImage, testPauseImage, type LayerEntry } from './index.ts';
 import { readTar } from './test-tar.ts';
@@ -67,6 +67,18 @@ describe('buildImage', () => {
     const image = await buildImage({ name: 'acme/app:1', layers: [{ entries }], compression: 'none' });
     expect(image.layers[0]!.mediaType).toBe('application/vnd.oci.image.layer.v1.tar');
     expect(image.layers[0]!.digest).toBe(image.layers[0]!.diffId);
+  });
+
+  it('writes zstd layers (level 3, deterministic) whose diff id is the tar they decode to', async () => {
+    const a = await buildImage({ name: 'acme/app:1', layers: [{ entries }], compression: 'zstd' });
+    const b = await buildImage({ name: 'acme/app:1', layers: [{ entries }], compression: 'zstd' });
+    expect(a.manifestDigest).toBe(b.manifestDigest);
+    expect(a.layers[0]!.mediaType).toBe('application/vnd.oci.image.layer.v1.tar+zstd');
+    const files = new Map((await readTar(Buffer.from(a.tarball))).map((e) => [e.name, e]));
+    const blob = files.get(`blobs/sha256/${a.layers[0]!.digest.slice(7)}`)!.body;
+    // The zstd frame magic, then the tar the config's diff id names.
+    expect(blob.subarray(0, 4)).toEqual(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]));
+    expect(sha(zstdDecompressSync(blob))).toBe(a.layers[0]!.diffId);
   });
 
   it('rejects paths escaping the root, duplicate paths and bad names with FLOXK8S_IMAGE_INPUT_INVALID', async () => {

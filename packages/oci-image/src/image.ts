@@ -59,7 +59,7 @@ const optionsSchema = z.object({
     stopSignal: z.string().optional(),
     labels: z.record(z.string(), z.string()).optional(),
   }).optional(),
-  compression: z.enum(['gzip', 'none']).optional(),
+  compression: z.enum(['gzip', 'zstd', 'none']).optional(),
   architecture: z.string().min(1).optional(),
   mtime: z.number().int().nonnegative().optional(),
 });
