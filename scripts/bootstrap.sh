@@ -18,7 +18,8 @@
 # and the test images; xz/zstd/bzip2 for the compression baselines; curl + ca-certificates
 # to fetch Node and pnpm; git for the bootstrap acceptance test (a clean clone) and the
 # floxmeta source's tests (`git http-backend`); patchelf for the large Nix fixture (real ELF
-# programs relocated into /nix/store) and the agent image's binaries.
+# programs relocated into /nix/store) and the agent image's binaries; docker-registry + skopeo
+# for the OCI-image peer of the store benchmark and its test (a real registry on loopback).
 FLOXK8S_DEBIAN_PACKAGES=(
   containerd
   runc
@@ -31,6 +32,8 @@ FLOXK8S_DEBIAN_PACKAGES=(
   curl
   git
   patchelf
+  docker-registry
+  skopeo
 )
 
 floxk8s_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -49,3 +49,13 @@ export class HarnessTimeoutError extends HarnessError {
 export class HarnessPrerequisiteError extends HarnessError {
   static override readonly code = 'FLOXK8S_E2E_PREREQUISITE' as const;
 }
+
+/** The loopback docker-registry did not come up (binary missing, exited, or no answer on /v2/ in time). */
+export class RegistryStartError extends HarnessError {
+  static override readonly code = 'FLOXK8S_E2E_REGISTRY_START' as const;
+}
+
+/** `skopeo copy` of an image into the loopback registry failed. */
+export class RegistryPushError extends HarnessError {
+  static override readonly code = 'FLOXK8S_E2E_REGISTRY_PUSH' as const;
+}

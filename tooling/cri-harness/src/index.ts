@@ -25,7 +25,11 @@ export {
   HarnessError,
   HarnessPrerequisiteError,
   HarnessTimeoutError,
+  RegistryPushError,
+  RegistryStartError,
 } from './errors.ts';
+export { startRegistry } from './registry.ts';
+export type { LocalRegistry, RegistryTraffic, StartRegistryOptions } from './registry.ts';
 export { requireRoot } from './guard.ts';
 export { mountsUnder, processesUnder, sweepStaleDirs } from './cleanup.ts';
 export { runcCapture } from './capture.ts';
