@@ -6,7 +6,8 @@
 //   and `store.realise(paths, { caches, trustedKeys, signal })`, defaults for the rest;
 // - shim-workers: the same with `fetchWorkers: 2`, what the default chose for a zstd closure
 //   before it counted only xz and bzip2 NARs (for a same-run before/after).
-// Prints one JSON line: { fetched, realiseMs, realiseCpuMs, vmHwmKb }. realiseMs and realiseCpuMs
+// Prints one JSON line: { fetched, bytesDownloaded, realiseMs, realiseCpuMs, vmHwmKb } (bytesDownloaded:
+// the compressed NAR bytes fetched, for bench/shared90.ts). realiseMs and realiseCpuMs
 // (process.cpuUsage: every thread of this process, not its xz children) leave out Node's start-up
 // and module loading, which a long-running agent pays once, not per realise.
 // Usage: large-realise-child.ts <agent|shim|shim-workers> <store root> <cache url> <public key> <roots file>
@@ -26,6 +27,7 @@ const signal = new AbortController().signal;
 const t0 = performance.now();
 const cpu0 = process.cpuUsage();
 let fetched: number;
+let bytesDownloaded: number;
 if (mode === 'agent') {
   // apps/node-agent/src/agent.ts and realise/store-realiser.ts.
   const store = await Store.open(root);
@@ -33,6 +35,7 @@ if (mode === 'agent') {
   try {
     const result = await store.realise(roots, { caches, trustedKeys, client, signal, lease: { id: 'realise-bench', ttlMs: 15 * 60_000 } });
     fetched = result.fetched.length;
+    bytesDownloaded = result.bytesDownloaded;
   } finally {
     await client.close();
   }
@@ -41,11 +44,12 @@ if (mode === 'agent') {
   const store = await Store.open(root, { recover: false });
   const result = await store.realise(roots, { caches, trustedKeys, signal, ...(mode === 'shim-workers' ? { fetchWorkers: 2 } : {}) });
   fetched = result.fetched.length;
+  bytesDownloaded = result.bytesDownloaded;
 }
 const realiseMs = performance.now() - t0;
 const cpu = process.cpuUsage(cpu0);
 const realiseCpuMs = (cpu.user + cpu.system) / 1000;
 const vmHwmKb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? Number.NaN);
-process.stdout.write(`${JSON.stringify({ fetched, realiseMs, realiseCpuMs, vmHwmKb })}\n`);
+process.stdout.write(`${JSON.stringify({ fetched, bytesDownloaded, realiseMs, realiseCpuMs, vmHwmKb })}\n`);
 // Idle keep-alive sockets or a pool still closing must not add to the measured wall time.
 process.exit(0);

@@ -3,13 +3,20 @@
 // agent runs it and as the shim's no-agent fallback runs it. Every run is its own process under
 // /usr/bin/time (wall, user+sys of the process tree, peak RSS), into a fresh store; the peers are
 // interleaved (order rotated each run) on tmpfs and on the disk, for zstd and xz.
-// Run (root, Nix, /usr/bin/time): pnpm --filter @flox-k8s/store bench:large [runs=5 [tmpfs-dir=/dev/shm] [disk-dir=/var/tmp] [zstd,xz] [nix,agent,shim[,shim-workers]]]
+// Peers oci-gzip and oci-zstd (not run by default; bench/oci-peer.ts): containerd 2.x pulling and
+// unpacking the closure as an OCI image, one layer per store path, from docker-registry on
+// loopback through CRI PullImage, a fresh containerd rooted on the medium each run. Their wall is
+// the PullImage call (containerd already up), CPU and peak RSS are containerd's; they run in the
+// first compression block only (their layers' compression is in their name).
+// Run (root, Nix, /usr/bin/time): pnpm --filter @flox-k8s/store bench:large [runs=5 [tmpfs-dir=/dev/shm] [disk-dir=/var/tmp] [zstd,xz] [nix,agent,shim[,shim-workers][,oci-gzip,oci-zstd]]]
 // Only under the shared machine's bench lock: flock /tmp/flox-bench.lock pnpm --filter @flox-k8s/store bench:large
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nixCommand, nixLargeFixtures } from '@flox-k8s/nix-fixtures';
+import { containerdBinaries, startRegistry, type LocalRegistry } from '@flox-k8s/cri-harness';
 import { median } from './synthetic.ts';
+import { coldPull, OCI_CONTAINERD, pushClosureImage, type OciCompression, type PushedImage } from './oci-peer.ts';
 import { serveOutOfProcess } from './serve-out-of-process.ts';
 
 // `pnpm bench:large -- …` may pass the `--` through.
@@ -22,7 +29,8 @@ const MEDIA: Array<{ name: string; dir: string }> = [
 const COMPRESSIONS = (argv[3] ?? 'zstd,xz').split(',') as Array<'zstd' | 'xz'>;
 const PEERS = (argv[4] ?? 'nix,agent,shim').split(',') as Peer[];
 // shim-workers (not run by default): the shim's fallback with fetchWorkers: 2, as the old default ran zstd.
-type Peer = 'nix' | 'agent' | 'shim' | 'shim-workers';
+type Peer = 'nix' | 'agent' | 'shim' | 'shim-workers' | 'oci-gzip' | 'oci-zstd';
+const ociCompression = (peer: Peer): OciCompression | undefined => (peer === 'oci-gzip' ? 'gzip' : peer === 'oci-zstd' ? 'zstd' : undefined);
 
 interface Sample {
   wallS: number;
@@ -66,10 +74,33 @@ const dropped = new Set(['http_proxy', 'https_proxy', 'all_proxy', 'HTTP_PROXY',
 const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !dropped.has(k)));
 
 console.log(`large: ${fixture.closure.length} paths, ${(fixture.narSize / 1e6).toFixed(0)} MB of NAR; ${RUNS} runs; peers ${PEERS.join(', ')}; media ${MEDIA.map((m) => `${m.name}=${m.dir}`).join(', ')}`);
+
+// Setup, not timed: build each OCI image (one layer per store path) and push it once.
+let registry: LocalRegistry | undefined;
+const images = new Map<OciCompression, PushedImage>();
+const ociPeers = PEERS.filter((p) => ociCompression(p) !== undefined);
+if (ociPeers.length > 0) {
+  registry = await startRegistry({ parent: work });
+  for (const peer of ociPeers) {
+    const compression = ociCompression(peer)!;
+    const t0 = performance.now();
+    const pushed = await pushClosureImage(registry, fixture.closure, compression, `large-${compression}`);
+    images.set(compression, pushed);
+    console.log(`${peer}: ${pushed.image.layers.length} layers, ${(pushed.layerBytes / 1e6).toFixed(0)} MB of ${compression} layers, built and pushed to docker-registry ${registry.host} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  }
+  const binaries = await containerdBinaries(OCI_CONTAINERD);
+  console.log(`OCI peers pull with containerd ${binaries.upstreamVersion} (${binaries.packageVersion}, cri-harness generation ${OCI_CONTAINERD})`);
+}
 console.log(`load average at start: ${loadavg()}`);
 
 async function runPeer(peer: Peer, url: string, parent: string, tag: string): Promise<{ sample: Sample; dir: string }> {
   const dir = join(parent, tag);
+  const oci = ociCompression(peer);
+  if (oci !== undefined) {
+    const load = load1();
+    const sample = await coldPull(registry!, images.get(oci)!, dir);
+    return { sample: { ...sample, load1: load }, dir };
+  }
   if (peer === 'nix') {
     // A fresh XDG cache: Nix must not answer narinfo lookups from its sqlite cache of an earlier run.
     const xdg = `${dir}-xdg`;
@@ -89,7 +120,9 @@ async function runPeer(peer: Peer, url: string, parent: string, tag: string): Pr
 
 const results: Array<{ medium: string; compression: string; peer: Peer; samples: Sample[] }> = [];
 try {
-  for (const compression of COMPRESSIONS) {
+  for (const [block, compression] of COMPRESSIONS.entries()) {
+    // The OCI peers do not read the Nix cache: once is enough.
+    const peers = block === 0 ? PEERS : PEERS.filter((p) => ociCompression(p) === undefined);
     const cache = await serveOutOfProcess(fixture.caches[compression]);
     try {
       for (const medium of MEDIA) {
@@ -99,11 +132,11 @@ try {
         // tmpfs has no such effect and not the room to keep them.
         const trash = join(parent, 'trash');
         mkdirSync(trash);
-        const samples = new Map<Peer, Sample[]>(PEERS.map((p) => [p, []]));
+        const samples = new Map<Peer, Sample[]>(peers.map((p) => [p, []]));
         try {
           for (let run = 0; run < RUNS; run++) {
-            for (let i = 0; i < PEERS.length; i++) {
-              const peer = PEERS[(i + run) % PEERS.length]!;
+            for (let i = 0; i < peers.length; i++) {
+              const peer = peers[(i + run) % peers.length]!;
               const { sample, dir } = await runPeer(peer, cache.url, parent, `${peer}-${run}`);
               samples.get(peer)!.push(sample);
               if (medium.name === 'tmpfs') rmSync(dir, { recursive: true, force: true });
@@ -121,6 +154,7 @@ try {
     }
   }
 } finally {
+  await registry?.stop();
   rmSync(work, { recursive: true, force: true });
 }
 
@@ -133,7 +167,9 @@ for (const r of results) {
   const wall = m(r.samples.map((s) => s.wallS));
   const cpu = m(r.samples.map((s) => s.cpuS));
   const ratio = (x: number, n: number | undefined): string => (n === undefined || r.peer === 'nix' ? '' : (x / n).toFixed(2));
-  const inner = r.samples.every((s) => s.innerS !== undefined) ? `${m(r.samples.map((s) => s.innerS!)).toFixed(2)} / ${m(r.samples.map((s) => s.innerCpuS!)).toFixed(2)}` : '';
+  const inner = r.samples.every((s) => s.innerS !== undefined)
+    ? `${m(r.samples.map((s) => s.innerS!)).toFixed(2)} / ${m(r.samples.map((s) => s.innerCpuS!)).toFixed(2)}`
+    : ociCompression(r.peer) === undefined ? '' : 'PullImage wall; containerd CPU, RSS';
   const loads = r.samples.map((s) => s.load1);
   console.log(
     `| ${r.medium} | ${r.compression} | ${r.peer} | ${wall.toFixed(2)} | ${ratio(wall, nix && m(nix.samples.map((s) => s.wallS)))} | ${cpu.toFixed(2)} | ${ratio(cpu, nix && m(nix.samples.map((s) => s.cpuS)))} | ${m(r.samples.map((s) => s.rssMb)).toFixed(0)} | ${inner} | ${m(loads).toFixed(2)} (${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)}) |`,

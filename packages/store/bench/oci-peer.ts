@@ -3,14 +3,13 @@
 // images are), pushed once to Debian's docker-registry on loopback, and pulled + unpacked by a
 // fresh containerd 2.x through CRI PullImage on each run — what a node without our store pays to
 // start the same environment from an image.
-import { lstat, mkdir, readFile, readlink, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { buildImage, TEST_PAUSE_IMAGE_NAME, type BuiltImage, type LayerEntry, type LayerSource } from '@flox-k8s/oci-image';
 import {
   criClient,
   renderContainerdConfig,
   startContainerd,
-  startRegistry,
   type ContainerdHandle,
   type ContainerdVersion,
   type LocalRegistry,
@@ -54,16 +53,15 @@ export async function pushClosureImage(registry: LocalRegistry, paths: readonly 
   return { tag, image: { ...rest, tarball: new Uint8Array() }, layerBytes: image.layers.reduce((n, l) => n + l.size, 0) };
 }
 
-/** A fresh containerd whose content and snapshots live under `rootParent` (tmpfs or disk), pulling plain HTTP from `hosts`. */
-export async function freshContainerd(rootParent: string, hosts: readonly string[]): Promise<{ containerd: ContainerdHandle; root: string }> {
-  const root = join(rootParent, `containerd-root-${process.hrtime.bigint()}`);
+/** A fresh containerd whose content and snapshots live in `root` (a new dir on tmpfs or disk), pulling plain HTTP from `hosts`. */
+export async function freshContainerd(root: string, hosts: readonly string[]): Promise<ContainerdHandle> {
   const certs = join(root, 'certs.d');
   for (const host of hosts) {
     await mkdir(join(certs, host), { recursive: true });
     // The registry is plain HTTP on loopback: without a hosts.toml naming http://, containerd tries TLS first.
     await writeFile(join(certs, host, 'hosts.toml'), `server = "http://${host}"\n\n[host."http://${host}"]\n  capabilities = ["pull", "resolve"]\n`);
   }
-  const containerd = await startContainerd({
+  return startContainerd({
     version: OCI_CONTAINERD,
     importTestImages: false,
     config: (paths) =>
@@ -72,7 +70,6 @@ export async function freshContainerd(rootParent: string, hosts: readonly string
         plugins: { 'io.containerd.cri.v1.images': { registry: { config_path: certs } } },
       }),
   });
-  return { containerd, root };
 }
 
 /** utime + stime of a process plus those of its reaped children (containerd may run unpigz), in seconds. */
@@ -121,20 +118,15 @@ export async function unpackedLayers(containerd: ContainerdHandle): Promise<numb
   return stdout.split('\n').filter((l) => /\sCommitted\s*$/.test(l)).length;
 }
 
-/** Stop containerd, then delete its root or (on disk, see large-vs-nix.ts) move it into `trash`. */
-export async function discardContainerd(c: { containerd: ContainerdHandle; root: string }, trash?: string): Promise<void> {
-  await c.containerd.stop();
-  if (trash === undefined) await rm(c.root, { recursive: true, force: true });
-  else await rename(c.root, join(trash, basename(c.root)));
-}
-
-/** A cold OCI pull in a fresh containerd rooted under `rootParent`: the per-run sample of an `oci-*` peer. */
-export async function coldPull(registry: LocalRegistry, pushed: PushedImage, rootParent: string, trash?: string): Promise<PullSample> {
-  const c = await freshContainerd(rootParent, [registry.host]);
+/**
+ * A cold OCI pull into a fresh containerd rooted at `root`: the per-run sample of an `oci-*` peer.
+ * containerd is stopped after; `root` is left for the caller to delete or set aside like the other peers' stores.
+ */
+export async function coldPull(registry: LocalRegistry, pushed: PushedImage, root: string): Promise<PullSample> {
+  const containerd = await freshContainerd(root, [registry.host]);
   try {
-    return await timedPull(c.containerd, `${registry.host}/${OCI_REPOSITORY}:${pushed.tag}`, pushed.image.layers.length);
+    return await timedPull(containerd, `${registry.host}/${OCI_REPOSITORY}:${pushed.tag}`, pushed.image.layers.length);
   } finally {
-    await discardContainerd(c, trash);
+    await containerd.stop();
   }
 }
-

@@ -1,13 +1,13 @@
 // The OCI peer of bench:large is a real pull: a real docker-registry on loopback, skopeo's push,
 // containerd 2.x's CRI PullImage and its overlayfs unpack. This checks it end to end on the small
 // Nix fixture, so the benchmark's figures come from the path it claims to measure.
-import { readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { requireRoot, startRegistry } from '@flox-k8s/cri-harness';
 import { nixFixtures, treeDigest } from '@flox-k8s/nix-fixtures';
-import { discardContainerd, freshContainerd, OCI_REPOSITORY, pushClosureImage, timedPull } from '../bench/oci-peer.ts';
+import { freshContainerd, OCI_REPOSITORY, pushClosureImage, timedPull } from '../bench/oci-peer.ts';
 
 // containerd needs root; under CI=true requireRoot throws instead of skipping.
 const notRoot = requireRoot();
@@ -21,13 +21,14 @@ describe.skipIf(notRoot !== undefined)('OCI peer (docker-registry + skopeo + con
       expect(pushed.image.layers).toHaveLength(fx.closure.length);
       expect(pushed.image.layers.every((l) => l.mediaType === 'application/vnd.oci.image.layer.v1.tar+zstd')).toBe(true);
       registry.resetTraffic();
-      const c = await freshContainerd(tmpdir(), [registry.countedHost]);
+      const root = await mkdtemp(join(tmpdir(), 'oci-peer-'));
+      const containerd = await freshContainerd(root, [registry.countedHost]);
       try {
-        const sample = await timedPull(c.containerd, `${registry.countedHost}/${OCI_REPOSITORY}:small`, fx.closure.length);
+        const sample = await timedPull(containerd, `${registry.countedHost}/${OCI_REPOSITORY}:small`, fx.closure.length);
         expect(sample.wallS).toBeGreaterThan(0);
         expect(sample.rssMb).toBeGreaterThan(10);
 
-        const manifest = JSON.parse((await c.containerd.ctr(['-n', 'k8s.io', 'content', 'get', pushed.image.manifestDigest])).stdout) as {
+        const manifest = JSON.parse((await containerd.ctr(['-n', 'k8s.io', 'content', 'get', pushed.image.manifestDigest])).stdout) as {
           config: { digest: string; size: number };
           layers: Array<{ digest: string; size: number }>;
         };
@@ -41,7 +42,7 @@ describe.skipIf(notRoot !== undefined)('OCI peer (docker-registry + skopeo + con
         expect(traffic.blobBytes).toBe(pushed.layerBytes + manifest.config.size);
 
         // Each store path landed, byte for byte, in one overlayfs snapshot.
-        const snapshots = join(c.root, 'root', 'io.containerd.snapshotter.v1.overlayfs', 'snapshots');
+        const snapshots = join(root, 'root', 'io.containerd.snapshotter.v1.overlayfs', 'snapshots');
         const unpacked = new Map<string, string>();
         for (const id of await readdir(snapshots)) {
           for (const base of await readdir(join(snapshots, id, 'fs', 'nix', 'store')).catch(() => [])) unpacked.set(base, join(snapshots, id, 'fs', 'nix', 'store', base));
@@ -49,7 +50,8 @@ describe.skipIf(notRoot !== undefined)('OCI peer (docker-registry + skopeo + con
         expect([...unpacked.keys()].sort()).toEqual(fx.closure.map((p) => basename(p)).sort());
         for (const path of fx.closure) expect(await treeDigest(unpacked.get(basename(path))!)).toBe(await treeDigest(path));
       } finally {
-        await discardContainerd(c);
+        await containerd.stop();
+        await rm(root, { recursive: true, force: true });
       }
     } finally {
       await registry.stop();

@@ -24,6 +24,7 @@ export {
 export { nixBenchFixtures, type NixBenchFixtures, type NixBenchFixturesOptions } from './bench.ts';
 export { nixSkipReason } from './availability.ts';
 export { nixLargeFixtures, type NixLargeFixtures, type NixLargeFixturesOptions } from './large.ts';
+export type { LargeVariant } from './large-variant.ts';
 export { nixWideFixtures, type NixWideFixtures, type NixWideFixturesOptions } from './wide.ts';
 export type { FixtureProgram } from './large-programs.ts';
 export type { ClosureStats } from './closure-listing.ts';

@@ -8,6 +8,7 @@ import { FixtureInputMissingError } from './errors.ts';
 import { LARGE_BUILDER, LARGE_EXPRESSION, unitAttr } from './large-expression.ts';
 import { LARGE_PACKAGES, LARGE_VERSION } from './large-packages.ts';
 import { planLarge } from './large-plan.ts';
+import { variantPlan, type LargeVariant } from './large-variant.ts';
 import { largePrograms, type FixtureProgram } from './large-programs.ts';
 import { floxLockfile } from './lockfile-writer.ts';
 import { FIXTURE_SYSTEM } from './fixture-lockfile.ts';
@@ -52,6 +53,11 @@ export interface NixLargeFixturesOptions {
   cacheDir?: string;
   /** The dynamically linked Node binary installed as `nodejs` (≥ 100 MB); default the running one. */
   nodeBinary?: string;
+  /**
+   * `shared90`: a second environment whose closure shares ~90% of the large fixture's store
+   * paths (large-variant.ts); its own caches and key. Default: the large fixture itself.
+   */
+  variant?: LargeVariant;
 }
 
 /**
@@ -68,6 +74,7 @@ export async function nixLargeFixtures(options: NixLargeFixturesOptions = {}): P
   const key = createHash('sha256')
     .update(`nix-large-fixtures\0${LARGE_VERSION}\0${LARGE_EXPRESSION}\0${LARGE_BUILDER}\0${JSON.stringify(LARGE_PACKAGES)}\0`)
     .update(`${nodeBinary}\0${nodeStat.size}\0${nodeStat.mtimeMs}`)
+    .update(options.variant === undefined ? '' : `\0variant\0${options.variant}`)
     .digest('hex')
     .slice(0, 32);
   return cachedFixture({
@@ -75,16 +82,17 @@ export async function nixLargeFixtures(options: NixLargeFixturesOptions = {}): P
     key,
     ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
     schema: largeManifestSchema,
-    build: (dir) => buildLarge(dir, key, nodeBinary),
+    build: (dir) => buildLarge(dir, key, nodeBinary, options.variant),
     result: resultFrom,
     gcRoots: (manifest) => numberedRoots(manifest.roots),
   });
 }
 
-async function buildLarge(dir: string, key: string, nodeBinary: string): Promise<void> {
+async function buildLarge(dir: string, key: string, nodeBinary: string, variant: LargeVariant | undefined): Promise<void> {
   const { timingsMs, timed } = stepTimer();
   const nodeVersion = nodeBinary === process.execPath ? process.versions.node : (await run(nodeBinary, ['-p', 'process.versions.node'])).trim();
-  const units = await timed('plan', () => planLarge({ binary: nodeBinary, version: nodeVersion }));
+  const planned = await timed('plan', () => planLarge({ binary: nodeBinary, version: nodeVersion }));
+  const units = variant === undefined ? planned : variantPlan(planned, variant);
   await writeFile(join(dir, 'plan.json'), `${JSON.stringify({ units })}\n`);
   await writeFile(join(dir, 'large.nix'), LARGE_EXPRESSION);
   await writeFile(join(dir, 'large-builder.mjs'), LARGE_BUILDER);
