@@ -10,7 +10,6 @@
 // first compression block only (their layers' compression is in their name).
 // Run (root, Nix, /usr/bin/time): pnpm --filter @flox-k8s/store bench:large [runs=5 [tmpfs-dir=/dev/shm] [disk-dir=/var/tmp] [zstd,xz] [nix,agent,shim[,shim-workers][,oci-gzip,oci-zstd]]]
 // Only under the shared machine's bench lock: flock /tmp/flox-bench.lock pnpm --filter @flox-k8s/store bench:large
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nixCommand, nixLargeFixtures } from '@flox-k8s/nix-fixtures';
@@ -18,6 +17,7 @@ import { containerdBinaries, startRegistry, type LocalRegistry } from '@flox-k8s
 import { median } from './synthetic.ts';
 import { coldPull, OCI_CONTAINERD, pushClosureImage, type OciCompression, type PushedImage } from './oci-peer.ts';
 import { serveOutOfProcess } from './serve-out-of-process.ts';
+import { runCaptured } from './run-captured.ts';
 
 // `pnpm bench:large -- …` may pass the `--` through.
 const argv = process.argv.slice(2).filter((a) => a !== '--');
@@ -46,23 +46,13 @@ const load1 = (): number => Number(readFileSync('/proc/loadavg', 'utf8').split('
 const loadavg = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
 /** Runs argv under GNU time; resolves to its figures and the command's stdout. */
-function timed(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ sample: Sample; stdout: string }> {
+async function timed(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ sample: Sample; stdout: string }> {
   const timeFile = join(work, `time-${process.hrtime.bigint()}`);
   const load = load1();
-  return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/time', ['-f', '%e %U %S %M', '-o', timeFile, command, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s.slice(0, 8192)));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`${command} ${args.join(' ')} exited with ${code}: ${stderr}`));
-      const [wall, user, sys, rssKb] = readFileSync(timeFile, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number) as [number, number, number, number];
-      rmSync(timeFile);
-      resolve({ sample: { wallS: wall, cpuS: user + sys, rssMb: rssKb / 1024, load1: load }, stdout });
-    });
-  });
+  const stdout = await runCaptured('/usr/bin/time', ['-f', '%e %U %S %M', '-o', timeFile, command, ...args], env);
+  const [wall, user, sys, rssKb] = readFileSync(timeFile, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number) as [number, number, number, number];
+  rmSync(timeFile);
+  return { sample: { wallS: wall, cpuS: user + sys, rssMb: rssKb / 1024, load1: load }, stdout };
 }
 
 const fixture = await nixLargeFixtures();

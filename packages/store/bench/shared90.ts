@@ -11,13 +11,13 @@
 // Every run uses a fresh store / containerd root on the medium; the scenarios are interleaved.
 // Run (root, Nix): pnpm --filter @flox-k8s/store bench:shared [runs=5 [tmpfs-dir=/dev/shm] [disk-dir=/var/tmp] [zstd|gzip OCI layers]]
 // Only under the shared machine's bench lock: flock /tmp/flox-bench.lock pnpm --filter @flox-k8s/store bench:shared
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRegistry } from '@flox-k8s/cri-harness';
 import { nixLargeFixtures, type NixLargeFixtures } from '@flox-k8s/nix-fixtures';
 import { median } from './synthetic.ts';
 import { serveOutOfProcess } from './serve-out-of-process.ts';
+import { runCaptured } from './run-captured.ts';
 import { freshContainerd, OCI_CONTAINERD, OCI_REPOSITORY, pushClosureImage, timedPull, type OciCompression } from './oci-peer.ts';
 
 const argv = process.argv.slice(2).filter((a) => a !== '--');
@@ -49,27 +49,14 @@ interface Ours {
 }
 
 /** Our realise of `fx` as the node agent runs it, in its own process (bench/large-realise-child.ts), into `root`. */
-function realise(fx: NixLargeFixtures, url: string, root: string): Promise<Ours> {
+async function realise(fx: NixLargeFixtures, url: string, root: string): Promise<Ours> {
   const rootsFile = join(work, `roots-${fx === a ? 'a' : 'b'}.json`);
   writeFileSync(rootsFile, JSON.stringify(fx.roots));
   const t0 = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--conditions=@flox-k8s/source', join(import.meta.dirname, 'large-realise-child.ts'), 'agent', root, url, fx.publicKey, rootsFile], {
-      env: baseEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s.slice(0, 8192)));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const wallS = (performance.now() - t0) / 1000;
-      if (code !== 0) return reject(new Error(`realise of ${root} exited with ${code}: ${stderr}`));
-      const out = JSON.parse(stdout.trim().split('\n').at(-1)!) as { fetched: number; bytesDownloaded: number };
-      resolve({ fetched: out.fetched, bytesDownloaded: out.bytesDownloaded, wallS });
-    });
-  });
+  const stdout = await runCaptured(process.execPath, ['--conditions=@flox-k8s/source', join(import.meta.dirname, 'large-realise-child.ts'), 'agent', root, url, fx.publicKey, rootsFile], baseEnv);
+  const wallS = (performance.now() - t0) / 1000;
+  const out = JSON.parse(stdout.trim().split('\n').at(-1)!) as { fetched: number; bytesDownloaded: number };
+  return { fetched: out.fetched, bytesDownloaded: out.bytesDownloaded, wallS };
 }
 
 const registry = await startRegistry({ parent: work });
