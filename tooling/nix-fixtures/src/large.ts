@@ -8,7 +8,7 @@ import { FixtureInputMissingError } from './errors.ts';
 import { LARGE_BUILDER, LARGE_EXPRESSION, unitAttr } from './large-expression.ts';
 import { LARGE_PACKAGES, LARGE_VERSION } from './large-packages.ts';
 import { planLarge } from './large-plan.ts';
-import { variantPlan, type LargeVariant } from './large-variant.ts';
+import { LARGE_VARIANT_VERSION, variantPlan, type LargeVariant } from './large-variant.ts';
 import { largePrograms, type FixtureProgram } from './large-programs.ts';
 import { floxLockfile } from './lockfile-writer.ts';
 import { FIXTURE_SYSTEM } from './fixture-lockfile.ts';
@@ -74,7 +74,7 @@ export async function nixLargeFixtures(options: NixLargeFixturesOptions = {}): P
   const key = createHash('sha256')
     .update(`nix-large-fixtures\0${LARGE_VERSION}\0${LARGE_EXPRESSION}\0${LARGE_BUILDER}\0${JSON.stringify(LARGE_PACKAGES)}\0`)
     .update(`${nodeBinary}\0${nodeStat.size}\0${nodeStat.mtimeMs}`)
-    .update(options.variant === undefined ? '' : `\0variant\0${options.variant}`)
+    .update(options.variant === undefined ? '' : `\0variant\0${options.variant}\0${LARGE_VARIANT_VERSION}`)
     .digest('hex')
     .slice(0, 32);
   return cachedFixture({
