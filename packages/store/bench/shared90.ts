@@ -11,8 +11,8 @@
 // Every run uses a fresh store / containerd root on the medium; the scenarios are interleaved.
 // Run (root, Nix): pnpm --filter @flox-k8s/store bench:shared [runs=5 [tmpfs-dir=/dev/shm] [disk-dir=/var/tmp] [zstd|gzip OCI layers]]
 // Only under the shared machine's bench lock: flock /tmp/flox-bench.lock pnpm --filter @flox-k8s/store bench:shared
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { startRegistry } from '@flox-k8s/cri-harness';
 import { nixLargeFixtures, type NixLargeFixtures } from '@flox-k8s/nix-fixtures';
 import { median } from './synthetic.ts';
@@ -101,13 +101,19 @@ try {
   const scenarios: Scenario[] = ['ours B cold', 'ours B after A', 'oci B cold', 'oci B after A'];
   for (const medium of MEDIA) {
     const parent = mkdtempSync(join(medium.dir, 'flox-bench-shared-run-'));
+    // As in large-vs-nix.ts: on ext4 finished stores are moved aside and deleted at the end, as
+    // deleting ~350 MB of files slows the next run's creates; tmpfs has not the room to keep them.
+    const trash = join(parent, 'trash');
+    mkdirSync(trash);
     try {
       for (let r = 0; r < RUNS; r++) {
         for (let i = 0; i < scenarios.length; i++) {
           const scenario = scenarios[(i + r) % scenarios.length]!;
           const load = load1();
           const got = await run(scenario, parent, `${scenario.replaceAll(' ', '-')}-${r}`);
-          rmSync(join(parent, `${scenario.replaceAll(' ', '-')}-${r}`), { recursive: true, force: true });
+          const done = join(parent, `${scenario.replaceAll(' ', '-')}-${r}`);
+          if (medium.name === 'tmpfs') rmSync(done, { recursive: true, force: true });
+          else renameSync(done, join(trash, basename(done)));
           const key = `${medium.name}|${scenario}`;
           samples.set(key, [...(samples.get(key) ?? []), { ...got, load }]);
           console.log(`  ${medium.name} run ${r} ${scenario}: ${(got.bytes / 1e6).toFixed(1)} MB, wall ${got.wallS.toFixed(2)} s, load ${load.toFixed(2)}`);
