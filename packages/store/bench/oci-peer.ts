@@ -58,7 +58,8 @@ export async function freshContainerd(root: string, hosts: readonly string[]): P
   const certs = join(root, 'certs.d');
   for (const host of hosts) {
     await mkdir(join(certs, host), { recursive: true });
-    // The registry is plain HTTP on loopback: without a hosts.toml naming http://, containerd tries TLS first.
+    // The registry is plain HTTP on loopback: without a hosts.toml naming http://, containerd 2.x
+    // tries TLS first and falls back to HTTP (loopback only) on each new connection; this says http:// at once.
     await writeFile(join(certs, host, 'hosts.toml'), `server = "http://${host}"\n\n[host."http://${host}"]\n  capabilities = ["pull", "resolve"]\n`);
   }
   return startContainerd({
