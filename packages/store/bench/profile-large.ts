@@ -1,0 +1,23 @@
+// Profiling aid: serves the *large* zstd cache out of process and runs one agent-mode realise
+// child with the given extra node flags (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof), into a fresh
+// store under argv[2]; prints the child's JSON line.
+// Usage: node --conditions=@flox-k8s/source bench/profile-large.ts <dir> <zstd|xz> [agent|shim] [node flags…]
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { nixLargeFixtures } from '@flox-k8s/nix-fixtures';
+import { serveOutOfProcess } from './serve-out-of-process.ts';
+
+const [dir = '/dev/shm', compression = 'zstd', mode = 'agent', ...flags] = process.argv.slice(2);
+const fixture = await nixLargeFixtures();
+const work = mkdtempSync(join(dir, 'flox-prof-'));
+const rootsFile = join(work, 'roots.json');
+writeFileSync(rootsFile, JSON.stringify(fixture.roots));
+const cache = await serveOutOfProcess(fixture.caches[compression as 'zstd' | 'xz']);
+try {
+  const r = spawnSync(process.execPath, [...flags, '--conditions=@flox-k8s/source', join(import.meta.dirname, 'large-realise-child.ts'), mode, join(work, 'store'), cache.url, fixture.publicKey, rootsFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+  process.stdout.write(r.stdout);
+} finally {
+  await cache.close();
+  rmSync(work, { recursive: true, force: true });
+}
