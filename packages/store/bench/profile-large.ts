@@ -7,15 +7,17 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nixLargeFixtures } from '@flox-k8s/nix-fixtures';
 import { serveOutOfProcess } from './serve-out-of-process.ts';
+import { bundleRealiseChild } from './bundle-child.ts';
 
 const [dir = '/dev/shm', compression = 'zstd', mode = 'agent', ...flags] = process.argv.slice(2);
 const fixture = await nixLargeFixtures();
 const work = mkdtempSync(join(dir, 'flox-prof-'));
 const rootsFile = join(work, 'roots.json');
 writeFileSync(rootsFile, JSON.stringify(fixture.roots));
+const child = await bundleRealiseChild(work);
 const cache = await serveOutOfProcess(fixture.caches[compression as 'zstd' | 'xz']);
 try {
-  const r = spawnSync(process.execPath, [...flags, '--conditions=@flox-k8s/source', join(import.meta.dirname, 'large-realise-child.ts'), mode, join(work, 'store'), cache.url, fixture.publicKey, rootsFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const r = spawnSync(process.execPath, [...flags, child, mode, join(work, 'store'), cache.url, fixture.publicKey, rootsFile], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072' } });
   process.stdout.write(r.stdout);
 } finally {
   await cache.close();
