@@ -14,7 +14,8 @@ const fixture = await nixLargeFixtures();
 const work = mkdtempSync(join(dir, 'flox-prof-'));
 const rootsFile = join(work, 'roots.json');
 writeFileSync(rootsFile, JSON.stringify(fixture.roots));
-const child = await bundleRealiseChild(work);
+// FLOXK8S_BENCH_CHILD: a child bundled earlier (bench/bundle-child.ts), to compare two builds.
+const child = process.env['FLOXK8S_BENCH_CHILD'] ?? (await bundleRealiseChild(work));
 const cache = await serveOutOfProcess(fixture.caches[compression as 'zstd' | 'xz']);
 try {
   const r = spawnSync(process.execPath, [...flags, child, mode, join(work, 'store'), cache.url, fixture.publicKey, rootsFile], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072' } });
