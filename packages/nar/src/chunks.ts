@@ -7,14 +7,34 @@ import { Readable, finished } from 'node:stream';
 const HIGH = 8;
 const LOW = 2;
 
-/** Iterate a Readable's chunks without copying; other async iterables pass through. */
-export function chunksOf(source: Readable | AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+/**
+ * Iterate a Readable's chunks without copying; other async iterables pass through. With
+ * `batchBytes`, chunks already received are joined (one copy) into pieces of up to that size, and
+ * up to that much is read ahead: sockets deliver ≤ 64 KiB reads, while a zlib decoder costs a
+ * thread hand-off and a calling-thread callback per write. Nothing waits for a batch to fill.
+ */
+export function chunksOf(source: Readable | AsyncIterable<Uint8Array>, opts: { batchBytes?: number } = {}): AsyncIterable<Uint8Array> {
   if (!(source instanceof Readable) || source.readableObjectMode) return source;
-  return iterate(source);
+  return iterate(source, opts.batchBytes ?? 0);
 }
 
-async function* iterate(stream: Readable): AsyncGenerator<Uint8Array> {
+/** Takes chunks off the front of `queue` while they fit in `max` bytes (at least one) and joins them. */
+function takeBatch(queue: Uint8Array[], max: number): Uint8Array {
+  const first = queue.shift() as Uint8Array;
+  if (max === 0 || queue.length === 0 || first.length + (queue[0] as Uint8Array).length > max) return first;
+  const parts = [first];
+  let size = first.length;
+  while (queue.length > 0 && size + (queue[0] as Uint8Array).length <= max) {
+    const next = queue.shift() as Uint8Array;
+    parts.push(next);
+    size += next.length;
+  }
+  return Buffer.concat(parts, size);
+}
+
+async function* iterate(stream: Readable, batchBytes: number): AsyncGenerator<Uint8Array> {
   const queue: Uint8Array[] = [];
+  let queued = 0;
   let ended = false;
   let failure: unknown;
   let wake: (() => void) | undefined;
@@ -25,7 +45,8 @@ async function* iterate(stream: Readable): AsyncGenerator<Uint8Array> {
   };
   const onData = (chunk: Uint8Array): void => {
     queue.push(chunk);
-    if (queue.length >= HIGH) stream.pause();
+    queued += chunk.length;
+    if (queue.length >= HIGH && queued >= batchBytes) stream.pause();
     signal();
   };
   stream.on('data', onData);
@@ -36,9 +57,10 @@ async function* iterate(stream: Readable): AsyncGenerator<Uint8Array> {
   });
   try {
     for (;;) {
-      const chunk = queue.shift();
-      if (chunk !== undefined) {
-        if (queue.length <= LOW && stream.isPaused() && failure === undefined) stream.resume();
+      if (queue.length > 0) {
+        const chunk = takeBatch(queue, batchBytes);
+        queued -= chunk.length;
+        if ((queue.length <= LOW || queued < batchBytes) && stream.isPaused() && failure === undefined) stream.resume();
         yield chunk;
         continue;
       }
@@ -60,3 +82,4 @@ async function* iterate(stream: Readable): AsyncGenerator<Uint8Array> {
     cleanup();
   }
 }
+

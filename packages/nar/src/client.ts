@@ -72,10 +72,10 @@ export interface BinaryCacheClientOptions {
   onProgress?: (e: ClientEvent) => void;
 }
 
-// fetchNar decodes zstd into 64 KiB chunks, not decompress()'s 256 KiB: on a 1.1 GB NAR over loopback
-// HTTP the client's peak RSS was 132-144 MB against 161 MB (bench/rss.ts --dist, 3 runs each), for
-// ~10% more CPU per byte, which a network fetch rarely notices; nodes run many fetches at once.
-const FETCH_ZSTD_CHUNK = 64 * 1024;
+// fetchNar decodes zstd with decompress()'s 1 MiB output chunks, fed 1 MiB of input at a time (see
+// fetch-nar.ts): on the *large* fixture's 127 MB NAR that took 163 ms of CPU against ~350 ms with the
+// 64 KiB chunks used before, which had been chosen to save ~20 MB of peak RSS on a 1.1 GB NAR; the
+// decoded chunks are freed as soon as they are written (owned-chunks.ts), so their size costs little.
 
 interface CacheState {
   config: CacheConfig;
@@ -106,7 +106,7 @@ export class BinaryCacheClient {
 
   constructor(opts: BinaryCacheClientOptions) {
     this.#opts = opts;
-    this.#decoders = { ...opts.decoders, zstdChunkSize: opts.decoders?.zstdChunkSize ?? FETCH_ZSTD_CHUNK };
+    this.#decoders = { ...opts.decoders };
     const wholeMax = byteCount('wholeNarMaxBytes', opts.wholeNarMaxBytes, WHOLE_NAR_MAX_BYTES);
     const wholeBudget = byteCount('wholeNarBudgetBytes', opts.wholeNarBudgetBytes, WHOLE_NAR_BUDGET_BYTES);
     this.#whole = wholeMax > 0 ? new WholeNarBudget(wholeMax, wholeBudget) : undefined;

@@ -17,8 +17,11 @@ import type { NarLimits } from './nar-parse.ts';
 import type { Narinfo } from './narinfo.ts';
 import { removeTree } from './remove-tree.ts';
 import { decodeZstdWhole } from './zstd-frames.ts';
+import { releaseWhole } from './owned-chunks.ts';
 
 const PROGRESS_STEP = 1 << 20;
+/** Compressed bytes handed to the FileHash and the decoder at most at a time on the streamed path (see chunksOf). */
+const STREAM_INPUT_BATCH = 1 << 20;
 
 /** Default of BinaryCacheClientOptions.wholeNarMaxBytes. */
 export const WHOLE_NAR_MAX_BYTES: number = 16 * 1024 * 1024;
@@ -96,7 +99,7 @@ export async function fetchNarOnce(args: {
   };
   const fileHash = createHash('sha256');
   const compressed = async function* (): AsyncGenerator<Uint8Array> {
-    for await (const chunk of chunksOf(body)) {
+    for await (const chunk of chunksOf(body, { batchBytes: STREAM_INPUT_BATCH })) {
       bytesIn += chunk.length;
       if (narinfo.fileSize !== undefined && bytesIn > narinfo.fileSize) {
         throw fileTooLong(url, narinfo.fileSize);
@@ -134,11 +137,13 @@ export async function fetchNarOnce(args: {
 }
 
 /**
- * fetchNarOnce for a small NAR (see WholeNarBudget). The file is received into one buffer; its
- * FileHash is computed on libuv's thread pool while zstd decodes it there in one call per frame;
- * then the calling thread creates the files while the thread pool hashes the NAR. The checks and
- * errors are the streamed path's; only the work moves off the calling thread, and the per-chunk
- * hand-offs between decoder, stream and parser go away.
+ * fetchNarOnce for a small NAR (see WholeNarBudget). The file is received into one buffer and
+ * hashed (FileHash) as it arrives; zstd decodes it on libuv's thread pool in one call per frame;
+ * then the calling thread creates the files and hashes the NAR. The checks and errors are the
+ * streamed path's; the per-chunk hand-offs between decoder, stream and parser go away. Both hashes
+ * run here, not in WebCrypto's thread pool: an async WebCrypto digest first copies its input into
+ * fresh memory, which cost more calling-thread time than hashing (--cpu-prof on *large*: 95 ms of
+ * copying for 155 MB) and doubled the memory each NAR holds meanwhile.
  */
 async function fetchWhole(
   args: Parameters<typeof fetchNarOnce>[0],
@@ -148,14 +153,16 @@ async function fetchWhole(
   const fileSize = narinfo.fileSize as number;
   const progress = (bytesIn: number, bytesOut: number, done: boolean): void =>
     args.onProgress({ type: 'progress', storePath: narinfo.storePath, bytesIn, bytesOut, fileSize, narSize: narinfo.narSize, done });
-  let fileHashed: Promise<ArrayBuffer> | undefined;
+  const file = Buffer.allocUnsafeSlow(fileSize);
+  let parts: Buffer[] = [];
   try {
-    const file = Buffer.allocUnsafeSlow(fileSize);
+    const fileHash = narinfo.fileHash === undefined ? undefined : createHash('sha256');
     let bytesIn = 0;
     let lastReport = 0;
     for await (const chunk of chunksOf(body)) {
       if (bytesIn + chunk.length > fileSize) throw fileTooLong(url, fileSize);
       file.set(chunk, bytesIn);
+      fileHash?.update(chunk);
       bytesIn += chunk.length;
       if (bytesIn - lastReport >= PROGRESS_STEP) {
         lastReport = bytesIn;
@@ -163,15 +170,10 @@ async function fetchWhole(
       }
     }
     if (bytesIn !== fileSize) throw fileSizeWrong(url, bytesIn, fileSize);
-    if (narinfo.fileHash !== undefined) fileHashed = crypto.subtle.digest('SHA-256', file);
-    const tooLarge = (): Error => narTooLarge(narinfo);
-    const decoded = narinfo.compression === 'none' ? Promise.resolve([file]) : decodeZstdWhole(file, narinfo.narSize, tooLarge);
     // The FileHash verdict comes first, as on the streamed path's order of checks for a corrupt file.
-    const parts = await decoded.catch(async (err: unknown) => {
-      await checkFileHashed(fileHashed, narinfo, url);
-      throw err;
-    });
-    await checkFileHashed(fileHashed, narinfo, url);
+    if (fileHash !== undefined) checkFileHash(fileHash.digest(), narinfo, url);
+    const tooLarge = (): Error => narTooLarge(narinfo);
+    parts = narinfo.compression === 'none' ? [file] : await decodeZstdWhole(file, narinfo.narSize, tooLarge);
     const narBytes = parts.reduce((n, p) => n + p.length, 0);
     if (narBytes > narinfo.narSize) throw tooLarge();
     const digest = await unpackNarBuffers(parts, args.dest, { signal: args.signal, limits: args.limits });
@@ -180,14 +182,14 @@ async function fetchWhole(
     return { narHash: digest.narHash, narSize: digest.narSize, fileSize };
   } catch (err) {
     discard(body);
-    await fileHashed?.catch(() => undefined);
     await removeTree(args.dest).catch(() => undefined);
     throw err;
+  } finally {
+    // Both buffers are ours alone and every reader (hash, decoder, unpack) has settled: free them
+    // now rather than at a GC, which V8 runs only every ~64 MB of such memory (see owned-chunks.ts).
+    releaseWhole(file);
+    for (const part of parts) if (part !== file) releaseWhole(part);
   }
-}
-
-async function checkFileHashed(hashed: Promise<ArrayBuffer> | undefined, narinfo: Narinfo, url: string): Promise<void> {
-  if (hashed !== undefined) checkFileHash(Buffer.from(await hashed), narinfo, url);
 }
 
 // The checks and errors both paths share.

@@ -158,30 +158,22 @@ export async function unpackOwnedNar(source: Readable | AsyncIterable<Uint8Array
 }
 
 /**
- * Unpack a NAR held in memory (as one or more consecutive parts) into `dest`, like unpackNar, while
- * its SHA-256 is computed on libuv's thread pool (WebCrypto), so hashing and writing the files use
- * two cores. The parts must not change until it settles.
+ * Unpack a NAR held in memory (as one or more consecutive parts) into `dest`, like unpackNar, then
+ * hash it. The parts must not change until it settles.
  */
 export async function unpackNarBuffers(parts: readonly Buffer[], dest: string, opts: UnpackOptions = {}): Promise<NarDigest> {
   const sink = new FsSink(dest);
-  const hashed = digestParts(parts);
   try {
     if (opts.signal?.aborted === true) throw new AbortedError('NAR read aborted', { cause: opts.signal.reason });
     const narSize = await parseNarUnhashed(bufferSource(parts), sink, opts.limits ?? {});
-    return { narHash: formatSha256(await hashed), narSize };
+    // On this thread: WebCrypto's async digest would first copy the whole NAR (see fetch-nar.ts).
+    const hash = createHash('sha256');
+    for (const p of parts) hash.update(p);
+    return { narHash: formatSha256(hash.digest()), narSize };
   } catch (err) {
-    await hashed.catch(() => undefined);
     if (sink.created) await removeTree(dest).catch(() => undefined);
     throw wrapFsError(err, dest);
   }
-}
-
-async function digestParts(parts: readonly Buffer[]): Promise<Buffer> {
-  if (parts.length === 1) return Buffer.from(await crypto.subtle.digest('SHA-256', parts[0] as Buffer));
-  // Several zstd frames: hashed on this thread, in order (rare: Nix writes one frame).
-  const h = createHash('sha256');
-  for (const p of parts) h.update(p);
-  return h.digest();
 }
 
 async function* bufferSource(parts: readonly Buffer[]): AsyncGenerator<Buffer> {

@@ -29,7 +29,7 @@ describe('owned decoder chunks', () => {
     tree = join(tmp, 'tree');
     await mkdir(tree);
     await makeTrapTree(tree);
-    // Several decoder output chunks, with file contents and tokens crossing chunk boundaries.
+    // Several decoder output chunks (64 KiB, below the 1 MiB default), with file contents and tokens crossing chunk boundaries.
     const rng = prng(3);
     for (let i = 0; i < 40; i++) {
       const size = Math.floor(rng() * 30_000);
@@ -70,7 +70,7 @@ describe('owned decoder chunks', () => {
   it('unpackOwnedNar frees decoder buffers and still reproduces the tree and its NarHash', async () => {
     const seen: Uint8Array[] = [];
     const dest = join(tmp, 'owned');
-    const digest = await unpackOwnedNar(recording(decompress('zstd', source()), seen), dest, {}, true);
+    const digest = await unpackOwnedNar(recording(decompress('zstd', source(), { zstdChunkSize: 64 * 1024 }), seen), dest, {}, true);
     expect(digest.narHash).toBe(`sha256:${nixHash('--type', 'sha256', '--base32', tree)}`);
     expect(nixDump(dest).equals(nixDump(tree))).toBe(true);
     expect(seen.length).toBeGreaterThan(4);
@@ -79,7 +79,7 @@ describe('owned decoder chunks', () => {
 
   it('the public unpackNar never frees the caller’s chunks', async () => {
     const seen: Uint8Array[] = [];
-    const digest = await unpackNar(recording(decompress('zstd', source()), seen), join(tmp, 'public'));
+    const digest = await unpackNar(recording(decompress('zstd', source(), { zstdChunkSize: 64 * 1024 }), seen), join(tmp, 'public'));
     expect(digest.narHash).toBe(`sha256:${nixHash('--type', 'sha256', '--base32', tree)}`);
     expect(seen.length).toBeGreaterThan(4);
     expect(seen.filter((c) => (c.buffer as ArrayBuffer).detached)).toEqual([]);

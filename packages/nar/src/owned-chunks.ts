@@ -23,3 +23,9 @@ export function releaseChunk(chunk: Uint8Array): void {
     ab.transfer(0);
   }
 }
+
+/** Free a buffer that is the whole of its own ArrayBuffer (allocUnsafeSlow, a zlib result) once nothing reads it any more. */
+export function releaseWhole(buf: Uint8Array): void {
+  const ab = buf.buffer;
+  if (ab instanceof ArrayBuffer && !ab.detached && buf.byteOffset === 0 && buf.byteLength === ab.byteLength && ab.byteLength > Buffer.poolSize >>> 1) ab.transfer(0);
+}

@@ -10,8 +10,11 @@
 // the compressed NAR bytes fetched, for bench/shared90.ts). realiseMs and realiseCpuMs
 // (process.cpuUsage: every thread of this process, not its xz children) leave out Node's start-up
 // and module loading, which a long-running agent pays once, not per realise.
+// bench/large-vs-nix.ts runs it bundled, as the agent and the shim ship (bench/bundle-child.ts):
+// then the store's fetch worker is the bundle's `fetch-worker.mjs` beside it.
 // Usage: large-realise-child.ts <agent|shim|shim-workers> <store root> <cache url> <public key> <roots file>
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { BinaryCacheClient } from '@flox-k8s/nar';
 import { Store } from '../src/index.ts';
 
@@ -23,6 +26,8 @@ const roots = JSON.parse(readFileSync(rootsFile, 'utf8')) as string[];
 const caches = [{ url }];
 const trustedKeys = [key];
 const signal = new AbortController().signal;
+const bundledWorker = new URL('./fetch-worker.mjs', import.meta.url);
+const fetchWorker = import.meta.url.endsWith('.mjs') && existsSync(fileURLToPath(bundledWorker)) ? bundledWorker : undefined;
 
 const t0 = performance.now();
 const cpu0 = process.cpuUsage();
@@ -30,7 +35,7 @@ let fetched: number;
 let bytesDownloaded: number;
 if (mode === 'agent') {
   // apps/node-agent/src/agent.ts and realise/store-realiser.ts.
-  const store = await Store.open(root);
+  const store = await Store.open(root, { fetchWorker });
   const client = new BinaryCacheClient({ caches, trustedKeys, storeDir: store.storeDir });
   try {
     const result = await store.realise(roots, { caches, trustedKeys, client, signal, lease: { id: 'realise-bench', ttlMs: 15 * 60_000 } });
@@ -41,7 +46,7 @@ if (mode === 'agent') {
   }
 } else {
   // packages/interposer/src/prepare-cold.ts and realise.ts.
-  const store = await Store.open(root, { recover: false });
+  const store = await Store.open(root, { recover: false, fetchWorker });
   const result = await store.realise(roots, { caches, trustedKeys, signal, ...(mode === 'shim-workers' ? { fetchWorkers: 2 } : {}) });
   fetched = result.fetched.length;
   bytesDownloaded = result.bytesDownloaded;

@@ -18,6 +18,7 @@ import { nixLargeFixtures, type NixLargeFixtures } from '@flox-k8s/nix-fixtures'
 import { median } from './synthetic.ts';
 import { serveOutOfProcess } from './serve-out-of-process.ts';
 import { runCaptured } from './run-captured.ts';
+import { bundleRealiseChild } from './bundle-child.ts';
 import { freshContainerd, OCI_CONTAINERD, OCI_REPOSITORY, pushClosureImage, timedPull, type OciCompression } from './oci-peer.ts';
 
 const argv = process.argv.slice(2).filter((a) => a !== '--');
@@ -48,12 +49,16 @@ interface Ours {
   wallS: number;
 }
 
+// Bundled, as the agent ships (bench/bundle-child.ts), with the DaemonSet's malloc setting.
+const child = await bundleRealiseChild(work);
+const agentEnv = { ...baseEnv, MALLOC_MMAP_THRESHOLD_: '131072' };
+
 /** Our realise of `fx` as the node agent runs it, in its own process (bench/large-realise-child.ts), into `root`. */
 async function realise(fx: NixLargeFixtures, url: string, root: string): Promise<Ours> {
   const rootsFile = join(work, `roots-${fx === a ? 'a' : 'b'}.json`);
   writeFileSync(rootsFile, JSON.stringify(fx.roots));
   const t0 = performance.now();
-  const stdout = await runCaptured(process.execPath, ['--conditions=@flox-k8s/source', join(import.meta.dirname, 'large-realise-child.ts'), 'agent', root, url, fx.publicKey, rootsFile], baseEnv);
+  const stdout = await runCaptured(process.execPath, [child, 'agent', root, url, fx.publicKey, rootsFile], agentEnv);
   const wallS = (performance.now() - t0) / 1000;
   const out = JSON.parse(stdout.trim().split('\n').at(-1)!) as { fetched: number; bytesDownloaded: number };
   return { fetched: out.fetched, bytesDownloaded: out.bytesDownloaded, wallS };

@@ -9,10 +9,9 @@ export interface FetchWorkerConfig {
   decoders: DecoderOptions;
 }
 
-// The store decodes zstd into 256 KiB chunks, not fetchNar's memory-lean 64 KiB default: a cold
-// realise is CPU-bound here and ran ~8% faster (bench/cold-once.ts zstd, 1.11-1.27 s against
-// 1.20-1.48 s on tmpfs); its memory is bounded by the fetch workers (each its own heap).
-export const STORE_DECODERS: DecoderOptions = { zstdChunkSize: 256 * 1024 };
+// The store decodes zstd with @flox-k8s/nar's defaults (1 MiB chunks, fed 1 MiB at a time): a cold
+// realise is CPU-bound, and the decoded chunks are freed as soon as they are written.
+export const STORE_DECODERS: DecoderOptions = {};
 
 /** Messages from the pool to a worker. */
 export type ToWorker =

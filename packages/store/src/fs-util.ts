@@ -1,7 +1,17 @@
-import { chmodSync, closeSync, fsyncSync, lstatSync, openSync, readdirSync, rmSync, unlinkSync, constants } from 'node:fs';
+import { chmodSync, closeSync, fsyncSync, lstatSync, openSync, readdirSync, rmSync, statfsSync, unlinkSync, constants } from 'node:fs';
 import { chmod, lstat, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFailure } from './errors.ts';
+
+// statfs(2) f_type of the Linux file systems that live in memory only (linux/magic.h).
+const TMPFS_MAGIC = 0x01021994;
+const RAMFS_MAGIC = 0x858458f6;
+
+/** Whether `dir` is on tmpfs or ramfs: nothing there survives a reboot, so fsync is moot. */
+export function inMemoryFileSystem(dir: string): boolean {
+  const { type } = statfsSync(dir);
+  return type === TMPFS_MAGIC || type === RAMFS_MAGIC;
+}
 
 /** fsync a directory so a rename or create inside it survives power loss. */
 export function fsyncDir(dir: string): void {

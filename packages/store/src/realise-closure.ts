@@ -248,7 +248,10 @@ function fetcherFor(
   missing: string[],
   found: Map<string, FoundNarinfo>,
 ): NarFetcher | FetchPool {
-  if (options.client !== undefined || options.fetchWorkers === 0) return inProcessFetcher(client);
+  // With a client of the caller's (the node agent's), workers are started only for slow decodes
+  // (below): xz decoded on this one thread was the agent's bottleneck on *large* (see README). They
+  // build their own clients from `caches`/`trustedKeys`, which the caller passes along with it.
+  if (options.fetchWorkers === 0 || (options.client !== undefined && options.fetchWorkers !== undefined)) return inProcessFetcher(client);
   // By default workers only pay when enough is decoded on this thread (xz, bzip2); an explicit
   // count always uses them. zstd is decoded on libuv's thread pool whether fetched whole or
   // streamed, so the two cores are used without workers, which would only add their start-up, a

@@ -44,7 +44,11 @@ export interface RealiseOptions {
   onProgress?: ((event: RealiseProgress) => void) | undefined;
   /** Take (or renew) this lease on the requested paths before returning, so no GC can slip in between. */
   lease?: { id: string; ttlMs: number } | undefined;
-  /** A long-lived client to reuse (its caches/keys win over `caches`/`trustedKeys`; NARs are then fetched on the calling thread). */
+  /**
+   * A long-lived client to reuse for narinfos and NARs fetched on the calling thread (its
+   * caches/keys win over `caches`/`trustedKeys`). When enough xz or bzip2 is missing that fetch
+   * workers start by default, the workers use `caches`/`trustedKeys`: pass the client's own.
+   */
   client?: BinaryCacheClient | undefined;
   /**
    * Worker threads that download, verify and unpack NARs; 0 = on the calling

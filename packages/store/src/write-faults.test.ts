@@ -31,7 +31,7 @@ const ERRNOS = ['ENOSPC', 'EIO'] as const;
 async function freshStore(): Promise<{ root: string; store: Store }> {
   const root = tempDir('flox-store-faults-');
   roots.push(root);
-  return { root, store: await Store.open(root) };
+  return { root, store: await Store.open(root, { fsync: true }) };
 }
 
 type Site = [site: string, op: FsOp, path: (root: string) => RegExp, extra?: Partial<Fault>];
