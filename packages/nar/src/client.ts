@@ -1,4 +1,4 @@
-import { lstat } from 'node:fs/promises';
+import { lstatSync } from 'node:fs';
 import { Agent, interceptors, type Dispatcher } from 'undici';
 import { authorizationHeader, credentialsFor, loadCredentialsFile, type CacheCredentials, type CredentialsTable } from './credentials.ts';
 import type { DecoderOptions } from './decompress.ts';
@@ -272,10 +272,13 @@ export class BinaryCacheClient {
     // Checked before anything is sent: the compression and the URL are not covered by the signature.
     checkCompression(found.narinfo);
     const url = narUrl(found.narinfo, found.cache.url);
-    const exists = await lstat(dest).then(
-      () => true,
-      () => false,
-    );
+    // One synchronous lstat: a promise round trip per NAR cost ~0.25 ms of this thread each (--cpu-prof).
+    let exists: boolean;
+    try {
+      exists = lstatSync(dest, { throwIfNoEntry: false }) !== undefined;
+    } catch {
+      exists = false; // unreadable parent and the like: the unpack reports it, with its code
+    }
     if (exists) throw new NarDestinationError(`fetchNar destination ${dest} already exists; pass a fresh path`);
     const headers = await this.#headers(found.cache);
     const onProgress = (e: ClientEvent): void => {
