@@ -24,7 +24,7 @@ import type { CallerPath } from './context.ts';
  * Checks every host path the plan mounts (store paths but symlinks, store view, profile);
  * throws MountSourceInvalidError (`FLOXK8S_MOUNT_SOURCE_INVALID`) naming the first bad one.
  */
-export function verifyMountSources(plan: PatchPlan, storeRoot: string, callerPath: CallerPath = (p) => p): void {
+export function verifyMountSources(plan: Pick<PatchPlan, 'hostStoreDir' | 'storePaths' | 'storeView' | 'profile'>, storeRoot: string, callerPath: CallerPath = (p) => p): void {
   const trusted = new Set([0, process.getuid?.() ?? 0]);
   const checked = new Map<string, Stats>();
   const inStore = (path: string): boolean => path.startsWith(`${storeRoot}/`);

@@ -1,11 +1,15 @@
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PatchPlan } from '@flox-k8s/oci-patch';
+import type { CallerPath } from './context.ts';
+import { MountSourceInvalidError } from './errors.ts';
+import { verifyMountSources } from './mount-sources.ts';
 
 // Warm starts skip parsing the lockfile, opening the store and building the profile:
 // the plan of a (lockfile digest, system, mode) is cached beside the store and used
 // while every host directory it mounts still exists. Everything in it is derived
-// from the digest, so it cannot go stale except by GC, which the check catches.
+// from the digest, so it cannot go stale except by GC, which the check catches
+// (cachedPlanUsable, which is also the create's mount-source verification).
 
 type CachedPlan = Omit<PatchPlan, 'applied'>;
 
@@ -24,7 +28,7 @@ function planFile(storeRoot: string, key: { digest: string; system: string; mode
   return join(planDir(storeRoot), `${key.digest}-${key.system}-${key.mode}.json`);
 }
 
-/** The cached plan as written, whether or not its mounts still exist (see planMountsExist). */
+/** The cached plan as written, whether or not its mounts still exist (see cachedPlanUsable). */
 export function loadCachedPlan(storeRoot: string, key: { digest: string; system: string; mode: string }): CachedPlan | undefined {
   let plan: CachedPlan;
   try {
@@ -38,14 +42,22 @@ export function loadCachedPlan(storeRoot: string, key: { digest: string; system:
   return plan;
 }
 
-/** True while every host directory the plan mounts exists (a GC may have taken one). */
-export function planMountsExist(plan: CachedPlan): boolean {
-  // Presence only: what each mount source is gets checked on every create (verifyMountSources).
+/**
+ * Whether a cached plan can be used as it is: true when every mount source passes
+ * verifyMountSources (through the caller's root) and every symlink store path (an entry of the
+ * view, not mounted) is still there; false when one is missing (a GC took it: realise again).
+ * Any other refusal (a source replaced by a symlink, an unsafe parent) is thrown: a new realise
+ * would not make it safe. One lstat per path, done once per create: the existence check the
+ * plan needs and the security check runc needs are the same walk.
+ */
+export function cachedPlanUsable(plan: CachedPlan, storeRoot: string, callerPath: CallerPath): boolean {
   try {
-    if (!statSync(plan.profile.hostPath).isDirectory() || !statSync(plan.storeView.hostPath).isDirectory()) return false;
-    for (const storePath of plan.storePaths) statSync(join(plan.hostStoreDir, storePath.slice('/nix/store/'.length)));
-  } catch {
-    return false;
+    verifyMountSources(plan, storeRoot, callerPath);
+    for (const storePath of plan.storeView.symlinks) lstatSync(callerPath(join(plan.hostStoreDir, storePath.slice('/nix/store/'.length))));
+  } catch (error) {
+    if (error instanceof MountSourceInvalidError && error.problem === 'missing') return false;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
   }
   return true;
 }
