@@ -66,4 +66,15 @@ describe('plan cache', () => {
     rmSync(join(root, 'store', link));
     expect(cachedPlanUsable(withLink, root, (p) => p)).toBe(false);
   });
+
+  it('keeps a read plan parsed and frozen while its file is unchanged, and reads a rewritten one again', () => {
+    writeCachedPlan(root, key, plan);
+    const first = loadCachedPlan(root, key);
+    expect(loadCachedPlan(root, key)).toBe(first);
+    expect(Object.isFrozen(first?.storePaths)).toBe(true);
+    writeCachedPlan(root, key, { ...plan, env: [] });
+    const rewritten = loadCachedPlan(root, key);
+    expect(rewritten).not.toBe(first);
+    expect(rewritten?.env).toEqual([]);
+  });
 });

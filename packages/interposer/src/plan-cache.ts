@@ -1,9 +1,9 @@
-import { lstatSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PatchPlan } from '@flox-k8s/oci-patch';
 import type { CallerPath } from './context.ts';
 import { MountSourceInvalidError } from './errors.ts';
-import { verifyMountSources } from './mount-sources.ts';
+import { verifyMountSources, type SourceMemo } from './mount-sources.ts';
 
 // Warm starts skip parsing the lockfile, opening the store and building the profile:
 // the plan of a (lockfile digest, system, mode) is cached beside the store and used
@@ -28,18 +28,38 @@ function planFile(storeRoot: string, key: { digest: string; system: string; mode
   return join(planDir(storeRoot), `${key.digest}-${key.system}-${key.mode}.json`);
 }
 
+// A long-lived process (the node agent's patch service) keeps the plans it read, parsed and
+// frozen, while the file has the same inode, size and ctime (a new plan is renamed in: a new
+// inode). Shared and frozen, a plan's arrays also key verifyMountSources' memory of its sources.
+const MAX_HOT_PLANS = 64;
+const hotPlans = new Map<string, { dev: bigint; ino: bigint; size: bigint; ctimeNs: bigint; plan: CachedPlan }>();
+
 /** The cached plan as written, whether or not its mounts still exist (see cachedPlanUsable). */
 export function loadCachedPlan(storeRoot: string, key: { digest: string; system: string; mode: string }): CachedPlan | undefined {
+  const file = planFile(storeRoot, key);
   let plan: CachedPlan;
   try {
-    plan = JSON.parse(readFileSync(planFile(storeRoot, key), 'utf8')) as CachedPlan;
+    const st = statSync(file, { bigint: true });
+    const hot = hotPlans.get(file);
+    if (hot !== undefined && hot.dev === st.dev && hot.ino === st.ino && hot.size === st.size && hot.ctimeNs === st.ctimeNs) return hot.plan;
+    plan = JSON.parse(readFileSync(file, 'utf8')) as CachedPlan;
+    if (typeof plan?.hostStoreDir !== 'string' || !Array.isArray(plan.storePaths) || typeof plan.profile?.hostPath !== 'string' || typeof plan.storeView?.hostPath !== 'string') {
+      return undefined;
+    }
+    deepFreeze(plan);
+    hotPlans.delete(file);
+    if (hotPlans.size >= MAX_HOT_PLANS) hotPlans.delete(hotPlans.keys().next().value as string);
+    hotPlans.set(file, { dev: st.dev, ino: st.ino, size: st.size, ctimeNs: st.ctimeNs, plan });
   } catch {
     return undefined;
   }
-  if (typeof plan?.hostStoreDir !== 'string' || !Array.isArray(plan.storePaths) || typeof plan.profile?.hostPath !== 'string' || typeof plan.storeView?.hostPath !== 'string') {
-    return undefined;
-  }
   return plan;
+}
+
+function deepFreeze(value: unknown): void {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const v of Object.values(value)) deepFreeze(v);
 }
 
 /**
@@ -50,9 +70,9 @@ export function loadCachedPlan(storeRoot: string, key: { digest: string; system:
  * would not make it safe. One lstat per path, done once per create: the existence check the
  * plan needs and the security check runc needs are the same walk.
  */
-export function cachedPlanUsable(plan: CachedPlan, storeRoot: string, callerPath: CallerPath): boolean {
+export function cachedPlanUsable(plan: CachedPlan, storeRoot: string, callerPath: CallerPath, memo: SourceMemo = { now: Date.now }): boolean {
   try {
-    verifyMountSources(plan, storeRoot, callerPath);
+    verifyMountSources(plan, storeRoot, callerPath, memo);
     for (const storePath of plan.storeView.symlinks) lstatSync(callerPath(join(plan.hostStoreDir, storePath.slice('/nix/store/'.length))));
   } catch (error) {
     if (error instanceof MountSourceInvalidError && error.problem === 'missing') return false;
