@@ -41,8 +41,9 @@ try {
   const wideLs = wide?.programs.find((p) => p.containerOnly === true)?.argv[0];
   const sleep = wideLs === undefined ? ['sleep', '300'] : [join(dirname(wideLs), 'busybox'), 'sleep', '300'];
   const configPath = join(dir, 'config.json');
+  const storeRoot = join(dir, 'store');
   const config: ShimConfigInput = {
-    storeRoot: join(dir, 'store'),
+    storeRoot,
     caches: [{ url: cache.url }],
     trustedKeys: [fixtures.publicKey],
     sources: [{ type: 'dir', path: join(dir, 'hub') }],
@@ -116,7 +117,7 @@ try {
   };
   // Warm-up: realise the closure, build the profile and plan, fill compile caches.
   await startOne('flox', 999);
-  const planDir = join(config.storeRoot, 'shim', `plans-f${PLAN_CACHE_FORMAT}`);
+  const planDir = join(storeRoot, 'shim', `plans-f${PLAN_CACHE_FORMAT}`);
   const planFiles = (await readdir(planDir)).filter((f) => f.endsWith('.json'));
   if (planFiles.length !== 1) throw new Error(`expected one cached plan in ${planDir}, found ${planFiles.join(', ')}`);
   const plan = JSON.parse(await readFile(join(planDir, planFiles[0] as string), 'utf8')) as PatchPlan;
