@@ -3,34 +3,47 @@
 // container from a local image, interleaved in the same run on one private containerd.
 // The flox runtime hands create to the patch service, run in a Node process of its own
 // as the node agent runs it; a second flox runtime without the service (the front's
-// per-create Node fallback) is measured beside it as a diagnostic.
-//   node --conditions=@flox-k8s/source bench/warm-start.ts [rounds=20] [containerd generation=1.6]
+// per-create Node fallback) is measured beside it as a diagnostic. The floor: the plain runc
+// container again with the very mounts the flox plan adds, as CRI mounts, so what runc itself
+// pays for N bind mounts is not counted against the interposer.
+//   node --conditions=@flox-k8s/source bench/warm-start.ts [rounds=20] [containerd generation=1.6] [fixture=small|wide]
+// `wide`: nix-fixtures' wide closure (1,000+ store paths, so 1,000+ bind mounts).
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { nixFixtures, serveCache } from '@flox-k8s/nix-fixtures';
+import { dirname, join } from 'node:path';
+import { nixFixtures, nixWideFixtures, serveCache } from '@flox-k8s/nix-fixtures';
 import type { ShimConfigInput } from '@flox-k8s/config';
 import { containerConfig, criClient, hostNetworkPod, removePod, startContainerd, type ContainerdVersion } from '@flox-k8s/cri-harness';
 import { publishEnvironment } from '@flox-k8s/environments';
 import { STUB_IMAGE_NAME, TEST_BUSYBOX_IMAGE_NAME } from '@flox-k8s/oci-image';
+import { PLAN_CACHE_FORMAT } from '@flox-k8s/interposer';
+import { planMounts, type PatchPlan } from '@flox-k8s/oci-patch';
 import { installLayout } from '@flox-k8s/shim-layout';
 import { shimPrograms } from '../src/programs.ts';
 import { median, report } from './stats.ts';
 
 const rounds = Number(process.argv[2] ?? 20);
 const generation = (process.argv[3] ?? '1.6') as ContainerdVersion;
+const fixture = process.argv[4] ?? 'small';
+if (fixture !== 'small' && fixture !== 'wide') throw new Error(`fixture must be small or wide, not ${fixture}`);
 const cleanups: Array<() => Promise<unknown>> = [];
 try {
   const dir = await mkdtemp(join(tmpdir(), 'flox-bench-warm-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  const fixtures = await nixFixtures();
-  const cache = await serveCache(fixtures.caches.xz);
+  const small = fixture === 'small' ? await nixFixtures() : undefined;
+  const wide = fixture === 'wide' ? await nixWideFixtures() : undefined;
+  const fixtures = (small ?? wide) as NonNullable<typeof small | typeof wide>;
+  const cache = await serveCache(small?.caches.xz ?? (wide as NonNullable<typeof wide>).caches.zstd);
   cleanups.push(() => cache.close());
   await publishEnvironment(join(dir, 'hub'), 'acme', 'bench', fixtures.lockfile.bytes);
+  // The small closure puts `sleep` on PATH; the wide one has busybox beside its `ls` program.
+  const wideLs = wide?.programs.find((p) => p.containerOnly === true)?.argv[0];
+  const sleep = wideLs === undefined ? ['sleep', '300'] : [join(dirname(wideLs), 'busybox'), 'sleep', '300'];
   const configPath = join(dir, 'config.json');
+  const storeRoot = join(dir, 'store');
   const config: ShimConfigInput = {
-    storeRoot: join(dir, 'store'),
+    storeRoot,
     caches: [{ url: cache.url }],
     trustedKeys: [fixtures.publicKey],
     sources: [{ type: 'dir', path: join(dir, 'hub') }],
@@ -82,11 +95,17 @@ try {
   const bareFloxPod = await hostNetworkPod({ name: 'bench-flox-bare', logDirectory: join(dir, 'logs-flox-bare') });
   const bareFloxPodId = await cri.runPodSandbox(bareFloxPod, 'flox');
   cleanups.push(() => removePod(cri, bareFloxPodId));
-  type Kind = 'flox' | 'node' | 'runc' | 'bare';
-  const pods = { flox: [floxPodId, floxPod], node: [nodePodId, nodePod], runc: [runcPodId, runcPod], bare: [bareFloxPodId, bareFloxPod] } as const;
+  const floorPod = await hostNetworkPod({ name: 'bench-runc-mounts', logDirectory: join(dir, 'logs-runc-mounts') });
+  const floorPodId = await cri.runPodSandbox(floorPod, 'runc');
+  cleanups.push(() => removePod(cri, floorPodId));
+  type Kind = 'flox' | 'node' | 'runc' | 'bare' | 'floor';
+  const pods = { flox: [floxPodId, floxPod], node: [nodePodId, nodePod], runc: [runcPodId, runcPod], bare: [bareFloxPodId, bareFloxPod], floor: [floorPodId, floorPod] } as const;
+  // The floor's mounts are the plan's, known once the first flox start has cached it.
+  let floorMounts: Array<{ container_path: string; host_path: string; readonly: boolean }> = [];
 
   const startOne = async (kind: Kind, n: number): Promise<number> => {
-    const c = containerConfig({ name: `c${n}`, image: kind === 'flox' || kind === 'node' ? STUB_IMAGE_NAME : TEST_BUSYBOX_IMAGE_NAME, command: ['sleep', '300'] });
+    const flox = kind === 'flox' || kind === 'node';
+    const c = containerConfig({ name: `c${n}`, image: flox ? STUB_IMAGE_NAME : TEST_BUSYBOX_IMAGE_NAME, command: flox ? sleep : ['sleep', '300'], mounts: kind === 'floor' ? floorMounts : [] });
     const [podId, pod] = pods[kind];
     const t = performance.now();
     const id = await cri.createContainer(podId, c, pod);
@@ -97,19 +116,28 @@ try {
     return ms;
   };
   // Warm-up: realise the closure, build the profile and plan, fill compile caches.
-  const kinds: Kind[] = ['flox', 'node', 'runc', 'bare'];
+  await startOne('flox', 999);
+  const planDir = join(storeRoot, 'shim', `plans-f${PLAN_CACHE_FORMAT}`);
+  const planFiles = (await readdir(planDir)).filter((f) => f.endsWith('.json'));
+  if (planFiles.length !== 1) throw new Error(`expected one cached plan in ${planDir}, found ${planFiles.join(', ')}`);
+  const plan = JSON.parse(await readFile(join(planDir, planFiles[0] as string), 'utf8')) as PatchPlan;
+  floorMounts = planMounts(plan).map((m) => ({ container_path: m.destination, host_path: m.source ?? '', readonly: true }));
+  const kinds: Kind[] = ['flox', 'node', 'runc', 'bare', 'floor'];
   for (let i = 0; i < 3; i++) for (const kind of kinds) await startOne(kind, 1000 + i);
-  const samples: Record<Kind, number[]> = { flox: [], node: [], runc: [], bare: [] };
+  const samples: Record<Kind, number[]> = { flox: [], node: [], runc: [], bare: [], floor: [] };
   const loadBefore = loadavg()[0] ?? 0;
   for (let i = 0; i < rounds; i++) {
     // Alternate the order so drift hits every kind alike.
     for (const kind of i % 2 === 0 ? kinds : [...kinds].reverse()) samples[kind].push(await startOne(kind, i));
   }
   process.stdout.write(
-    `warm start on containerd ${generation} (${containerd.binaries.packageVersion}), CreateContainer+StartContainer, ${rounds} rounds, load average ${loadBefore.toFixed(2)} → ${(loadavg()[0] ?? 0).toFixed(2)}\n`,
+    `warm start of the ${fixture} closure (${floorMounts.length} bind mounts) on containerd ${generation} (${containerd.binaries.packageVersion}), CreateContainer+StartContainer, ${rounds} rounds, load average ${loadBefore.toFixed(2)} → ${(loadavg()[0] ?? 0).toFixed(2)}\n`,
   );
-  const ok = report('flox via patch service vs runc', samples.flox, samples.runc, 40);
-  report('diag: per-create Node (ESM bundle)', samples.node, samples.runc, 40);
+  const target = fixture === 'wide' ? 30 : 8;
+  const ok = report('flox via patch service vs runc', samples.flox, samples.runc, target);
+  report('floor: runc + the same mounts', samples.floor, samples.runc, target);
+  report('flox via patch service vs floor', samples.flox, samples.floor, target);
+  report('diag: per-create Node (ESM bundle)', samples.node, samples.runc, target);
   process.stdout.write(`  diagnostic: flox runtime without the annotation (launcher + fronts, no Node) ${median(samples.bare).toFixed(1)} ms vs runc ${median(samples.runc).toFixed(1)} ms\n`);
   process.stdout.write(`  min: service ${Math.min(...samples.flox).toFixed(1)} ms, per-create Node ${Math.min(...samples.node).toFixed(1)} ms, runc ${Math.min(...samples.runc).toFixed(1)} ms\n`);
   // Where the time goes, as each warm create logs it.
@@ -122,6 +150,9 @@ try {
   const viaService = entries.filter((e) => e.entry === 'service').slice(-rounds);
   const viaNode = entries.filter((e) => e.entry !== 'service').slice(-rounds);
   process.stdout.write(`  patch service (median of ${viaService.length}): request read → patched ${m(viaService, (e) => e.sinceProcessStartMs - (e.timings['nodeStart'] ?? 0))} ms (resolve/patch/write ${m(viaService, (e) => e.totalMs)} ms)\n`);
+  const phases = [...new Set(viaService.flatMap((e) => Object.keys(e.timings)))].filter((k) => k !== 'nodeStart');
+  // `imports` of a service entry: request line read → create started (the reply hand-shake, config.json read).
+  process.stdout.write(`  patch service phases (medians, ms): ${phases.map((k) => `${k === 'imports' ? 'handshake' : k} ${m(viaService, (e) => e.timings[k] ?? 0)}`).join(', ')}\n`);
   process.stdout.write(
     `  per-create Node (median of ${viaNode.length}): process start → runc exec ${m(viaNode, (e) => e.sinceProcessStartMs)} ms = node start-up ${m(viaNode, (e) => e.timings['nodeStart'] ?? 0)} ms + module load ${m(viaNode, (e) => e.timings['imports'] ?? 0)} ms + resolve/patch/write ${m(viaNode, (e) => e.totalMs)} ms\n`,
   );

@@ -32,6 +32,11 @@ export function readJsonFile(path: string): unknown {
  * runc never reads a half-written spec and a failure leaves the original intact.
  */
 export function writeJsonFileAtomic(path: string, value: unknown): void {
+  writeFileAtomic(path, JSON.stringify(value));
+}
+
+/** writeJsonFileAtomic for JSON already serialised (config.json: its text is hashed for the marker too). */
+export function writeFileAtomic(path: string, text: string): void {
   let mode = 0o644;
   try {
     mode = statSync(path).mode & 0o7777;
@@ -40,7 +45,7 @@ export function writeJsonFileAtomic(path: string, value: unknown): void {
   }
   const tmp = join(dirname(path), `.${basename(path)}.flox-k8s-${process.pid}`);
   try {
-    writeFileSync(tmp, JSON.stringify(value), { mode });
+    writeFileSync(tmp, text, { mode });
     renameSync(tmp, path);
   } catch (error) {
     throw new BundleInvalidError(`cannot write ${path}: ${(error as Error).message}`, { cause: error });

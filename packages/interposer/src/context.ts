@@ -41,6 +41,8 @@ export interface PreparedPlan {
   fetched: number;
   /** The activation mode (`manifest` on a warm start without an annotation: the manifest's own). */
   mode: string;
+  /** verifyMountSources passed on `plan` through the caller's root, after its GC root was written (the warm path). */
+  mountsVerified?: true;
 }
 
 /** Where this process sees a path of the runc caller (identity, unless it runs in another mount namespace). */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { ANNOTATIONS, patchSpec, shouldPatch } from '@flox-k8s/oci-patch';
 import type { RuncInvocation } from './argv.ts';
-import { EXEC_PLAN_FILE, PATCHED_MARKER_FILE, readJsonFile, writeJsonFileAtomic } from './bundle.ts';
+import { EXEC_PLAN_FILE, PATCHED_MARKER_FILE, readJsonFile, writeFileAtomic, writeJsonFileAtomic } from './bundle.ts';
 import { containerPlan } from './container-plan.ts';
 import { ReservedAnnotationError } from './errors.ts';
 import type { InterposeState } from './context.ts';
@@ -76,12 +76,23 @@ export async function interposeCreate(
       rootfs: rootfsOf(spec, inv.bundle),
       container: { containerId: inv.containerId, runcRoot: inv.globals.root, creatorPid: state.creatorPid, environment: decision.environment },
       ...(floxhubToken === undefined ? {} : { floxhubToken }),
+      callerPath: caller.path,
     },
     signal,
   );
   const { timings, via, fetched } = prepared;
-  // On every create, cached plans included: what runc will mount is what the store made.
-  verifyMountSources(prepared.plan, ctx.config.storeRoot, caller.path);
+  let t = performance.now();
+  const lap = (name: string): void => {
+    const now = performance.now();
+    timings[name] = round(now - t);
+    t = now;
+  };
+  // On every create: what runc will mount is what the store made. A cached plan was verified
+  // while it was checked for use (the same lstat walk); a fresh one is verified here.
+  if (prepared.mountsVerified !== true) {
+    verifyMountSources(prepared.plan, ctx.config.storeRoot, caller.path);
+    lap('verifyMounts');
+  }
   const marker = ourMarker(inv.bundle, spec);
   // Already patched by us for this very lockfile: a per-create fallback that raced the patch
   // service (or the other way round). The spec and exec plan are those we would write.
@@ -108,11 +119,13 @@ export async function interposeCreate(
   });
   const patched = patchSpec(spec, plan);
   const patchedJson = JSON.stringify(patched);
+  lap('patch');
   // The exec plan first: once config.json is patched, an exec must find it. The marker before
   // config.json too: whoever reads the patched config.json finds the marker that vouches for it.
   writeJsonFileAtomic(join(inv.bundle, EXEC_PLAN_FILE), plan);
   writeJsonFileAtomic(join(inv.bundle, PATCHED_MARKER_FILE), { environment: plan.applied.environment, digest: plan.applied.digest, config: sha256(patchedJson) });
-  writeJsonFileAtomic(configPath, patched);
+  writeFileAtomic(configPath, patchedJson);
+  lap('write');
   ctx.log.log('info', 'container patched', {
     container: decision.containerName,
     mode: prepared.mode,

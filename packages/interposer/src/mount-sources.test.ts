@@ -118,3 +118,53 @@ describe('verifyMountSources', () => {
     expect(() => verifyMountSources(plan(), root)).toThrow(refused(join(store, base(DIR_PATH)), 'unsafe-parent'));
   });
 });
+
+describe('verifyMountSources with a memo (the patch service: one plan, many creates)', () => {
+  // Paths looked at by two checks of the same plan (every lstat goes through the caller-path mapping).
+  const lookupsOfTwoChecks = (shared: PatchPlan, memo: { now: () => number }): [number, number] => {
+    const counts: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      let calls = 0;
+      verifyMountSources(shared, root, (p) => (calls++, p), memo);
+      counts.push(calls);
+    }
+    return counts as [number, number];
+  };
+  // A clock far enough ahead that the just-made directories count as settled.
+  const later = { now: () => Date.now() + 60_000 };
+  const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 30));
+
+  it('skips the per-source lstats while the source directories are unchanged, and still checks everything above them', () => {
+    const shared = plan();
+    const [first, second] = lookupsOfTwoChecks(shared, later);
+    expect(second).toBeLessThan(first);
+    // The directories on the way are still checked on a hit (a chmod of the root leaves the
+    // source directories' ctimes as they were).
+    chmodSync(root, 0o775);
+    expect(() => verifyMountSources(shared, root, (p) => p, later)).toThrow(refused(join(root, 'profiles'), 'unsafe-parent'));
+    chmodSync(root, 0o755);
+  });
+
+  it('sees a source replaced after a remembered check (its directory changed)', async () => {
+    const shared = plan();
+    verifyMountSources(shared, root, (p) => p, later);
+    // Past the kernel's coarse timestamp tick, as any later change would be.
+    await tick();
+    const source = join(root, 'store', base(DIR_PATH));
+    rmSync(source, { recursive: true });
+    symlinkSync('/etc', source);
+    expect(() => verifyMountSources(shared, root, (p) => p, later)).toThrow(refused(source, 'symlink'));
+  });
+
+  it('does not remember directories changed within the last second (their ctime may not show a change in the same tick)', () => {
+    const [first, second] = lookupsOfTwoChecks(plan(), { now: Date.now });
+    expect(second).toBe(first);
+  });
+
+  it('does not remember sources in a directory writable by others (each source owner matters there)', () => {
+    chmodSync(join(root, 'store'), 0o1777);
+    const [first, second] = lookupsOfTwoChecks(plan(), later);
+    expect(second).toBe(first);
+    chmodSync(join(root, 'store'), 0o755);
+  });
+});

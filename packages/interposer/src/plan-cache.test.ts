@@ -1,10 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PatchPlan } from '@flox-k8s/oci-patch';
 import { PROFILE_FORMAT } from '@flox-k8s/store';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadCachedPlan, planMountsExist, PLAN_CACHE_FORMAT, writeCachedPlan } from './plan-cache.ts';
+import { cachedPlanUsable, loadCachedPlan, PLAN_CACHE_FORMAT, writeCachedPlan } from './plan-cache.ts';
 
 describe('plan cache', () => {
   const root = mkdtempSync(join(tmpdir(), 'shim-plan-cache-'));
@@ -30,13 +30,51 @@ describe('plan cache', () => {
     expect(loadCachedPlan(root, key)).toBeUndefined();
   });
 
-  it('returns a written plan (without `applied`) while its mounts exist, and nothing once one is gone', () => {
+  it('returns a written plan (without `applied`) while its mounts pass verification, and nothing once one is gone', () => {
     writeCachedPlan(root, key, plan);
     const { applied: _applied, ...cached } = plan;
     const loaded = loadCachedPlan(root, key);
     expect(loaded).toEqual(cached);
-    expect(planMountsExist(loaded as typeof cached)).toBe(true);
+    const self = (p: string): string => p;
+    expect(cachedPlanUsable(loaded as typeof cached, root, self)).toBe(true);
+    // Through the caller's root, as the node agent's patch service checks them.
+    expect(cachedPlanUsable(loaded as typeof cached, root, (p) => `/proc/${process.pid}/root${p}`)).toBe(true);
     rmSync(join(root, 'store', base), { recursive: true });
-    expect(planMountsExist(loaded as typeof cached)).toBe(false);
+    expect(cachedPlanUsable(loaded as typeof cached, root, self)).toBe(false);
+  });
+
+  it('refuses (does not realise again) a cached plan whose mount source was replaced by a symlink', () => {
+    symlinkSync('/etc', join(root, 'store', base));
+    const { applied: _applied, ...cached } = plan;
+    let thrown: unknown;
+    try {
+      cachedPlanUsable(cached, root, (p) => p);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toMatchObject({ code: 'FLOXK8S_MOUNT_SOURCE_INVALID', problem: 'symlink' });
+    rmSync(join(root, 'store', base));
+  });
+
+  it('counts a symlink store path (an entry of the view, not mounted) as gone once it is', () => {
+    const link = '11111111111111111111111111111111-link';
+    mkdirSync(join(root, 'store', base), { recursive: true });
+    symlinkSync(base, join(root, 'store', link));
+    const { applied: _applied, ...cached } = plan;
+    const withLink = { ...cached, storePaths: [...cached.storePaths, `/nix/store/${link}`], storeView: { ...cached.storeView, symlinks: [`/nix/store/${link}`] } };
+    expect(cachedPlanUsable(withLink, root, (p) => p)).toBe(true);
+    rmSync(join(root, 'store', link));
+    expect(cachedPlanUsable(withLink, root, (p) => p)).toBe(false);
+  });
+
+  it('keeps a read plan parsed and frozen while its file is unchanged, and reads a rewritten one again', () => {
+    writeCachedPlan(root, key, plan);
+    const first = loadCachedPlan(root, key);
+    expect(loadCachedPlan(root, key)).toBe(first);
+    expect(Object.isFrozen(first?.storePaths)).toBe(true);
+    writeCachedPlan(root, key, { ...plan, env: [] });
+    const rewritten = loadCachedPlan(root, key);
+    expect(rewritten).not.toBe(first);
+    expect(rewritten?.env).toEqual([]);
   });
 });

@@ -1,9 +1,8 @@
 import { fetchEnvironment, parseReference, sourceReaders } from '@flox-k8s/environments/resolve';
 import type { RequestToken } from '@flox-k8s/environments';
 import { holdForContainer, type ContainerRef } from './container-root.ts';
-import type { InterposerContext, PreparedPlan } from './context.ts';
-import { loadCachedPlan, planMountsExist } from './plan-cache.ts';
-
+import type { CallerPath, InterposerContext, PreparedPlan } from './context.ts';
+import { cachedPlanUsable, loadCachedPlan } from './plan-cache.ts';
 
 /** What one container asks of its environment. */
 export interface PlanRequest {
@@ -16,6 +15,8 @@ export interface PlanRequest {
   rootfs: string | undefined;
   /** The pod's own FloxHub token (`/var/run/secrets/flox.dev`), for floxmeta sources. */
   floxhubToken?: RequestToken;
+  /** How this process reaches a host path of the runc caller (mount sources are checked through it). */
+  callerPath: CallerPath;
 }
 
 /**
@@ -41,11 +42,13 @@ export async function preparePlan(ctx: InterposerContext, request: PlanRequest, 
   // Without an annotation the mode is the manifest's: fixed by the digest, so it keys the plan as well.
   const key = { digest: fetched.digest, system: config.system, mode: request.mode ?? 'manifest' };
   const cached = loadCachedPlan(config.storeRoot, key);
+  lap('planLoad');
   if (cached !== undefined) {
     await holdForContainer(ctx, request.container, cached.storePaths, signal);
-    if (planMountsExist(cached)) {
-      lap('cached');
-      return { plan: { ...cached, applied: { environment, digest: fetched.digest } }, timings, via: 'cache', fetched: 0, mode: key.mode };
+    lap('gcRoot');
+    if (cachedPlanUsable(cached, config.storeRoot, request.callerPath)) {
+      lap('verifyMounts');
+      return { plan: { ...cached, applied: { environment, digest: fetched.digest } }, timings, via: 'cache', fetched: 0, mode: key.mode, mountsVerified: true };
     }
   }
   // The store, the binary-cache client and the agent client load only on a cold start.
