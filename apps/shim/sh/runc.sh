@@ -61,35 +61,66 @@ for floxk8s_arg in "$@"; do
   esac
 done
 
-# A create whose spec does not mention an environment (pod sandboxes, plain
-# containers) is runc's alone: skip starting Node. grep exits 1 only for "no match";
-# anything else (missing grep, unreadable file) leaves the decision to Node.
-if [ "$floxk8s_sub" = create ]; then
-  grep -q 'flox\.dev/environment' "$floxk8s_bundle/config.json" 2>/dev/null
-  if [ $? -eq 1 ]; then
-    exec "$floxk8s_runc" "$@"
-  fi
-fi
-
 # Hand-off to the node agent's patch service (a warm Node process: no start-up here).
-# Request `<sub> <pid>` on its FIFO; it reads our argv from /proc and answers on the
-# FIFO we make: `accepted`, then `ok` (run runc) or `fail <line>`; or `decline`. A watchdog unblocks
-# our open of the reply when nobody answers within a second; then, or when the agent
-# goes away mid-way (EOF), we patch with our own Node below (patching is idempotent).
+# While it is up, every create and exec goes there: it reads the spec anyway and says
+# `ok` at once for the containers that are not ours. Request `<sub> <pid> <slot>` on
+# its FIFO; it reads our argv from /proc and answers on the reply FIFO `replies/<slot>`:
+# `accepted`, then `ok` (run runc) or `fail <line>`; or `decline`. The service keeps
+# reply FIFOs ready; we claim one by creating `claims/<slot>` with noclobber (O_EXCL:
+# concurrent fronts each get their own) and writing our pid in it: builtins only, no
+# process. With none left we make `replies/<pid>` ourselves. A watchdog sends us
+# `timeout` (unblocking our open or our read) when nobody answers within a second; then,
+# or when the agent goes away mid-way (EOF), we decide and patch with our own Node below
+# (patching is idempotent).
 if [ -n "$floxk8s_sub" ] && [ -n "$floxk8s_patcher" ] && [ -z "$floxk8s_fds" ] && [ -p "$floxk8s_patcher/requests" ]; then
-  floxk8s_reply=$floxk8s_patcher/replies/$$
-  if mkfifo -m 600 "$floxk8s_reply" 2>/dev/null; then
+  floxk8s_slot=
+  set -C
+  for floxk8s_reply in "$floxk8s_patcher"/replies/p*; do
+    floxk8s_claim=$floxk8s_patcher/claims/${floxk8s_reply##*/}
+    # `command exec`: a failed redirection (claimed already) must not end the script.
+    if [ -p "$floxk8s_reply" ] && { command exec 7>"$floxk8s_claim"; } 2>/dev/null; then
+      # Served and released between the test and the claim: the service unlinks the
+      # FIFO before its claim, and pool names are never reused.
+      if [ -p "$floxk8s_reply" ]; then
+        floxk8s_slot=${floxk8s_reply##*/}
+        break
+      fi
+      exec 7>&-
+    fi
+  done
+  set +C
+  if [ -z "$floxk8s_slot" ]; then
+    floxk8s_reply=$floxk8s_patcher/replies/$$
+    floxk8s_claim=$floxk8s_patcher/claims/$$
+    # A claim left by an earlier process with our pid is overwritten.
+    if { command exec 7>"$floxk8s_claim"; } 2>/dev/null && mkfifo -m 600 "$floxk8s_reply" 2>/dev/null; then
+      floxk8s_slot=$$
+    fi
+  fi
+  if [ -n "$floxk8s_slot" ]; then
+    echo $$ >&7
+    exec 7>&-
     # Not holding our stdio: the container's (or runc's caller's) pipes must not wait for it.
     (sleep 1; [ -p "$floxk8s_reply" ] && echo timeout >"$floxk8s_reply") </dev/null >/dev/null 2>&1 &
     floxk8s_watchdog=$!
     floxk8s_state=
-    # `command exec`: a failed redirection must not end the script.
+    floxk8s_open=
+    # The service holds the other end of its pool FIFOs: open ours before asking, so it
+    # can answer (and unlink the name) at once. Our own FIFO opens when the service does.
+    if [ "$floxk8s_slot" != $$ ] && { command exec 9<"$floxk8s_reply"; } 2>/dev/null; then
+      floxk8s_open=1
+    fi
     if { command exec 8<>"$floxk8s_patcher/requests"; } 2>/dev/null; then
-      echo "$floxk8s_sub $$" >&8
+      echo "$floxk8s_sub $$ $floxk8s_slot" >&8
       exec 8>&-
-      if { command exec 9<"$floxk8s_reply"; } 2>/dev/null; then
-        kill "$floxk8s_watchdog" 2>/dev/null
+      if [ -n "$floxk8s_open" ] || { command exec 9<"$floxk8s_reply"; } 2>/dev/null; then
         while IFS= read -r floxk8s_line <&9; do
+          # Answered: a service that hears us no longer needs the watchdog (a `timeout`
+          # it still sends after `accepted` is ignored).
+          if [ -n "$floxk8s_watchdog" ]; then
+            kill "$floxk8s_watchdog" 2>/dev/null
+            floxk8s_watchdog=
+          fi
           case $floxk8s_line in
             accepted) floxk8s_state=accepted ;;
             ok)
@@ -104,11 +135,24 @@ if [ -n "$floxk8s_sub" ] && [ -n "$floxk8s_patcher" ] && [ -z "$floxk8s_fds" ] &
             decline) break ;;
           esac
         done
-        exec 9<&-
       fi
     fi
-    kill "$floxk8s_watchdog" 2>/dev/null
-    rm -f "$floxk8s_reply"
+    exec 9<&-
+    [ -z "$floxk8s_watchdog" ] || kill "$floxk8s_watchdog" 2>/dev/null
+    rm -f "$floxk8s_reply" "$floxk8s_claim"
+  else
+    exec 7>&-
+    rm -f "$floxk8s_claim"
+  fi
+fi
+
+# A create whose spec does not mention an environment (pod sandboxes, plain
+# containers) is runc's alone: skip starting Node. grep exits 1 only for "no match";
+# anything else (missing grep, unreadable file) leaves the decision to Node.
+if [ "$floxk8s_sub" = create ]; then
+  grep -q 'flox\.dev/environment' "$floxk8s_bundle/config.json" 2>/dev/null
+  if [ $? -eq 1 ]; then
+    exec "$floxk8s_runc" "$@"
   fi
 fi
 

@@ -3,7 +3,7 @@
 // it saw), the patch service in this process, and the real-Nix fixture cache on loopback.
 // Scripted stand-ins for broken services are named as such.
 import { execFileSync, spawn } from 'node:child_process';
-import { constants, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { constants, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { Socket, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +21,9 @@ const serviceDir = join(dir, 'patcher');
 const recorded = join(dir, 'runc-calls');
 const configPath = join(dir, 'config.json');
 const logFile = join(dir, 'shim.log');
+const recordingTools = join(dir, 'recording-tools');
+const toolCalls = join(dir, 'tool-calls');
+const recordingPath = `${recordingTools}:/usr/bin:/bin`;
 let fixtures: NixFixtures;
 let cache: ServedCache;
 let layout: InstallLayout;
@@ -58,13 +61,16 @@ exit 0
     { mode: 0o755 },
   );
   layout = await installLayout({ programs: shimPrograms, prefix: join(dir, 'install'), runc, fromSource: true, compileCache: join(dir, 'cc'), config: configPath, patchServiceDir: serviceDir });
+  // grep and mkfifo that record their runs before doing the real thing: which processes a front starts.
+  mkdirSync(recordingTools);
+  for (const tool of ['grep', 'mkfifo']) writeFileSync(join(recordingTools, tool), `#!/bin/sh\necho ${tool} >> '${toolCalls}'\nexec /usr/bin/${tool} "$@"\n`, { mode: 0o755 });
 }, 300_000);
 afterAll(async () => {
   await cache?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function startService(): Promise<{ service: PatchService; reports: PatchRequestReport[] }> {
+async function startService(replyPoolSize?: number): Promise<{ service: PatchService; reports: PatchRequestReport[] }> {
   const reports: PatchRequestReport[] = [];
   const service = await listenPatchService({
     dir: serviceDir,
@@ -72,8 +78,14 @@ async function startService(): Promise<{ service: PatchService; reports: PatchRe
     log: fileLogger(logFile, { component: 'patch-service' }),
     onRequest: (r) => reports.push(r),
     front: layout.interposer,
+    ...(replyPoolSize === undefined ? {} : { replyPoolSize }),
   });
   return { service, reports };
+}
+
+/** Names in one of the service's directories (replies/, claims/). */
+function listed(sub: 'replies' | 'claims'): string[] {
+  return readdirSync(join(serviceDir, sub)).sort();
 }
 
 let bundles = 0;
@@ -92,9 +104,9 @@ interface Run {
 }
 
 /** Runs the installed front as containerd's runc shim would (async: the service shares this event loop). */
-async function front(args: string[]): Promise<Run> {
+async function front(args: string[], path = '/usr/bin:/bin'): Promise<Run> {
   const started = performance.now();
-  const child = spawn(layout.interposer, args, { env: { PATH: '/usr/bin:/bin' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(layout.interposer, args, { env: { PATH: path }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const status = await new Promise<number | null>((r) => child.on('close', r));
@@ -124,14 +136,15 @@ function entryOf(id: string): string | undefined {
   return patchedEntries().find((e) => e.containerId === id)?.entry;
 }
 
-/** A scripted stand-in for a broken service: holds the request FIFO and does `onRequest` with each line. */
-function scriptedService(onRequest: (pid: number) => void): () => void {
+/** A scripted stand-in for a broken service: holds the request FIFO and does `onRequest` with each line (pid, reply slot). */
+function scriptedService(onRequest: (pid: number, slot: string) => void): () => void {
   mkdirSync(join(serviceDir, 'replies'), { recursive: true, mode: 0o700 });
+  mkdirSync(join(serviceDir, 'claims'), { recursive: true, mode: 0o700 });
   if (!existsSync(join(serviceDir, 'requests'))) execFileSync('mkfifo', [join(serviceDir, 'requests')]);
   const fd = openSync(join(serviceDir, 'requests'), constants.O_RDWR | constants.O_NONBLOCK);
   const socket = new Socket({ fd, readable: true, writable: false });
   socket.on('data', (chunk: Buffer) => {
-    for (const line of chunk.toString().split('\n')) if (line !== '') onRequest(Number(line.split(' ')[1]));
+    for (const line of chunk.toString().split('\n')) if (line !== '') onRequest(Number(line.split(' ')[1]), line.split(' ')[2] as string);
   });
   return () => socket.destroy();
 }
@@ -290,8 +303,8 @@ describe('patch service hand-off (real sh front)', () => {
   });
 
   it('a scripted service that never accepts: the front falls back after the watchdog', async () => {
-    const seen: number[] = [];
-    const stop = scriptedService((pid) => seen.push(pid));
+    const seen: string[] = [];
+    const stop = scriptedService((_pid, slot) => seen.push(slot));
     try {
       const b = bundle();
       const r = await front(createArgs(b, 'hangs'));
@@ -300,18 +313,20 @@ describe('patch service hand-off (real sh front)', () => {
       expect(r.ms).toBeLessThan(8000);
       expect(entryOf('hangs')).toBe('module');
       expect(runcSaw(b)?.spec.annotations?.['flox.dev/applied-environment']).toBe('acme/fixture');
-      expect(existsSync(join(serviceDir, 'replies', String(seen[0])))).toBe(false);
+      // The front made its own reply FIFO (no pool here) and removed it with its claim.
+      expect(seen).toEqual([expect.stringMatching(/^[1-9][0-9]*$/)]);
+      expect([existsSync(join(serviceDir, 'replies', seen[0] as string)), existsSync(join(serviceDir, 'claims', seen[0] as string))]).toEqual([false, false]);
     } finally {
       stop();
     }
   });
 
   it('a scripted service that dies after accepting: EOF, the front falls back at once', async () => {
-    const stop = scriptedService((pid) => {
+    const stop = scriptedService((_pid, slot) => {
       // The front opens its end just after sending: retry while it has not (ENXIO).
       const accept = (tries: number): void => {
         try {
-          const fd = openSync(join(serviceDir, 'replies', String(pid)), constants.O_WRONLY | constants.O_NONBLOCK);
+          const fd = openSync(join(serviceDir, 'replies', slot), constants.O_WRONLY | constants.O_NONBLOCK);
           writeSync(fd, 'accepted\n');
           closeSync(fd);
         } catch {
@@ -365,6 +380,96 @@ describe('patch service hand-off (real sh front)', () => {
       expect(patchedEntries().find((e) => e.containerId === 'twice-2')?.msg).toBe('container already patched');
     } finally {
       await service.close();
+    }
+  });
+  it('a plain container (no environment) is answered by the service: no grep, no mkfifo, runc sees its spec as it was', async () => {
+    writeFileSync(recorded, '');
+    writeFileSync(toolCalls, '');
+    const { service, reports } = await startService();
+    try {
+      const b = bundle({ 'flox.dev/environment': '' });
+      const spec = JSON.parse(readFileSync(join(b, 'config.json'), 'utf8')) as { annotations: Record<string, string> };
+      delete spec.annotations['flox.dev/environment'];
+      writeFileSync(join(b, 'config.json'), JSON.stringify(spec));
+      const before = readFileSync(join(b, 'config.json'));
+      const r = await front(createArgs(b, 'svc-plain'), recordingPath);
+      expect([r.status, r.stderr]).toEqual([0, '']);
+      expect(reports.map((x) => `${x.subcommand} ${x.outcome}`)).toEqual(['create ok']);
+      expect(readFileSync(join(b, 'runc-saw.json'))).toEqual(before);
+      // A flox create too: the front claims a FIFO of the pool and starts no process of its own.
+      const f = bundle();
+      expect((await front(createArgs(f, 'svc-pool'), recordingPath)).status).toBe(0);
+      expect(entryOf('svc-pool')).toBe('service');
+      expect(readFileSync(toolCalls, 'utf8')).toBe('');
+      // Served claims and their FIFOs are gone; the pool (32) was topped up after half of it.
+      expect(listed('claims')).toEqual([]);
+      expect(listed('replies').filter((n) => /^p[0-9a-z]+-[0-9]+$/.test(n))).toHaveLength(30);
+    } finally {
+      await service.close();
+    }
+    // Closing removes the pool nobody claimed.
+    expect(listed('replies')).toEqual([]);
+  });
+
+  it('with no pool FIFO left, the front makes its own and is served; concurrent fronts each get their own FIFO', async () => {
+    writeFileSync(toolCalls, '');
+    const { service, reports } = await startService(0);
+    try {
+      const b = bundle();
+      expect((await front(createArgs(b, 'svc-own-fifo'), recordingPath)).status).toBe(0);
+      expect(entryOf('svc-own-fifo')).toBe('service');
+      expect(readFileSync(toolCalls, 'utf8')).toBe('mkfifo\n');
+      expect([listed('replies'), listed('claims')]).toEqual([[], []]);
+      expect(reports.map((x) => `${x.subcommand} ${x.outcome}`)).toEqual(['create ok']);
+    } finally {
+      await service.close();
+    }
+    // A pool of 4 and 10 fronts at once: claims never collide, the rest make their own.
+    const small = await startService(4);
+    try {
+      const jobs = Array.from({ length: 10 }, (_, i) => ({ b: bundle(), id: `svc-burst-${i}` }));
+      const runs = await Promise.all(jobs.map(({ b, id }) => front(createArgs(b, id))));
+      expect(runs.map((r) => r.status)).toEqual(Array(10).fill(0));
+      expect(jobs.map(({ id }) => entryOf(id))).toEqual(Array(10).fill('service'));
+      expect(small.reports.filter((x) => x.outcome === 'ok')).toHaveLength(10);
+      expect(listed('claims')).toEqual([]);
+    } finally {
+      await small.service.close();
+    }
+  });
+
+  it('a request naming a pool FIFO it did not claim is dropped; claims of dead fronts are swept at start', async () => {
+    const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+    const gone = spawn('true', { stdio: 'ignore' });
+    await new Promise((r) => gone.once('exit', r));
+    // Left by an earlier service: a FIFO claimed by a live front, one claimed by a dead one, one nobody claimed.
+    mkdirSync(join(serviceDir, 'claims'), { recursive: true, mode: 0o700 });
+    for (const name of ['pold-1', 'pold-2', 'pold-3']) execFileSync('mkfifo', ['-m', '600', join(serviceDir, 'replies', name)]);
+    writeFileSync(join(serviceDir, 'claims', 'pold-1'), `${sleeper.pid}\n`);
+    writeFileSync(join(serviceDir, 'claims', 'pold-2'), `${gone.pid}\n`);
+    const { service, reports } = await startService(2);
+    try {
+      expect(listed('claims')).toEqual(['pold-1']);
+      const pool = listed('replies').filter((n) => !n.startsWith('pold-'));
+      expect([listed('replies').filter((n) => n.startsWith('pold-')), pool]).toEqual([['pold-1'], [expect.stringMatching(/^p/), expect.stringMatching(/^p/)]]);
+      const pid = sleeper.pid as number;
+      // Unclaimed, and claimed by another pid.
+      writeFileSync(join(serviceDir, 'claims', pool[1] as string), `${process.pid}\n`);
+      const fd = openSync(join(serviceDir, 'requests'), constants.O_RDWR | constants.O_NONBLOCK);
+      for (const slot of pool) writeSync(fd, `create ${pid} ${slot}\n`);
+      closeSync(fd);
+      const deadline = Date.now() + 5000;
+      while (reports.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(reports.map((x) => `${x.outcome} ${x.reason}`)).toEqual(['dropped not-claimed', 'dropped not-claimed']);
+      // Still in the pool: a front claims and is served.
+      rmSync(join(serviceDir, 'claims', pool[1] as string));
+      expect((await front(createArgs(bundle(), 'svc-after-claims'))).status).toBe(0);
+      expect(entryOf('svc-after-claims')).toBe('service');
+    } finally {
+      sleeper.kill();
+      await service.close();
+      rmSync(join(serviceDir, 'claims', 'pold-1'), { force: true });
+      rmSync(join(serviceDir, 'replies', 'pold-1'), { force: true });
     }
   });
 });

@@ -27,12 +27,16 @@ export {
 export { realiseViaAgent, type RealiseViaAgentOptions } from './client.ts';
 export { AgentUnavailableError, AgentProtocolError, RealiseFailedError, agentRealiseError } from './errors.ts';
 export {
+  CLAIMS_DIR,
   MAX_REQUEST_LINE,
+  POOL_PREFIX,
   REPLIES_DIR,
   REPLY_ACCEPTED,
   REPLY_DECLINE,
   REPLY_OK,
   REQUEST_FIFO,
+  claimFile,
+  isPoolSlot,
   parsePatchRequest,
   replyFail,
   replyFifo,

@@ -1,17 +1,25 @@
 import { join } from 'node:path';
 
 // The hand-off between the runc front (sh) and the patch service, over FIFOs in a
-// root-only directory. A request is one line `<create|exec> <pid>` written to the
-// request FIFO; lines are far below PIPE_BUF, so concurrent writers never interleave.
-// The service reads the front's argv and cwd from /proc/<pid>, and answers on the
-// FIFO `replies/<pid>` that the front made: `accepted` at once, then `ok` (runc may
-// run: the spec is patched, or there was nothing to patch) or `fail <line>`; or just
-// `decline` (not served: the front patches with its own Node).
+// root-only directory. A request is one line `<create|exec> <pid> <slot>` written to
+// the request FIFO; lines are far below PIPE_BUF, so concurrent writers never interleave.
+// `<slot>` names the reply FIFO `replies/<slot>`: one the service made ahead of time
+// (`p…`, claimed by the front with a no-clobber create of `claims/<slot>` holding its
+// pid: no process started on the hot path), or `<pid>` when the pool was empty and the
+// front made its own. A line without a slot is the older form: reply on `replies/<pid>`.
+// The service reads the front's argv and cwd from /proc/<pid>, and answers on the reply
+// FIFO: `accepted` at once, then `ok` (runc may run: the spec is patched, or there was
+// nothing to patch: every create comes here while the service is up) or `fail <line>`;
+// or just `decline` (not served: the front decides and patches with its own Node).
 
 /** The request FIFO inside the service directory. */
 export const REQUEST_FIFO = 'requests';
-/** Directory of the per-request reply FIFOs, named by the front's pid. */
+/** Directory of the reply FIFOs: the service's pool (`p…`) and fronts' own (`<pid>`). */
 export const REPLIES_DIR = 'replies';
+/** Directory of the claims on reply FIFOs: `claims/<slot>` holds the claiming front's pid. */
+export const CLAIMS_DIR = 'claims';
+/** Reply FIFOs the service makes ahead of time are named with this prefix. */
+export const POOL_PREFIX = 'p';
 /** Longest request line the service accepts (bytes, without the newline). */
 export const MAX_REQUEST_LINE = 64;
 
@@ -20,21 +28,35 @@ export type PatchSubcommand = 'create' | 'exec';
 export interface PatchRequest {
   subcommand: PatchSubcommand;
   pid: number;
+  /** The reply FIFO's name under replies/; undefined in the older form (reply on `replies/<pid>`, no claim). */
+  slot: string | undefined;
 }
+
+const SLOT = `${POOL_PREFIX}[0-9a-z]{1,12}-[0-9]{1,10}|[1-9][0-9]{0,9}`;
+const REQUEST = new RegExp(`^(create|exec) ([1-9][0-9]{0,9})(?: (${SLOT}))?$`);
 
 /** A request line, or undefined when it is not one. */
 export function parsePatchRequest(line: string): PatchRequest | undefined {
-  const match = /^(create|exec) ([1-9][0-9]{0,9})$/.exec(line);
+  const match = REQUEST.exec(line);
   if (match === null) return undefined;
-  return { subcommand: match[1] as PatchSubcommand, pid: Number(match[2]) };
+  return { subcommand: match[1] as PatchSubcommand, pid: Number(match[2]), slot: match[3] };
+}
+
+/** Whether `name` is a reply slot of the service's pool. */
+export function isPoolSlot(name: string): boolean {
+  return new RegExp(`^${POOL_PREFIX}[0-9a-z]{1,12}-[0-9]{1,10}$`).test(name);
 }
 
 export function requestFifo(dir: string): string {
   return join(dir, REQUEST_FIFO);
 }
 
-export function replyFifo(dir: string, pid: number): string {
-  return join(dir, REPLIES_DIR, String(pid));
+export function replyFifo(dir: string, slot: string | number): string {
+  return join(dir, REPLIES_DIR, String(slot));
+}
+
+export function claimFile(dir: string, slot: string): string {
+  return join(dir, CLAIMS_DIR, slot);
 }
 
 export const REPLY_ACCEPTED = 'accepted\n';

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, lstatSync, openSync, readdirSync, renameSync, unlinkSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
+import { CLAIMS_DIR, REPLIES_DIR } from '@flox-k8s/agent-protocol';
 import { PatchServiceError } from '../errors.ts';
 
 /**
@@ -50,25 +51,40 @@ export async function openReply(path: string, timeoutMs: number): Promise<number
   }
 }
 
+/** How old a claim without a pid may be before it is stale (the front writes its pid right after the create). */
+const UNWRITTEN_CLAIM_MS = 10_000;
+
 /**
- * Removes reply FIFOs whose front is gone (its pid no longer exists) and anything
- * that is not a FIFO. Opening a FIFO for reading first releases a front's watchdog
- * still blocked opening it for writing.
+ * Removes what no front may still use: claims whose front is gone (with their reply
+ * FIFO), reply FIFOs neither in the pool, claimed by a live front nor named by a live
+ * front's pid, and anything that is not a FIFO. Opening a FIFO for reading first
+ * releases a front's watchdog still blocked opening it for writing.
  */
-export function removeStaleReplies(repliesDir: string): number {
+export function removeStaleReplies(dir: string, pool: PoolView): number {
+  const repliesDir = join(dir, REPLIES_DIR);
+  const claimsDir = join(dir, CLAIMS_DIR);
   let removed = 0;
-  let names: string[];
-  try {
-    names = readdirSync(repliesDir);
-  } catch {
-    return 0;
+  const claimed = new Set<string>();
+  for (const name of listOrEmpty(claimsDir)) {
+    const path = join(claimsDir, name);
+    const pid = claimPid(path);
+    if (pid === 'unwritten' || (pid !== undefined && alive(pid))) {
+      claimed.add(name);
+      continue;
+    }
+    // Its front is gone, maybe with a watchdog left to write into the FIFO: not reused.
+    pool.discard(name);
+    removed += removeQuietly(path);
   }
-  for (const name of names) {
+  const present = new Set<string>();
+  for (const name of listOrEmpty(repliesDir)) {
     const path = join(repliesDir, name);
     const stat = lstatOrUndefined(path);
     if (stat === undefined) continue;
-    const alive = /^[1-9][0-9]*$/.test(name) && lstatOrUndefined(`/proc/${name}`) !== undefined;
-    if (alive && stat.isFIFO()) continue;
+    if (stat.isFIFO() && (pool.has(name) || claimed.has(name) || (/^[1-9][0-9]*$/.test(name) && alive(name)))) {
+      present.add(name);
+      continue;
+    }
     if (stat.isFIFO()) {
       try {
         closeSync(openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW));
@@ -76,12 +92,56 @@ export function removeStaleReplies(repliesDir: string): number {
         // nobody to release
       }
     }
-    try {
-      unlinkSync(path);
-      removed++;
-    } catch {
-      // raced with its front
-    }
+    removed += removeQuietly(path);
   }
+  // Pool FIFOs removed by a front that gave up: the next refill makes new ones.
+  for (const name of pool.names()) if (!present.has(name)) pool.discard(name);
   return removed;
+}
+
+/** What the sweep needs of the reply pool. */
+export interface PoolView {
+  has(name: string): boolean;
+  discard(name: string): void;
+  names(): string[];
+}
+
+/** The pid a claim holds; 'unwritten' for a fresh empty one (its front is writing it). */
+export function claimPid(path: string): string | 'unwritten' | undefined {
+  try {
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    try {
+      const stat = fstatSync(fd);
+      if (!stat.isFile()) return undefined;
+      const text = readFileSync(fd, 'latin1');
+      if (text === '') return Date.now() - stat.mtimeMs < UNWRITTEN_CLAIM_MS ? 'unwritten' : undefined;
+      return /^[1-9][0-9]{0,9}\n$/.test(text) ? text.slice(0, -1) : undefined;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: string): boolean {
+  return lstatOrUndefined(`/proc/${pid}`) !== undefined;
+}
+
+function listOrEmpty(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+function removeQuietly(path: string): number {
+  try {
+    unlinkSync(path);
+    return 1;
+  } catch {
+    // raced with its front
+    return 0;
+  }
 }

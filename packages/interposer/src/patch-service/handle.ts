@@ -1,13 +1,13 @@
 import { closeSync, readFileSync, readlinkSync, unlinkSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
-import { REPLY_ACCEPTED, REPLY_DECLINE, REPLY_OK, parsePatchRequest, replyFail, replyFifo, type PatchSubcommand } from '@flox-k8s/agent-protocol';
+import { REPLY_ACCEPTED, REPLY_DECLINE, REPLY_OK, claimFile, parsePatchRequest, replyFail, replyFifo, type PatchSubcommand } from '@flox-k8s/agent-protocol';
 import type { ShimConfig } from '@flox-k8s/config';
 import { parseRuncArgv, type RuncGlobals } from '../argv.ts';
 import type { InterposeState } from '../context.ts';
 import { CreateTimeoutError } from '../errors.ts';
 import { callerGlobals, failure, interposeRunc, type CallerPath, type InterposeOutcome, type InterposerModules } from '../interpose.ts';
 import type { Logger } from '../log.ts';
-import { lstatOrUndefined, openReply } from './fifo.ts';
+import { claimPid, lstatOrUndefined, openReply } from './fifo.ts';
 
 /** What became of one request line (for the agent's metric and log). */
 export interface PatchRequestReport {
@@ -33,6 +33,8 @@ export interface HandlerDeps {
   callerRoot: boolean;
   /** The NAR fetch worker module for in-process realises. */
   fetchWorker: URL | undefined;
+  /** Told when a front's claim is served: the FIFO leaves the pool, whose held write end (if any) comes back. */
+  onClaimed: (slot: string) => number | undefined;
 }
 
 class Dropped extends Error {}
@@ -50,12 +52,23 @@ export async function handlePatchRequest(line: string, deps: HandlerDeps): Promi
   });
   if (request === undefined) return dropped(deps, report('dropped', 'malformed'), { line: line.slice(0, 80) });
   let fd: number | undefined;
-  const reply = replyFifo(deps.dir, request.pid);
+  const reply = replyFifo(deps.dir, request.slot ?? request.pid);
+  // The older request form has no claim: its FIFO is named by the pid.
+  const claim = request.slot === undefined ? undefined : claimFile(deps.dir, request.slot);
+  const release = (): void => {
+    unlinkQuietly(reply);
+    if (claim !== undefined) unlinkQuietly(claim);
+  };
   let replyChecked = false;
+  let answering = false;
   try {
     const stat = lstatOrUndefined(reply);
     if (stat === undefined) throw new Dropped('no-reply-fifo');
     if (!stat.isFIFO() || stat.uid !== process.getuid?.()) throw new Dropped('reply-not-our-fifo');
+    // Only root writes in the claims directory; the claim names the front that asks.
+    if (claim !== undefined && claimPid(claim) !== String(request.pid)) throw new Dropped('not-claimed');
+    // A pool FIFO's end is held already: the answer goes in without waiting for the front's open.
+    fd = request.slot === undefined ? undefined : deps.onClaimed(request.slot);
     replyChecked = true;
     const argv = callerArgv(request.pid);
     // The front runs as `/bin/sh <front> <runc argv>`: anything else is not ours to answer.
@@ -73,12 +86,13 @@ export async function handlePatchRequest(line: string, deps: HandlerDeps): Promi
     }
     const callerPath: CallerPath = deps.callerRoot ? (p) => (p.startsWith('/') ? `/proc/${request.pid}/root${p}` : p) : (p) => p;
 
-    fd = await openReply(reply, deps.replyOpenTimeoutMs).catch((error: unknown) => {
+    fd ??= await openReply(reply, deps.replyOpenTimeoutMs).catch((error: unknown) => {
       throw new Dropped(`reply-open-${(error as NodeJS.ErrnoException).code ?? 'failed'}`);
     });
     // The front holds its end open: the name is no longer needed (and a late watchdog
-    // then finds nothing to write to).
-    unlinkQuietly(reply);
+    // then finds nothing to write to; pool names are never reused).
+    release();
+    answering = true;
     try {
       writeSync(fd, REPLY_ACCEPTED);
     } catch {
@@ -102,7 +116,11 @@ export async function handlePatchRequest(line: string, deps: HandlerDeps): Promi
     if (error instanceof Dropped) {
       // A reply FIFO of ours whose front we will not serve (say, a pid seen through another
       // pid namespace): tell it to use its own Node now rather than after its watchdog.
-      if (replyChecked && fd === undefined) void decline(reply, deps.replyOpenTimeoutMs);
+      if (replyChecked && fd === undefined) void decline(reply, deps.replyOpenTimeoutMs, release);
+      else if (replyChecked && !answering && fd !== undefined) {
+        release();
+        writeFinal(fd, REPLY_DECLINE);
+      }
       return dropped(deps, report('dropped', error.message), { line });
     }
     deps.log.log('error', 'patch request failed', { line, error });
@@ -112,10 +130,10 @@ export async function handlePatchRequest(line: string, deps: HandlerDeps): Promi
   }
 }
 
-async function decline(reply: string, timeoutMs: number): Promise<void> {
+async function decline(reply: string, timeoutMs: number, release: () => void): Promise<void> {
   try {
     const fd = await openReply(reply, timeoutMs);
-    unlinkQuietly(reply);
+    release();
     writeFinal(fd, REPLY_DECLINE);
     closeSync(fd);
   } catch {

@@ -1,7 +1,7 @@
 import { chmodSync, constants, lstatSync, mkdirSync, openSync, unlinkSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
-import { MAX_REQUEST_LINE, REPLIES_DIR, requestFifo } from '@flox-k8s/agent-protocol';
+import { CLAIMS_DIR, MAX_REQUEST_LINE, REPLIES_DIR, requestFifo } from '@flox-k8s/agent-protocol';
 import type { ShimConfig } from '@flox-k8s/config';
 import * as create from '../create.ts';
 import { PatchServiceError } from '../errors.ts';
@@ -10,6 +10,7 @@ import type { InterposerModules } from '../interpose.ts';
 import type { Logger } from '../log.ts';
 import { ensureFifo, removeStaleReplies } from './fifo.ts';
 import { handlePatchRequest, type PatchRequestReport } from './handle.ts';
+import { ReplyPool } from './pool.ts';
 
 export interface PatchServiceOptions {
   /** The rendezvous directory (config `patchServiceDir`); made root-only (0700). */
@@ -29,6 +30,8 @@ export interface PatchServiceOptions {
   replyOpenTimeoutMs?: number;
   /** The mkfifo command (default `mkfifo` on PATH). */
   mkfifo?: string;
+  /** Reply FIFOs kept ready for fronts to claim (default 32). */
+  replyPoolSize?: number;
   /** The NAR fetch worker module for in-process realises (see InterposerContext). */
   fetchWorker?: URL | undefined;
 }
@@ -54,6 +57,7 @@ const CLOSE_GRACE_MS = 2000;
 export async function listenPatchService(options: PatchServiceOptions): Promise<PatchService> {
   const { dir, log } = options;
   mkdirSync(join(dir, REPLIES_DIR), { recursive: true, mode: 0o700 });
+  mkdirSync(join(dir, CLAIMS_DIR), { recursive: true, mode: 0o700 });
   const dirStat = lstatSync(dir);
   if (!dirStat.isDirectory() || dirStat.uid !== process.getuid?.()) {
     throw new PatchServiceError(`${dir} must be a directory owned by this user (uid ${process.getuid?.()}); remove it or set patchServiceDir elsewhere`);
@@ -61,9 +65,19 @@ export async function listenPatchService(options: PatchServiceOptions): Promise<
   // Only root may ask for patches or plant replies.
   chmodSync(dir, 0o700);
   chmodSync(join(dir, REPLIES_DIR), 0o700);
-  removeStaleReplies(join(dir, REPLIES_DIR));
+  chmodSync(join(dir, CLAIMS_DIR), 0o700);
+  const failed = (msg: string, error: unknown): void => {
+    log.log('error', msg, { error });
+    options.onError?.(error);
+  };
+  const mkfifo = options.mkfifo ?? 'mkfifo';
+  const pool = new ReplyPool({ dir, mkfifo, size: options.replyPoolSize, onError: (error) => failed('reply FIFO pool refill failed', error) });
+  // A previous service's pool goes, but not what a live front has claimed.
+  removeStaleReplies(dir, pool);
+  // Ready before the request FIFO appears, so the first fronts find FIFOs to claim.
+  await pool.refill();
   const fifo = requestFifo(dir);
-  const ours = ensureFifo(fifo, options.mkfifo ?? 'mkfifo');
+  const ours = ensureFifo(fifo, mkfifo);
   // O_RDWR: never blocks, and the read end never sees EOF when fronts close theirs.
   const fd = openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK);
   const socket = new Socket({ fd, readable: true, writable: false });
@@ -76,12 +90,13 @@ export async function listenPatchService(options: PatchServiceOptions): Promise<
     front: options.front,
     callerRoot: options.callerRoot ?? true,
     fetchWorker: options.fetchWorker,
+    onClaimed: (slot: string) => {
+      const held = pool.take(slot);
+      void pool.refill();
+      return held;
+    },
   };
   const pending = new Set<Promise<void>>();
-  const failed = (msg: string, error: unknown): void => {
-    log.log('error', msg, { error });
-    options.onError?.(error);
-  };
   let buffered = '';
   socket.setEncoding('latin1');
   socket.on('data', (chunk: string) => {
@@ -106,7 +121,10 @@ export async function listenPatchService(options: PatchServiceOptions): Promise<
     }
   });
   socket.on('error', (error) => failed('patch service FIFO failed', error));
-  const sweep = setInterval(() => removeStaleReplies(join(dir, REPLIES_DIR)), STALE_SWEEP_MS);
+  const sweep = setInterval(() => {
+    removeStaleReplies(dir, pool);
+    void pool.refill();
+  }, STALE_SWEEP_MS);
   sweep.unref();
   log.log('info', 'patch service listening', { fifo });
   return {
@@ -117,6 +135,7 @@ export async function listenPatchService(options: PatchServiceOptions): Promise<
     async close() {
       clearInterval(sweep);
       socket.destroy();
+      await pool.drain();
       // A newer agent may already have made its own FIFO here: remove only ours.
       try {
         const now = lstatSync(fifo);
