@@ -82,4 +82,3 @@ async function* iterate(stream: Readable, batchBytes: number): AsyncGenerator<Ui
     cleanup();
   }
 }
-

@@ -3,6 +3,12 @@ import { join } from 'node:path';
 import { bundleNodeProgram } from '@flox-k8s/shim-layout';
 
 /**
+ * The node agent DaemonSet's environment for its process (apps/node-agent/src/deploy/manifests.ts),
+ * for the benchmarks' agent peer.
+ */
+export const AGENT_PROCESS_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '131072' };
+
+/**
  * Bundles large-realise-child.ts and the store's fetch worker into `dir` with the options the
  * node agent's and the shim's bundles use, so the benchmark runs what ships: no TypeScript
  * stripping at start-up (~0.3 s of CPU and ~50 MB of resident memory from sources), one file per

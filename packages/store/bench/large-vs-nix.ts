@@ -18,7 +18,7 @@ import { median } from './synthetic.ts';
 import { coldPull, OCI_CONTAINERD, pushClosureImage, type OciCompression, type PushedImage } from './oci-peer.ts';
 import { serveOutOfProcess } from './serve-out-of-process.ts';
 import { runCaptured } from './run-captured.ts';
-import { bundleRealiseChild } from './bundle-child.ts';
+import { AGENT_PROCESS_ENV, bundleRealiseChild } from './bundle-child.ts';
 
 // `pnpm bench:large -- …` may pass the `--` through.
 const argv = process.argv.slice(2).filter((a) => a !== '--');
@@ -64,8 +64,6 @@ writeFileSync(rootsFile, JSON.stringify(fixture.roots));
 const nodeArgs = process.env['FLOXK8S_BENCH_FROM_SOURCE'] === '1' ? ['--conditions=@flox-k8s/source', join(import.meta.dirname, 'large-realise-child.ts')] : [await bundleRealiseChild(work)];
 const dropped = new Set(['http_proxy', 'https_proxy', 'all_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY']);
 const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !dropped.has(k)));
-// The agent DaemonSet's environment for its process (apps/node-agent/src/deploy/manifests.ts).
-const AGENT_ENV = { MALLOC_MMAP_THRESHOLD_: '131072' };
 
 console.log(`large: ${fixture.closure.length} paths, ${(fixture.narSize / 1e6).toFixed(0)} MB of NAR; ${RUNS} runs; peers ${PEERS.join(', ')}; media ${MEDIA.map((m) => `${m.name}=${m.dir}`).join(', ')}`);
 
@@ -106,7 +104,7 @@ async function runPeer(peer: Peer, url: string, parent: string, tag: string): Pr
     if (got !== fixture.closure.length) throw new Error(`nix copy left ${got} paths in ${dir}, expected ${fixture.closure.length}`);
     return { sample, dir };
   }
-  const { sample, stdout } = await timed(process.execPath, [...nodeArgs, peer, dir, url, fixture.publicKey, rootsFile], peer === 'agent' ? { ...baseEnv, ...AGENT_ENV } : baseEnv);
+  const { sample, stdout } = await timed(process.execPath, [...nodeArgs, peer, dir, url, fixture.publicKey, rootsFile], peer === 'agent' ? { ...baseEnv, ...AGENT_PROCESS_ENV } : baseEnv);
   const out = JSON.parse(stdout.trim().split('\n').at(-1)!) as { fetched: number; realiseMs: number; realiseCpuMs: number; vmHwmKb: number };
   if (out.fetched !== fixture.closure.length) throw new Error(`${peer} fetched ${out.fetched} of ${fixture.closure.length}`);
   return { sample: { ...sample, innerS: out.realiseMs / 1000, innerCpuS: out.realiseCpuMs / 1000 }, dir };
