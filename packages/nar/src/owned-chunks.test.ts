@@ -7,7 +7,8 @@ import { nixDump, nixHash } from '../test/nix.ts';
 import { makeTrapTree } from '../test/trees.ts';
 import { decompress } from './decompress.ts';
 import { unpackNar, unpackOwnedNar } from './nar-unpack.ts';
-import { markOwned, releaseChunk } from './owned-chunks.ts';
+import { markOwned, markWholeOwned, releaseChunk, releaseWhole } from './owned-chunks.ts';
+import { decodeZstdWhole } from './zstd-frames.ts';
 import { prng } from '@flox-k8s/hostile-nars';
 
 /** Yields the chunks of `source`, remembering each one so the test can inspect them afterwards. */
@@ -83,5 +84,36 @@ describe('owned decoder chunks', () => {
     expect(digest.narHash).toBe(`sha256:${nixHash('--type', 'sha256', '--base32', tree)}`);
     expect(seen.length).toBeGreaterThan(4);
     expect(seen.filter((c) => (c.buffer as ArrayBuffer).detached)).toEqual([]);
+  });
+
+  it('a whole NAR decoded in one shot is freed on release, though zlib hands back a shorter view of its buffer', async () => {
+    const nar = nixDump(tree);
+    const tooLarge = (): Error => new Error('too large');
+    const parts = await decodeZstdWhole(zst, nar.length, tooLarge);
+    expect(Buffer.concat(parts).equals(nar)).toBe(true);
+    expect(parts).toHaveLength(1);
+    const part = parts[0] as Buffer;
+    // The output buffer is NarSize + 1 (to trip on overlong output): the view does not cover it.
+    expect(part.buffer.byteLength).toBe(nar.length + 1);
+    releaseWhole(part);
+    expect(part.buffer.detached).toBe(true);
+  });
+
+  it('releaseWhole leaves alone views it was not told are ours alone', () => {
+    const pooled = Buffer.from('abc');
+    markWholeOwned(pooled); // Buffer's shared pool slab: never marked
+    releaseWhole(pooled);
+    expect(pooled.buffer.detached).toBe(false);
+
+    const big = Buffer.allocUnsafeSlow(65536);
+    const head = big.subarray(0, 1000);
+    releaseWhole(head); // a view shorter than its buffer, unmarked
+    expect(big.buffer.detached).toBe(false);
+    const tail = big.subarray(1000);
+    markWholeOwned(tail); // not at offset 0: not marked
+    releaseWhole(tail);
+    expect(big.buffer.detached).toBe(false);
+    releaseWhole(big);
+    expect(big.buffer.detached).toBe(true);
   });
 });

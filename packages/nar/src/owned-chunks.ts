@@ -24,8 +24,31 @@ export function releaseChunk(chunk: Uint8Array): void {
   }
 }
 
-/** Free a buffer that is the whole of its own ArrayBuffer (allocUnsafeSlow, a zlib result) once nothing reads it any more. */
+/** ArrayBuffers that a one-shot decode produced and only its result views (see markWholeOwned). */
+const wholeOwned = new WeakSet<ArrayBufferLike>();
+
+/**
+ * Mark a one-shot zlib result as ours alone. zlib hands back its single output buffer sliced to
+ * what was decoded, so the view is usually shorter than its ArrayBuffer (decodeZstdWhole sizes that
+ * buffer NarSize + 1 to detect overlong output): releaseWhole's own test would keep it, and every
+ * whole NAR's decoded bytes stayed allocated until a GC (~200 MB of garbage per *large* realise,
+ * a third of the agent's peak RSS). Only a view at offset 0 of a buffer larger than Buffer's pool
+ * qualifies: pool slabs are shared.
+ */
+export function markWholeOwned(buf: Uint8Array): void {
+  if (buf.byteOffset === 0 && buf.buffer.byteLength > Buffer.poolSize) wholeOwned.add(buf.buffer);
+}
+
+/**
+ * Free a buffer once nothing reads it any more: one that is the whole of its own ArrayBuffer
+ * (allocUnsafeSlow, a concatenated zlib result) or one marked by markWholeOwned.
+ */
 export function releaseWhole(buf: Uint8Array): void {
   const ab = buf.buffer;
-  if (ab instanceof ArrayBuffer && !ab.detached && buf.byteOffset === 0 && buf.byteLength === ab.byteLength && ab.byteLength > Buffer.poolSize >>> 1) ab.transfer(0);
+  if (!(ab instanceof ArrayBuffer) || ab.detached) return;
+  const exact = buf.byteOffset === 0 && buf.byteLength === ab.byteLength && ab.byteLength > Buffer.poolSize >>> 1;
+  if (exact || wholeOwned.has(ab)) {
+    wholeOwned.delete(ab);
+    ab.transfer(0);
+  }
 }

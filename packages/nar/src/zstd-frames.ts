@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { constants, createZstdDecompress, zstdDecompress, type ZstdOptions } from 'node:zlib';
 import { chunksOf } from './chunks.ts';
 import { DecompressError } from './errors.ts';
-import { markOwned } from './owned-chunks.ts';
+import { markOwned, markWholeOwned } from './owned-chunks.ts';
 
 // Node's zstd decoder stops at the end of the first frame (Node 24: later frames are dropped
 // silently or fail with "Unknown frame descriptor"), but zstd files may hold many frames
@@ -200,7 +200,11 @@ export async function decodeZstdWhole(input: Buffer, maxOutput: number, tooLarge
       }
       produced += frame.length;
       if (produced > maxOutput) throw tooLarge();
-      if (frame.length > 0) out.push(frame);
+      if (frame.length > 0) {
+        // A fresh zlib engine's result: its one output buffer, or a concatenation of several; nobody else holds it.
+        markWholeOwned(frame);
+        out.push(frame);
+      }
     }
     offset = end;
   }
