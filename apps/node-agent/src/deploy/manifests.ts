@@ -93,6 +93,11 @@ export function deployManifests(options: DeployOptions = defaultDeployOptions): 
                 // 206–208 MB instead of 256–266 MB, CPU 3.8–4.2 s vs 3.5–4.1 s (medians of 3, load
                 // 1.5–3.5; `bench:large 3 /dev/shm /dev/shm zstd agent` with and without it).
                 { name: 'MALLOC_MMAP_THRESHOLD_', value: '131072' },
+                // V8's young generation grows to 2 × 16 MB semi-spaces under a realise's allocation rate,
+                // for ~15 MB live: capped at 2 MB, the large fixture's realise peaked at 154–164 MB against
+                // 157–187 MB (4 interleaved runs each, load 2–3; bench/profile-large.ts, after the whole-NAR
+                // release fix), with no measurable CPU change.
+                { name: 'NODE_OPTIONS', value: '--max-semi-space-size=2' },
               ],
               ports: [{ name: 'metrics', containerPort: options.metricsPort, protocol: 'TCP' }],
               livenessProbe: { httpGet: { path: '/healthz', port: 'metrics' }, periodSeconds: 20, failureThreshold: 3 },
