@@ -96,7 +96,7 @@ describe('owned decoder chunks', () => {
     // The output buffer is NarSize + 1 (to trip on overlong output): the view does not cover it.
     expect(part.buffer.byteLength).toBe(nar.length + 1);
     releaseWhole(part);
-    expect(part.buffer.detached).toBe(true);
+    expect((part.buffer as ArrayBuffer).detached).toBe(true);
   });
 
   it('releaseWhole leaves alone views it was not told are ours alone', () => {
