@@ -94,9 +94,10 @@ export function deployManifests(options: DeployOptions = defaultDeployOptions): 
                 // 1.5–3.5; `bench:large 3 /dev/shm /dev/shm zstd agent` with and without it).
                 { name: 'MALLOC_MMAP_THRESHOLD_', value: '131072' },
                 // V8's young generation grows to 2 × 16 MB semi-spaces under a realise's allocation rate,
-                // for ~15 MB live: capped at 2 MB, the large fixture's realise peaked at 154–164 MB against
-                // 157–187 MB (4 interleaved runs each, load 2–3; bench/profile-large.ts, after the whole-NAR
-                // release fix), with no measurable CPU change.
+                // for ~15 MB live. Capped at 2 MB, the large fixture's realise (bench/profile-large.ts, after
+                // the whole-NAR release fix) peaked at 154–164 MB against 157–187 MB with 4 interleaved runs
+                // each at load 2–3, but 165–174 against 162–177 MB with 5 at load 1–2: it trims the peaks of
+                // a busy node more than the median. No measurable CPU change.
                 { name: 'NODE_OPTIONS', value: '--max-semi-space-size=2' },
               ],
               ports: [{ name: 'metrics', containerPort: options.metricsPort, protocol: 'TCP' }],
