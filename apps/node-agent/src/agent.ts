@@ -4,7 +4,7 @@ import { ENVIRONMENTS_PATH, STATUS_PATH } from '@flox-k8s/agent-protocol';
 import type { ResolvedEnvironment } from '@flox-k8s/environments';
 import { activateMode } from '@flox-k8s/lockfile';
 import { cacheConfigs } from '@flox-k8s/config';
-import { listenPatchService, mutableRoot, sweepMutableScratch } from '@flox-k8s/interposer';
+import { listenPatchService, mutableRoot, sweepMutableScratch, ViewMounter, type Logger as InterposerLogger } from '@flox-k8s/interposer';
 import { existsSync } from 'node:fs';
 import { Store } from '@flox-k8s/store';
 import { shimConfigOf, type AgentConfig } from './config.ts';
@@ -127,11 +127,16 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
     // The runc front's create/exec, served warm (no Node start per container). Not fatal when it
     // cannot start: fronts then start their own Node per container; readiness shows `patcher` failed.
     const patchLog = log.child({ component: 'patch-service' });
+    const patchLogger: InterposerLogger = { log: (level, msg, fields) => patchLog[level](msg, fields) };
+    // Large closures' store views mounted once on the host, so their warm starts bind one tree.
+    const storeViews = new ViewMounter({ ...config.storeViewMounts, profilesDir: store.profilesDir, log: patchLogger });
+    stops.push(() => storeViews.close());
     const patcher = await listenPatchService({
       dir: config.patchServiceDir,
       config: shimConfigOf(config),
       fetchWorker: deps.fetchWorker,
-      log: { log: (level, msg, fields) => patchLog[level](msg, fields) },
+      storeViews,
+      log: patchLogger,
       onRequest: (r) => {
         metrics.patchRequests.inc({ subcommand: r.subcommand ?? 'none', outcome: r.outcome });
         if (r.outcome === 'fail' || r.outcome === 'timeout') metrics.errors.inc({ code: r.reason ?? 'FLOXK8S_AGENT_UNKNOWN' });

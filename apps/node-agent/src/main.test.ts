@@ -1,4 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,8 @@ import { hostShimLayout } from './install/install-options.ts';
 import { ociArchitecture } from './install/stub-image.ts';
 import { standInShimPrograms } from './install/test-shim-programs.ts';
 import { startFakeApiserver, type FakeApiserver } from '@flox-k8s/fake-apiserver';
+import { profilesDirOf, STORE_VIEW_DIR } from '@flox-k8s/store';
+import { mountNamespaceOf, mountStoreView } from '@flox-k8s/store/view-mounts';
 
 const run = promisify(execFile);
 const main = join(import.meta.dirname, 'main.ts');
@@ -36,6 +39,7 @@ beforeAll(async () => {
   await writeFile(
     join(dir, 'agent.json'),
     JSON.stringify({
+      storeRoot: join(dir, 'store'),
       agentSocket: join(dir, 'agent.sock'),
       agent: {
         metricsHost: '127.0.0.1',
@@ -67,8 +71,16 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   await apiserver?.close();
+  // Should a test fail with the view still mounted, it goes before the removal.
+  if (dir) for (const point of await mountsUnder(dir)) await run('umount', ['-l', point]).catch(() => undefined);
   if (dir) await rm(dir, { recursive: true, force: true });
 });
+
+/** Mount points at or under `dir` in this namespace, deepest first. */
+async function mountsUnder(dir: string): Promise<string[]> {
+  const points = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').map((line) => line.split(' ')[4] ?? '');
+  return points.filter((p) => p === dir || p.startsWith(`${dir}/`)).sort((a, b) => b.length - a.length);
+}
 
 const cli = (...args: string[]) => run(process.execPath, ['--conditions=@flox-k8s/source', main, ...args], { env, timeout: 60_000 });
 
@@ -88,7 +100,18 @@ describe('flox-node-agent CLI', () => {
     expect((await readFile(join(dir, 'stub.tar'))).equals(Buffer.from(stub.tarball))).toBe(true);
     expect(await readFile(join(dir, 'images'), 'utf8')).toContain(`docker.io/flox/empty:1.0.0 application/vnd.oci.image.manifest.v1+json ${stub.manifestDigest}`);
 
-    await cli('uninstall');
+    // A large closure's store view, mounted (in this namespace) as the patch service does it.
+    const view = join(profilesDirOf(join(dir, 'store')), 'p', STORE_VIEW_DIR);
+    const base = `${'0'.repeat(32)}-pkg`;
+    await mkdir(join(view, base), { recursive: true });
+    await mkdir(join(dir, 'store', 'store', base), { recursive: true });
+    const fd = openSync('/proc/self/ns/mnt', 'r');
+    await mountStoreView({ view, hostStoreDir: join(dir, 'store', 'store'), bases: [base], namespace: { fd, id: mountNamespaceOf(process.pid) as string }, callerPath: (p) => p }).finally(() => closeSync(fd));
+    expect(await mountsUnder(view)).toHaveLength(2);
+
+    const uninstalled = await cli('uninstall');
+    expect(JSON.parse(uninstalled.stdout.trim().split('\n').at(-1) ?? '{}')).toMatchObject({ msg: 'uninstalled', storeViewsUnmounted: 1 });
+    expect(await mountsUnder(view)).toEqual([]);
     expect(await readFile(join(dir, 'etc', 'containerd', 'config.toml'), 'utf8')).toBe(original);
     expect(await readFile(join(dir, 'restarts'), 'utf8')).toBe('restart\nrestart\n');
     expect(apiserver.node('node-cli')?.metadata['labels']).toEqual({});

@@ -11,6 +11,7 @@ import { commandActions } from './install/host-commands.ts';
 import { installRuntime } from './install/host-install.ts';
 import { assertShimLayoutFor, installOptionsFrom } from './install/install-options.ts';
 import { kubeClient } from '@flox-k8s/kube';
+import { profilesDirOf } from '@flox-k8s/store';
 import { jsonLogger } from './log.ts';
 import { serveUninstalled, uninstallNode } from './uninstall.ts';
 
@@ -53,7 +54,7 @@ try {
     log.info('installed', { containerd: result.containerd.version, target: result.target, restarted: result.restarted });
   } else if (command === 'uninstall') {
     const options = await installOptionsFrom(config, process.execPath);
-    await uninstallNode({ options, actions, kube, nodeName: env.nodeName, agentSocket: config.agentSocket, log });
+    await uninstallNode({ options, actions, kube, nodeName: env.nodeName, agentSocket: config.agentSocket, log, profilesDir: profilesDirOf(config.storeRoot) });
     if (process.argv.includes('--wait')) {
       // The uninstall DaemonSet's pods: Ready once done here, until deleted.
       const server = await serveUninstalled(config.agent, log);

@@ -7,6 +7,7 @@ import { ENABLED_LABEL } from './agent.ts';
 import { AgentStillRunningError } from './errors.ts';
 import { uninstallRuntime, type HostActions, type InstallOptions, type UninstallResult } from './install/host-install.ts';
 import type { KubeApi } from '@flox-k8s/kube';
+import { unmountAllStoreViews } from '@flox-k8s/store/view-mounts';
 import type { Logger } from './log.ts';
 import { listenObservability, Readiness, type ObservabilityServer } from './metrics/http-server.ts';
 import { createMetrics } from './metrics/metrics.ts';
@@ -27,6 +28,10 @@ export function agentAnswers(socketPath: string, timeoutMs = 1000): Promise<bool
 
 export interface UninstallDeps {
   options: InstallOptions;
+  /** The store's profiles (`profilesDirOf(storeRoot)`): their mounted store views are taken down. */
+  profilesDir?: string;
+  /** Processes whose mount namespaces may hold those views (default this process, then PID 1: the host's). */
+  mountNamespacePids?: readonly number[];
   actions: HostActions;
   kube: KubeApi;
   nodeName: string;
@@ -39,7 +44,7 @@ export interface UninstallDeps {
  * and removes what install added. Refuses (`FLOXK8S_AGENT_STILL_RUNNING`) while an agent answers on
  * this node: it would install everything again on its next start. Delete the agent DaemonSet first.
  */
-export async function uninstallNode(deps: UninstallDeps): Promise<UninstallResult> {
+export async function uninstallNode(deps: UninstallDeps): Promise<UninstallResult & { storeViewsUnmounted: number }> {
   if (await agentAnswers(deps.agentSocket)) {
     throw new AgentStillRunningError(
       `the node agent still answers on ${deps.agentSocket}; delete its DaemonSet first (kubectl -n flox-system delete daemonset flox-node-agent), this uninstall retries`,
@@ -47,8 +52,10 @@ export async function uninstallNode(deps: UninstallDeps): Promise<UninstallResul
   }
   await deps.kube.patchNodeLabels(deps.nodeName, { [ENABLED_LABEL]: null });
   const result = await uninstallRuntime(deps.options, deps.actions);
-  deps.log.info('uninstalled', { ...result });
-  return result;
+  // No mount of ours outlives the uninstall: the large closures' mounted store views go.
+  const views = deps.profilesDir === undefined ? [] : unmountAllStoreViews(deps.profilesDir, deps.mountNamespacePids);
+  deps.log.info('uninstalled', { ...result, storeViewsUnmounted: views.length });
+  return { ...result, storeViewsUnmounted: views.length };
 }
 
 /** `--wait`: report Ready on `/readyz` until the pod is stopped (the DaemonSet's pods never exit). */

@@ -12,7 +12,7 @@ import { serveCache, type ServedCache, type ServeCacheOptions } from '@flox-k8s/
 import { startFakeApiserver, type FakeApiserver } from '@flox-k8s/fake-apiserver';
 import { shimPrograms } from '@flox-k8s/shim';
 import { buildBundle, installLayout, type InstallLayout, type ShimPrograms } from '@flox-k8s/shim-layout';
-import { criClient, startContainerd, type ContainerdHandle, type ContainerdVersion, type CriClient } from '@flox-k8s/cri-harness';
+import { criClient, startContainerd, unmountAll, type ContainerdHandle, type ContainerdVersion, type CriClient } from '@flox-k8s/cri-harness';
 import { startBundledAgent, type BundledAgent } from './bundled-agent.ts';
 import { readJsonLines } from '../json-lines.ts';
 
@@ -76,7 +76,8 @@ async function shippedPrograms(dir: string): Promise<{ programs: ShimPrograms; o
 
 export async function startFloxHost(version: ContainerdVersion, specs: VariantSpec[]): Promise<FloxHost> {
   const dir = await mkdtemp(join(tmpdir(), `flox-realscale-${version.replace('.', '')}-`));
-  const cleanups: Array<() => Promise<unknown>> = [() => rm(dir, { recursive: true, force: true })];
+  // The agent mounts large closures' store views in this namespace: down before the removal.
+  const cleanups: Array<() => Promise<unknown>> = [() => rm(dir, { recursive: true, force: true }), () => unmountAll(dir)];
   const stop = async (): Promise<void> => {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
   };

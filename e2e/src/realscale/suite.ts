@@ -7,13 +7,13 @@
 //   - GC at the high watermark while an in-process-realised container runs keeps its closure, and
 //     collects it once the container is deleted;
 // and the cold and warm start times of each, printed at the end.
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nixFixtures, nixLargeFixtures, nixWideFixtures, serveCache, type FixtureProgram, type NixLargeFixtures, type NixWideFixtures } from '@flox-k8s/nix-fixtures';
 import { STUB_IMAGE_NAME } from '@flox-k8s/oci-image';
 import { Store } from '@flox-k8s/store';
-import { containerConfig, hostNetworkPod, removePod, requireRoot, type ContainerdVersion, type CriClient, type Mount } from '@flox-k8s/cri-harness';
+import { containerConfig, hostNetworkPod, mountsUnder, removePod, requireRoot, type ContainerdVersion, type CriClient, type Mount } from '@flox-k8s/cri-harness';
 import { CHECK_COMMAND, CHECK_MOUNT, writeClosureCheck } from './closure-check.ts';
 import { startFloxHost, type FloxHost, type Variant, type VariantSpec } from './flox-host.ts';
 import { recordStart, startTimesTable } from './start-times.ts';
@@ -164,18 +164,75 @@ export function defineRealscaleSuite(version: ContainerdVersion, matrix: Realsca
           await expectPatchedBy(variant, cold.containerId, true);
           expect(wide.closure.length).toBeGreaterThanOrEqual(1000);
           await expectPrograms(cri, cold.containerId, wide.programs);
+          // With the agent, the first create's store view gets mounted on the host (in the
+          // background); the warm create then binds that one tree instead of 1,058 paths.
+          if (v.agent) await expectViewMounted(variant);
           warm = await startPod(cri, variant, 'wide-warm', [busybox, 'sleep', '3600']);
           recordStart(version, { mode: v.label, closure: 'wide', kind: 'warm', ms: warm.startMs });
           await expectPatchedBy(variant, warm.containerId, false);
           await expectPrograms(cri, warm.containerId, wide.programs);
           expect(variant.cache.count(/^\/nar\//)).toBe(wide.closure.length);
+          if (v.agent) await expectWarmUsedView(cri, variant, warm.containerId, wide.closure, busybox);
         } finally {
           if (warm !== undefined) await removePod(cri, warm.podId);
           await removePod(cri, cold.podId);
         }
+        if (v.agent) await gcUnmountsView(variant, wide.closure);
       }, 1_800_000);
     }
   });
+}
+
+/** Waits (bounded) for the agent's `store view mounted` line; the view then holds one mount per non-symlink path. */
+async function expectViewMounted(variant: Variant): Promise<void> {
+  const agent = variant.agent as NonNullable<Variant['agent']>;
+  const deadline = Date.now() + 120_000;
+  let line: Record<string, unknown> | undefined;
+  while ((line = agent.log.find((l) => l['msg'] === 'store view mounted' || l['msg']?.toString().startsWith('store view mount failed'))) === undefined && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(line?.['msg'], JSON.stringify(line)).toBe('store view mounted');
+  const view = line?.['view'] as string;
+  expect(view.startsWith(`${variant.storeRoot}/profiles/`)).toBe(true);
+  expect((await mountsUnder(view)).length).toBe(line?.['mounts']);
+}
+
+/**
+ * The warm create bound the mounted view: its config.json has no per-path mount, the service
+ * logged it, and in the container the closure is there, read-only.
+ */
+async function expectWarmUsedView(cri: CriClient, variant: Variant, containerId: string, closure: readonly string[], busybox: string): Promise<void> {
+  const line = variant.agent?.log.find((l) => l['msg'] === 'container patched' && l['containerId'] === containerId);
+  expect(line).toMatchObject({ entry: 'service', via: 'cache', mountedView: true });
+  const listing = await cri.execSync(containerId, [busybox, 'ls', '/nix/store'], 60);
+  expect(listing.stdout.toString().split('\n').filter(Boolean).sort()).toEqual(closure.map((p) => p.slice('/nix/store/'.length)).sort());
+  const write = await cri.execSync(containerId, [busybox, 'touch', `${busybox}-written`], 60);
+  expect(write.exitCode).not.toBe(0);
+  expect(write.stderr.toString()).toMatch(/Read-only file system/);
+  const store = await cri.execSync(containerId, [busybox, 'grep', ' /nix/store', '/proc/self/mountinfo'], 60);
+  // One mount for /nix/store itself and one per store path that is not a symlink, all read-only, none shared with the host.
+  const mounts = store.stdout.toString().split('\n').filter(Boolean);
+  expect(mounts.length).toBeGreaterThan(closure.length / 2);
+  for (const m of mounts) expect(m).not.toMatch(/shared:|master:/);
+  for (const m of mounts.filter((l) => l.split(' ')[4] !== '/nix/store')) expect(m.split(' ')[5]).toMatch(/^ro,/);
+}
+
+/**
+ * Once the pods are gone and the agent's realise lease is released (it holds a realised closure
+ * for 15 minutes), GC takes the view down before the closure: no mount is left under the store root.
+ */
+async function gcUnmountsView(variant: Variant, closure: readonly string[]): Promise<void> {
+  const store = await Store.open(variant.storeRoot);
+  const leases = join(variant.storeRoot, 'roots', 'leases');
+  for (const file of await readdir(leases)) {
+    const { id } = JSON.parse(await readFile(join(leases, file), 'utf8')) as { id: string };
+    expect(id).toMatch(/^realise-/);
+    expect(store.release(id)).toBe(true);
+  }
+  const gc = await store.gc({ highWatermark: 0, lowWatermark: 0 });
+  expect(gc.unmountedViews, JSON.stringify({ ...gc, deleted: gc.deleted.length })).toHaveLength(1);
+  expect([...gc.deleted].sort()).toEqual([...closure].sort());
+  expect(await mountsUnder(variant.storeRoot)).toEqual([]);
 }
 
 /**

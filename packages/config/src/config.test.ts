@@ -22,6 +22,14 @@ describe('config', () => {
     expect(config.system).toMatch(/^[a-z0-9_]+-linux$/);
   });
 
+  it('mounted store views: on by default for closures of 64 paths or more, bounded, and off with maxMounts 0', () => {
+    expect(parseConfig({}).storeViewMounts).toEqual({ minPaths: 64, maxMounts: 8192 });
+    expect(parseConfig({ storeViewMounts: { maxMounts: 0 } }).storeViewMounts).toEqual({ minPaths: 64, maxMounts: 0 });
+    for (const bad of [{ maxMounts: -1 }, { maxMounts: 100_001 }, { minPaths: 0 }, { minPaths: 1.5 }, { minpaths: 10 }]) {
+      expect(() => parseConfig({ storeViewMounts: bad })).toThrow(expect.objectContaining({ code: 'FLOXK8S_CONFIG_INVALID', message: expect.stringContaining('storeViewMounts') as unknown }));
+    }
+  });
+
   it('names the failing path', () => {
     let error: unknown;
     try {

@@ -91,6 +91,19 @@ export const shimConfigSchema = z.strictObject({
   runc: absolutePath.optional(),
   /** Upper bound for one container's resolve + realise + patch. */
   createTimeoutMs: z.number().int().positive().default(600_000),
+  /**
+   * Mounted store views (the node agent's patch service): a closure of at least `minPaths`
+   * bind-mounted paths gets its store view mounted on the host once, after its first create;
+   * later creates bind that tree with one recursive mount instead of one mount per path.
+   * `maxMounts` bounds the host mounts all such views hold together (0: off); the views unused
+   * the longest are unmounted first.
+   */
+  storeViewMounts: z
+    .strictObject({
+      minPaths: z.number().int().min(1).max(1_000_000).default(64),
+      maxMounts: z.number().int().min(0).max(100_000).default(8192),
+    })
+    .default({ minPaths: 64, maxMounts: 8192 }),
 });
 
 export type ShimConfigInput = z.input<typeof shimConfigSchema>;

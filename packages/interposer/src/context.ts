@@ -2,6 +2,18 @@ import type { ShimConfig } from '@flox-k8s/config';
 import type { PatchPlan } from '@flox-k8s/oci-patch';
 import type { Logger } from './log.ts';
 
+/** The runc caller of one create: its pid, mount namespace and how this process reaches its paths. */
+export interface ViewCaller {
+  pid: number;
+  namespace: string;
+  path: CallerPath;
+}
+
+/** Told of each create that bound every store path on its own (the patch service's ViewMounter). */
+export interface StoreViewMounter {
+  created(plan: PatchPlan, caller: ViewCaller): void;
+}
+
 export interface InterposerContext {
   config: ShimConfig;
   log: Logger;
@@ -10,6 +22,8 @@ export interface InterposerContext {
    * the entry point a bundled caller emits beside itself; default the store's own.
    */
   fetchWorker?: URL | undefined;
+  /** The patch service's store view mounts (absent in the per-create Node, which only uses mounted views). */
+  storeViews?: StoreViewMounter | undefined;
 }
 
 /** What main needs to report a failure: the environment (for the message) and the log. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { ANNOTATIONS, patchSpec, shouldPatch } from '@flox-k8s/oci-patch';
+import { mountedViewUsable, mountNamespaceOf } from '@flox-k8s/store/view-mounts';
 import type { RuncInvocation } from './argv.ts';
 import { EXEC_PLAN_FILE, PATCHED_MARKER_FILE, readJsonFile, writeFileAtomic, writeJsonFileAtomic } from './bundle.ts';
 import { containerPlan } from './container-plan.ts';
@@ -9,6 +10,7 @@ import type { InterposeState } from './context.ts';
 import { verifyMountSources } from './mount-sources.ts';
 import { podFloxhubToken } from './pod-token.ts';
 import { preparePlan } from './prepare.ts';
+import { wantsMountedView } from './store-views.ts';
 
 function rootfsOf(spec: unknown, bundle: string): string | undefined {
   const path = (spec as { root?: { path?: unknown } } | null)?.root?.path;
@@ -107,7 +109,7 @@ export async function interposeCreate(
       if (key in annotations) throw new ReservedAnnotationError(key);
     }
   }
-  const plan = containerPlan(prepared.plan, {
+  const perPath = containerPlan(prepared.plan, {
     decision,
     spec,
     storeRoot: ctx.config.storeRoot,
@@ -117,6 +119,20 @@ export async function interposeCreate(
     callerPath: caller.path,
     log: ctx.log,
   });
+  // A view whose entries the host has mounted already (for this boot, in runc's namespace):
+  // one recursive bind instead of one per store path (a nix-mutable container overlays each).
+  // Only closures the service would mount a view for (config storeViewMounts) look for one.
+  const creator = state.creatorPid ?? process.pid;
+  const namespace = wantsMountedView(perPath, ctx.config.storeViewMounts) ? mountNamespaceOf(creator) : undefined;
+  const probe = namespace === undefined ? undefined : firstBound(perPath);
+  const viewMounted =
+    probe !== undefined &&
+    mountedViewUsable(caller.path(perPath.storeView.hostPath), namespace, {
+      entry: caller.path(`${perPath.storeView.hostPath}/${probe}`),
+      source: caller.path(`${perPath.hostStoreDir}/${probe}`),
+    });
+  const plan = viewMounted ? { ...perPath, storeView: { ...perPath.storeView, mounted: true } } : perPath;
+  lap('viewCheck');
   const patched = patchSpec(spec, plan);
   const patchedJson = JSON.stringify(patched);
   lap('patch');
@@ -126,16 +142,25 @@ export async function interposeCreate(
   writeJsonFileAtomic(join(inv.bundle, PATCHED_MARKER_FILE), { environment: plan.applied.environment, digest: plan.applied.digest, config: sha256(patchedJson) });
   writeFileAtomic(configPath, patchedJson);
   lap('write');
+  if (!viewMounted && namespace !== undefined) ctx.storeViews?.created(plan, { pid: creator, namespace, path: caller.path });
   ctx.log.log('info', 'container patched', {
     container: decision.containerName,
     mode: prepared.mode,
     via,
     entry: state.entry,
     fetched,
+    mountedView: viewMounted,
     timings: { nodeStart: round(state.loadedAt ?? 0), imports: round(started - (state.loadedAt ?? started)), ...timings },
     totalMs: round(performance.now() - started),
     sinceProcessStartMs: round(performance.now()),
   });
+}
+
+/** The base name of the plan's first store path that is bind-mounted (not a symlink). */
+function firstBound(plan: { storePaths: string[]; storeView: { symlinks: string[] } }): string | undefined {
+  const symlinks = new Set(plan.storeView.symlinks);
+  const path = plan.storePaths.find((p) => !symlinks.has(p));
+  return path?.slice(path.lastIndexOf('/') + 1);
 }
 
 function round(ms: number): number {

@@ -8,12 +8,13 @@
  * @module
  */
 export { interposeRunc, failure, callerGlobals, type InterposeOutcome, type InterposerModules, type CallerPath } from './interpose.ts';
-export type { InterposeState, InterposerContext } from './context.ts';
+export type { InterposeState, InterposerContext, StoreViewMounter, ViewCaller } from './context.ts';
 export { parseRuncArgv, DEFAULT_RUNC_ROOT, type RuncInvocation, type RuncGlobals } from './argv.ts';
 export { appendRuncLogError } from './runc-log.ts';
 export { PLAN_CACHE_FORMAT } from './plan-cache.ts';
 export { mutableRoot, sweepMutableScratch } from './nix-mutable.ts';
 export { listenPatchService, type PatchService, type PatchServiceOptions } from './patch-service/server.ts';
+export { ViewMounter, type ViewMounterOptions } from './patch-service/view-mounter.ts';
 export type { PatchRequestReport } from './patch-service/handle.ts';
 export type { Logger, LogLevel } from './log.ts';
 export {

@@ -27,6 +27,14 @@ describe('planMounts', () => {
     expect(mounts.map((m) => m.source)).not.toContain(`/var/lib/flox-k8s/store/${DATA.slice('/nix/store/'.length)}`);
   });
 
+  it('adds no per-path mount when the view is mounted on the host: the recursive bind of the view carries them', () => {
+    const mounts = planMounts(samplePlan({ storeView: { hostPath: VIEW, symlinks: [DATA], mounted: true } }));
+    expect(mounts).toEqual([
+      { destination: '/nix/store', type: 'bind', source: VIEW, options: OPTIONS },
+      { destination: '/run/flox/environment', type: 'bind', source: samplePlan().profile.hostPath, options: OPTIONS },
+    ]);
+  });
+
   it('puts a profile that sorts before /nix/store first', () => {
     const mounts = planMounts(samplePlan({ profile: { hostPath: '/p', containerPath: '/flox/env' } }));
     expect(mounts.map((m) => m.destination)).toEqual(['/flox/env', '/nix/store', BUSYBOX, DATA, HELLO]);

@@ -9,13 +9,15 @@ export const STORE_MOUNT_OPTIONS: readonly string[] = Object.freeze(['rbind', 'r
 /**
  * The mounts a plan adds, sorted by destination (parents first: the order runc mounts them in):
  * the store view at `/nix/store`, one bind mount per closure path whose root is not a symlink
- * (symlinks are entries of the view), and the profile.
+ * (symlinks are entries of the view), and the profile. A mounted view (`storeView.mounted`)
+ * carries the closure's mounts itself: then only the view and the profile.
  */
 export function planMounts(plan: PatchPlan): Mount[] {
   // validatePatchPlan has checked every store path, so the base name is everything after
   // `/nix/store/` and has no '/' and no '..'.
   const symlinks = new Set(plan.storeView.symlinks);
   const mounts: Mount[] = [bindMount(STORE_DIR, plan.storeView.hostPath), bindMount(plan.profile.containerPath, plan.profile.hostPath)];
+  if (plan.storeView.mounted === true) return mounts.sort((a, b) => (a.destination < b.destination ? -1 : a.destination > b.destination ? 1 : 0));
   for (const storePath of new Set(plan.storePaths)) {
     if (!symlinks.has(storePath)) mounts.push(bindMount(storePath, `${plan.hostStoreDir}/${storePath.slice(STORE_DIR.length + 1)}`));
   }

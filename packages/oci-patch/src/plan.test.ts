@@ -58,6 +58,12 @@ describe('validatePatchPlan', () => {
     ['a relative wrapper shell', { wrapper: { shell: 'sh', script: '/hook.sh' } }, 'wrapper.shell'],
     ['an uppercase digest', { applied: { environment: 'a/b', digest: 'AB'.repeat(32) } }, 'applied.digest'],
     ['an empty environment', { applied: { environment: '', digest: 'ab'.repeat(32) } }, 'applied.environment'],
+    ['a mounted view flag that is not a boolean', { storeView: { hostPath: '/v', symlinks: [], mounted: 'yes' as unknown as boolean } }, 'storeView.mounted'],
+    [
+      'a mounted view for a nix-mutable container',
+      { storeView: { hostPath: '/v', symlinks: [], mounted: true }, nixMutable: { scratchDir: '/s', storeLower: '/s/empty', directories: [] } },
+      'storeView.mounted',
+    ],
   ];
   it.each(cases)('rejects %s', (_name, overrides, path) => {
     expect(() => validatePatchPlan(samplePlan(overrides))).toThrow(invalid(path));

@@ -67,6 +67,12 @@ export interface StoreView {
   hostPath: string;
   /** Closure paths whose root is a symlink: present in the view, not bind-mounted. */
   symlinks: string[];
+  /**
+   * The host has bind-mounted every other closure path onto its entry already (a mounted view,
+   * `@flox-k8s/store`'s view-mounts): the recursive bind of the view carries them all, and no
+   * per-path mount is added. Never with `nixMutable`, which overlays each path.
+   */
+  mounted?: boolean;
 }
 
 /** A store path split into its parts. */
@@ -118,7 +124,7 @@ const planSchema = z.object({
   // Checked in a plain loop below: a closure has thousands of paths and a per-element
   // zod refinement costs more than the rest of patchSpec.
   storePaths: z.array(z.string()),
-  storeView: z.object({ hostPath: cleanPath, symlinks: z.array(z.string()) }),
+  storeView: z.object({ hostPath: cleanPath, symlinks: z.array(z.string()), mounted: z.optional(z.boolean()) }),
   profile: z.object({
     hostPath: cleanPath,
     // The store view owns /nix/store: the container sees exactly the closure there.
@@ -178,6 +184,9 @@ export function validatePatchPlan(plan: unknown): PatchPlan {
     if (dir === profile || dir.startsWith(`${profile}/`) || profile.startsWith(`${dir}/`)) {
       throw new OciPatchPlanInvalidError(`tmpfs[${i}]`, `expected a directory apart from the profile at ${profile}`);
     }
+  }
+  if (valid.nixMutable !== undefined && valid.storeView.mounted === true) {
+    throw new OciPatchPlanInvalidError('storeView.mounted', 'a nix-mutable container overlays each store path: its view cannot be a mounted one');
   }
   if (valid.nixMutable !== undefined) {
     for (const [name, dir] of [['hostStoreDir', valid.hostStoreDir], ['storeView.hostPath', valid.storeView.hostPath]] as const) {

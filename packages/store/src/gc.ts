@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { StoreOptionsError, writeFailure } from './errors.ts';
@@ -11,6 +11,8 @@ import type { PathRegistry } from './registry.ts';
 import type { ClosureIndex } from './closure-index.ts';
 import { removeOrphanRecord } from './recover.ts';
 import { readContainerRoots, readInflight, readLeases, readPins, removeExpiredLease } from './root-reader.ts';
+import { STORE_VIEW_DIR } from './store-view.ts';
+import { unmountStoreView, viewMountsRecord } from './view-mounts.ts';
 
 /** Options of `store.gc`. Watermarks are bytes of NAR content held by the store. */
 export interface GcOptions {
@@ -27,6 +29,11 @@ export interface GcOptions {
    * `hostPID`, uses `/proc/1/root`.
    */
   hostRoot?: string | undefined;
+  /**
+   * Processes whose mount namespaces may hold mounted store views (view-mounts.ts), tried in
+   * order to unmount a view before its paths go (default: this process, then PID 1).
+   */
+  mountNamespacePids?: readonly number[] | undefined;
 }
 
 /** What `store.gc` did (or would do, with `dryRun`). */
@@ -43,6 +50,8 @@ export interface GcResult {
   deletedProfiles: string[];
   /** Running containers whose roots held, and roots released (their containers were deleted). */
   containerRoots: { live: number; released: number };
+  /** Profiles whose mounted store view was taken down because a path of their closure was unreachable. */
+  unmountedViews: string[];
 }
 
 /** What GC needs from its store. */
@@ -125,8 +134,9 @@ async function collectLocked(ctx: GcContext, opts: GcOptions, high: number, low:
   const keep = reachable(live.roots, infos, ctx.layout.storeDir);
   let total = 0;
   for (const info of infos.values()) total += info.narSize;
-  const result: GcResult = { freedBytes: 0, deleted: [], storeBytes: total, triggered: total > high, deletedProfiles: [], containerRoots: live.containers };
+  const result: GcResult = { freedBytes: 0, deleted: [], storeBytes: total, triggered: total > high, deletedProfiles: [], containerRoots: live.containers, unmountedViews: [] };
   if (!result.triggered) return result;
+  if (!opts.dryRun) result.unmountedViews = unmountDoomedViews(ctx, keep, opts.mountNamespacePids);
 
   const referrers = new Map<string, string[]>();
   for (const [base, info] of infos) {
@@ -216,17 +226,48 @@ function referrersFirst(base: string, referrers: Map<string, string[]>, gone: Se
   return order;
 }
 
+/** A profile's closure (its profile.json), or undefined when unreadable. */
+function profileClosure(dir: string): string[] | undefined {
+  try {
+    const closure = (JSON.parse(readFileSync(join(dir, '.flox-k8s', 'profile.json'), 'utf8')) as { closure: unknown }).closure;
+    return Array.isArray(closure) && closure.every((p) => typeof p === 'string') ? closure : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Before any path goes: the mounted store view of every profile whose closure is not all
+ * reachable is taken down (record first), so no create can bind a view whose entries GC is about
+ * to delete. Creates of rooted closures are unaffected: their paths are all in `keep` (a create
+ * writes its root and then waits while a GC runs). A view that cannot be unmounted keeps no
+ * record, so nothing uses it; its directory is then left for Store.open like other debris.
+ */
+function unmountDoomedViews(ctx: GcContext, keep: Set<string>, pids: readonly number[] | undefined): string[] {
+  const prefix = `${ctx.layout.storeDir}/`;
+  const unmounted: string[] = [];
+  for (const name of readdirSync(ctx.layout.profiles)) {
+    const dir = join(ctx.layout.profiles, name);
+    const view = join(dir, STORE_VIEW_DIR);
+    if (!existsSync(viewMountsRecord(view))) continue;
+    const closure = profileClosure(dir);
+    if (closure !== undefined && closure.every((p) => keep.has(p.slice(prefix.length)))) continue;
+    try {
+      if (unmountStoreView(view, pids) === 'unmounted') unmounted.push(dir);
+    } catch {
+      // the record is gone: no create binds this view again
+    }
+  }
+  return unmounted;
+}
+
 function removeBrokenProfiles(ctx: GcContext, gone: Set<string>, trash: Trash): string[] {
   const removed: string[] = [];
   const prefix = `${ctx.layout.storeDir}/`;
   for (const name of readdirSync(ctx.layout.profiles)) {
     const dir = join(ctx.layout.profiles, name);
-    let closure: string[];
-    try {
-      closure = (JSON.parse(readFileSync(join(dir, '.flox-k8s', 'profile.json'), 'utf8')) as { closure: string[] }).closure;
-    } catch {
-      continue;
-    }
+    const closure = profileClosure(dir);
+    if (closure === undefined) continue;
     if (!closure.some((p) => gone.has(p.slice(prefix.length)))) continue;
     try {
       if (trash.take(dir, `profile-${name}`)) removed.push(dir);

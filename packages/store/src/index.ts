@@ -11,6 +11,22 @@ export type { StoreUsage } from './usage.ts';
 export type { PathInfo, RootType } from './metadata.ts';
 export type { Lease } from './roots.ts';
 export { containerRootsDir, waitWhileGcRuns, writeContainerRoot, type ContainerRoot, type ContainerRootInput } from './container-roots.ts';
+export { profilesDirOf } from './layout.ts';
+export {
+  claimForEviction,
+  mountedViewUsable,
+  mountNamespaceOf,
+  mountStoreView,
+  readViewMounts,
+  StoreViewMountError,
+  unmountAllStoreViews,
+  unmountStoreView,
+  viewMountsRecord,
+  type MountViewRequest,
+  type UnmountOutcome,
+  type ViewMounts,
+  type ViewMountStep,
+} from './view-mounts.ts';
 export type { RecoveryReport } from './recover.ts';
 export { PROFILE_FORMAT } from './profile-format.ts';
 export { buildEnv, canonicalContainerPath, type BuildEnvPackage, type HostMapper } from './buildenv.ts';

@@ -20,6 +20,11 @@ export interface StoreLayout {
   profiles: string;
 }
 
+/** Where the profiles of the store at `root` live (each with its store view: view-mounts.ts). */
+export function profilesDirOf(root: string): string {
+  return join(root, 'profiles');
+}
+
 /** The directory layout of a store root. */
 export function storeLayout(root: string, storeDir: string): StoreLayout {
   return {
@@ -33,7 +38,7 @@ export function storeLayout(root: string, storeDir: string): StoreLayout {
     pins: join(root, 'roots', 'pins'),
     inflight: join(root, 'roots', 'inflight'),
     containers: containerRootsDir(root),
-    profiles: join(root, 'profiles'),
+    profiles: profilesDirOf(root),
   };
 }
 

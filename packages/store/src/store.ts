@@ -53,6 +53,8 @@ export class Store {
   readonly storeDir: string;
   /** The host directory holding the paths: `${root}/store` (the host side of `storeDir`). */
   readonly hostStoreDir: string;
+  /** The host directory holding the profiles (each with its store view, which may be mounted: view-mounts.ts). */
+  readonly profilesDir: string;
   /** What opening cleaned up after earlier crashes. */
   readonly recovered: RecoveryReport;
   readonly #layout: StoreLayout;
@@ -69,6 +71,7 @@ export class Store {
     this.root = layout.root;
     this.storeDir = layout.storeDir;
     this.hostStoreDir = layout.store;
+    this.profilesDir = layout.profiles;
     this.#layout = layout;
     this.#registry = new PathRegistry(layout);
     this.#closures = new ClosureIndex(layout);

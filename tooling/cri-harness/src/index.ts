@@ -31,7 +31,7 @@ export {
 export { startRegistry } from './registry.ts';
 export type { LocalRegistry, RegistryTraffic, StartRegistryOptions } from './registry.ts';
 export { requireRoot } from './guard.ts';
-export { mountsUnder, processesUnder, sweepStaleDirs } from './cleanup.ts';
+export { mountsUnder, processesUnder, sweepStaleDirs, unmountAll } from './cleanup.ts';
 export { runcCapture } from './capture.ts';
 export type { RuncCapture } from './capture.ts';
 export { rewriteTomlKeys, stockContainerdConfig } from './stock-config.ts';

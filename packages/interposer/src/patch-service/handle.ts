@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { REPLY_ACCEPTED, REPLY_DECLINE, REPLY_OK, claimFile, parsePatchRequest, replyFail, replyFifo, type PatchSubcommand } from '@flox-k8s/agent-protocol';
 import type { ShimConfig } from '@flox-k8s/config';
 import { parseRuncArgv, type RuncGlobals } from '../argv.ts';
-import type { InterposeState } from '../context.ts';
+import type { InterposeState, StoreViewMounter } from '../context.ts';
 import { CreateTimeoutError } from '../errors.ts';
 import { callerGlobals, failure, interposeRunc, type CallerPath, type InterposeOutcome, type InterposerModules } from '../interpose.ts';
 import type { Logger } from '../log.ts';
@@ -33,6 +33,8 @@ export interface HandlerDeps {
   callerRoot: boolean;
   /** The NAR fetch worker module for in-process realises. */
   fetchWorker: URL | undefined;
+  /** Mounts the store views of large closures after their creates (absent: never). */
+  storeViews?: StoreViewMounter | undefined;
   /** Told when a front's claim is served: the FIFO leaves the pool, whose held write end (if any) comes back. */
   onClaimed: (slot: string) => number | undefined;
 }
@@ -103,7 +105,7 @@ export async function handlePatchRequest(line: string, deps: HandlerDeps): Promi
       loadedAt: started,
       entry: 'service',
       creatorPid: request.pid,
-      context: (fields) => ({ config: deps.config, log: withFields(deps.log, { pid: request.pid, ...fields }), fetchWorker: deps.fetchWorker }),
+      context: (fields) => ({ config: deps.config, log: withFields(deps.log, { pid: request.pid, ...fields }), fetchWorker: deps.fetchWorker, storeViews: deps.storeViews }),
     };
     const outcome = await withTimeout(
       interposeRunc(runcArgv, cwd, deps.modules, state, callerPath),

@@ -3,6 +3,7 @@ import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { CLAIMS_DIR, MAX_REQUEST_LINE, REPLIES_DIR, requestFifo } from '@flox-k8s/agent-protocol';
 import type { ShimConfig } from '@flox-k8s/config';
+import type { StoreViewMounter } from '../context.ts';
 import * as create from '../create.ts';
 import { PatchServiceError } from '../errors.ts';
 import * as exec from '../exec.ts';
@@ -34,6 +35,8 @@ export interface PatchServiceOptions {
   replyPoolSize?: number;
   /** The NAR fetch worker module for in-process realises (see InterposerContext). */
   fetchWorker?: URL | undefined;
+  /** Mounts the store views of large closures on the host (view-mounter.ts); absent: every create binds each path. */
+  storeViews?: StoreViewMounter | undefined;
 }
 
 export interface PatchService {
@@ -90,6 +93,7 @@ export async function listenPatchService(options: PatchServiceOptions): Promise<
     front: options.front,
     callerRoot: options.callerRoot ?? true,
     fetchWorker: options.fetchWorker,
+    storeViews: options.storeViews,
     onClaimed: (slot: string) => {
       const held = pool.take(slot);
       void pool.refill();
