@@ -98,14 +98,26 @@ try {
   const floorPod = await hostNetworkPod({ name: 'bench-runc-mounts', logDirectory: join(dir, 'logs-runc-mounts') });
   const floorPodId = await cri.runPodSandbox(floorPod, 'runc');
   cleanups.push(() => removePod(cri, floorPodId));
-  type Kind = 'flox' | 'node' | 'runc' | 'bare' | 'floor';
-  const pods = { flox: [floxPodId, floxPod], node: [nodePodId, nodePod], runc: [runcPodId, runcPod], bare: [bareFloxPodId, bareFloxPod], floor: [floorPodId, floorPod] } as const;
+  // With a mounted store view (wide): runc with only the view (one recursive bind) and the profile.
+  const floorViewPod = await hostNetworkPod({ name: 'bench-runc-view', logDirectory: join(dir, 'logs-runc-view') });
+  const floorViewPodId = await cri.runPodSandbox(floorViewPod, 'runc');
+  cleanups.push(() => removePod(cri, floorViewPodId));
+  type Kind = 'flox' | 'node' | 'runc' | 'bare' | 'floor' | 'floorView';
+  const pods = {
+    flox: [floxPodId, floxPod],
+    node: [nodePodId, nodePod],
+    runc: [runcPodId, runcPod],
+    bare: [bareFloxPodId, bareFloxPod],
+    floor: [floorPodId, floorPod],
+    floorView: [floorViewPodId, floorViewPod],
+  } as const;
   // The floor's mounts are the plan's, known once the first flox start has cached it.
   let floorMounts: Array<{ container_path: string; host_path: string; readonly: boolean }> = [];
+  let floorViewMounts: typeof floorMounts = [];
 
   const startOne = async (kind: Kind, n: number): Promise<number> => {
     const flox = kind === 'flox' || kind === 'node';
-    const c = containerConfig({ name: `c${n}`, image: flox ? STUB_IMAGE_NAME : TEST_BUSYBOX_IMAGE_NAME, command: flox ? sleep : ['sleep', '300'], mounts: kind === 'floor' ? floorMounts : [] });
+    const c = containerConfig({ name: `c${n}`, image: flox ? STUB_IMAGE_NAME : TEST_BUSYBOX_IMAGE_NAME, command: flox ? sleep : ['sleep', '300'], mounts: kind === 'floor' ? floorMounts : kind === 'floorView' ? floorViewMounts : [] });
     const [podId, pod] = pods[kind];
     const t = performance.now();
     const id = await cri.createContainer(podId, c, pod);
@@ -128,9 +140,10 @@ try {
   const viewExpected = floorMounts.length - 2 >= 64;
   for (let i = 0; viewExpected && i < 600 && !(await readFile(record).then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
   cleanups.push(() => unmountAll(dir));
-  const kinds: Kind[] = ['flox', 'node', 'runc', 'bare', 'floor'];
+  floorViewMounts = planMounts({ ...plan, storeView: { ...plan.storeView, mounted: true } }).map((m) => ({ container_path: m.destination, host_path: m.source ?? '', readonly: true }));
+  const kinds: Kind[] = viewExpected ? ['flox', 'node', 'runc', 'bare', 'floor', 'floorView'] : ['flox', 'node', 'runc', 'bare', 'floor'];
   for (let i = 0; i < 3; i++) for (const kind of kinds) await startOne(kind, 1000 + i);
-  const samples: Record<Kind, number[]> = { flox: [], node: [], runc: [], bare: [], floor: [] };
+  const samples: Record<Kind, number[]> = { flox: [], node: [], runc: [], bare: [], floor: [], floorView: [] };
   const loadBefore = loadavg()[0] ?? 0;
   for (let i = 0; i < rounds; i++) {
     // Alternate the order so drift hits every kind alike.
@@ -143,6 +156,10 @@ try {
   const ok = report('flox via patch service vs runc', samples.flox, samples.runc, target);
   report('floor: runc + the same mounts', samples.floor, samples.runc, target);
   report('flox via patch service vs floor', samples.flox, samples.floor, target);
+  if (viewExpected) {
+    report('floor: runc + the mounted view', samples.floorView, samples.runc, target);
+    report('flox via patch service vs that', samples.flox, samples.floorView, target);
+  }
   report('diag: per-create Node (ESM bundle)', samples.node, samples.runc, target);
   process.stdout.write(`  diagnostic: flox runtime without the annotation (launcher + fronts, no Node) ${median(samples.bare).toFixed(1)} ms vs runc ${median(samples.runc).toFixed(1)} ms\n`);
   process.stdout.write(`  min: service ${Math.min(...samples.flox).toFixed(1)} ms, per-create Node ${Math.min(...samples.node).toFixed(1)} ms, runc ${Math.min(...samples.runc).toFixed(1)} ms\n`);
