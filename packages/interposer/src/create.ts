@@ -109,7 +109,21 @@ export async function interposeCreate(
       if (key in annotations) throw new ReservedAnnotationError(key);
     }
   }
-  const perPath = containerPlan(prepared.plan, {
+  // A view whose entries the host has mounted already (for this boot, in runc's namespace):
+  // one recursive bind instead of one per store path (a nix-mutable container overlays each).
+  // Only closures the service would mount a view for (config storeViewMounts) look for one.
+  const creator = state.creatorPid ?? process.pid;
+  const closure = prepared.plan;
+  const namespace = !decision.nixMutable && wantsMountedView(closure, ctx.config.storeViewMounts) ? mountNamespaceOf(creator) : undefined;
+  const probe = namespace === undefined ? undefined : firstBound(closure);
+  const viewMounted =
+    probe !== undefined &&
+    mountedViewUsable(caller.path(closure.storeView.hostPath), namespace, {
+      entry: caller.path(`${closure.storeView.hostPath}/${probe}`),
+      source: caller.path(`${closure.hostStoreDir}/${probe}`),
+    });
+  lap('viewCheck');
+  const perContainer = containerPlan(prepared.plan, {
     decision,
     spec,
     storeRoot: ctx.config.storeRoot,
@@ -119,20 +133,7 @@ export async function interposeCreate(
     callerPath: caller.path,
     log: ctx.log,
   });
-  // A view whose entries the host has mounted already (for this boot, in runc's namespace):
-  // one recursive bind instead of one per store path (a nix-mutable container overlays each).
-  // Only closures the service would mount a view for (config storeViewMounts) look for one.
-  const creator = state.creatorPid ?? process.pid;
-  const namespace = wantsMountedView(perPath, ctx.config.storeViewMounts) ? mountNamespaceOf(creator) : undefined;
-  const probe = namespace === undefined ? undefined : firstBound(perPath);
-  const viewMounted =
-    probe !== undefined &&
-    mountedViewUsable(caller.path(perPath.storeView.hostPath), namespace, {
-      entry: caller.path(`${perPath.storeView.hostPath}/${probe}`),
-      source: caller.path(`${perPath.hostStoreDir}/${probe}`),
-    });
-  const plan = viewMounted ? { ...perPath, storeView: { ...perPath.storeView, mounted: true } } : perPath;
-  lap('viewCheck');
+  const plan = viewMounted ? { ...perContainer, storeView: { ...perContainer.storeView, mounted: true } } : perContainer;
   const patched = patchSpec(spec, plan);
   const patchedJson = JSON.stringify(patched);
   lap('patch');
