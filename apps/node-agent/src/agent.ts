@@ -19,7 +19,7 @@ import type { KubeApi } from '@flox-k8s/kube';
 import type { Logger } from './log.ts';
 import { listenObservability, Readiness, type ObservabilityServer } from './metrics/http-server.ts';
 import { createMetrics, type AgentMetrics } from './metrics/metrics.ts';
-import { registerBytesOutstanding } from './metrics/progress-gauge.ts';
+import { registerBytesOutstanding, registerStoreViewMounts } from './metrics/progress-gauge.ts';
 import { PodLeases } from './prefetch/leases.ts';
 import { parsePrewarmList } from './prefetch/prewarm.ts';
 import { Prefetcher } from './prefetch/prefetcher.ts';
@@ -129,7 +129,13 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
     const patchLog = log.child({ component: 'patch-service' });
     const patchLogger: InterposerLogger = { log: (level, msg, fields) => patchLog[level](msg, fields) };
     // Large closures' store views mounted once on the host, so their warm starts bind one tree.
-    const storeViews = new ViewMounter({ ...config.storeViewMounts, profilesDir: store.profilesDir, log: patchLogger });
+    const storeViews = new ViewMounter({
+      ...config.storeViewMounts,
+      profilesDir: store.profilesDir,
+      log: patchLogger,
+      onEvent: (event) => metrics.storeViewEvents.inc({ event }),
+    });
+    registerStoreViewMounts(metrics.registry, () => storeViews.mounts);
     stops.push(() => storeViews.close());
     const patcher = await listenPatchService({
       dir: config.patchServiceDir,

@@ -195,6 +195,9 @@ async function expectViewMounted(variant: Variant): Promise<void> {
   const view = line?.['view'] as string;
   expect(view.startsWith(`${variant.storeRoot}/profiles/`)).toBe(true);
   expect((await mountsUnder(view)).length).toBe(line?.['mounts']);
+  const metrics = await agent.metrics();
+  expect(metrics).toContain(`flox_agent_store_view_mounts ${String(line?.['mounts'])}\n`);
+  expect(metrics).toContain('flox_agent_store_view_events_total{event="mounted"} 1\n');
 }
 
 /**
@@ -233,6 +236,8 @@ async function gcUnmountsView(variant: Variant, closure: readonly string[]): Pro
   expect(gc.unmountedViews, JSON.stringify({ ...gc, deleted: gc.deleted.length })).toHaveLength(1);
   expect([...gc.deleted].sort()).toEqual([...closure].sort());
   expect(await mountsUnder(variant.storeRoot)).toEqual([]);
+  // The agent's gauge no longer counts the view GC took down.
+  expect(await (variant.agent as NonNullable<Variant['agent']>).metrics()).toContain('flox_agent_store_view_mounts 0\n');
 }
 
 /**

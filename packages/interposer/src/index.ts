@@ -14,7 +14,8 @@ export { appendRuncLogError } from './runc-log.ts';
 export { PLAN_CACHE_FORMAT } from './plan-cache.ts';
 export { mutableRoot, sweepMutableScratch } from './nix-mutable.ts';
 export { listenPatchService, type PatchService, type PatchServiceOptions } from './patch-service/server.ts';
-export { ViewMounter, type ViewMounterOptions } from './patch-service/view-mounter.ts';
+export { ViewMounter, type ViewMounterOptions, type ViewMountEvent } from './patch-service/view-mounter.ts';
+export { wantsMountedView } from './store-views.ts';
 export type { PatchRequestReport } from './patch-service/handle.ts';
 export type { Logger, LogLevel } from './log.ts';
 export {

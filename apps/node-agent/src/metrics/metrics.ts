@@ -28,6 +28,8 @@ export interface AgentMetrics {
   containerRoots: Gauge;
   /** Container roots released because their containers were deleted (or of a previous boot). */
   containerRootsReleased: Counter;
+  /** Mounted store views: mounted, failed, evicted, no-room (the mount budget held by views in use). */
+  storeViewEvents: Counter<'event'>;
   /** Record one finished realise: phase durations, bytes per cache, paths hit vs fetched. */
   recordOutcome(outcome: RealiseOutcome, origin: 'prefetch' | 'socket', elapsedMs: number): void;
   recordPhase(phase: Phase, ms: number): void;
@@ -103,6 +105,13 @@ export function createMetrics(): AgentMetrics {
     registers: [registry],
   });
 
+  const storeViewEvents = new Counter({
+    name: 'flox_agent_store_view_events_total',
+    help: 'Store views of large closures: mounted on the host, failed to mount, evicted (mount budget), or not mounted for want of room.',
+    labelNames: ['event'] as const,
+    registers: [registry],
+  });
+
   const recordPhase = (phase: Phase, ms: number): void => realisePhaseSeconds.observe({ phase }, ms / 1000);
   return {
     registry,
@@ -123,6 +132,7 @@ export function createMetrics(): AgentMetrics {
     realiseGraceEvents,
     containerRoots,
     containerRootsReleased,
+    storeViewEvents,
     recordPhase,
     recordOutcome(outcome, origin, elapsedMs) {
       for (const [phase, ms] of Object.entries(outcome.durations)) recordPhase(phase as Phase, ms);

@@ -11,3 +11,15 @@ export function registerBytesOutstanding(registry: Registry, read: () => number)
     },
   });
 }
+
+/** `flox_agent_store_view_mounts`: host mounts the mounted store views hold now (bounded by `storeViewMounts.maxMounts`), read at scrape time. */
+export function registerStoreViewMounts(registry: Registry, read: () => number): Gauge {
+  return new Gauge({
+    name: 'flox_agent_store_view_mounts',
+    help: 'Host mounts held by mounted store views (bounded by storeViewMounts.maxMounts).',
+    registers: [registry],
+    collect() {
+      this.set(read());
+    },
+  });
+}

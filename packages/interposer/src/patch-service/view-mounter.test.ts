@@ -124,7 +124,8 @@ describe('ViewMounter', () => {
   it('stays within maxMounts: evicts the view unused the longest, never one used within idleMs', async () => {
     root = mkdtempSync(join(tmpdir(), 'flox-view-mounter-'));
     const log = logger();
-    const options = { minPaths: 3, maxMounts: 9, profilesDir: join(root, 'profiles'), log, mountNamespacePids: [pid] };
+    const events: string[] = [];
+    const options = { minPaths: 3, maxMounts: 9, profilesDir: join(root, 'profiles'), log, mountNamespacePids: [pid], onEvent: (e: string) => events.push(e) };
     const busy = new ViewMounter({ ...options, idleMs: 60_000 });
     const [a, b, c] = [profile('aa', 3), profile('bbb', 3), profile('cccc', 3)];
     busy.created(a, caller());
@@ -153,12 +154,17 @@ describe('ViewMounter', () => {
     expect(mountsUnder(b.storeView.hostPath)).toBe(4);
     expect(mountsUnder(c.storeView.hostPath)).toBe(4);
     expect(restarted.mounts).toBe(8);
+    expect(events).toEqual(['mounted', 'mounted', 'no-room', 'evicted', 'mounted']);
+    // A view taken down elsewhere (GC removes the record first) holds no budget any more.
+    rmSync(viewMountsRecord(b.storeView.hostPath));
+    expect(restarted.mounts).toBe(4);
   });
 
   it('a failed mount is logged, leaves nothing mounted, and is not retried at once', async () => {
     root = mkdtempSync(join(tmpdir(), 'flox-view-mounter-'));
     const log = logger();
-    const mounter = new ViewMounter({ minPaths: 3, maxMounts: 100, profilesDir: join(root, 'profiles'), log, mountNamespacePids: [pid] });
+    const events: string[] = [];
+    const mounter = new ViewMounter({ minPaths: 3, maxMounts: 100, profilesDir: join(root, 'profiles'), log, mountNamespacePids: [pid], onEvent: (e) => events.push(e) });
     const plan = profile('broken', 3);
     rmSync(join(plan.hostStoreDir, (plan.storePaths[1] as string).slice('/nix/store/'.length)), { recursive: true });
     mounter.created(plan, caller());
@@ -169,5 +175,6 @@ describe('ViewMounter', () => {
     const failed = log.lines.filter((l) => l.msg.startsWith('store view mount failed'));
     expect(failed).toHaveLength(1);
     expect(failed[0]?.fields?.['error']).toMatchObject({ code: 'FLOXK8S_STORE_VIEW_MOUNT', step: 'mount' });
+    expect(events).toEqual(['failed']);
   });
 });

@@ -1,4 +1,4 @@
-import { closeSync, constants, openSync, readdirSync, readlinkSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, readdirSync, readlinkSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PatchPlan } from '@flox-k8s/oci-patch';
 import { STORE_VIEW_DIR } from '@flox-k8s/store';
@@ -22,7 +22,12 @@ export interface ViewMounterOptions {
   mountNamespacePids?: readonly number[];
   /** After a failed mount, the same view is not tried again for this long (default 10 min). */
   retryMs?: number;
+  /** Told of each mount, failure, eviction and mount left out for want of room (the agent's metric). */
+  onEvent?: ((event: ViewMountEvent) => void) | undefined;
 }
+
+/** What the ViewMounter reports (`onEvent`). */
+export type ViewMountEvent = 'mounted' | 'failed' | 'evicted' | 'no-room';
 
 interface Known {
   mounts: number;
@@ -36,7 +41,8 @@ interface Known {
  * creates on one bind per path.
  */
 export class ViewMounter implements StoreViewMounter {
-  readonly #options: Required<Omit<ViewMounterOptions, 'mountNamespacePids'>> & { mountNamespacePids: readonly number[] | undefined };
+  readonly #options: Required<Omit<ViewMounterOptions, 'mountNamespacePids' | 'onEvent'>> & { mountNamespacePids: readonly number[] | undefined };
+  readonly #onEvent: (event: ViewMountEvent) => void;
   readonly #known = new Map<string, Known>();
   readonly #queued = new Set<string>();
   readonly #failedAt = new Map<string, number>();
@@ -44,7 +50,15 @@ export class ViewMounter implements StoreViewMounter {
   #closed = false;
 
   constructor(options: ViewMounterOptions) {
-    this.#options = { idleMs: 60_000, retryMs: 600_000, ...options, mountNamespacePids: options.mountNamespacePids };
+    const { onEvent, ...rest } = options;
+    this.#options = { idleMs: 60_000, retryMs: 600_000, ...rest, mountNamespacePids: options.mountNamespacePids };
+    this.#onEvent = (event) => {
+      try {
+        onEvent?.(event);
+      } catch {
+        // a metric must not stop a mount
+      }
+    };
     this.#scan();
   }
 
@@ -70,10 +84,13 @@ export class ViewMounter implements StoreViewMounter {
     }
   }
 
-  /** The host mounts the known views hold. */
+  /** The host mounts the known views hold (a view whose record went, say to GC, holds none). */
   get mounts(): number {
     let total = 0;
-    for (const known of this.#known.values()) total += known.mounts;
+    for (const [view, known] of this.#known) {
+      if (existsSync(viewMountsRecord(view))) total += known.mounts;
+      else this.#known.delete(view);
+    }
     return total;
   }
 
@@ -127,15 +144,18 @@ export class ViewMounter implements StoreViewMounter {
     const started = performance.now();
     if (!this.#makeRoom(bases.length + 1)) {
       log.log('info', 'store view not mounted: the mount budget is held by views in use', { view, paths: bases.length, maxMounts: this.#options.maxMounts });
+      this.#onEvent('no-room');
       return;
     }
     try {
       const mounts = await mountStoreView({ view, hostStoreDir, bases, namespace, callerPath });
       this.#known.set(view, { mounts: mounts.mounts });
       log.log('info', 'store view mounted', { view, mounts: mounts.mounts, ms: Math.round(performance.now() - started), hostMounts: this.mounts });
+      this.#onEvent('mounted');
     } catch (error) {
       this.#failedAt.set(view, Date.now());
       log.log('warn', 'store view mount failed; its creates keep one bind mount per path', { view, error });
+      this.#onEvent('failed');
     }
   }
 
@@ -157,6 +177,7 @@ export class ViewMounter implements StoreViewMounter {
       try {
         const outcome = unmountStoreView(view, this.#options.mountNamespacePids, claimed);
         this.#options.log.log('info', 'store view unmounted', { view, outcome, reason: 'mount budget' });
+        this.#onEvent('evicted');
       } catch (error) {
         this.#options.log.log('warn', 'store view unmount failed', { view, error });
       } finally {
