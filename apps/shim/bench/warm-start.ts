@@ -8,12 +8,14 @@
 // pays for N bind mounts is not counted against the interposer.
 //   node --conditions=@flox-k8s/source bench/warm-start.ts [rounds=20] [containerd generation=1.6] [fixture=small|wide]
 // `wide`: nix-fixtures' wide closure (1,000+ store paths, so 1,000+ bind mounts).
+// FLOXK8S_BENCH_VIEW_MIN_PATHS=<n>: config storeViewMounts.minPaths (default the config's default),
+// e.g. 1 to measure a small closure with a mounted store view.
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { nixFixtures, nixWideFixtures, serveCache } from '@flox-k8s/nix-fixtures';
-import type { ShimConfigInput } from '@flox-k8s/config';
+import { parseConfig, type ShimConfigInput } from '@flox-k8s/config';
 import { containerConfig, criClient, hostNetworkPod, removePod, startContainerd, unmountAll, type ContainerdVersion } from '@flox-k8s/cri-harness';
 import { publishEnvironment } from '@flox-k8s/environments';
 import { STUB_IMAGE_NAME, TEST_BUSYBOX_IMAGE_NAME } from '@flox-k8s/oci-image';
@@ -27,6 +29,8 @@ const rounds = Number(process.argv[2] ?? 20);
 const generation = (process.argv[3] ?? '1.6') as ContainerdVersion;
 const fixture = process.argv[4] ?? 'small';
 if (fixture !== 'small' && fixture !== 'wide') throw new Error(`fixture must be small or wide, not ${fixture}`);
+const viewMinPaths = Number(process.env['FLOXK8S_BENCH_VIEW_MIN_PATHS'] ?? parseConfig({}).storeViewMounts.minPaths);
+if (!Number.isInteger(viewMinPaths) || viewMinPaths < 1) throw new Error(`FLOXK8S_BENCH_VIEW_MIN_PATHS must be a positive integer, not ${process.env['FLOXK8S_BENCH_VIEW_MIN_PATHS']}`);
 const cleanups: Array<() => Promise<unknown>> = [];
 try {
   const dir = await mkdtemp(join(tmpdir(), 'flox-bench-warm-'));
@@ -50,6 +54,7 @@ try {
     agentSocket: join(dir, 'agent.sock'),
     logFile: join(dir, 'shim.log'),
     patchServiceDir: join(dir, 'patcher'),
+    storeViewMounts: { minPaths: viewMinPaths, maxMounts: 8192 },
   };
   await writeFile(configPath, JSON.stringify(config));
   const layout = await installLayout({ programs: shimPrograms, prefix: join(dir, 'install'), fromSource: true, config: configPath, compileCache: join(dir, 'cc'), runc: '/usr/sbin/runc', patchServiceDir: config.patchServiceDir as string });
@@ -137,7 +142,7 @@ try {
   // A closure of storeViewMounts.minPaths or more: the service mounts its view after that first
   // create (in the background); the measured creates bind it. Wait for it, bounded.
   const record = `${plan.storeView.hostPath}.mounts.json`;
-  const viewExpected = floorMounts.length - 2 >= 64;
+  const viewExpected = floorMounts.length - 2 >= viewMinPaths;
   for (let i = 0; viewExpected && i < 600 && !(await readFile(record).then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
   cleanups.push(() => unmountAll(dir));
   floorViewMounts = planMounts({ ...plan, storeView: { ...plan.storeView, mounted: true } }).map((m) => ({ container_path: m.destination, host_path: m.source ?? '', readonly: true }));
