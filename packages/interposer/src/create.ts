@@ -10,7 +10,7 @@ import type { InterposeState } from './context.ts';
 import { verifyMountSources } from './mount-sources.ts';
 import { podFloxhubToken } from './pod-token.ts';
 import { preparePlan } from './prepare.ts';
-import { wantsMountedView } from './store-views.ts';
+import { boundBases, wantsMountedView } from './store-views.ts';
 
 function rootfsOf(spec: unknown, bundle: string): string | undefined {
   const path = (spec as { root?: { path?: unknown } } | null)?.root?.path;
@@ -115,7 +115,7 @@ export async function interposeCreate(
   const creator = state.creatorPid ?? process.pid;
   const closure = prepared.plan;
   const namespace = !decision.nixMutable && wantsMountedView(closure, ctx.config.storeViewMounts) ? mountNamespaceOf(creator) : undefined;
-  const probe = namespace === undefined ? undefined : firstBound(closure);
+  const probe = namespace === undefined ? undefined : boundBases(closure)[0];
   const viewMounted =
     probe !== undefined &&
     mountedViewUsable(caller.path(closure.storeView.hostPath), namespace, {
@@ -155,13 +155,6 @@ export async function interposeCreate(
     totalMs: round(performance.now() - started),
     sinceProcessStartMs: round(performance.now()),
   });
-}
-
-/** The base name of the plan's first store path that is bind-mounted (not a symlink). */
-function firstBound(plan: { storePaths: string[]; storeView: { symlinks: string[] } }): string | undefined {
-  const symlinks = new Set(plan.storeView.symlinks);
-  const path = plan.storePaths.find((p) => !symlinks.has(p));
-  return path?.slice(path.lastIndexOf('/') + 1);
 }
 
 function round(ms: number): number {

@@ -9,6 +9,12 @@ import type { PatchPlan } from '@flox-k8s/oci-patch';
  * service mounts one only then.
  */
 export function wantsMountedView(plan: Pick<PatchPlan, 'storePaths' | 'storeView' | 'nixMutable'>, settings: ShimConfig['storeViewMounts']): boolean {
-  const paths = new Set(plan.storePaths).size - new Set(plan.storeView.symlinks).size;
+  const paths = boundBases(plan).length;
   return plan.nixMutable === undefined && paths >= settings.minPaths && paths + 1 <= settings.maxMounts;
+}
+
+/** The base names (`<hash>-<name>`) of the plan's store paths that are bind-mounted: all but the symlinks, once each. */
+export function boundBases(plan: Pick<PatchPlan, 'storePaths' | 'storeView'>): string[] {
+  const symlinks = new Set(plan.storeView.symlinks);
+  return [...new Set(plan.storePaths)].filter((p) => !symlinks.has(p)).map((p) => p.slice(p.lastIndexOf('/') + 1));
 }

@@ -5,7 +5,7 @@ import { STORE_VIEW_DIR } from '@flox-k8s/store';
 import { bootId, claimForEviction, mountStoreView, readViewMounts, unmountStoreView, viewMountsRecord } from '@flox-k8s/store/view-mounts';
 import type { StoreViewMounter, ViewCaller } from '../context.ts';
 import type { Logger } from '../log.ts';
-import { wantsMountedView } from '../store-views.ts';
+import { boundBases, wantsMountedView } from '../store-views.ts';
 
 /** When and how many store views the patch service mounts (config `storeViewMounts`). */
 export interface ViewMounterOptions {
@@ -96,8 +96,7 @@ export class ViewMounter implements StoreViewMounter {
 
   created(plan: PatchPlan, caller: ViewCaller): void {
     if (this.#closed || plan.storeView.mounted === true || !wantsMountedView(plan, this.#options)) return;
-    const symlinks = new Set(plan.storeView.symlinks);
-    const bases = [...new Set(plan.storePaths)].filter((p) => !symlinks.has(p)).map((p) => p.slice(p.lastIndexOf('/') + 1));
+    const bases = boundBases(plan);
     const view = plan.storeView.hostPath;
     if (this.#queued.has(view)) return;
     const failedAt = this.#failedAt.get(view);
