@@ -35,4 +35,19 @@ describe('chunksOf with batchBytes', () => {
     expect(out.length).toBe(3);
     expect(out.map((c) => c.length)).toEqual([65536, 65536, 65536]);
   });
+
+  it('with releaseJoined frees the received chunks it joined, and no others; without it frees none', async () => {
+    for (const release of [true, false]) {
+      const parts = Array.from({ length: 6 }, (_, i) => Buffer.from(piece(i)));
+      const copy = Buffer.concat(parts);
+      const stream = new PassThrough();
+      for (const p of parts) stream.write(p);
+      stream.end();
+      const out: Buffer[] = [];
+      for await (const c of chunksOf(stream, { batchBytes: 256 * 1024, releaseJoined: release })) out.push(Buffer.from(c));
+      expect(Buffer.concat(out).equals(copy)).toBe(true);
+      expect(out.length).toBeLessThan(parts.length);
+      expect(parts.filter((p) => (p.buffer as ArrayBuffer).detached).length).toBe(release ? parts.length : 0);
+    }
+  });
 });

@@ -1,4 +1,5 @@
 import { Readable, finished } from 'node:stream';
+import { releaseWhole } from './owned-chunks.ts';
 
 // Async iteration of a byte Readable (`for await`) reads in paused mode, where each read()
 // returns the whole internal buffer concatenated: an extra copy of every byte (measured ~25% of
@@ -12,14 +13,16 @@ const LOW = 2;
  * `batchBytes`, chunks already received are joined (one copy) into pieces of up to that size, and
  * up to that much is read ahead: sockets deliver ≤ 64 KiB reads, while a zlib decoder costs a
  * thread hand-off and a calling-thread callback per write. Nothing waits for a batch to fill.
+ * With `releaseJoined` (only for a source whose chunks nobody else holds: a response body of our
+ * own dispatcher), the chunks that were joined are freed at once (owned-chunks.ts, releaseWhole).
  */
-export function chunksOf(source: Readable | AsyncIterable<Uint8Array>, opts: { batchBytes?: number } = {}): AsyncIterable<Uint8Array> {
+export function chunksOf(source: Readable | AsyncIterable<Uint8Array>, opts: { batchBytes?: number; releaseJoined?: boolean } = {}): AsyncIterable<Uint8Array> {
   if (!(source instanceof Readable) || source.readableObjectMode) return source;
-  return iterate(source, opts.batchBytes ?? 0);
+  return iterate(source, opts.batchBytes ?? 0, opts.releaseJoined === true);
 }
 
 /** Takes chunks off the front of `queue` while they fit in `max` bytes (at least one) and joins them. */
-function takeBatch(queue: Uint8Array[], max: number): Uint8Array {
+function takeBatch(queue: Uint8Array[], max: number, release: boolean): Uint8Array {
   const first = queue.shift() as Uint8Array;
   if (max === 0 || queue.length === 0 || first.length + (queue[0] as Uint8Array).length > max) return first;
   const parts = [first];
@@ -29,10 +32,12 @@ function takeBatch(queue: Uint8Array[], max: number): Uint8Array {
     parts.push(next);
     size += next.length;
   }
-  return Buffer.concat(parts, size);
+  const joined = Buffer.concat(parts, size);
+  if (release) for (const part of parts) releaseWhole(part);
+  return joined;
 }
 
-async function* iterate(stream: Readable, batchBytes: number): AsyncGenerator<Uint8Array> {
+async function* iterate(stream: Readable, batchBytes: number, release: boolean): AsyncGenerator<Uint8Array> {
   const queue: Uint8Array[] = [];
   let queued = 0;
   let ended = false;
@@ -58,7 +63,7 @@ async function* iterate(stream: Readable, batchBytes: number): AsyncGenerator<Ui
   try {
     for (;;) {
       if (queue.length > 0) {
-        const chunk = takeBatch(queue, batchBytes);
+        const chunk = takeBatch(queue, batchBytes, release);
         queued -= chunk.length;
         if ((queue.length <= LOW || queued < batchBytes) && stream.isPaused() && failure === undefined) stream.resume();
         yield chunk;

@@ -17,7 +17,7 @@ import type { NarLimits } from './nar-parse.ts';
 import type { Narinfo } from './narinfo.ts';
 import { removeTree } from './remove-tree.ts';
 import { decodeZstdWhole } from './zstd-frames.ts';
-import { releaseWhole } from './owned-chunks.ts';
+import { markInputOwned, releaseWhole } from './owned-chunks.ts';
 
 const PROGRESS_STEP = 1 << 20;
 /** Compressed bytes handed to the FileHash and the decoder at most at a time on the streamed path (see chunksOf). */
@@ -99,12 +99,14 @@ export async function fetchNarOnce(args: {
   };
   const fileHash = createHash('sha256');
   const compressed = async function* (): AsyncGenerator<Uint8Array> {
-    for await (const chunk of chunksOf(body, { batchBytes: STREAM_INPUT_BATCH })) {
+    for await (const chunk of chunksOf(body, { batchBytes: STREAM_INPUT_BATCH, releaseJoined: true })) {
       bytesIn += chunk.length;
       if (narinfo.fileSize !== undefined && bytesIn > narinfo.fileSize) {
         throw fileTooLong(url, narinfo.fileSize);
       }
       fileHash.update(chunk);
+      // Hashed, and ours alone from here: the decoder frees it once consumed (owned-chunks.ts).
+      markInputOwned(chunk);
       report(false);
       yield chunk;
     }
@@ -164,6 +166,8 @@ async function fetchWhole(
       file.set(chunk, bytesIn);
       fileHash?.update(chunk);
       bytesIn += chunk.length;
+      // Copied and hashed: a socket read of our own dispatcher's body, freed now rather than at a GC.
+      releaseWhole(chunk);
       if (bytesIn - lastReport >= PROGRESS_STEP) {
         lastReport = bytesIn;
         progress(bytesIn, 0, false);
@@ -174,6 +178,8 @@ async function fetchWhole(
     if (fileHash !== undefined) checkFileHash(fileHash.digest(), narinfo, url);
     const tooLarge = (): Error => narTooLarge(narinfo);
     parts = narinfo.compression === 'none' ? [file] : await decodeZstdWhole(file, narinfo.narSize, tooLarge);
+    // Decoded: the compressed file is not read again, so it need not live through the unpack.
+    if (!parts.includes(file)) releaseWhole(file);
     const narBytes = parts.reduce((n, p) => n + p.length, 0);
     if (narBytes > narinfo.narSize) throw tooLarge();
     const digest = await unpackNarBuffers(parts, args.dest, { signal: args.signal, limits: args.limits });

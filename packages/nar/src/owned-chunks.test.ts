@@ -7,9 +7,9 @@ import { nixDump, nixHash } from '../test/nix.ts';
 import { makeTrapTree } from '../test/trees.ts';
 import { decompress } from './decompress.ts';
 import { unpackNar, unpackOwnedNar } from './nar-unpack.ts';
-import { markOwned, markWholeOwned, releaseChunk, releaseWhole } from './owned-chunks.ts';
+import { markInputOwned, markOwned, markWholeOwned, releaseChunk, releaseInput, releaseWhole } from './owned-chunks.ts';
 import { decodeZstdWhole } from './zstd-frames.ts';
-import { prng } from '@flox-k8s/hostile-nars';
+import { narOf, prng } from '@flox-k8s/hostile-nars';
 
 /** Yields the chunks of `source`, remembering each one so the test can inspect them afterwards. */
 function recording(source: AsyncIterable<Uint8Array>, seen: Uint8Array[]): AsyncIterable<Uint8Array> {
@@ -115,5 +115,74 @@ describe('owned decoder chunks', () => {
     expect(big.buffer.detached).toBe(false);
     releaseWhole(big);
     expect(big.buffer.detached).toBe(true);
+  });
+
+  it('releaseInput frees a marked input chunk once its last byte is consumed, and nothing unmarked or pooled', () => {
+    const pooled = Buffer.from('abc');
+    markInputOwned(pooled);
+    releaseInput(pooled);
+    expect(pooled.buffer.detached).toBe(false);
+
+    const unmarked = Buffer.allocUnsafeSlow(65536);
+    releaseInput(unmarked);
+    expect(unmarked.buffer.detached).toBe(false);
+
+    const view = Buffer.allocUnsafeSlow(65536).subarray(10);
+    markInputOwned(view); // not the whole buffer: someone else may hold the rest
+    releaseInput(view);
+    expect(view.buffer.detached).toBe(false);
+
+    const chunk = Buffer.allocUnsafeSlow(65536);
+    markInputOwned(chunk);
+    releaseInput(chunk.subarray(0, 1000)); // a frame ended inside it: the rest is still to be decoded
+    expect(chunk.buffer.detached).toBe(false);
+    releaseInput(chunk.subarray(1000));
+    expect(chunk.buffer.detached).toBe(true);
+  });
+
+  it('the zstd decoder frees marked input once it has consumed it, across frames, and decodes every byte', async () => {
+    // Bytes zstd cannot shrink much, so that the input is many chunks of memory of their own
+    // (over half of Buffer's pool, like the 64 KiB socket reads).
+    const rng = prng(5);
+    const nar = narOf({ type: 'regular', contents: Buffer.from(Array.from({ length: 1_500_000 }, () => Math.floor(rng() * 256))) });
+    // Two frames, so one input chunk ends the first frame and starts the second.
+    const half = nar.length >> 1;
+    const twoFrames = Buffer.concat([execFileSync('zstd', ['-c', '-q'], { input: nar.subarray(0, half) }), execFileSync('zstd', ['-c', '-q'], { input: nar.subarray(half) })]);
+    const step = 40_000;
+    for (const mark of [true, false]) {
+      const inputs: Buffer[] = [];
+      for (let i = 0; i < twoFrames.length; i += step) {
+        const c = Buffer.allocUnsafeSlow(Math.min(step, twoFrames.length - i));
+        twoFrames.copy(c, 0, i, i + c.length);
+        inputs.push(c);
+      }
+      const big = inputs.filter((c) => c.length > Buffer.poolSize >>> 1);
+      const source = (async function* () {
+        for (const c of inputs) {
+          if (mark) markInputOwned(c);
+          yield c;
+        }
+      })();
+      const out: Buffer[] = [];
+      for await (const c of decompress('zstd', source)) out.push(Buffer.from(c));
+      expect(Buffer.concat(out).equals(nar)).toBe(true);
+      expect(big.length).toBeGreaterThan(20);
+      expect(inputs.filter((c) => (c.buffer as ArrayBuffer).detached).length).toBe(mark ? big.length : 0);
+    }
+  });
+
+  it('a reader that stops early ends the decoder and its input promptly', async () => {
+    let returned = false;
+    const source = (async function* () {
+      try {
+        for (let i = 0; i < zst.length; i += 4096) yield Buffer.from(zst.subarray(i, i + 4096));
+      } finally {
+        returned = true;
+      }
+    })();
+    const started = Date.now();
+    for await (const _ of decompress('zstd', source, { zstdChunkSize: 64 * 1024, zstdReadAhead: 64 * 1024 })) break;
+    expect(returned).toBe(true);
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 });

@@ -52,3 +52,26 @@ export function releaseWhole(buf: Uint8Array): void {
     ab.transfer(0);
   }
 }
+
+/** Compressed input that is ours alone (see markInputOwned). */
+const ownedInput = new WeakSet<ArrayBufferLike>();
+
+/**
+ * Mark a received chunk, already hashed, as ours alone: a socket read of a response body of our own
+ * dispatcher, or a batch chunksOf joined. A decoder frees it once it has consumed the last byte
+ * (releaseInput): otherwise these dead 64 KiB–1 MiB buffers waited for V8's next GC, which runs
+ * only every ~64 MB of them. Only a chunk that is the whole of its own (unpooled) ArrayBuffer qualifies.
+ */
+export function markInputOwned(chunk: Uint8Array): void {
+  const ab = chunk.buffer;
+  if (chunk.byteOffset === 0 && chunk.byteLength === ab.byteLength && ab.byteLength > Buffer.poolSize >>> 1) ownedInput.add(ab);
+}
+
+/** Free a marked input chunk once a decoder has consumed `view`, if `view` ends where its ArrayBuffer does (earlier views of it were consumed before). */
+export function releaseInput(view: Uint8Array): void {
+  const ab = view.buffer;
+  if (ab instanceof ArrayBuffer && ownedInput.has(ab) && !ab.detached && view.byteOffset + view.byteLength === ab.byteLength) {
+    ownedInput.delete(ab);
+    ab.transfer(0);
+  }
+}

@@ -1,9 +1,9 @@
-import { Readable, pipeline, type TransformOptions } from 'node:stream';
+import type { Transform, TransformOptions } from 'node:stream';
 import { promisify } from 'node:util';
 import { constants, createZstdDecompress, zstdDecompress, type ZstdOptions } from 'node:zlib';
 import { chunksOf } from './chunks.ts';
 import { DecompressError } from './errors.ts';
-import { markOwned, markWholeOwned } from './owned-chunks.ts';
+import { markOwned, markWholeOwned, releaseInput } from './owned-chunks.ts';
 
 // Node's zstd decoder stops at the end of the first frame (Node 24: later frames are dropped
 // silently or fail with "Unknown frame descriptor"), but zstd files may hold many frames
@@ -152,19 +152,54 @@ export async function* decodeZstdFrames(input: AsyncIterable<Uint8Array>, chunkS
       // Stream options (the read-ahead) are passed through to the Transform; the zlib types omit them.
       const options: ZstdOptions & TransformOptions = { chunkSize, readableHighWaterMark: readAhead, params: { [constants.ZSTD_d_windowLogMax]: 31 } };
       const decoder = createZstdDecompress(options);
-      const out = pipeline(Readable.from(frameBytes(), { objectMode: false }), decoder, () => {});
+      void feed(frameBytes(), decoder);
       try {
-        for await (const chunk of chunksOf(out)) {
+        for await (const chunk of chunksOf(decoder)) {
           markOwned(chunk, chunkSize);
           yield chunk;
         }
       } finally {
-        out.destroy();
+        decoder.destroy();
       }
     }
   } finally {
     await it.return?.();
   }
+}
+
+/**
+ * Writes a frame's bytes into its decoder, with backpressure, and frees each owned input chunk once
+ * the decoder has consumed it (releaseInput; the write's callback). An input error destroys the
+ * decoder with that error, which its reader then sees, as a pipeline would do.
+ */
+async function feed(input: AsyncGenerator<Buffer>, decoder: Transform): Promise<void> {
+  try {
+    for await (const chunk of input) {
+      if (decoder.destroyed) break;
+      const more = decoder.write(chunk, (err) => {
+        if (err === undefined || err === null) releaseInput(chunk);
+      });
+      if (!more) await drainedOrClosed(decoder);
+    }
+    if (!decoder.destroyed) decoder.end();
+  } catch (err) {
+    decoder.destroy(err as Error);
+  } finally {
+    await input.return(undefined);
+  }
+}
+
+function drainedOrClosed(stream: Transform): Promise<void> {
+  if (stream.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+  });
 }
 
 const zstdDecompressAsync = promisify(zstdDecompress);
