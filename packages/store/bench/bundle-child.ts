@@ -6,7 +6,7 @@ import { bundleNodeProgram } from '@flox-k8s/shim-layout';
  * The node agent DaemonSet's environment for its process (apps/node-agent/src/deploy/manifests.ts),
  * for the benchmarks' agent peer.
  */
-export const AGENT_PROCESS_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '131072', NODE_OPTIONS: '--max-semi-space-size=2' };
+export const AGENT_PROCESS_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '2097152', NODE_OPTIONS: '--max-semi-space-size=2' };
 
 /**
  * Bundles large-realise-child.ts and the store's fetch worker into `dir` with the options the

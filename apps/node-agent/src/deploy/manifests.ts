@@ -88,11 +88,14 @@ export function deployManifests(options: DeployOptions = defaultDeployOptions): 
               env: [
                 { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
                 { name: 'FLOXK8S_AGENT_CONFIG', value: `${configDir}/agent.json` },
-                // glibc returns buffers over 128 KiB (NAR chunks, whole NARs) to the kernel when freed
-                // instead of keeping them in its arenas: peak RSS of a realise of the large fixture
-                // 206–208 MB instead of 256–266 MB, CPU 3.8–4.2 s vs 3.5–4.1 s (medians of 3, load
-                // 1.5–3.5; `bench:large 3 /dev/shm /dev/shm zstd agent` with and without it).
-                { name: 'MALLOC_MMAP_THRESHOLD_', value: '131072' },
+                // glibc returns buffers of 2 MiB and more (whole NARs) to the kernel when freed instead of
+                // keeping them in its arenas, and its dynamic threshold cannot raise that bound. Smaller
+                // ones (the 1 MiB zstd batches and output chunks, which @flox-k8s/nar frees as soon as
+                // they are consumed) are reused from the heap without fresh page faults. On the large
+                // fixture (6 interleaved rounds, load 1.4–1.6, store README): 131072 here cost 0.36 CPU-s
+                // and 0.18 s more for the same peak RSS (149 vs 148 MB); without the variable the
+                // peak was ~190 MB.
+                { name: 'MALLOC_MMAP_THRESHOLD_', value: '2097152' },
                 // V8's young generation grows to 2 × 16 MB semi-spaces under a realise's allocation rate,
                 // for ~15 MB live. Capped at 2 MB, the large fixture's realise (bench/profile-large.ts, after
                 // the whole-NAR release fix) peaked at 154–164 MB against 157–187 MB with 4 interleaved runs
