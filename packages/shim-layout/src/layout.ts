@@ -1,6 +1,7 @@
 import { chmod, cp, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { FETCH_PROCESS_ENV } from '@flox-k8s/nar/process-env';
 import { DEFAULT_PATCH_SERVICE_DIR } from '@flox-k8s/config';
 import { singleQuote } from '@flox-k8s/core';
 import { FETCH_WORKER_BUNDLE, INTERPOSER_BUNDLE, buildBundle } from './bundle.ts';
@@ -98,11 +99,23 @@ export async function installLayout(options: InstallLayoutOptions): Promise<Inst
       REAL_RUNC: singleQuote(options.runc ?? ''),
       SELF: singleQuote(interposer),
       PATCH_SERVICE_DIR: singleQuote(options.patchServiceDir ?? DEFAULT_PATCH_SERVICE_DIR),
-      NODE_ENV: `  NODE_COMPILE_CACHE=${singleQuote(compileCache)}\n  export NODE_COMPILE_CACHE`,
+      NODE_ENV: nodeEnv(compileCache),
       CONFIG_EXPORT: configExport.replace(/^/gm, '  '),
     }),
   );
   return { prefix, launcher, interposer, bundles };
+}
+
+/**
+ * The front's environment for the per-create Node: its compile cache, and the settings of a process
+ * that fetches NARs (@flox-k8s/nar's FETCH_PROCESS_ENV), since with no agent that Node realises
+ * closures itself. NODE_OPTIONS set for the shim by the host come after ours, so they win.
+ */
+function nodeEnv(compileCache: string): string {
+  const lines = [`NODE_COMPILE_CACHE=${singleQuote(compileCache)}`, `MALLOC_MMAP_THRESHOLD_=${singleQuote(FETCH_PROCESS_ENV.MALLOC_MMAP_THRESHOLD_)}`];
+  lines.push(`NODE_OPTIONS="${FETCH_PROCESS_ENV.NODE_OPTIONS}\${NODE_OPTIONS:+ \$NODE_OPTIONS}"`);
+  lines.push('export NODE_COMPILE_CACHE MALLOC_MMAP_THRESHOLD_ NODE_OPTIONS');
+  return lines.map((l) => `  ${l}`).join('\n');
 }
 
 function fill(text: string, values: Record<string, string>): string {

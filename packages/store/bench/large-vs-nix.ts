@@ -104,7 +104,7 @@ async function runPeer(peer: Peer, url: string, parent: string, tag: string): Pr
     if (got !== fixture.closure.length) throw new Error(`nix copy left ${got} paths in ${dir}, expected ${fixture.closure.length}`);
     return { sample, dir };
   }
-  const { sample, stdout } = await timed(process.execPath, [...nodeArgs, peer, dir, url, fixture.publicKey, rootsFile], peer === 'agent' ? { ...baseEnv, ...AGENT_PROCESS_ENV } : baseEnv);
+  const { sample, stdout } = await timed(process.execPath, [...nodeArgs, peer, dir, url, fixture.publicKey, rootsFile], { ...baseEnv, ...AGENT_PROCESS_ENV });
   const out = JSON.parse(stdout.trim().split('\n').at(-1)!) as { fetched: number; realiseMs: number; realiseCpuMs: number; vmHwmKb: number };
   if (out.fetched !== fixture.closure.length) throw new Error(`${peer} fetched ${out.fetched} of ${fixture.closure.length}`);
   return { sample: { ...sample, innerS: out.realiseMs / 1000, innerCpuS: out.realiseCpuMs / 1000 }, dir };

@@ -2,6 +2,7 @@ import type { IDaemonSet } from 'kubernetes-models/apps/v1';
 import type { IConfigMap, INamespace, ISecret, IServiceAccount } from 'kubernetes-models/v1';
 import type { IRuntimeClass } from 'kubernetes-models/node.k8s.io/v1';
 import type { IClusterRole, IClusterRoleBinding, IRole, IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
+import { FETCH_PROCESS_ENV } from '@flox-k8s/nar/process-env';
 import { AGENT_IMAGE_NAME } from '../image/agent-image.ts';
 import type { AgentConfigInput } from './config-input.ts';
 
@@ -88,20 +89,9 @@ export function deployManifests(options: DeployOptions = defaultDeployOptions): 
               env: [
                 { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
                 { name: 'FLOXK8S_AGENT_CONFIG', value: `${configDir}/agent.json` },
-                // glibc returns buffers of 2 MiB and more (whole NARs) to the kernel when freed instead of
-                // keeping them in its arenas, and its dynamic threshold cannot raise that bound. Smaller
-                // ones (the 1 MiB zstd batches and output chunks, which @flox-k8s/nar frees as soon as
-                // they are consumed) are reused from the heap without fresh page faults. On the large
-                // fixture (6 interleaved rounds, load 1.4–1.6, store README): 131072 here cost 0.36 CPU-s
-                // and 0.18 s more for the same peak RSS (149 vs 148 MB); without the variable the
-                // peak was ~190 MB.
-                { name: 'MALLOC_MMAP_THRESHOLD_', value: '2097152' },
-                // V8's young generation grows to 2 × 16 MB semi-spaces under a realise's allocation rate,
-                // for ~15 MB live. Capped at 2 MB, the large fixture's realise (bench/profile-large.ts, after
-                // the whole-NAR release fix) peaked at 154–164 MB against 157–187 MB with 4 interleaved runs
-                // each at load 2–3, but 165–174 against 162–177 MB with 5 at load 1–2: it trims the peaks of
-                // a busy node more than the median. No measurable CPU change.
-                { name: 'NODE_OPTIONS', value: '--max-semi-space-size=2' },
+                // How a process that fetches NARs runs (@flox-k8s/nar's FETCH_PROCESS_ENV says why):
+                // glibc's mmap threshold at 2 MiB and V8's young generation capped at 2 MB.
+                ...Object.entries(FETCH_PROCESS_ENV).map(([name, value]) => ({ name, value })),
               ],
               ports: [{ name: 'metrics', containerPort: options.metricsPort, protocol: 'TCP' }],
               livenessProbe: { httpGet: { path: '/healthz', port: 'metrics' }, periodSeconds: 20, failureThreshold: 3 },
