@@ -39,6 +39,11 @@ export function markWholeOwned(buf: Uint8Array): void {
   if (buf.byteOffset === 0 && buf.buffer.byteLength > Buffer.poolSize) wholeOwned.add(buf.buffer);
 }
 
+/** Whether `buf` is the whole of an ArrayBuffer of its own: larger than half of Buffer's pool, whose slabs are shared. */
+function wholeOfItsOwn(buf: Uint8Array): boolean {
+  return buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength && buf.buffer.byteLength > Buffer.poolSize >>> 1;
+}
+
 /**
  * Free a buffer once nothing reads it any more: one that is the whole of its own ArrayBuffer
  * (allocUnsafeSlow, a concatenated zlib result) or one marked by markWholeOwned.
@@ -46,8 +51,7 @@ export function markWholeOwned(buf: Uint8Array): void {
 export function releaseWhole(buf: Uint8Array): void {
   const ab = buf.buffer;
   if (!(ab instanceof ArrayBuffer) || ab.detached) return;
-  const exact = buf.byteOffset === 0 && buf.byteLength === ab.byteLength && ab.byteLength > Buffer.poolSize >>> 1;
-  if (exact || wholeOwned.has(ab)) {
+  if (wholeOfItsOwn(buf) || wholeOwned.has(ab)) {
     wholeOwned.delete(ab);
     ab.transfer(0);
   }
@@ -63,8 +67,7 @@ const ownedInput = new WeakSet<ArrayBufferLike>();
  * only every ~64 MB of them. Only a chunk that is the whole of its own (unpooled) ArrayBuffer qualifies.
  */
 export function markInputOwned(chunk: Uint8Array): void {
-  const ab = chunk.buffer;
-  if (chunk.byteOffset === 0 && chunk.byteLength === ab.byteLength && ab.byteLength > Buffer.poolSize >>> 1) ownedInput.add(ab);
+  if (wholeOfItsOwn(chunk)) ownedInput.add(chunk.buffer);
 }
 
 /** Free a marked input chunk once a decoder has consumed `view`, if `view` ends where its ArrayBuffer does (earlier views of it were consumed before). */

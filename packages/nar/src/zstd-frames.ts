@@ -174,18 +174,19 @@ export async function* decodeZstdFrames(input: AsyncIterable<Uint8Array>, chunkS
  */
 async function feed(input: AsyncGenerator<Buffer>, decoder: Transform): Promise<void> {
   try {
+    // Leaving the loop (a break, or an error) returns the input generator.
     for await (const chunk of input) {
       if (decoder.destroyed) break;
       const more = decoder.write(chunk, (err) => {
         if (err === undefined || err === null) releaseInput(chunk);
       });
       if (!more) await drainedOrClosed(decoder);
+      // The reader stopped (or the decoder failed): no further chunk is pulled from the network.
+      if (decoder.destroyed) break;
     }
     if (!decoder.destroyed) decoder.end();
   } catch (err) {
     decoder.destroy(err as Error);
-  } finally {
-    await input.return(undefined);
   }
 }
 

@@ -1,13 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FETCH_PROCESS_ENV } from '@flox-k8s/nar/process-env';
 import { bundleNodeProgram } from '@flox-k8s/shim-layout';
-
-/**
- * The environment the node agent's DaemonSet and the shim's installed front give the process that
- * realises (@flox-k8s/nar's FETCH_PROCESS_ENV), for the benchmarks' agent and shim peers.
- */
-export const AGENT_PROCESS_ENV: Readonly<Record<string, string>> = FETCH_PROCESS_ENV;
 
 /**
  * Bundles large-realise-child.ts and the store's fetch worker into `dir` with the options the

@@ -18,7 +18,8 @@ import { median } from './synthetic.ts';
 import { coldPull, OCI_CONTAINERD, pushClosureImage, type OciCompression, type PushedImage } from './oci-peer.ts';
 import { serveOutOfProcess } from './serve-out-of-process.ts';
 import { runCaptured } from './run-captured.ts';
-import { AGENT_PROCESS_ENV, bundleRealiseChild } from './bundle-child.ts';
+import { FETCH_PROCESS_ENV } from '@flox-k8s/nar/process-env';
+import { bundleRealiseChild } from './bundle-child.ts';
 
 // `pnpm bench:large -- …` may pass the `--` through.
 const argv = process.argv.slice(2).filter((a) => a !== '--');
@@ -104,7 +105,7 @@ async function runPeer(peer: Peer, url: string, parent: string, tag: string): Pr
     if (got !== fixture.closure.length) throw new Error(`nix copy left ${got} paths in ${dir}, expected ${fixture.closure.length}`);
     return { sample, dir };
   }
-  const { sample, stdout } = await timed(process.execPath, [...nodeArgs, peer, dir, url, fixture.publicKey, rootsFile], { ...baseEnv, ...AGENT_PROCESS_ENV });
+  const { sample, stdout } = await timed(process.execPath, [...nodeArgs, peer, dir, url, fixture.publicKey, rootsFile], { ...baseEnv, ...FETCH_PROCESS_ENV });
   const out = JSON.parse(stdout.trim().split('\n').at(-1)!) as { fetched: number; realiseMs: number; realiseCpuMs: number; vmHwmKb: number };
   if (out.fetched !== fixture.closure.length) throw new Error(`${peer} fetched ${out.fetched} of ${fixture.closure.length}`);
   return { sample: { ...sample, innerS: out.realiseMs / 1000, innerCpuS: out.realiseCpuMs / 1000 }, dir };

@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nixLargeFixtures } from '@flox-k8s/nix-fixtures';
 import { serveOutOfProcess } from './serve-out-of-process.ts';
-import { AGENT_PROCESS_ENV, bundleRealiseChild } from './bundle-child.ts';
+import { FETCH_PROCESS_ENV } from '@flox-k8s/nar/process-env';
+import { bundleRealiseChild } from './bundle-child.ts';
 
 const [dir = '/dev/shm', compression = 'zstd', mode = 'agent', ...flags] = process.argv.slice(2);
 const fixture = await nixLargeFixtures();
@@ -18,7 +19,7 @@ writeFileSync(rootsFile, JSON.stringify(fixture.roots));
 const child = process.env['FLOXK8S_BENCH_CHILD'] ?? (await bundleRealiseChild(work));
 const cache = await serveOutOfProcess(fixture.caches[compression as 'zstd' | 'xz']);
 try {
-  const r = spawnSync(process.execPath, [...flags, child, mode, join(work, 'store'), cache.url, fixture.publicKey, rootsFile], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...AGENT_PROCESS_ENV } });
+  const r = spawnSync(process.execPath, [...flags, child, mode, join(work, 'store'), cache.url, fixture.publicKey, rootsFile], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...FETCH_PROCESS_ENV } });
   process.stdout.write(r.stdout);
 } finally {
   await cache.close();

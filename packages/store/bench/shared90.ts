@@ -18,7 +18,8 @@ import { nixLargeFixtures, type NixLargeFixtures } from '@flox-k8s/nix-fixtures'
 import { median } from './synthetic.ts';
 import { serveOutOfProcess } from './serve-out-of-process.ts';
 import { runCaptured } from './run-captured.ts';
-import { AGENT_PROCESS_ENV, bundleRealiseChild } from './bundle-child.ts';
+import { FETCH_PROCESS_ENV } from '@flox-k8s/nar/process-env';
+import { bundleRealiseChild } from './bundle-child.ts';
 import { freshContainerd, OCI_CONTAINERD, OCI_REPOSITORY, pushClosureImage, timedPull, type OciCompression } from './oci-peer.ts';
 
 const argv = process.argv.slice(2).filter((a) => a !== '--');
@@ -51,7 +52,7 @@ interface Ours {
 
 // Bundled, as the agent ships (bench/bundle-child.ts), with the DaemonSet's malloc setting.
 const child = await bundleRealiseChild(work);
-const agentEnv = { ...baseEnv, ...AGENT_PROCESS_ENV };
+const agentEnv = { ...baseEnv, ...FETCH_PROCESS_ENV };
 
 /** Our realise of `fx` as the node agent runs it, in its own process (bench/large-realise-child.ts), into `root`. */
 async function realise(fx: NixLargeFixtures, url: string, root: string): Promise<Ours> {
