@@ -5,22 +5,29 @@
 // - shim: packages/interposer's no-agent fallback — `Store.open(root, { recover: false })`
 //   and `store.realise(paths, { caches, trustedKeys, signal })`, defaults for the rest;
 // - shim-workers: the same with `fetchWorkers: 2`, what the default chose for a zstd closure
-//   before it counted only xz and bzip2 NARs (for a same-run before/after).
+//   before it counted only xz and bzip2 NARs (for a same-run before/after);
+// - agent-running: the agent as it runs on a node that has been up: its store opened at start-up,
+//   one realise of the same closure into another store, `<store root>-earlier`, done first (code
+//   loaded and compiled, as after any earlier pod; the caller removes that store), then the
+//   measured realise with a new client (no live connections) into the still empty store. Its figures are the measured realise's alone:
+//   wall, process CPU, and the peak RSS from a reset of VmHWM (/proc/self/clear_refs) just before.
+//   This is the peer to set beside the OCI pull, which is timed on a containerd already up.
 // Prints one JSON line: { fetched, bytesDownloaded, realiseMs, realiseCpuMs, vmHwmKb } (bytesDownloaded:
 // the compressed NAR bytes fetched, for bench/shared90.ts). realiseMs and realiseCpuMs
 // (process.cpuUsage: every thread of this process, not its xz children) leave out Node's start-up
 // and module loading, which a long-running agent pays once, not per realise.
 // bench/large-vs-nix.ts runs it bundled, as the agent and the shim ship (bench/bundle-child.ts):
 // then the store's fetch worker is the bundle's `fetch-worker.mjs` beside it.
-// Usage: large-realise-child.ts <agent|shim|shim-workers> <store root> <cache url> <public key> <roots file>
-import { existsSync, readFileSync } from 'node:fs';
+// Usage: large-realise-child.ts <agent|agent-running|shim|shim-workers> <store root> <cache url> <public key> <roots file>
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BinaryCacheClient } from '@flox-k8s/nar';
 import { Store } from '../src/index.ts';
 
 const [mode, root, url, key, rootsFile] = process.argv.slice(2);
-if ((mode !== 'agent' && mode !== 'shim' && mode !== 'shim-workers') || root === undefined || url === undefined || key === undefined || rootsFile === undefined) {
-  throw new Error('usage: large-realise-child.ts <agent|shim|shim-workers> <store root> <cache url> <public key> <roots file>');
+if ((mode !== 'agent' && mode !== 'agent-running' && mode !== 'shim' && mode !== 'shim-workers') || root === undefined || url === undefined || key === undefined || rootsFile === undefined) {
+  throw new Error('usage: large-realise-child.ts <agent|agent-running|shim|shim-workers> <store root> <cache url> <public key> <roots file>');
 }
 const roots = JSON.parse(readFileSync(rootsFile, 'utf8')) as string[];
 const caches = [{ url }];
@@ -29,13 +36,30 @@ const signal = new AbortController().signal;
 const bundledWorker = new URL('./fetch-worker.mjs', import.meta.url);
 const fetchWorker = import.meta.url.endsWith('.mjs') && existsSync(fileURLToPath(bundledWorker)) ? bundledWorker : undefined;
 
+// agent-running: the store is opened at start-up and an earlier realise has run (see above).
+const running = mode === 'agent-running' ? await Store.open(root, { fetchWorker }) : undefined;
+if (running !== undefined) {
+  const earlier = `${root}-earlier`;
+  const store = await Store.open(earlier, { fetchWorker });
+  const client = new BinaryCacheClient({ caches, trustedKeys, storeDir: store.storeDir });
+  try {
+    await store.realise(roots, { caches, trustedKeys, client, signal, lease: { id: 'realise-bench-earlier', ttlMs: 15 * 60_000 } });
+  } finally {
+    await client.close();
+  }
+  // Written back, as an earlier pod's files are on a node that has been up (and as the bench syncs before every peer).
+  execFileSync('sync');
+  // "5": reset VmHWM to the current RSS (proc(5)), so the peak read below is the measured realise's.
+  writeFileSync('/proc/self/clear_refs', '5');
+}
+
 const t0 = performance.now();
 const cpu0 = process.cpuUsage();
 let fetched: number;
 let bytesDownloaded: number;
-if (mode === 'agent') {
+if (mode === 'agent' || running !== undefined) {
   // apps/node-agent/src/agent.ts and realise/store-realiser.ts.
-  const store = await Store.open(root, { fetchWorker });
+  const store = running ?? (await Store.open(root, { fetchWorker }));
   const client = new BinaryCacheClient({ caches, trustedKeys, storeDir: store.storeDir });
   try {
     const result = await store.realise(roots, { caches, trustedKeys, client, signal, lease: { id: 'realise-bench', ttlMs: 15 * 60_000 } });

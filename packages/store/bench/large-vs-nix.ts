@@ -3,12 +3,15 @@
 // agent runs it and as the shim's no-agent fallback runs it. Every run is its own process under
 // /usr/bin/time (wall, user+sys of the process tree, peak RSS), into a fresh store; the peers are
 // interleaved (order rotated each run) on tmpfs and on the disk, for zstd and xz.
+// Peer agent-running: the node agent as it runs on a node that has been up (large-realise-child.ts):
+// its figures are the measured realise's alone (wall, process CPU, peak RSS from a VmHWM reset),
+// not its process's start-up and earlier realise, as the OCI peers' are their PullImage call's.
 // Peers oci-gzip and oci-zstd (not run by default; bench/oci-peer.ts): containerd 2.x pulling and
 // unpacking the closure as an OCI image, one layer per store path, from docker-registry on
 // loopback through CRI PullImage, a fresh containerd rooted on the medium each run. Their wall is
 // the PullImage call (containerd already up), CPU and peak RSS are containerd's; they run in the
 // first compression block only (their layers' compression is in their name).
-// Run (root, Nix, /usr/bin/time): pnpm --filter @flox-k8s/store bench:large [runs=5 [tmpfs-dir=/dev/shm] [disk-dir=/var/tmp] [zstd,xz] [nix,agent,shim[,shim-workers][,oci-gzip,oci-zstd]]]
+// Run (root, Nix, /usr/bin/time): pnpm --filter @flox-k8s/store bench:large [runs=5 [tmpfs-dir=/dev/shm] [disk-dir=/var/tmp] [zstd,xz] [nix,agent,agent-running,shim[,shim-workers][,oci-gzip,oci-zstd]]]
 // Only under the shared machine's bench lock: flock /tmp/flox-bench.lock pnpm --filter @flox-k8s/store bench:large
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,9 +32,11 @@ const MEDIA: Array<{ name: string; dir: string }> = [
   { name: 'disk', dir: argv[2] ?? '/var/tmp' },
 ];
 const COMPRESSIONS = (argv[3] ?? 'zstd,xz').split(',') as Array<'zstd' | 'xz'>;
-const PEERS = (argv[4] ?? 'nix,agent,shim').split(',') as Peer[];
+const PEERS = (argv[4] ?? 'nix,agent,agent-running,shim').split(',') as Peer[];
 // shim-workers (not run by default): the shim's fallback with fetchWorkers: 2, as the old default ran zstd.
-type Peer = 'nix' | 'agent' | 'shim' | 'shim-workers' | 'oci-gzip' | 'oci-zstd';
+type Peer = 'nix' | 'agent' | 'agent-running' | 'shim' | 'shim-workers' | 'oci-gzip' | 'oci-zstd';
+const PEER_NAMES: readonly Peer[] = ['nix', 'agent', 'agent-running', 'shim', 'shim-workers', 'oci-gzip', 'oci-zstd'];
+for (const p of PEERS) if (!PEER_NAMES.includes(p)) throw new Error(`unknown peer ${p}; the peers are ${PEER_NAMES.join(', ')}`);
 const ociCompression = (peer: Peer): OciCompression | undefined => (peer === 'oci-gzip' ? 'gzip' : peer === 'oci-zstd' ? 'zstd' : undefined);
 
 interface Sample {
@@ -108,7 +113,10 @@ async function runPeer(peer: Peer, url: string, parent: string, tag: string): Pr
   const { sample, stdout } = await timed(process.execPath, [...nodeArgs, peer, dir, url, fixture.publicKey, rootsFile], { ...baseEnv, ...FETCH_PROCESS_ENV });
   const out = JSON.parse(stdout.trim().split('\n').at(-1)!) as { fetched: number; realiseMs: number; realiseCpuMs: number; vmHwmKb: number };
   if (out.fetched !== fixture.closure.length) throw new Error(`${peer} fetched ${out.fetched} of ${fixture.closure.length}`);
-  return { sample: { ...sample, innerS: out.realiseMs / 1000, innerCpuS: out.realiseCpuMs / 1000 }, dir };
+  const inner = { innerS: out.realiseMs / 1000, innerCpuS: out.realiseCpuMs / 1000 };
+  // A running agent's realise: the child's own figures of it (its VmHWM was reset just before).
+  if (peer === 'agent-running') return { sample: { ...sample, wallS: inner.innerS, cpuS: inner.innerCpuS, rssMb: out.vmHwmKb / 1024, ...inner }, dir };
+  return { sample: { ...sample, ...inner }, dir };
 }
 
 const results: Array<{ medium: string; compression: string; peer: Peer; samples: Sample[] }> = [];
@@ -130,10 +138,17 @@ try {
           for (let run = 0; run < RUNS; run++) {
             for (let i = 0; i < peers.length; i++) {
               const peer = peers[(i + run) % peers.length]!;
+              // Untimed: no peer starts with the dirty pages of the one before it still to write back.
+              if (medium.name === 'disk') await runCaptured('sync', [], baseEnv);
               const { sample, dir } = await runPeer(peer, cache.url, parent, `${peer}-${run}`);
               samples.get(peer)!.push(sample);
-              if (medium.name === 'tmpfs') rmSync(dir, { recursive: true, force: true });
-              else renameSync(dir, join(trash, `${peer}-${run}`));
+              // agent-running's earlier realise left a second store beside its own.
+              const stores: Array<[string, string]> = [[dir, `${peer}-${run}`]];
+              if (peer === 'agent-running') stores.push([`${dir}-earlier`, `${peer}-${run}-earlier`]);
+              for (const [store, name] of stores) {
+                if (medium.name === 'tmpfs') rmSync(store, { recursive: true, force: true });
+                else renameSync(store, join(trash, name));
+              }
               console.log(`  ${medium.name} ${compression} run ${run} ${peer}: wall ${sample.wallS.toFixed(2)} s, cpu ${sample.cpuS.toFixed(2)} s, rss ${sample.rssMb.toFixed(0)} MB, load ${sample.load1.toFixed(2)}${sample.innerS === undefined ? '' : `, realise ${sample.innerS.toFixed(2)} s / ${sample.innerCpuS!.toFixed(2)} CPU-s`}`);
             }
           }
