@@ -61,6 +61,10 @@ for floxk8s_arg in "$@"; do
   esac
 done
 
+# Neither create nor exec (start, state, kill, delete, …): runc's alone. Here, not at the end:
+# dash reads a script one command at a time, so these calls never parse the hand-off below.
+[ -n "$floxk8s_sub" ] || exec "$floxk8s_runc" "$@"
+
 # Hand-off to the node agent's patch service (a warm Node process: no start-up here).
 # While it is up, every create and exec goes there: it reads the spec anyway and says
 # `ok` at once for the containers that are not ours. Request `<sub> <pid> <slot>` on
