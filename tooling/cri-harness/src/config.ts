@@ -43,15 +43,16 @@ export interface ContainerdConfigOptions {
   plugins?: TomlTable;
 }
 
-export function containerdPaths(dir: string): ContainerdPaths {
+/** The private paths of a containerd in `dir`; its state and runc's root in `runDir` (default `dir`), as /run holds them on a node. */
+export function containerdPaths(dir: string, runDir: string = dir): ContainerdPaths {
   return {
     dir,
     root: join(dir, 'root'),
-    state: join(dir, 'state'),
+    state: join(runDir, 'state'),
     socket: join(dir, 'containerd.sock'),
     config: join(dir, 'config.toml'),
     log: join(dir, 'containerd.log'),
-    runcRoot: join(dir, 'runc'),
+    runcRoot: join(runDir, 'runc'),
     podLogs: join(dir, 'pod-logs'),
   };
 }

@@ -47,9 +47,15 @@ export interface StartContainerdOptions {
   startTimeoutMs?: number;
   /** Count containerd as up only once CRI answers Version (default true; false for configs without CRI). */
   waitForCri?: boolean;
+  /**
+   * A directory on tmpfs to hold containerd's state (the task bundles) and runc's root, in a
+   * private dir of its own, as `/run` holds them on a node; the root (snapshots, content) stays
+   * under the private dir. Default: all under the private dir (`os.tmpdir()`, the disk here).
+   */
+  runParent?: string;
 }
 
-/** A running private containerd. Everything lives under `paths.dir`; `stop()` removes it. */
+/** A running private containerd. Everything lives under `paths.dir` (state and runc's root in a run dir of their own with `runParent`); `stop()` removes it. */
 export interface ContainerdHandle {
   version: ContainerdVersion;
   binaries: ContainerdBinaries;
@@ -103,12 +109,16 @@ async function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
   });
 }
 
+const RUN_DIR_PREFIX = 'flox-ctrd-run-';
+
 /** Start a private containerd of the given generation with its own root, state, socket and config. */
 export async function startContainerd(options: StartContainerdOptions): Promise<ContainerdHandle> {
   const binaries = await containerdBinaries(options.version);
   await sweepStaleDirs(tmpdir(), 'flox-ctrd-');
   const dir = await mkdtemp(join(tmpdir(), `flox-ctrd-${options.version.replace('.', '')}-`));
-  const paths = containerdPaths(dir);
+  if (options.runParent !== undefined) await sweepStaleDirs(options.runParent, RUN_DIR_PREFIX);
+  const runDir = options.runParent === undefined ? undefined : await mkdtemp(join(options.runParent, RUN_DIR_PREFIX));
+  const paths = containerdPaths(dir, runDir);
   await Promise.all([paths.root, paths.state, paths.runcRoot, paths.podLogs].map((d) => mkdir(d, { recursive: true })));
   const sandboxImage = options.sandboxImage ?? TEST_PAUSE_IMAGE_NAME;
   const config = typeof options.config === 'function'
@@ -145,6 +155,8 @@ export async function startContainerd(options: StartContainerdOptions): Promise<
     const current = child;
     // Lets a later run sweep this dir if this process dies without stop().
     await writeFile(join(dir, 'containerd.pid'), String(current.pid ?? ''));
+    // So that sweepStaleDirs finds the run dir of a containerd that died without stop() too.
+    if (runDir !== undefined) await writeFile(join(runDir, 'containerd.pid'), String(current.pid ?? ''));
     const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
     for (;;) {
       if (current.exitCode !== null || current.signalCode !== null) {
@@ -209,9 +221,11 @@ export async function startContainerd(options: StartContainerdOptions): Promise<
       stopped = true;
       if (child && child.exitCode === null && child.signalCode === null) await killTasks();
       await stopDaemon();
-      killAll(await processesUnder(dir));
-      await unmountAll(dir);
-      await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+      // The run dir holds the containers' rootfs mounts of snapshots in dir: both unmounted before either is removed.
+      const dirs = runDir === undefined ? [dir] : [runDir, dir];
+      for (const d of dirs) killAll(await processesUnder(d));
+      for (const d of dirs) await unmountAll(d);
+      for (const d of dirs) await rm(d, { recursive: true, force: true, maxRetries: 3 });
     },
     log: () => readFile(paths.log, 'utf8'),
   };

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -101,5 +102,43 @@ describe.skipIf(skip !== undefined).each<ContainerdVersion>(['1.6', '1.7', '2.1'
     expect(() => process.kill(pid, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
     expect(await processesUnder(dir)).toEqual([]);
     expect(existsSync(dir)).toBe(false);
+  });
+});
+
+describe.skipIf(skip !== undefined)('containerd 2.1 with runParent (state and runc root on tmpfs, as /run on a node)', () => {
+  it('keeps the task bundle and runc state in the run dir, the snapshots in the private dir, and stop() removes both', async () => {
+    const runParent = await mkdtemp(join('/dev/shm', 'harness-run-'));
+    const containerd = await startContainerd({ version: '2.1', runParent });
+    const cri = criClient(containerd.socket);
+    try {
+      const [runDir] = await readdir(runParent);
+      expect(runDir).toMatch(/^flox-ctrd-run-/);
+      const run = join(runParent, runDir as string);
+      expect(containerd.paths.state).toBe(join(run, 'state'));
+      expect(containerd.paths.runcRoot).toBe(join(run, 'runc'));
+      expect(containerd.paths.root.startsWith(`${containerd.paths.dir}/`)).toBe(true);
+      const pod = await hostNetworkPod({ name: 'run-parent', logDirectory: join(containerd.paths.podLogs, 'run-parent') });
+      const podId = await cri.runPodSandbox(pod);
+      try {
+        const idle = containerConfig({ name: 'idle', image: 'flox-k8s.test/busybox:1', command: ['sleep', '600'] });
+        const id = await cri.createContainer(podId, idle, pod);
+        await cri.startContainer(id);
+        // containerd 2.x keeps each task's bundle (config.json, the rootfs mount) in its state dir.
+        expect(existsSync(join(containerd.paths.state, 'io.containerd.runtime.v2.task', 'k8s.io', id, 'config.json'))).toBe(true);
+        expect((await cri.execSync(id, ['echo', 'ok'])).stdout.toString()).toBe('ok\n');
+      } finally {
+        await removePod(cri, podId);
+      }
+      const dir = containerd.paths.dir;
+      cri.close();
+      await containerd.stop();
+      expect(existsSync(dir)).toBe(false);
+      expect(await readdir(runParent)).toEqual([]);
+      expect(await processesUnder(run)).toEqual([]);
+    } finally {
+      cri.close();
+      await containerd.stop();
+      await rm(runParent, { recursive: true, force: true });
+    }
   });
 });
