@@ -8,10 +8,11 @@
 //   before it counted only xz and bzip2 NARs (for a same-run before/after);
 // - agent-running: the agent as it runs on a node that has been up: its store opened at start-up,
 //   one realise of the same closure into another store, `<store root>-earlier`, done first (code
-//   loaded and compiled, as after any earlier pod; the caller removes that store), then the
-//   measured realise with a new client (no live connections) into the still empty store. Its figures are the measured realise's alone:
-//   wall, process CPU, and the peak RSS from a reset of VmHWM (/proc/self/clear_refs) just before.
-//   This is the peer to set beside the OCI pull, which is timed on a containerd already up.
+//   loaded and compiled, as after any earlier pod; the caller removes that store), `sync`, then
+//   the measured realise with a new client (no live connections) into the still empty store.
+//   Its figures are the measured realise's alone: wall, process CPU, and the peak RSS from a reset
+//   of VmHWM (/proc/self/clear_refs) just before. This is the peer to set beside the OCI pull,
+//   which is timed on a containerd already up.
 // Prints one JSON line: { fetched, bytesDownloaded, realiseMs, realiseCpuMs, childCpuMs, vmHwmKb }
 // (bytesDownloaded: the compressed NAR bytes fetched, for bench/shared90.ts). realiseMs and
 // realiseCpuMs (process.cpuUsage: every thread of this process), and childCpuMs (the `xz -dc`

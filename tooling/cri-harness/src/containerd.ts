@@ -114,9 +114,10 @@ const RUN_DIR_PREFIX = 'flox-ctrd-run-';
 /** Start a private containerd of the given generation with its own root, state, socket and config. */
 export async function startContainerd(options: StartContainerdOptions): Promise<ContainerdHandle> {
   const binaries = await containerdBinaries(options.version);
+  // Stale run dirs first: they hold the rootfs mounts of the snapshots in the private dirs.
+  if (options.runParent !== undefined) await sweepStaleDirs(options.runParent, RUN_DIR_PREFIX);
   await sweepStaleDirs(tmpdir(), 'flox-ctrd-');
   const dir = await mkdtemp(join(tmpdir(), `flox-ctrd-${options.version.replace('.', '')}-`));
-  if (options.runParent !== undefined) await sweepStaleDirs(options.runParent, RUN_DIR_PREFIX);
   const runDir = options.runParent === undefined ? undefined : await mkdtemp(join(options.runParent, RUN_DIR_PREFIX));
   const paths = containerdPaths(dir, runDir);
   await Promise.all([paths.root, paths.state, paths.runcRoot, paths.podLogs].map((d) => mkdir(d, { recursive: true })));
