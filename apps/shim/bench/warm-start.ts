@@ -30,8 +30,10 @@ const generation = (process.argv[3] ?? '1.6') as ContainerdVersion;
 const fixture = process.argv[4] ?? 'small';
 if (fixture !== 'small' && fixture !== 'wide') throw new Error(`fixture must be small or wide, not ${fixture}`);
 // FLOXK8S_BENCH_RUN_DIR=<dir on tmpfs> (default /dev/shm; `disk`: all under os.tmpdir()): where containerd's
-// state and runc's root go (cri-harness runParent). On a node they are in /run, a tmpfs; the rest
-// of containerd (snapshots, content) stays under os.tmpdir(), on the disk here.
+// state, the task bundles whose config.json the create patches, goes (cri-harness runParent). On a
+// node it is in /run, a tmpfs. The rest of containerd (snapshots, content) stays under os.tmpdir(),
+// on the disk here, and so do both runtimes' runc roots: the runc runtime's private one, and the
+// flox runtimes' runc default /run/containerd/runc (not a tmpfs on this VM).
 const runDirSetting = process.env['FLOXK8S_BENCH_RUN_DIR'] ?? '/dev/shm';
 const runParent = runDirSetting === 'disk' ? undefined : runDirSetting;
 const viewMinPaths = Number(process.env['FLOXK8S_BENCH_VIEW_MIN_PATHS'] ?? parseConfig({}).storeViewMounts.minPaths);
@@ -85,7 +87,7 @@ try {
       { name: 'floxnode', runtimeType: 'io.containerd.floxnode.v2', podAnnotations: annotations, containerAnnotations: annotations },
     ],
     extraPath: [join(layout.prefix, 'bin')],
-    // As on a node: the task bundles (where the create's spec is patched) and runc's state on tmpfs (/run).
+    // As on a node: the task bundles (where the create's spec is patched) on tmpfs (/run).
     ...(runParent === undefined ? {} : { runParent }),
   });
   cleanups.push(() => containerd.stop());
@@ -162,7 +164,7 @@ try {
     for (const kind of i % 2 === 0 ? kinds : [...kinds].reverse()) samples[kind].push(await startOne(kind, i));
   }
   process.stdout.write(
-    `warm start of the ${fixture} closure (${floorMounts.length} bind mounts) on containerd ${generation} (${containerd.binaries.packageVersion}), state and runc root ${runParent === undefined ? `on the disk (${tmpdir()})` : `in ${runParent}`}, CreateContainer+StartContainer, ${rounds} rounds, load average ${loadBefore.toFixed(2)} → ${(loadavg()[0] ?? 0).toFixed(2)}\n`,
+    `warm start of the ${fixture} closure (${floorMounts.length} bind mounts) on containerd ${generation} (${containerd.binaries.packageVersion}), state ${runParent === undefined ? `on the disk (${tmpdir()})` : `in ${runParent}`}, CreateContainer+StartContainer, ${rounds} rounds, load average ${loadBefore.toFixed(2)} → ${(loadavg()[0] ?? 0).toFixed(2)}\n`,
   );
   const target = fixture === 'wide' ? 30 : 8;
   const ok = report('flox via patch service vs runc', samples.flox, samples.runc, target);

@@ -34,6 +34,12 @@ describe('renderContainerdConfig', () => {
     expect(toml).not.toContain('nri');
   });
 
+  it('puts the state (task bundles) in a run dir when given one, and keeps the root and runc root in the private dir', () => {
+    const run = containerdPaths('/tmp/ctrd', '/dev/shm/run');
+    expect([run.state, run.root, run.runcRoot]).toEqual(['/dev/shm/run/state', '/tmp/ctrd/root', '/tmp/ctrd/runc']);
+    expect(renderContainerdConfig('2.1', run, { sandboxImage: 'p:1' })).toContain('root = "/tmp/ctrd/root"\nstate = "/dev/shm/run/state"\n');
+  });
+
   it('disables NRI on 1.7', () => {
     expect(renderContainerdConfig('1.7', paths, { sandboxImage: 'p:1' })).toContain('[plugins."io.containerd.nri.v1.nri"]\ndisable = true\n');
   });

@@ -43,7 +43,7 @@ export interface ContainerdConfigOptions {
   plugins?: TomlTable;
 }
 
-/** The private paths of a containerd in `dir`; its state and runc's root in `runDir` (default `dir`), as /run holds them on a node. */
+/** The private paths of a containerd in `dir`; its state (the task bundles) in `runDir` (default `dir`), as /run holds it on a node. */
 export function containerdPaths(dir: string, runDir: string = dir): ContainerdPaths {
   return {
     dir,
@@ -52,7 +52,7 @@ export function containerdPaths(dir: string, runDir: string = dir): ContainerdPa
     socket: join(dir, 'containerd.sock'),
     config: join(dir, 'config.toml'),
     log: join(dir, 'containerd.log'),
-    runcRoot: join(runDir, 'runc'),
+    runcRoot: join(dir, 'runc'),
     podLogs: join(dir, 'pod-logs'),
   };
 }

@@ -48,14 +48,16 @@ export interface StartContainerdOptions {
   /** Count containerd as up only once CRI answers Version (default true; false for configs without CRI). */
   waitForCri?: boolean;
   /**
-   * A directory on tmpfs to hold containerd's state (the task bundles) and runc's root, in a
-   * private dir of its own, as `/run` holds them on a node; the root (snapshots, content) stays
-   * under the private dir. Default: all under the private dir (`os.tmpdir()`, the disk here).
+   * A directory on tmpfs to hold containerd's state (the task bundles, where a runtime reads
+   * config.json) in a private dir of its own, as `/run` holds it on a node. The root (snapshots,
+   * content) and the runc runtimes' private runc root stay under the private dir, as a runtime of
+   * another type keeps its runc's in runc's default root, `/run/containerd/runc` (containerd hands
+   * such a type no runc options). Default: all under the private dir (`os.tmpdir()`, the disk here).
    */
   runParent?: string;
 }
 
-/** A running private containerd. Everything lives under `paths.dir` (state and runc's root in a run dir of their own with `runParent`); `stop()` removes it. */
+/** A running private containerd. Everything lives under `paths.dir` (its state in a run dir of its own with `runParent`); `stop()` removes it. */
 export interface ContainerdHandle {
   version: ContainerdVersion;
   binaries: ContainerdBinaries;

@@ -105,8 +105,8 @@ describe.skipIf(skip !== undefined).each<ContainerdVersion>(['1.6', '1.7', '2.1'
   });
 });
 
-describe.skipIf(skip !== undefined)('containerd 2.1 with runParent (state and runc root on tmpfs, as /run on a node)', () => {
-  it('keeps the task bundle and runc state in the run dir, the snapshots in the private dir, and stop() removes both', async () => {
+describe.skipIf(skip !== undefined)('containerd 2.1 with runParent (state on tmpfs, as /run on a node)', () => {
+  it('keeps the task bundle in the run dir, the snapshots and runc root in the private dir, and stop() removes both', async () => {
     const runParent = await mkdtemp(join('/dev/shm', 'harness-run-'));
     const containerd = await startContainerd({ version: '2.1', runParent });
     const cri = criClient(containerd.socket);
@@ -115,7 +115,7 @@ describe.skipIf(skip !== undefined)('containerd 2.1 with runParent (state and ru
       expect(runDir).toMatch(/^flox-ctrd-run-/);
       const run = join(runParent, runDir as string);
       expect(containerd.paths.state).toBe(join(run, 'state'));
-      expect(containerd.paths.runcRoot).toBe(join(run, 'runc'));
+      expect(containerd.paths.runcRoot).toBe(join(containerd.paths.dir, 'runc'));
       expect(containerd.paths.root.startsWith(`${containerd.paths.dir}/`)).toBe(true);
       const pod = await hostNetworkPod({ name: 'run-parent', logDirectory: join(containerd.paths.podLogs, 'run-parent') });
       const podId = await cri.runPodSandbox(pod);
