@@ -33,7 +33,7 @@ describe.skipIf(skip !== undefined)(`bench child, agent-running${skip ? ` (skipp
     // Not spawnSync: the cache answers from this process.
     const r = await childResult(spawn(process.execPath, ['--conditions=@flox-k8s/source', child, 'agent-running', root, cache.url, fx.publicKey, roots], { stdio: ['ignore', 'pipe', 'pipe'] }), 5 * 60_000);
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { fetched: number; bytesDownloaded: number; realiseMs: number; realiseCpuMs: number; vmHwmKb: number };
+    const out = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { fetched: number; bytesDownloaded: number; realiseMs: number; realiseCpuMs: number; childCpuMs: number; vmHwmKb: number };
     // Every path was fetched by the measured realise: its store was cold.
     expect(out.fetched).toBe(fx.closure.length);
     expect(out.bytesDownloaded).toBeGreaterThan(0);
@@ -43,6 +43,8 @@ describe.skipIf(skip !== undefined)(`bench child, agent-running${skip ? ` (skipp
     expect(stored(`${root}-earlier`)).toEqual(bases);
     expect(out.realiseMs).toBeGreaterThan(0);
     expect(out.realiseCpuMs).toBeGreaterThan(0);
+    // zstd NARs start no xz subprocess: a read of /proc/self/stat that found none (not NaN).
+    expect(out.childCpuMs).toBe(0);
     // The peak of the measured realise, read after VmHWM was reset: a real reading of this process.
     expect(out.vmHwmKb / 1024).toBeGreaterThan(30);
     expect(out.vmHwmKb / 1024).toBeLessThan(1024);

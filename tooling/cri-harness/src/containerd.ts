@@ -50,9 +50,10 @@ export interface StartContainerdOptions {
   /**
    * A directory on tmpfs to hold containerd's state (the task bundles, where a runtime reads
    * config.json) in a private dir of its own, as `/run` holds it on a node. The root (snapshots,
-   * content) and the runc runtimes' private runc root stay under the private dir, as a runtime of
-   * another type keeps its runc's in runc's default root, `/run/containerd/runc` (containerd hands
-   * such a type no runc options). Default: all under the private dir (`os.tmpdir()`, the disk here).
+   * content) and the runc runtimes' private runc root stay under the private dir: a runtime of
+   * another type (flox.v2) gets no runc options from containerd, so its runc keeps its state in
+   * runc's default root, `/run/containerd/runc`, wherever that is, and both stay alike.
+   * Default: all under the private dir (`os.tmpdir()`, the disk here).
    */
   runParent?: string;
 }
