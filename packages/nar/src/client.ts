@@ -64,7 +64,7 @@ export interface BinaryCacheClientOptions {
   /**
    * zstd and uncompressed NARs whose FileSize + NarSize is at most this many bytes are received
    * whole into memory, then decoded and hashed on libuv's thread pool while the calling thread
-   * writes the files (default 16 MiB; 0 streams every NAR).
+   * writes the files (default 4 MiB; 0 streams every NAR).
    */
   wholeNarMaxBytes?: number;
   /** Memory that whole-NAR fetches of this client may hold at once; others stream meanwhile (default 128 MiB). */
@@ -72,10 +72,11 @@ export interface BinaryCacheClientOptions {
   onProgress?: (e: ClientEvent) => void;
 }
 
-// fetchNar decodes zstd with decompress()'s 1 MiB output chunks, fed 1 MiB of input at a time (see
-// fetch-nar.ts): on the *large* fixture's 127 MB NAR that took 163 ms of CPU against ~350 ms with the
-// 64 KiB chunks used before, which had been chosen to save ~20 MB of peak RSS on a 1.1 GB NAR; the
-// decoded chunks are freed as soon as they are written (owned-chunks.ts), so their size costs little.
+// fetchNar decodes zstd with decompress()'s output chunks (512 KiB; see decompress.ts), fed up to 1 MiB
+// of input at a time (see fetch-nar.ts): on the *large* fixture's 127 MB NAR, 1 MiB chunks took 163 ms
+// of CPU against ~350 ms with the 64 KiB chunks used before, which had been chosen to save ~20 MB of
+// peak RSS on a 1.1 GB NAR; the decoded chunks are freed as soon as they are written
+// (owned-chunks.ts), so their size costs little.
 
 interface CacheState {
   config: CacheConfig;

@@ -7,13 +7,16 @@ import { decodeZstdFrames } from './zstd-frames.ts';
 /** The compressions a binary cache may use for NARs that we can decode. */
 export const supportedCompressions: readonly string[] = ['none', 'zstd', 'xz', 'bzip2'];
 
-// zstd defaults, measured (bench/unpack.ts, bench/rss.ts, README): 1 MiB output chunks, 1 MiB
-// decoded ahead. zlib needs a main-thread callback (a thread hand-off) per output chunk, so the
-// decoder cannot run far ahead anyway: 8 MiB of read-ahead cost ~13 MB of peak RSS for no speed.
-// On the *large* fixture's 127 MB NAR, 1 MiB chunks fed 1 MiB of input at a time took 163 ms of CPU
-// (36 ms on the calling thread) against 259 ms (89 ms) with 256 KiB chunks fed 64 KiB reads.
-const ZSTD_CHUNK = 1024 * 1024;
-const ZSTD_READ_AHEAD = 1 << 20;
+// zstd defaults, measured (bench/unpack.ts, bench/rss.ts, README): 512 KiB output chunks, 512 KiB
+// decoded ahead, fed up to 1 MiB of input at a time (fetch-nar.ts). zlib needs a main-thread callback
+// (a thread hand-off) per output chunk, so the decoder cannot run far ahead anyway: 8 MiB of
+// read-ahead cost ~13 MB of peak RSS for no speed. On the *large* fixture's 127 MB NAR alone, 1 MiB
+// chunks fed 1 MiB of input took 163 ms of CPU (36 ms on the calling thread) against 259 ms (89 ms)
+// with 256 KiB chunks fed 64 KiB reads. With more NARs streamed at once (WHOLE_NAR_MAX_BYTES 4 MiB),
+// 512 KiB chunks and read-ahead were as fast as 1 MiB and held less per stream (store README,
+// "Smaller whole NARs, smaller zstd chunks").
+const ZSTD_CHUNK = 512 * 1024;
+const ZSTD_READ_AHEAD = 512 * 1024;
 
 /**
  * How to decode xz and bzip2. By measurement (README) an `xz -dc` / `bzip2 -dc` subprocess decodes
@@ -28,9 +31,9 @@ export interface DecoderOptions {
   xzInProcessMaxNarSize?: number;
   xzCommand?: string;
   bzip2Command?: string;
-  /** zstd output chunk size in bytes (default 256 KiB). */
+  /** zstd output chunk size in bytes (default 512 KiB). */
   zstdChunkSize?: number;
-  /** zstd bytes decoded ahead of the consumer (default 1 MiB). */
+  /** zstd bytes decoded ahead of the consumer (default 512 KiB). */
   zstdReadAhead?: number;
 }
 

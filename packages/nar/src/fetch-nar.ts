@@ -23,8 +23,14 @@ const PROGRESS_STEP = 1 << 20;
 /** Compressed bytes handed to the FileHash and the decoder at most at a time on the streamed path (see chunksOf). */
 const STREAM_INPUT_BATCH = 1 << 20;
 
-/** Default of BinaryCacheClientOptions.wholeNarMaxBytes. */
-export const WHOLE_NAR_MAX_BYTES: number = 16 * 1024 * 1024;
+/**
+ * Default of BinaryCacheClientOptions.wholeNarMaxBytes. 4 MiB, measured on the *large* closure (store
+ * README, "Smaller whole NARs, smaller zstd chunks"): a NAR of 4-16 MiB streamed is decoded while it
+ * arrives and its files are written as they come, where fetched whole it waited for its last byte and
+ * took a fresh mmap (glibc maps buffers of 2 MiB and more, FETCH_PROCESS_ENV) for both its file and
+ * its NAR; the running agent's realise took ~13 % less wall and CPU for the same peak RSS than with 16 MiB.
+ */
+export const WHOLE_NAR_MAX_BYTES: number = 4 * 1024 * 1024;
 
 const wholeBytes = (narinfo: Narinfo): number => (narinfo.fileSize ?? 0) + (narinfo.compression === 'none' ? 0 : narinfo.narSize);
 
