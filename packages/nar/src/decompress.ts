@@ -13,8 +13,8 @@ export const supportedCompressions: readonly string[] = ['none', 'zstd', 'xz', '
 // read-ahead cost ~13 MB of peak RSS for no speed. On the *large* fixture's 127 MB NAR alone, 1 MiB
 // chunks fed 1 MiB of input took 163 ms of CPU (36 ms on the calling thread) against 259 ms (89 ms)
 // with 256 KiB chunks fed 64 KiB reads. With more NARs streamed at once (WHOLE_NAR_MAX_BYTES 4 MiB),
-// 512 KiB chunks and read-ahead were as fast as 1 MiB and held less per stream (store README,
-// "Smaller whole NARs, smaller zstd chunks").
+// 512 KiB chunks and read-ahead were as fast as 1 MiB or a little faster, for the same peak RSS; the
+// gain itself came from streaming those NARs (store README, "Smaller whole NARs, smaller zstd chunks").
 const ZSTD_CHUNK = 512 * 1024;
 const ZSTD_READ_AHEAD = 512 * 1024;
 
