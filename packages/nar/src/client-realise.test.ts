@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { nixFixtures, serveCache, type NixFixtures } from '@flox-k8s/nix-fixtures';
@@ -148,6 +148,51 @@ describe('BinaryCacheClient realises the fixture caches', () => {
         expect.objectContaining({ code: 'FLOXK8S_CLIENT_OPTIONS_INVALID', message: expect.stringContaining(name) }),
       );
     }
+  });
+
+  it('runs at most decoders.processes decoders, each NAR downloaded only once it holds a slot, largest first', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const order: string[] = [];
+    const server = await serveCache(fx.caches.xz, {
+      onRequest: (req, res) => {
+        if (!(req.url ?? '').startsWith('/nar/')) return false;
+        order.push(req.url ?? '');
+        inFlight++;
+        most = Math.max(most, inFlight);
+        res.once('close', () => inFlight--);
+        return false;
+      },
+    });
+    // Every xz NAR through a decoder process (bound 0), one at a time.
+    const client = new BinaryCacheClient({ caches: [{ url: server.url }], trustedKeys: [fx.publicKey], decoders: { xzInProcessMaxNarSize: 0, processes: 1 } });
+    const out = join(tmp, 'one-decoder');
+    await mkdir(out);
+    try {
+      const closure = [...(await client.closure(fx.closure)).values()];
+      expect(closure.length).toBeGreaterThan(2);
+      await Promise.all(closure.map((found, i) => client.fetchNar(found, join(out, String(i)))));
+      expect(most).toBe(1);
+      expect(order.length).toBe(closure.length);
+      // The first NAR takes the free slot at once; the others wait and are granted largest first.
+      const sizeOf = new Map(closure.map((f) => [`/${f.narinfo.url}`, f.narinfo.narSize]));
+      const waited = order.slice(1).map((u) => sizeOf.get(u) as number);
+      expect(waited).toEqual([...waited].sort((a, b) => b - a));
+      for (const [i, found] of closure.entries()) expect(nixDump(join(out, String(i))).equals(nixDump(found.narinfo.storePath))).toBe(true);
+    } finally {
+      await client.close();
+      await server.close();
+      await removeTree(out);
+    }
+  });
+
+  it('rejects a decoder process count that is not a whole number of 1 or more with FLOXK8S_CLIENT_OPTIONS_INVALID', () => {
+    for (const processes of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => new BinaryCacheClient({ caches: [], trustedKeys: [fx.publicKey], decoders: { processes } })).toThrow(
+        expect.objectContaining({ code: 'FLOXK8S_CLIENT_OPTIONS_INVALID', message: expect.stringContaining('decoders.processes') }),
+      );
+    }
+    expect(() => new BinaryCacheClient({ caches: [], trustedKeys: [fx.publicKey], decoders: { processes: 1 } })).not.toThrow();
   });
 
   it('refuses a destination that exists with FLOXK8S_NAR_DESTINATION and leaves it alone', async () => {

@@ -1,7 +1,9 @@
 import { lstatSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { Agent, interceptors, type Dispatcher } from 'undici';
 import { authorizationHeader, credentialsFor, loadCredentialsFile, type CacheCredentials, type CredentialsTable } from './credentials.ts';
-import type { DecoderOptions } from './decompress.ts';
+import { DecoderSlots } from './decoder-processes.ts';
+import { decodesInProcess, decodesOnCallingThread, type DecoderOptions } from './decompress.ts';
 import type { NarLimits } from './nar-parse.ts';
 import { deadlineMs, NAR_DEADLINE, NARINFO_DEADLINE_MS, withDeadline, type DeadlinePolicy } from './deadline.ts';
 import { CacheNetworkError, ClientOptionsInvalidError, NarDestinationError, type NarError, NarinfoInvalidError, NarinfoNotFoundError } from './errors.ts';
@@ -93,6 +95,7 @@ export class BinaryCacheClient {
   readonly #opts: BinaryCacheClientOptions;
   readonly #decoders: DecoderOptions;
   readonly #whole: WholeNarBudget | undefined;
+  readonly #slots: DecoderSlots;
   readonly #agent: Agent;
   readonly #dispatcher: Dispatcher;
   readonly #keys: PublicKey[];
@@ -108,6 +111,11 @@ export class BinaryCacheClient {
   constructor(opts: BinaryCacheClientOptions) {
     this.#opts = opts;
     this.#decoders = { ...opts.decoders };
+    const processes = this.#decoders.processes ?? availableParallelism();
+    if (!Number.isSafeInteger(processes) || processes < 1) {
+      throw new ClientOptionsInvalidError(`BinaryCacheClient option decoders.processes is ${String(processes)}; it must be a whole number, 1 or more`);
+    }
+    this.#slots = new DecoderSlots(processes);
     const wholeMax = byteCount('wholeNarMaxBytes', opts.wholeNarMaxBytes, WHOLE_NAR_MAX_BYTES);
     const wholeBudget = byteCount('wholeNarBudgetBytes', opts.wholeNarBudgetBytes, WHOLE_NAR_BUDGET_BYTES);
     this.#whole = wholeMax > 0 ? new WholeNarBudget(wholeMax, wholeBudget) : undefined;
@@ -288,7 +296,11 @@ export class BinaryCacheClient {
     };
     const narinfo = found.narinfo;
     const ms = deadlineMs(narinfo.fileSize ?? narinfo.narSize, this.#narDeadline);
+    // A NAR decoded by a process waits for one of the client's decoder slots before its download
+    // starts (so a paused download never meets the stall timeout) and outside its deadline.
+    let release: (() => void) | undefined;
     try {
+      if (decodesInProcess(narinfo.compression, this.#decoders, narinfo.narSize)) release = await this.#slots.acquire(narinfo.narSize, opts.signal);
       return await withDeadline(ms, `the NAR of ${narinfo.storePath} (${url})`, opts.signal, (signal) =>
         this.#retrying(url, signal, () =>
           fetchNarOnce({ dispatcher: this.#dispatcher, url, headers, narinfo, dest, signal, decoders: this.#decoders, whole: this.#whole, limits: this.#opts.narLimits ?? {}, onProgress }),
@@ -297,7 +309,14 @@ export class BinaryCacheClient {
     } catch (err) {
       await removeTree(dest).catch(() => undefined);
       throw err;
+    } finally {
+      release?.();
     }
+  }
+
+  /** Whether fetching this NAR decodes it on the calling thread (xz in WASM; see DecoderOptions), rather than on libuv's pool or in a process. */
+  decodesOnCallingThread(narinfo: Narinfo): boolean {
+    return decodesOnCallingThread(narinfo.compression, this.#decoders, narinfo.narSize);
   }
 
   /** Close pooled connections. */

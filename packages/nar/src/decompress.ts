@@ -1,6 +1,8 @@
 import { execFile, spawn } from 'node:child_process';
 import { Readable, pipeline } from 'node:stream';
+import { isMainThread } from 'node:worker_threads';
 import { chunksOf } from './chunks.ts';
+import { DecoderNotStartedError, decodeWithCommand, spawnerAvailable } from './decoder-processes.ts';
 import { CompressionUnsupportedError, DecompressError, NarError } from './errors.ts';
 import { decodeZstdFrames } from './zstd-frames.ts';
 
@@ -19,28 +21,32 @@ const ZSTD_CHUNK = 512 * 1024;
 const ZSTD_READ_AHEAD = 512 * 1024;
 
 /**
- * How to decode xz and bzip2. By measurement (README) an `xz -dc` / `bzip2 -dc` subprocess decodes
- * fastest, but starting one forks this process, at a cost that grows with its resident memory
- * (bench/spawn-cost.ts: 1.6-2.6 ms at 53-71 MB, 6.5-18.5 ms at 158-174 MB, 37-55 ms at 474-486 MB
- * here). So `xz: 'auto'` (default) decodes NARs of at most `xzInProcessMaxNarSize` bytes in-process
- * (WASM) and larger ones in the subprocess, when the command runs.
+ * How to decode xz and bzip2. An `xz -dc` / `bzip2 -dc` process decodes fastest (the WASM xz
+ * decoder took ~1.6x its CPU) and on another core. Node cannot start one without forking itself, at
+ * a cost that grows with its resident memory (bench/spawn-cost.ts: 1.6-2.6 ms at 53-71 MB, 6.5-18.5
+ * ms at 158-174 MB), so these processes are started by a small `sh` of our own, started once
+ * (decoder-processes.ts). `xz: 'auto'` (default) decodes NARs of at most `xzInProcessMaxNarSize`
+ * bytes in-process (WASM), where a process's start and its FIFOs cost more than the decoding, and
+ * larger ones in a process, when the command runs. BinaryCacheClient runs at most `processes`
+ * decoder processes at once.
  */
 export interface DecoderOptions {
   xz?: 'auto' | 'subprocess' | 'wasm';
-  /** With `xz: 'auto'`: NARs up to this size (from the narinfo's NarSize) decode in-process (default 16 MiB). */
+  /** With `xz: 'auto'`: NARs up to this size (from the narinfo's NarSize) decode in-process (default 256 KiB). */
   xzInProcessMaxNarSize?: number;
   xzCommand?: string;
   bzip2Command?: string;
+  /** Decoder processes (xz, bzip2) one BinaryCacheClient runs at once (default: the number of cores); the others' downloads wait. */
+  processes?: number;
   /** zstd output chunk size in bytes (default 512 KiB). */
   zstdChunkSize?: number;
   /** zstd bytes decoded ahead of the consumer (default 512 KiB). */
   zstdReadAhead?: number;
 }
 
-// Measured on the bench closure (60 NARs of ~4 MB, store/bench/cold-realise.ts): in-process WASM for
-// all of them took 2.4-2.7 s against 2.8-3.3 s with a subprocess each (18 ms per spawn at the
-// worker's RSS); for one 155 MB NAR the subprocess is 0.88x the xz CLI's speed and WASM 0.63x.
-const XZ_IN_PROCESS_MAX_NAR_SIZE = 16 * 1024 * 1024;
+// Measured on the *large* closure (store README, "xz through decoder processes"): NARs of up to
+// 256 KiB decode in-process.
+const XZ_IN_PROCESS_MAX_NAR_SIZE = 256 * 1024;
 
 /** What the caller knows of the stream (from the narinfo). */
 export interface DecodeHint {
@@ -103,8 +109,49 @@ async function* zstd(input: AsyncIterable<Uint8Array>, chunkSize: number, readAh
   }
 }
 
-/** Decode in a child process (`<cmd> -dc`): native speed, and the work runs on another core. */
+/** Decode with `<command> -dc` in a process of its own (decoder-processes.ts): native speed, on another core. */
 async function* viaProcess(compression: string, command: string, input: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  if (!isMainThread || !spawnerAvailable(command)) {
+    yield* viaSpawn(compression, command, input);
+    return;
+  }
+  const inputErrors = new WeakSet<object>();
+  let fallback = false;
+  try {
+    yield* decodeWithCommand(compression, command, tagged(input, inputErrors));
+  } catch (err) {
+    if (!(err instanceof DecoderNotStartedError)) throw decodeFailure(compression, err, inputErrors);
+    fallback = true;
+  }
+  // No decoder started and nothing read from the input: fork one directly instead.
+  if (fallback) yield* viaSpawn(compression, command, input);
+}
+
+/**
+ * Whether a NAR of this compression and size is decoded by a process (`<command> -dc`) rather than
+ * on the calling thread (xz in WASM) or on libuv's pool (zstd): with `xz: 'auto'`, as long as the
+ * command runs. The client bounds how many such decodes run at once by this.
+ */
+export function decodesInProcess(compression: string, opts: DecoderOptions = {}, narSize?: number): boolean {
+  if (compression === 'bzip2') return true;
+  if (compression !== 'xz') return false;
+  const mode = opts.xz ?? 'auto';
+  if (mode !== 'auto') return mode === 'subprocess';
+  return narSize === undefined || narSize > (opts.xzInProcessMaxNarSize ?? XZ_IN_PROCESS_MAX_NAR_SIZE);
+}
+
+/** Whether decoding this NAR keeps the calling thread busy: xz in WASM. */
+export function decodesOnCallingThread(compression: string, opts: DecoderOptions = {}, narSize?: number): boolean {
+  return compression === 'xz' && !decodesInProcess(compression, opts, narSize);
+}
+
+/**
+ * Decode in a child process of this thread's own (`<cmd> -dc`), for worker threads: a worker tracks
+ * the descriptors it opened with `fs` and closes those still open when it exits (Worker's
+ * trackUnmanagedFds, on by default), and a decoder process's FIFOs, handed to a socket, would be
+ * among them, closed a second time under whatever reused their numbers.
+ */
+async function* viaSpawn(compression: string, command: string, input: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   const inputErrors = new WeakSet<object>();
   const child = spawn(command, ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
@@ -145,8 +192,7 @@ async function* viaProcess(compression: string, command: string, input: AsyncIte
 async function* xz(input: AsyncIterable<Uint8Array>, opts: DecoderOptions, hint: DecodeHint): AsyncGenerator<Uint8Array> {
   const command = opts.xzCommand ?? 'xz';
   const mode = opts.xz ?? 'auto';
-  const small = hint.narSize !== undefined && hint.narSize <= (opts.xzInProcessMaxNarSize ?? XZ_IN_PROCESS_MAX_NAR_SIZE);
-  if (mode === 'subprocess' || (mode === 'auto' && !small && (await commandRuns(command)))) {
+  if (mode === 'subprocess' || (decodesInProcess('xz', opts, hint.narSize) && (await commandRuns(command)))) {
     yield* viaProcess('xz', command, input);
     return;
   }

@@ -35,7 +35,7 @@ describe('the hostile corpus through fetchNar', () => {
     await removeTree(tmp);
   });
 
-  // xz decodes in-process (WASM) for NARs up to 16 MiB by default, else in an `xz -dc` child: both.
+  // xz decodes in-process (WASM) for NARs up to 256 KiB by default, else in an `xz -dc` process: both.
   const paths = COMPRESSIONS.flatMap((compression) => [
     ...(compression === 'zstd' || compression === 'none' ? [[compression, 'whole'] as const] : []),
     [compression, 'streamed'] as const,

@@ -31,7 +31,8 @@ const out = mkdtempSync(join(tmpdir(), 'nar-xz-corrupt-'));
 const codes = new Set<string>();
 try {
   for (let round = 0; round < rounds; round++) {
-    const client = new BinaryCacheClient({ caches: [{ url: cache.url }], trustedKeys: [fx.publicKey], retries: 0 });
+    // The WASM decoder, whose input adapter this guards (NARs above 256 KiB would go to `xz -dc` processes by default).
+    const client = new BinaryCacheClient({ caches: [{ url: cache.url }], trustedKeys: [fx.publicKey], retries: 0, decoders: { xz: 'wasm' } });
     // As a realise does: the first failure aborts the fetches still running.
     const abort = new AbortController();
     try {

@@ -24,7 +24,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { BinaryCacheClient } from '@flox-k8s/nar';
+import { BinaryCacheClient, closeDecoderProcesses } from '@flox-k8s/nar';
 import { Store } from '../src/index.ts';
 
 const [mode, root, url, key, rootsFile] = process.argv.slice(2);
@@ -49,6 +49,7 @@ if (running !== undefined) {
   } finally {
     await client.close();
   }
+  await closeDecoderProcesses();
   // Written back, as an earlier pod's files are on a node that has been up (and as the bench syncs before every peer).
   execFileSync('sync');
   // "5": reset VmHWM to the current RSS (proc(5)), so the peak read below is the measured realise's.
@@ -81,6 +82,11 @@ if (mode === 'agent' || running !== undefined) {
 const realiseMs = performance.now() - t0;
 const cpu = process.cpuUsage(cpu0);
 const realiseCpuMs = (cpu.user + cpu.system) / 1000;
+// The `xz -dc` processes are started by a spawner `sh` (@flox-k8s/nar's decoder-processes): their
+// CPU time reaches this process's reaped children once that sh has exited. The agent-running mode's
+// earlier realise used the same spawner, so its decoders' time is in childCpu0 only if it exited
+// then too: it is closed after that realise as well.
+await closeDecoderProcesses();
 const childCpuMs = reapedChildrenCpuMs() - childCpu0;
 const vmHwmKb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? Number.NaN);
 process.stdout.write(`${JSON.stringify({ fetched, bytesDownloaded, realiseMs, realiseCpuMs, childCpuMs, vmHwmKb })}\n`);

@@ -9,8 +9,10 @@ import { cleanup, tempDir } from '../test/helpers.ts';
 
 // The node agent realises with a long-lived client of its own. Its xz NARs used to be decoded on
 // its one thread whatever their size (the large fixture: ~9 s against ~7.5 s with workers, same
-// run); now a closure with at least FETCH_POOL_MIN_BYTES of xz to stream starts fetch workers by
-// default, client or not. Seen through the worker module check, which runs before any download.
+// run). Now a client decodes xz NARs above 256 KiB by `xz -dc` processes (@flox-k8s/nar's
+// decoder processes), off this thread, and fetch workers start only when at least
+// FETCH_POOL_MIN_BYTES would be decoded on it (xz in WASM), client or not. Seen through the worker
+// module check, which runs before any download.
 const skip = nixSkipReason();
 describe.skipIf(skip !== undefined)(`default fetch workers with a caller's client${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let large: NixLargeFixtures;
@@ -27,12 +29,12 @@ describe.skipIf(skip !== undefined)(`default fetch workers with a caller's clien
     for (const r of roots) cleanup(r);
   });
 
-  async function realiseWithMissingWorker(fetchWorkers: number | undefined): Promise<{ error: unknown; root: string }> {
+  async function realiseWithMissingWorker(fetchWorkers: number | undefined, decoders?: { xz: 'wasm' }): Promise<{ error: unknown; root: string }> {
     const root = tempDir('flox-store-pool-default-');
     roots.push(root);
     const store = await Store.open(root, { fetchWorker: new URL(`file://${root}/no-such-worker.mjs`) });
     const caches = [{ url: cache.url }];
-    const client = new BinaryCacheClient({ caches, trustedKeys: [large.publicKey], storeDir: store.storeDir });
+    const client = new BinaryCacheClient({ caches, trustedKeys: [large.publicKey], storeDir: store.storeDir, ...(decoders ? { decoders } : {}) });
     try {
       const error = await store
         .realise(large.roots, { caches, trustedKeys: [large.publicKey], client, ...(fetchWorkers === undefined ? {} : { fetchWorkers }) })
@@ -43,17 +45,17 @@ describe.skipIf(skip !== undefined)(`default fetch workers with a caller's clien
     }
   }
 
-  it('starts workers for the xz closure by default (a missing worker module fails before any download)', async () => {
+  it('starts workers for the xz closure when its client decodes xz in WASM (a missing worker module fails before any download)', async () => {
     expect(FETCH_POOL_MIN_BYTES).toBeLessThan(large.narSize);
     const before = cache.count(/^\/nar\//);
-    const { error, root } = await realiseWithMissingWorker(undefined);
+    const { error, root } = await realiseWithMissingWorker(undefined, { xz: 'wasm' });
     expect(error).toMatchObject({ code: 'FLOXK8S_STORE_FETCH_WORKER_MISSING' });
     expect(cache.count(/^\/nar\//)).toBe(before);
     expect(readdirSync(join(root, 'store'))).toEqual([]);
   });
 
-  it('fetchWorkers: 0 keeps every NAR on the calling thread (the worker module is never looked at)', async () => {
-    const { error, root } = await realiseWithMissingWorker(0);
+  it('with the default client the xz closure is realised without workers (the worker module is never looked at)', async () => {
+    const { error, root } = await realiseWithMissingWorker(undefined);
     expect(error).toBeUndefined();
     expect(readdirSync(join(root, 'store')).length).toBe(large.closure.length);
   }, 5 * 60_000);

@@ -1,4 +1,4 @@
-import { fetchesWhole, type BinaryCacheClient, type FoundNarinfo } from '@flox-k8s/nar';
+import type { BinaryCacheClient, FoundNarinfo } from '@flox-k8s/nar';
 import { availableParallelism } from 'node:os';
 import { ClosureIndex } from './closure-index.ts';
 import { FetchPool, fetchWorkerModule, inProcessFetcher, type NarFetcher } from './fetch-pool.ts';
@@ -238,7 +238,7 @@ async function fetchAll(
   return outcomes;
 }
 
-/** When the NARs to stream and decode on the calling thread (xz, bzip2) total less than this, all are fetched on the calling thread: starting workers would cost more. */
+/** When the NARs to decode on the calling thread (xz in WASM) total less than this, all are fetched on the calling thread: starting workers would cost more. */
 export const FETCH_POOL_MIN_BYTES: number = 8 << 20;
 
 function fetcherFor(
@@ -252,15 +252,17 @@ function fetcherFor(
   // (below): xz decoded on this one thread was the agent's bottleneck on *large* (see README). They
   // build their own clients from `caches`/`trustedKeys`, which the caller passes along with it.
   if (options.fetchWorkers === 0 || (options.client !== undefined && options.fetchWorkers !== undefined)) return inProcessFetcher(client);
-  // By default workers only pay when enough is decoded on this thread (xz, bzip2); an explicit
+  // By default workers only pay when enough is decoded on this thread (xz in WASM); an explicit
   // count always uses them. zstd is decoded on libuv's thread pool whether fetched whole or
   // streamed, so the two cores are used without workers, which would only add their start-up, a
   // client (and its memory) each and more threads than cores (bench/cold-once.ts zstd: 0.87-0.90 s
   // in-process, 1.05-1.11 s with 2; bench/large-vs-nix.ts: the shim's fallback peaked at ~345 MB
   // with 2 workers on the large fixture's zstd cache against ~240 MB without).
+  // xz NARs above the client's in-process bound are decoded by `xz -dc` processes (see
+  // @flox-k8s/nar's DecoderOptions), off this thread as well: only the small ones decoded in WASM count.
   const bytes = missing.reduce((sum, p) => {
     const narinfo = found.get(p)?.narinfo;
-    return narinfo === undefined || fetchesWhole(narinfo) || narinfo.compression === 'zstd' ? sum : sum + narinfo.narSize;
+    return narinfo === undefined || !client.decodesOnCallingThread(narinfo) ? sum : sum + narinfo.narSize;
   }, 0);
   if (options.fetchWorkers === undefined && bytes < FETCH_POOL_MIN_BYTES) return inProcessFetcher(client);
   const workers = options.fetchWorkers ?? Math.min(DEFAULT_FETCH_WORKERS, availableParallelism());
