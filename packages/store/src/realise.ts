@@ -26,8 +26,9 @@ export type RealiseProgress =
 /**
  * Concurrent downloads by default. On a disk-backed store a fetch spends much
  * of its time waiting on file creation and writes, so more than the core
- * count in flight pays (8 → 16 measured ~1.4x faster on two cores); beyond
- * that, xz subprocess decoders start to contend for the CPU.
+ * count in flight pays (8 → 16 measured ~1.4x faster on two cores), and fewer
+ * were ~10 % slower against a cache modelling a WAN. xz and bzip2 decoders are
+ * bounded apart from this, one per core (@flox-k8s/nar's decoder processes).
  */
 export const DEFAULT_CONCURRENCY = 16;
 
@@ -46,15 +47,18 @@ export interface RealiseOptions {
   lease?: { id: string; ttlMs: number } | undefined;
   /**
    * A long-lived client to reuse for narinfos and NARs fetched on the calling thread (its
-   * caches/keys win over `caches`/`trustedKeys`). When enough xz or bzip2 is missing that fetch
-   * workers start by default, the workers use `caches`/`trustedKeys`: pass the client's own.
+   * caches/keys win over `caches`/`trustedKeys`). When enough would be decoded on the calling
+   * thread that fetch workers start by default, the workers use `caches`/`trustedKeys`: pass the
+   * client's own.
    */
   client?: BinaryCacheClient | undefined;
   /**
    * Worker threads that download, verify and unpack NARs; 0 = on the calling
    * thread. Default: 2 (fewer on a 1-CPU machine), and only when at least
-   * `FETCH_POOL_MIN_BYTES` of xz or bzip2 NAR is missing (zstd is decoded on
-   * libuv's thread pool anyway; starting threads costs ~50 ms and memory).
+   * `FETCH_POOL_MIN_BYTES` of missing NAR would be decoded on the calling thread
+   * (xz in WASM: by default NARs of up to 256 KiB, or every xz NAR with `decoders:
+   * { xz: 'wasm' }`). zstd is decoded on libuv's thread pool, larger xz and bzip2 by
+   * decoder processes (@flox-k8s/nar); starting threads costs ~50 ms and memory.
    */
   fetchWorkers?: number | undefined;
 }
