@@ -1,4 +1,4 @@
-import { Readable, finished } from 'node:stream';
+import { Readable, finished, type Writable } from 'node:stream';
 import { releaseWhole } from './owned-chunks.ts';
 
 // Async iteration of a byte Readable (`for await`) reads in paused mode, where each read()
@@ -86,4 +86,18 @@ async function* iterate(stream: Readable, batchBytes: number, release: boolean):
     }
     cleanup();
   }
+}
+
+/** Resolves once `stream` emits 'drain' (a write returned false) or closes, whichever comes first. */
+export function drainedOrClosed(stream: Writable): Promise<void> {
+  if (stream.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+  });
 }

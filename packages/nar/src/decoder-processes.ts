@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { promisify } from 'node:util';
-import { chunksOf } from './chunks.ts';
+import { chunksOf, drainedOrClosed } from './chunks.ts';
 import { AbortedError, DecompressError } from './errors.ts';
 
 // Decoding xz (and bzip2) in an `xz -dc` process is ~1.6x cheaper than the WASM decoder and runs
@@ -40,6 +40,7 @@ wait
 
 const STDERR_LIMIT = 4096;
 const OUTPUT_BATCH = 1 << 20;
+const EMPTY = new Uint8Array(0);
 const openAsync = promisify(open) as (path: string, flags: number) => Promise<number>;
 
 interface Job {
@@ -373,28 +374,14 @@ export async function* decodeWithCommand(compression: string, command: string, i
 
 /** Writes `input` into the decoder's stdin with back-pressure, then closes it (its EOF) once every write has reached the pipe. */
 async function feed(input: AsyncIterable<Uint8Array>, sink: Socket): Promise<void> {
-  const closedOr = (event: 'drain' | undefined, write?: (cb: () => void) => void): Promise<void> =>
-    new Promise<void>((resolve) => {
-      const done = (): void => {
-        if (event !== undefined) sink.off(event, done);
-        sink.off('close', done);
-        resolve();
-      };
-      if (event !== undefined) sink.on(event, done);
-      sink.on('close', done);
-      write?.(done);
-    });
-  let last: Promise<void> = Promise.resolve();
   try {
     for await (const chunk of input) {
       if (sink.destroyed) return;
-      let more = true;
-      last = closedOr(undefined, (done) => {
-        more = sink.write(chunk, () => done());
-      });
-      if (!more) await closedOr('drain');
+      if (!sink.write(chunk)) await drainedOrClosed(sink);
     }
-    await last;
+    // A write's callback comes after those of the writes before it ('drain' only follows a write
+    // that returned false), and with an error if the socket is destroyed first.
+    await new Promise<void>((resolve) => sink.write(EMPTY, () => resolve()));
   } finally {
     sink.destroy();
   }

@@ -1,7 +1,7 @@
 import type { Transform, TransformOptions } from 'node:stream';
 import { promisify } from 'node:util';
 import { constants, createZstdDecompress, zstdDecompress, type ZstdOptions } from 'node:zlib';
-import { chunksOf } from './chunks.ts';
+import { chunksOf, drainedOrClosed } from './chunks.ts';
 import { DecompressError } from './errors.ts';
 import { markOwned, markWholeOwned, releaseInput } from './owned-chunks.ts';
 
@@ -188,19 +188,6 @@ async function feed(input: AsyncGenerator<Buffer>, decoder: Transform): Promise<
   } catch (err) {
     decoder.destroy(err as Error);
   }
-}
-
-function drainedOrClosed(stream: Transform): Promise<void> {
-  if (stream.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      stream.off('drain', done);
-      stream.off('close', done);
-      resolve();
-    };
-    stream.on('drain', done);
-    stream.on('close', done);
-  });
 }
 
 const zstdDecompressAsync = promisify(zstdDecompress);

@@ -9,7 +9,7 @@ export interface FetchWorkerConfig {
   decoders: DecoderOptions;
 }
 
-// The store decodes zstd with @flox-k8s/nar's defaults (1 MiB chunks, fed 1 MiB at a time): a cold
+// The store decodes with @flox-k8s/nar's defaults (zstd in 512 KiB chunks, fed 1 MiB at a time): a cold
 // realise is CPU-bound, and the decoded chunks are freed as soon as they are written.
 export const STORE_DECODERS: DecoderOptions = {};
 
