@@ -11,7 +11,7 @@
  * for the same peak; without the variable the peak was ~190 MB instead of ~150).
  * `MALLOC_ARENA_MAX=1`: one glibc arena for every thread (libuv's pool decodes zstd, V8's helpers),
  * instead of one per thread each keeping its own freed memory; a node agent that has realised before
- * peaked 5–9 MB lower on the next realise of the *large* closure at the same wall time (store README,
+ * peaked 4–9 MB lower on the next realise of the *large* closure at the same wall time (store README,
  * "One malloc arena").
  * `NODE_OPTIONS=--max-semi-space-size=2`: V8's young generation otherwise grows to 2 × 16 MB under a
  * realise's allocation rate for ~15 MB live (~15 MB of peak RSS, ~0.15 CPU-s).

@@ -112,13 +112,10 @@ export async function installLayout(options: InstallLayoutOptions): Promise<Inst
  * closures itself. NODE_OPTIONS set for the shim by the host come after ours, so they win.
  */
 function nodeEnv(compileCache: string): string {
-  const lines = [
-    `NODE_COMPILE_CACHE=${singleQuote(compileCache)}`,
-    `MALLOC_MMAP_THRESHOLD_=${singleQuote(FETCH_PROCESS_ENV.MALLOC_MMAP_THRESHOLD_)}`,
-    `MALLOC_ARENA_MAX=${singleQuote(FETCH_PROCESS_ENV.MALLOC_ARENA_MAX)}`,
-  ];
-  lines.push(`NODE_OPTIONS="${FETCH_PROCESS_ENV.NODE_OPTIONS}\${NODE_OPTIONS:+ \$NODE_OPTIONS}"`);
-  lines.push('export NODE_COMPILE_CACHE MALLOC_MMAP_THRESHOLD_ MALLOC_ARENA_MAX NODE_OPTIONS');
+  const { NODE_OPTIONS: nodeOptions, ...fixed } = FETCH_PROCESS_ENV;
+  const lines = [`NODE_COMPILE_CACHE=${singleQuote(compileCache)}`, ...Object.entries(fixed).map(([name, value]) => `${name}=${singleQuote(value)}`)];
+  lines.push(`NODE_OPTIONS="${nodeOptions}\${NODE_OPTIONS:+ \$NODE_OPTIONS}"`);
+  lines.push(`export NODE_COMPILE_CACHE ${Object.keys(fixed).join(' ')} NODE_OPTIONS`);
   return lines.map((l) => `  ${l}`).join('\n');
 }
 
