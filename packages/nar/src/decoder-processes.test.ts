@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readdirSync, readSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -51,6 +51,35 @@ describe('decoder processes (one sh starting `xz -dc` per NAR over FIFOs)', () =
     outs.forEach((out, i) => expect(out.equals(inputs[i] as Buffer)).toBe(true));
     // Each request's FIFOs and stderr file go once its decoder has exited, the directory with the last.
     await expect.poll(() => decodeDirs(), { timeout: 5000 }).toEqual([]);
+  });
+
+  it('makes the FIFOs of 8 requests with one mkfifo, and of a request left without them alone', async () => {
+    // A mkfifo that logs each run (and, when asked, fails once) first on the PATH of a new spawner.
+    const bin = mkdtempSync(join(ownTmp, 'bin-'));
+    const log = join(bin, 'runs.log');
+    const failOnce = join(bin, 'fail-once');
+    writeFileSync(join(bin, 'mkfifo'), `#!/bin/sh\necho "$#" >> '${log}'\nif [ -e '${failOnce}' ]; then rm -f '${failOnce}'; exit 1; fi\nexec /usr/bin/mkfifo "$@"\n`, { mode: 0o755 });
+    const saved = process.env['PATH'];
+    await closeDecoderProcesses();
+    process.env['PATH'] = `${bin}:${saved ?? '/usr/bin:/bin'}`;
+    try {
+      const runs = (): string[] => readFileSync(log, 'utf8').trim().split('\n');
+      const inputs = Array.from({ length: 12 }, (_, i) => Buffer.concat([sample, Buffer.from(`batch ${i}`)]));
+      const outs = await Promise.all(inputs.map((data) => collect(decodeWithCommand('xz', 'xz', chunked(xz(data))))));
+      outs.forEach((out, i) => expect(out.equals(inputs[i] as Buffer)).toBe(true));
+      // Requests 1-8 and 9-16 (argument counts: `-m 600` and 2 FIFOs each): two runs where there were twelve.
+      expect(runs()).toEqual(['18', '18']);
+      await expect.poll(() => decodeDirs(), { timeout: 5000 }).toEqual([]);
+      // The batch fails: the request makes its own two FIFOs and decodes.
+      writeFileSync(failOnce, '');
+      expect((await collect(decodeWithCommand('xz', 'xz', chunked(xz(sample))))).equals(sample)).toBe(true);
+      expect(runs().slice(2)).toEqual(['18', '4']);
+      await expect.poll(() => decodeDirs(), { timeout: 5000 }).toEqual([]);
+    } finally {
+      process.env['PATH'] = saved;
+      await closeDecoderProcesses();
+      rmSync(bin, { recursive: true, force: true });
+    }
   });
 
   it('an empty or one-byte input, and a NAR larger than the pipe and the output batch', async () => {

@@ -16,19 +16,29 @@ import { AbortedError, DecompressError } from './errors.ts';
 // decode at once is bounded by the caller (DecoderSlots in the client): one per core, where 16 at
 // once left the largest NAR decoding alone on one core at the end (store README).
 
-// Per request `<id> <dir>`: two FIFOs made by mkfifo in <dir>, the decoder started in the
-// background with its stdin, stdout and stderr on them (the opens block until this process opens
-// its ends), then `<id> pid <pid>` and, once it exits, `<id> exit <status>`. A failed mkfifo is
-// `<id> exit 127`. The ids are this module's own counters and the directory one it made (mkdtemp,
-// 0700): both are read into variables and only ever expanded in quotes, as is the command (a
-// positional parameter); none is parsed as shell code. When its stdin ends (closeDecoderProcesses,
-// or this process gone, even killed) it waits for its decoders and exits.
+// Per request `<id> <dir>`: two FIFOs in <dir>, the decoder started in the background with its
+// stdin, stdout and stderr on them (the opens block until this process opens its ends), then
+// `<id> pid <pid>` and, once it exits, `<id> exit <status>`. The FIFOs are made ahead, FIFO_BATCH
+// requests' at a time by one mkfifo: a request whose FIFOs are not there yet makes its own and the
+// next ones' (ids are consecutive), since a mkfifo process per NAR cost ~4 ms of CPU each here
+// (store README, "FIFOs made in batches"). A request whose FIFOs are still missing then makes them
+// alone, and if that fails answers `<id> exit 127`. The ids are this module's own counters and the
+// directory one it made (mkdtemp, 0700): both are read into variables and only ever expanded in
+// quotes, as is the command (a positional parameter); none is parsed as shell code. When its stdin
+// ends (closeDecoderProcesses, or this process gone, even killed) it waits for its decoders and exits.
+const FIFO_BATCH = 8;
 const SPAWNER_SCRIPT = `cmd=$1
 while read -r id dir; do
   case $id in ''|*[!0-9]*) continue ;; esac
+  if [ ! -p "$dir/$id.in" ]; then
+    set --
+    i=$id
+    while [ "$i" -lt $((id + ${FIFO_BATCH})) ]; do set -- "$@" "$dir/$i.in" "$dir/$i.out"; i=$((i + 1)); done
+    mkfifo -m 600 "$@" 2>/dev/null
+  fi
   (
     f=$dir/$id
-    if ! mkfifo -m 600 "$f.in" "$f.out" 2>"$f.err"; then echo "$id exit 127"; exit 0; fi
+    if ! { [ -p "$f.in" ] && [ -p "$f.out" ]; } && ! mkfifo -m 600 "$f.in" "$f.out" 2>"$f.err"; then echo "$id exit 127"; exit 0; fi
     "$cmd" -dc <"$f.in" >"$f.out" 2>>"$f.err" &
     echo "$id pid $!"
     wait $!
@@ -62,7 +72,8 @@ let exitHook = false;
 /**
  * One long-lived `sh` that starts `<command> -dc` processes on request (see SPAWNER_SCRIPT). Its
  * requests' FIFOs live in a private directory that exists only while requests are in flight: made
- * for the first, removed with the last one's files, so an idle or killed process leaves nothing.
+ * for the first, removed with the last one's files and whatever FIFOs were made ahead in it, so an
+ * idle or killed process leaves nothing.
  */
 class Spawner {
   readonly #child: ChildProcessByStdio<Writable, Readable, null>;
