@@ -4,8 +4,9 @@ import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { withXzDictionary } from '@flox-k8s/hostile-nars';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeDecoderProcesses, DecoderSlots, decodeWithCommand } from './decoder-processes.ts';
+import { closeDecoderProcesses, DecoderSlots, decodeWithCommand, XZ_MEMLIMIT_MIB } from './decoder-processes.ts';
 import { decompress } from './decompress.ts';
 
 const sample = Buffer.concat([randomBytes(150_000), Buffer.alloc(1_500_000, 7), Buffer.from('end of sample')]);
@@ -82,6 +83,28 @@ describe('decoder processes (one sh starting `xz -dc` per NAR over FIFOs)', () =
     }
   });
 
+  it('a stream declaring a dictionary larger than xz -9\'s (64 MiB) is refused by every xz decoder; one of 64 MiB decodes', async () => {
+    const compressed = xz(sample);
+    const of64MiB = withXzDictionary(compressed, 28);
+    const limit = new RegExp(`Memory usage limit reached[^]*; the NAR declares a dictionary larger than the ${XZ_MEMLIMIT_MIB} MiB`);
+    expect((await collect(decodeWithCommand('xz', 'xz', chunked(of64MiB)))).equals(sample)).toBe(true);
+    for (const code of [30, 40]) {
+      // 128 MiB and 4 GiB - 1: through the spawner's decoder, a decoder spawned directly (no private
+      // directory can be made), and the WASM decoder.
+      const hostile = withXzDictionary(compressed, code);
+      await expect(collect(decodeWithCommand('xz', 'xz', chunked(hostile)))).rejects.toMatchObject({ code: 'FLOXK8S_DECOMPRESS_FAILED', message: expect.stringMatching(limit) });
+      process.env['TMPDIR'] = '/nonexistent-flox-k8s-tmp';
+      try {
+        await expect(collect(decompress('xz', chunked(hostile), { xz: 'subprocess', xzCommand: '/usr/bin/xz' }))).rejects.toMatchObject({ code: 'FLOXK8S_DECOMPRESS_FAILED', message: expect.stringMatching(limit) });
+      } finally {
+        process.env['TMPDIR'] = ownTmp;
+      }
+      await expect(collect(decompress('xz', chunked(hostile), { xz: 'wasm' }))).rejects.toMatchObject({ code: 'FLOXK8S_DECOMPRESS_FAILED' });
+    }
+    expect((await collect(decompress('xz', chunked(of64MiB), { xz: 'wasm' }))).equals(sample)).toBe(true);
+    await expect.poll(() => decodeDirs(), { timeout: 5000 }).toEqual([]);
+  });
+
   it('an empty or one-byte input, and a NAR larger than the pipe and the output batch', async () => {
     const big = Buffer.concat([randomBytes(3 << 20), Buffer.alloc(2 << 20, 1)]);
     expect((await collect(decodeWithCommand('xz', 'xz', chunked(xz(big))))).equals(big)).toBe(true);
@@ -127,7 +150,7 @@ describe('decoder processes (one sh starting `xz -dc` per NAR over FIFOs)', () =
 
   it('a spawner that dies lets the decodes it started finish, and the next decode starts a new one', async () => {
     const spawnerPids = (): string[] =>
-      execFileSync('sh', ['-c', `pgrep -P ${process.pid} -f "[f]lox-k8s-decode xz$" || true`]).toString().trim().split('\n').filter(Boolean);
+      execFileSync('sh', ['-c', `pgrep -P ${process.pid} -f "[f]lox-k8s-decode xz --memlimit" || true`]).toString().trim().split('\n').filter(Boolean);
     const data = Buffer.concat([randomBytes(1 << 20), sample]);
     // Read slowly, so the decode is still running when its spawner is killed.
     const running = (async () => {

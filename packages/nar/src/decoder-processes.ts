@@ -16,7 +16,31 @@ import { AbortedError, DecompressError } from './errors.ts';
 // decode at once is bounded by the caller (DecoderSlots in the client): one per core, where 16 at
 // once left the largest NAR decoding alone on one core at the end (store README).
 
-// Per request `<id> <dir>`: two FIFOs in <dir>, the decoder started in the background with its
+/**
+ * The most memory an `xz` decoder may use, in MiB. A dictionary of up to 64 MiB (that of `xz -9`, the
+ * largest preset, and the largest the WASM decoder accepts) fits; a larger one is refused with xz's own
+ * "Memory usage limit reached" (FLOXK8S_DECOMPRESS_FAILED). Without it a stream of a few kB declaring
+ * a 4 GiB dictionary makes its decoder hold as much of its output as the NarSize allows: 309 MB of
+ * resident memory for a 46 kB file decoding to 300 MB, where the same stream with xz's 8 MiB
+ * dictionary held 10 MB (README, "xz's memory, bounded").
+ */
+export const XZ_MEMLIMIT_MIB = 80;
+
+/** The option a decoder process of this compression runs with besides `-dc`, whichever way it is started. */
+export function decoderOption(compression: string): string | undefined {
+  return compression === 'xz' ? `--memlimit-decompress=${XZ_MEMLIMIT_MIB}MiB` : undefined;
+}
+
+/** What a decoder process that exited non-zero with this stderr says about the NAR (after "; "). */
+export function decoderVerdict(compression: string, stderr: string): string {
+  if (compression === 'xz' && stderr.includes('Memory usage limit reached')) {
+    return `the NAR declares a dictionary larger than the ${XZ_MEMLIMIT_MIB} MiB an xz decoder may use (xz -9's 64 MiB fits)`;
+  }
+  return `the NAR file is corrupt or not ${compression}`;
+}
+
+// Per request `<id> <dir>`: two FIFOs in <dir>, the decoder (`<command> -dc [<option>]`, both
+// positional parameters) started in the background with its
 // stdin, stdout and stderr on them (the opens block until this process opens its ends), then
 // `<id> pid <pid>` and, once it exits, `<id> exit <status>`. The FIFOs are made ahead, FIFO_BATCH
 // requests' at a time by one mkfifo: a request whose FIFOs are not there yet makes its own and the
@@ -28,6 +52,7 @@ import { AbortedError, DecompressError } from './errors.ts';
 // ends (closeDecoderProcesses, or this process gone, even killed) it waits for its decoders and exits.
 const FIFO_BATCH = 8;
 const SPAWNER_SCRIPT = `cmd=$1
+opt=$2
 while read -r id dir; do
   case $id in ''|*[!0-9]*) continue ;; esac
   if [ ! -p "$dir/$id.in" ]; then
@@ -39,7 +64,7 @@ while read -r id dir; do
   (
     f=$dir/$id
     if ! { [ -p "$f.in" ] && [ -p "$f.out" ]; } && ! mkfifo -m 600 "$f.in" "$f.out" 2>"$f.err"; then echo "$id exit 127"; exit 0; fi
-    "$cmd" -dc <"$f.in" >"$f.out" 2>>"$f.err" &
+    "$cmd" -dc \${opt:+"$opt"} <"$f.in" >"$f.out" 2>>"$f.err" &
     echo "$id pid $!"
     wait $!
     echo "$id exit $?"
@@ -86,8 +111,8 @@ class Spawner {
   #closed = false;
   #buffered = '';
 
-  constructor(command: string, onDead: () => void) {
-    this.#child = spawn('/bin/sh', ['-c', SPAWNER_SCRIPT, 'flox-k8s-decode', command], { stdio: ['pipe', 'pipe', 'ignore'] });
+  constructor(command: string, option: string | undefined, onDead: () => void) {
+    this.#child = spawn('/bin/sh', ['-c', SPAWNER_SCRIPT, 'flox-k8s-decode', command, option ?? ''], { stdio: ['pipe', 'pipe', 'ignore'] });
     // Once it has exited it takes no new request; the decoders it started still report on its
     // stdout, which their shells hold, until the last one is done (its 'close').
     const dead = (err: Error): void => {
@@ -231,13 +256,15 @@ export class DecoderNotStartedError extends Error {
 const NOT_STARTED_BACKOFF_MS = 60_000;
 const notStartedUntil = new Map<string, number>();
 
-function spawnerFor(command: string): Spawner {
-  let s = spawners.get(command);
+function spawnerFor(compression: string, command: string): Spawner {
+  const option = decoderOption(compression);
+  const key = `${command}\n${option ?? ''}`;
+  let s = spawners.get(key);
   if (s === undefined || s.dead) {
-    const fresh = new Spawner(command, () => {
-      if (spawners.get(command) === fresh) spawners.delete(command);
+    const fresh = new Spawner(command, option, () => {
+      if (spawners.get(key) === fresh) spawners.delete(key);
     });
-    spawners.set(command, fresh);
+    spawners.set(key, fresh);
     s = fresh;
   }
   return s;
@@ -247,10 +274,10 @@ function spawnerFor(command: string): Spawner {
  * Whether this thread can start decoders through a spawner (its private directory can be made:
  * a read-only or missing temporary directory cannot), starting it if need be.
  */
-export function spawnerAvailable(command: string): boolean {
+export function spawnerAvailable(compression: string, command: string): boolean {
   if ((notStartedUntil.get(command) ?? 0) > Date.now()) return false;
   try {
-    return spawnerFor(command).ready();
+    return spawnerFor(compression, command).ready();
   } catch {
     return false;
   }
@@ -304,7 +331,7 @@ export async function* decodeWithCommand(compression: string, command: string, i
   };
   let spawner: Spawner;
   try {
-    spawner = spawnerFor(command);
+    spawner = spawnerFor(compression, command);
     ({ paths } = spawner.request(job));
   } catch (err) {
     throw new DecoderNotStartedError(`the decoder spawner could not take a request: ${(err as Error).message}`);
@@ -357,7 +384,8 @@ export async function* decodeWithCommand(compression: string, command: string, i
     });
     if (status === 127) throw new DecompressError(`cannot run ${command} to decode ${compression}${failureText(files.err)}; install ${command}`);
     if (status !== 0) {
-      throw new DecompressError(`${command} -dc exited with ${status}${failureText(files.err)}; the NAR file is corrupt or not ${compression}`);
+      const text = failureText(files.err);
+      throw new DecompressError(`${command} -dc exited with ${status}${text}; ${decoderVerdict(compression, text)}`);
     }
     finished = true;
   } finally {

@@ -2,7 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import { Readable, pipeline } from 'node:stream';
 import { isMainThread } from 'node:worker_threads';
 import { chunksOf } from './chunks.ts';
-import { DecoderNotStartedError, decodeWithCommand, spawnerAvailable } from './decoder-processes.ts';
+import { DecoderNotStartedError, decodeWithCommand, decoderOption, decoderVerdict, spawnerAvailable } from './decoder-processes.ts';
 import { CompressionUnsupportedError, DecompressError, NarError } from './errors.ts';
 import { decodeZstdFrames } from './zstd-frames.ts';
 
@@ -34,6 +34,7 @@ export interface DecoderOptions {
   xz?: 'auto' | 'subprocess' | 'wasm';
   /** With `xz: 'auto'`: NARs up to this size (from the narinfo's NarSize) decode in-process (default 256 KiB). */
   xzInProcessMaxNarSize?: number;
+  /** The xz decoder (default `xz`); it must take xz-utils' `-dc` and `--memlimit-decompress=` (XZ_MEMLIMIT_MIB). */
   xzCommand?: string;
   bzip2Command?: string;
   /** Decoder processes (xz, bzip2) one BinaryCacheClient runs at once (default: the number of cores); the others' downloads wait. */
@@ -111,7 +112,7 @@ async function* zstd(input: AsyncIterable<Uint8Array>, chunkSize: number, readAh
 
 /** Decode with `<command> -dc` in a process of its own (decoder-processes.ts): native speed, on another core. */
 async function* viaProcess(compression: string, command: string, input: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  if (!isMainThread || !spawnerAvailable(command)) {
+  if (!isMainThread || !spawnerAvailable(compression, command)) {
     yield* viaSpawn(compression, command, input);
     return;
   }
@@ -153,7 +154,8 @@ export function decodesOnCallingThread(compression: string, opts: DecoderOptions
  */
 async function* viaSpawn(compression: string, command: string, input: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   const inputErrors = new WeakSet<object>();
-  const child = spawn(command, ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const option = decoderOption(compression);
+  const child = spawn(command, option === undefined ? ['-dc'] : ['-dc', option], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (s: string) => {
@@ -180,7 +182,7 @@ async function* viaSpawn(compression: string, command: string, input: AsyncItera
     if (error !== undefined) {
       throw new DecompressError(`cannot run ${command} to decode ${compression}: ${error.message}; install ${command}`, { cause: error });
     }
-    if (code !== 0) throw new DecompressError(`${command} -dc exited with ${code}: ${stderr.trim()}; the NAR file is corrupt or not ${compression}`);
+    if (code !== 0) throw new DecompressError(`${command} -dc exited with ${code}: ${stderr.trim()}; ${decoderVerdict(compression, stderr)}`);
     finished = true;
   } catch (err) {
     throw decodeFailure(compression, err, inputErrors);
