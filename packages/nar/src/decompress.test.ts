@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { decompress, type DecodeHint, type DecoderOptions } from './decompress.ts';
-import { decodeZstdWhole } from './zstd-frames.ts';
-import { prng } from '@flox-k8s/hostile-nars';
+import { decodeZstdWhole, ZSTD_WINDOW_LOG_MAX } from './zstd-frames.ts';
+import { prng, withZstdWindow } from '@flox-k8s/hostile-nars';
 
 async function collect(compression: string, input: Buffer, opts?: DecoderOptions, chunk = 4096, hint?: DecodeHint): Promise<Buffer> {
   const source = (async function* () {
@@ -85,6 +85,20 @@ describe('decompress', () => {
     flipped[flipped.length >> 1]! ^= 0xff;
     for (const bad of [z.subarray(0, z.length - 100), z.subarray(0, 2), randomBytes(5000), Buffer.concat([zstd(data), Buffer.from([1, 2])]), flipped]) {
       await expect(decodeZstdWhole(bad, data.length * 2, tooLarge)).rejects.toMatchObject({ code: 'FLOXK8S_DECOMPRESS_FAILED' });
+    }
+  });
+
+  it('zstd: a frame declaring a window over 128 MiB fails, streamed and whole, saying why; one of 128 MiB decodes', async () => {
+    const z = zstd(data);
+    const tooLarge = (): Error => new Error('too large');
+    const atLimit = withZstdWindow(z, ZSTD_WINDOW_LOG_MAX);
+    expect((await collect('zstd', atLimit)).equals(data)).toBe(true);
+    expect(Buffer.concat(await decodeZstdWhole(atLimit, data.length, tooLarge)).equals(data)).toBe(true);
+    const refused = { code: 'FLOXK8S_DECOMPRESS_FAILED', message: expect.stringMatching(/declares a window larger than the 128 MiB a decoder may use/) };
+    for (const windowLog of [ZSTD_WINDOW_LOG_MAX + 1, 31]) {
+      const hostile = withZstdWindow(z, windowLog);
+      await expect(collect('zstd', hostile)).rejects.toMatchObject(refused);
+      await expect(decodeZstdWhole(hostile, data.length, tooLarge)).rejects.toMatchObject(refused);
     }
   });
 

@@ -4,7 +4,7 @@ import { isMainThread } from 'node:worker_threads';
 import { chunksOf } from './chunks.ts';
 import { DecoderNotStartedError, decodeWithCommand, decoderOption, decoderVerdict, spawnerAvailable } from './decoder-processes.ts';
 import { CompressionUnsupportedError, DecompressError, NarError } from './errors.ts';
-import { decodeZstdFrames } from './zstd-frames.ts';
+import { decodeZstdFrames, zstdVerdict } from './zstd-frames.ts';
 
 /** The compressions a binary cache may use for NARs that we can decode. */
 export const supportedCompressions: readonly string[] = ['none', 'zstd', 'xz', 'bzip2'];
@@ -98,7 +98,8 @@ function tagged(input: AsyncIterable<Uint8Array>, inputErrors: WeakSet<object>):
 function decodeFailure(compression: string, err: unknown, inputErrors: WeakSet<object>): unknown {
   if (err instanceof NarError) return err;
   if (typeof err === 'object' && err !== null && inputErrors.has(err)) return err;
-  return new DecompressError(`${compression} decompression failed: ${(err as Error).message}; the NAR file is corrupt or not ${compression}`, { cause: err });
+  const verdict = compression === 'zstd' ? zstdVerdict(err) : `the NAR file is corrupt or not ${compression}`;
+  return new DecompressError(`${compression} decompression failed: ${(err as Error).message}; ${verdict}`, { cause: err });
 }
 
 async function* zstd(input: AsyncIterable<Uint8Array>, chunkSize: number, readAhead: number): AsyncGenerator<Uint8Array> {

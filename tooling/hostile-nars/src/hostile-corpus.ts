@@ -2,7 +2,7 @@
 // tests and for every fetch path (whole, streamed, fetch workers; every compression).
 import { compress, type CacheCompression, type CacheEntry } from './hostile-cache.ts';
 import { narOf, nodeBytes, prng, str, tokens, u64, type NarNode } from './nar-builder.ts';
-import { withXzDictionary } from './xz-dictionary.ts';
+import { withXzDictionary, withZstdWindow } from './declared-memory.ts';
 
 /** Parser limits a case is read under (the fields of nar's `NarLimits` it uses). */
 export interface NarLimits {
@@ -106,7 +106,8 @@ function garbage(n: number): Buffer {
  * its bytes, so only the parser can reject it), symlink roots (legal: kept, never followed),
  * an archive over an entry limit, a signed NarHash of another archive, a decompression bomb
  * lying about NarSize, damaged files (truncated, a flipped byte, garbage, empty, trailing
- * bytes) whose unsigned FileHash/FileSize match what is served, and for xz a 4 GiB dictionary declared.
+ * bytes) whose unsigned FileHash/FileSize match what is served, and a 4 GiB xz dictionary or a 2 GiB
+ * zstd window declared.
  */
 export function fetchCorpus(compression: CacheCompression): FetchCase[] {
   const cases: FetchCase[] = HOSTILE_NARS.map(([title, nar, code, limits], i) => ({
@@ -141,10 +142,13 @@ export function fetchCorpus(compression: CacheCompression): FetchCase[] {
     // (uncompressed: the signed NarSize catches the extra bytes first)
     { name: 'trailing', title: 'garbage after a complete stream', nar: good, compression, file: Buffer.concat([file, garbage(64)]), code: compression === 'bzip2' ? undefined : (decodeFailed ?? 'FLOXK8S_NAR_SIZE_MISMATCH') },
   );
-  // Decoded without a bound, a dictionary the stream declares is touched as far as the output goes:
-  // up to the NarSize of memory for a few kB downloaded.
+  // Decoded without a bound, a dictionary or window the stream declares is touched as far as the
+  // output goes: up to the NarSize of memory for a few kB downloaded.
   if (compression === 'xz') {
     cases.push({ name: 'xz-dictionary', title: 'a 4 GiB dictionary declared', nar: good, compression, file: withXzDictionary(file, 40), code: 'FLOXK8S_DECOMPRESS_FAILED' });
+  }
+  if (compression === 'zstd') {
+    cases.push({ name: 'zstd-window', title: 'a 2 GiB window declared', nar: good, compression, file: withZstdWindow(file, 31), code: 'FLOXK8S_DECOMPRESS_FAILED' });
   }
   return cases;
 }

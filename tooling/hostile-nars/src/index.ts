@@ -3,4 +3,4 @@ export { fetchCorpus, flatDirectory, HOSTILE_NARS, type FetchCase, type NarLimit
 export { expectOutcome, fetchCase, type NarFetcher } from './hostile-expect.ts';
 export { narOf, nodeBytes, prng, str, tokens, u64, type NarNode } from './nar-builder.ts';
 export { storePathLockfile } from './lockfile.ts';
-export { withXzDictionary } from './xz-dictionary.ts';
+export { withXzDictionary, withZstdWindow } from './declared-memory.ts';

@@ -24,3 +24,18 @@ export function withXzDictionary(compressed: Uint8Array, code: number): Buffer {
   header.writeUInt32LE(crc32(header.subarray(0, headerSize - 4)), headerSize - 4);
   return out;
 }
+
+/**
+ * `compressed` (one zstd frame without a single-segment flag, as `zstd -c` writes from a pipe) with
+ * its window descriptor declaring a window of 2^`windowLog` bytes (10-41). The frame header carries no
+ * checksum, so nothing else changes; a decoder that accepts the window decodes the same bytes.
+ */
+export function withZstdWindow(compressed: Uint8Array, windowLog: number): Buffer {
+  const out = Buffer.from(compressed);
+  if (out.readUInt32LE(0) !== 0xfd2fb528 || ((out[4] ?? 0) & 0x20) !== 0) {
+    throw new Error('withZstdWindow: not a zstd frame with a window descriptor');
+  }
+  // Window descriptor: exponent (windowLog - 10) in the top five bits, mantissa 0.
+  out[5] = (windowLog - 10) << 3;
+  return out;
+}
