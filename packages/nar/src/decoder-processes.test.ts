@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { withXzDictionary } from '@flox-k8s/hostile-nars';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeDecoderProcesses, DecoderSlots, decodeWithCommand, XZ_MEMLIMIT_MIB } from './decoder-processes.ts';
+import { XZ_MEMLIMIT_MIB } from './decode-limits.ts';
+import { closeDecoderProcesses, DecoderSlots, decodeWithCommand } from './decoder-processes.ts';
 import { decompress } from './decompress.ts';
 
 const sample = Buffer.concat([randomBytes(150_000), Buffer.alloc(1_500_000, 7), Buffer.from('end of sample')]);

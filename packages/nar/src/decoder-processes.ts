@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { chunksOf, drainedOrClosed } from './chunks.ts';
+import { decodeVerdict, decoderOption } from './decode-limits.ts';
 import { AbortedError, DecompressError } from './errors.ts';
 
 // Decoding xz (and bzip2) in an `xz -dc` process is ~1.6x cheaper than the WASM decoder and runs
@@ -15,29 +16,6 @@ import { AbortedError, DecompressError } from './errors.ts';
 // starts them instead: the calling thread writes one line per NAR and opens two FIFOs. How many
 // decode at once is bounded by the caller (DecoderSlots in the client): one per core, where 16 at
 // once left the largest NAR decoding alone on one core at the end (store README).
-
-/**
- * The most memory an `xz` decoder may use, in MiB. A dictionary of up to 64 MiB (that of `xz -9`, the
- * largest preset, and the largest the WASM decoder accepts) fits; a larger one is refused with xz's own
- * "Memory usage limit reached" (FLOXK8S_DECOMPRESS_FAILED). Without it a stream of a few kB declaring
- * a 4 GiB dictionary makes its decoder hold as much of its output as the NarSize allows: 309 MB of
- * resident memory for a 46 kB file decoding to 300 MB, where the same stream with xz's 8 MiB
- * dictionary held 10 MB (README, "xz's memory, bounded").
- */
-export const XZ_MEMLIMIT_MIB = 80;
-
-/** The option a decoder process of this compression runs with besides `-dc`, whichever way it is started. */
-export function decoderOption(compression: string): string | undefined {
-  return compression === 'xz' ? `--memlimit-decompress=${XZ_MEMLIMIT_MIB}MiB` : undefined;
-}
-
-/** What a decoder process that exited non-zero with this stderr says about the NAR (after "; "). */
-export function decoderVerdict(compression: string, stderr: string): string {
-  if (compression === 'xz' && stderr.includes('Memory usage limit reached')) {
-    return `the NAR declares a dictionary larger than the ${XZ_MEMLIMIT_MIB} MiB an xz decoder may use (xz -9's 64 MiB fits)`;
-  }
-  return `the NAR file is corrupt or not ${compression}`;
-}
 
 // Per request `<id> <dir>`: two FIFOs in <dir>, the decoder (`<command> -dc [<option>]`, both
 // positional parameters) started in the background with its
@@ -385,7 +363,7 @@ export async function* decodeWithCommand(compression: string, command: string, i
     if (status === 127) throw new DecompressError(`cannot run ${command} to decode ${compression}${failureText(files.err)}; install ${command}`);
     if (status !== 0) {
       const text = failureText(files.err);
-      throw new DecompressError(`${command} -dc exited with ${status}${text}; ${decoderVerdict(compression, text)}`);
+      throw new DecompressError(`${command} -dc exited with ${status}${text}; ${decodeVerdict(compression, { stderr: text })}`);
     }
     finished = true;
   } finally {

@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { decompress, type DecodeHint, type DecoderOptions } from './decompress.ts';
-import { decodeZstdWhole, ZSTD_WINDOW_LOG_MAX } from './zstd-frames.ts';
+import { ZSTD_WINDOW_LOG_MAX } from './decode-limits.ts';
+import { decodeZstdWhole } from './zstd-frames.ts';
 import { prng, withZstdWindow } from '@flox-k8s/hostile-nars';
 
 async function collect(compression: string, input: Buffer, opts?: DecoderOptions, chunk = 4096, hint?: DecodeHint): Promise<Buffer> {

@@ -2,9 +2,10 @@ import { execFile, spawn } from 'node:child_process';
 import { Readable, pipeline } from 'node:stream';
 import { isMainThread } from 'node:worker_threads';
 import { chunksOf } from './chunks.ts';
-import { DecoderNotStartedError, decodeWithCommand, decoderOption, decoderVerdict, spawnerAvailable } from './decoder-processes.ts';
+import { decodeVerdict, decoderOption } from './decode-limits.ts';
+import { DecoderNotStartedError, decodeWithCommand, spawnerAvailable } from './decoder-processes.ts';
 import { CompressionUnsupportedError, DecompressError, NarError } from './errors.ts';
-import { decodeZstdFrames, zstdVerdict } from './zstd-frames.ts';
+import { decodeZstdFrames } from './zstd-frames.ts';
 
 /** The compressions a binary cache may use for NARs that we can decode. */
 export const supportedCompressions: readonly string[] = ['none', 'zstd', 'xz', 'bzip2'];
@@ -98,8 +99,7 @@ function tagged(input: AsyncIterable<Uint8Array>, inputErrors: WeakSet<object>):
 function decodeFailure(compression: string, err: unknown, inputErrors: WeakSet<object>): unknown {
   if (err instanceof NarError) return err;
   if (typeof err === 'object' && err !== null && inputErrors.has(err)) return err;
-  const verdict = compression === 'zstd' ? zstdVerdict(err) : `the NAR file is corrupt or not ${compression}`;
-  return new DecompressError(`${compression} decompression failed: ${(err as Error).message}; ${verdict}`, { cause: err });
+  return new DecompressError(`${compression} decompression failed: ${(err as Error).message}; ${decodeVerdict(compression, err as { code?: unknown })}`, { cause: err });
 }
 
 async function* zstd(input: AsyncIterable<Uint8Array>, chunkSize: number, readAhead: number): AsyncGenerator<Uint8Array> {
@@ -183,7 +183,7 @@ async function* viaSpawn(compression: string, command: string, input: AsyncItera
     if (error !== undefined) {
       throw new DecompressError(`cannot run ${command} to decode ${compression}: ${error.message}; install ${command}`, { cause: error });
     }
-    if (code !== 0) throw new DecompressError(`${command} -dc exited with ${code}: ${stderr.trim()}; ${decoderVerdict(compression, stderr)}`);
+    if (code !== 0) throw new DecompressError(`${command} -dc exited with ${code}: ${stderr.trim()}; ${decodeVerdict(compression, { stderr })}`);
     finished = true;
   } catch (err) {
     throw decodeFailure(compression, err, inputErrors);

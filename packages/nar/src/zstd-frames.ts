@@ -2,6 +2,7 @@ import type { Transform, TransformOptions } from 'node:stream';
 import { promisify } from 'node:util';
 import { constants, createZstdDecompress, zstdDecompress, type ZstdOptions } from 'node:zlib';
 import { chunksOf, drainedOrClosed } from './chunks.ts';
+import { decodeVerdict, ZSTD_WINDOW_LOG_MAX } from './decode-limits.ts';
 import { DecompressError } from './errors.ts';
 import { markOwned, markWholeOwned, releaseInput } from './owned-chunks.ts';
 
@@ -9,25 +10,6 @@ import { markOwned, markWholeOwned, releaseInput } from './owned-chunks.ts';
 // silently or fail with "Unknown frame descriptor"), but zstd files may hold many frames
 // (pzstd, `zstd --adapt`, concatenation). So we find frame boundaries by walking frame and
 // block headers, which is cheap (blocks are <= 128 KiB), and give each frame its own decoder.
-
-/**
- * The largest window a zstd frame may declare: 2^27 = 128 MiB, zstd's own default decoder limit
- * (ZSTD_WINDOWLOG_LIMIT_DEFAULT), which every level up to `--ultra -22` stays within; only frames
- * made with `--long=28` or more exceed it, and `zstd -d` refuses those too unless told otherwise.
- * A decoder touches as much of its window as it outputs, in this process: a 9.9 kB stream declaring
- * a 2 GiB window and decoding to 300 MB peaked at 446 MB (147 MB with the encoder's own 2 MiB
- * window, 274 MB declaring 128 MiB; README, "zstd's window, bounded"). A larger one fails with
- * FLOXK8S_DECOMPRESS_FAILED.
- */
-export const ZSTD_WINDOW_LOG_MAX = 27;
-
-/** What a zstd decoder's error says about the NAR (after "; "). */
-export function zstdVerdict(err: unknown): string {
-  if ((err as { code?: unknown } | null)?.code === 'ZSTD_error_frameParameter_windowTooLarge') {
-    return `the NAR's zstd frame declares a window larger than the ${2 ** (ZSTD_WINDOW_LOG_MAX - 20)} MiB a decoder may use (zstd's own default limit)`;
-  }
-  return 'the NAR file is corrupt or not zstd';
-}
 
 const ZSTD_MAGIC = 0xfd2fb528;
 const SKIPPABLE_MASK = 0xfffffff0;
@@ -238,7 +220,7 @@ export async function decodeZstdWhole(input: Buffer, maxOutput: number, tooLarge
         frame = await zstdDecompressAsync(input.subarray(offset, end), { chunkSize, maxOutputLength: limit, params: { [constants.ZSTD_d_windowLogMax]: ZSTD_WINDOW_LOG_MAX } });
       } catch (err) {
         if ((err as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge();
-        throw new DecompressError(`zstd decompression failed: ${(err as Error).message}; ${zstdVerdict(err)}`, { cause: err });
+        throw new DecompressError(`zstd decompression failed: ${(err as Error).message}; ${decodeVerdict('zstd', err as { code?: unknown })}`, { cause: err });
       }
       produced += frame.length;
       if (produced > maxOutput) throw tooLarge();
