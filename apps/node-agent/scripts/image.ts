@@ -20,8 +20,9 @@ const image = await agentImage({
   agentBundle: await bundleAgent(),
   shimLayoutDir: resolve(shimLayout),
   caCertificates: '/etc/ssl/certs/ca-certificates.crt',
-  // nsenter restarts the host's containerd; xz and bzip2 are the NAR decoders
-  // @flox-k8s/nar runs as subprocesses (measured faster than in-process ones).
+  // nsenter restarts the host's containerd. xz brings liblzma.so.5 with it (its shared library),
+  // through which @flox-k8s/nar decodes xz in the agent (koffi, beside the bundle); xz itself and
+  // bzip2 are the decoders it runs as subprocesses when that library does not load, and for bzip2.
   // mkfifo: the patch service makes its request FIFO (Node has no mkfifo(3)).
   tools: ['/usr/bin/nsenter', '/usr/bin/xz', '/usr/bin/bzip2', '/usr/bin/mkfifo'],
 });

@@ -47,6 +47,13 @@ describe('install layout', () => {
     expect(layout.bundles).toEqual([join(dir, 'a', 'lib', 'fetch-worker.mjs'), join(dir, 'a', 'lib', 'runc-interposer.mjs')]);
   });
 
+  it('lib/ carries koffi and its binary beside the bundles: from there, xz decodes through the system liblzma', () => {
+    const script = "process.stdout.write(require('koffi').load('liblzma.so.5').func('const char *lzma_version_string(void)')())";
+    // Not pnpm's NODE_PATH (set for scripts), which would find koffi in the workspace instead.
+    const fromLayout = execFileSync(process.execPath, ['-e', script], { cwd: join(dir, 'a', 'lib', 'chunks'), env: { PATH: '/usr/bin:/bin' } }).toString();
+    expect(fromLayout).toBe(execFileSync('xz', ['--version']).toString().match(/liblzma (\S+)/)?.[1]);
+  });
+
   it('reads back with inspectLayout (what the CLI\'s doctor checks on a node)', async () => {
     expect(await inspectLayout(layout.launcher)).toEqual({
       launcher: layout.launcher,

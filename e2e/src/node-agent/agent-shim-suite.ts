@@ -12,6 +12,7 @@ import { nixFixtures, serveCache, type ServedCache } from '@flox-k8s/nix-fixture
 import {
   AGENT_BUNDLE_FILES,
   bundleAgent,
+  writeAgentBundle,
   deployManifests,
   ENABLED_LABEL,
   memoryLogger,
@@ -150,10 +151,8 @@ export function defineAgentShimSuite(version: ContainerdVersion): void {
       const ds = uninstallDaemonSet(deployManifests()['daemonset.yaml']?.[0] as never);
       const container = ds.spec?.template.spec?.containers[0];
       // The image's /opt/flox-node-agent: agent.mjs and the fetch worker it starts from beside it.
-      const built = await bundleAgent();
+      await writeAgentBundle(await bundleAgent(), host.dir);
       const bundle = join(host.dir, AGENT_BUNDLE_FILES.agent);
-      await writeFile(bundle, built.agent);
-      await writeFile(join(host.dir, AGENT_BUNDLE_FILES.fetchWorker), built.fetchWorker);
       const kubeconfig = join(host.dir, 'kubeconfig');
       await writeFile(
         kubeconfig,

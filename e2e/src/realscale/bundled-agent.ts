@@ -2,9 +2,9 @@
 // carries) run as a process of its own with a config file, against the fake API server. Its
 // realise socket and patch service are what the installed runc front talks to.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AGENT_BUNDLE_FILES, bundleAgent, type AgentBundle } from '@flox-k8s/node-agent';
+import { AGENT_BUNDLE_FILES, bundleAgent, writeAgentBundle, type AgentBundle } from '@flox-k8s/node-agent';
 import type { FakeApiserver } from '@flox-k8s/fake-apiserver';
 
 let bundled: Promise<AgentBundle> | undefined;
@@ -33,9 +33,7 @@ export async function startBundledAgent(options: BundledAgentOptions): Promise<B
   bundled ??= bundleAgent();
   const bundle = await bundled;
   const bundleDir = join(options.dir, 'agent');
-  await mkdir(bundleDir, { recursive: true });
-  await writeFile(join(bundleDir, AGENT_BUNDLE_FILES.agent), bundle.agent);
-  await writeFile(join(bundleDir, AGENT_BUNDLE_FILES.fetchWorker), bundle.fetchWorker);
+  await writeAgentBundle(bundle, bundleDir);
   const config = {
     ...options.config,
     agent: { metricsHost: '127.0.0.1', metricsPort: 0, ...options.config.agent, installer: { enabled: false } },

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { Agent, interceptors, type Dispatcher } from 'undici';
 import { authorizationHeader, credentialsFor, loadCredentialsFile, type CacheCredentials, type CredentialsTable } from './credentials.ts';
 import { DecoderSlots } from './decoder-processes.ts';
-import { decodesInProcess, decodesOnCallingThread, type DecoderOptions } from './decompress.ts';
+import { takesDecoderSlot, decodesOnCallingThread, type DecoderOptions } from './decompress.ts';
 import type { NarLimits } from './nar-parse.ts';
 import { deadlineMs, NAR_DEADLINE, NARINFO_DEADLINE_MS, withDeadline, type DeadlinePolicy } from './deadline.ts';
 import { CacheNetworkError, ClientOptionsInvalidError, NarDestinationError, type NarError, NarinfoInvalidError, NarinfoNotFoundError } from './errors.ts';
@@ -300,7 +300,7 @@ export class BinaryCacheClient {
     // starts (so a paused download never meets the stall timeout) and outside its deadline.
     let release: (() => void) | undefined;
     try {
-      if (decodesInProcess(narinfo.compression, this.#decoders, narinfo.narSize)) release = await this.#slots.acquire(narinfo.narSize, opts.signal);
+      if (takesDecoderSlot(narinfo.compression, this.#decoders, narinfo.narSize)) release = await this.#slots.acquire(narinfo.narSize, opts.signal);
       return await withDeadline(ms, `the NAR of ${narinfo.storePath} (${url})`, opts.signal, (signal) =>
         this.#retrying(url, signal, () =>
           fetchNarOnce({ dispatcher: this.#dispatcher, url, headers, narinfo, dest, signal, decoders: this.#decoders, whole: this.#whole, limits: this.#opts.narLimits ?? {}, onProgress }),

@@ -4,7 +4,7 @@
 // outputs, up to the signed NarSize: unbounded, a few kB could cost hundreds of MB.
 
 /**
- * The most memory an `xz` decoder process may use, in MiB. A dictionary of up to 64 MiB (that of
+ * The most memory an xz decoder (an `xz` process, or liblzma in this process) may use, in MiB. A dictionary of up to 64 MiB (that of
  * `xz -9`, the largest preset, and the largest the WASM decoder accepts) fits; a larger one is refused
  * with xz's own "Memory usage limit reached" (FLOXK8S_DECOMPRESS_FAILED). Unbounded, a 46 kB stream
  * declaring a 4 GiB dictionary and decoding to 300 MB made `xz -dc` hold 309 MB, where the same data
@@ -32,7 +32,7 @@ export function decoderOption(compression: string): string | undefined {
  * decoder process's stderr or an in-process decoder's error code, or else a corrupt file.
  */
 export function decodeVerdict(compression: string, failure: { stderr?: string; code?: unknown }): string {
-  if (compression === 'xz' && failure.stderr?.includes('Memory usage limit reached') === true) {
+  if (compression === 'xz' && (failure.stderr?.includes('Memory usage limit reached') === true || failure.code === 'LZMA_MEMLIMIT_ERROR')) {
     return `the NAR declares a dictionary larger than the ${XZ_MEMLIMIT_MIB} MiB an xz decoder may use (xz -9's 64 MiB fits)`;
   }
   if (compression === 'zstd' && failure.code === 'ZSTD_error_frameParameter_windowTooLarge') {

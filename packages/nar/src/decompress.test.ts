@@ -35,15 +35,21 @@ function skippableFrame(payload: Buffer): Buffer {
 describe('decompress', () => {
   const data = sample(700_000);
 
-  it('xz auto: a NAR up to xzInProcessMaxNarSize decodes in-process, a larger one in the subprocess', async () => {
+  it('xz auto without liblzma: a NAR up to xzInProcessMaxNarSize decodes in WASM, a larger one in the subprocess', async () => {
     const xz = execFileSync('xz', ['-c', '-6'], { input: data });
     // `true` runs (so 'auto' would pick it) but decodes nothing: empty output shows the subprocess ran.
-    const opts: DecoderOptions = { xzCommand: 'true', xzInProcessMaxNarSize: data.length };
+    const opts: DecoderOptions = { xzCommand: 'true', xzInProcessMaxNarSize: data.length, xzLibrary: '/nonexistent/liblzma.so.5' };
     expect((await collect('xz', xz, opts, 4096, { narSize: data.length })).equals(data)).toBe(true);
     expect(await collect('xz', xz, opts, 4096, { narSize: data.length + 1 })).toHaveLength(0);
     // Without a size the subprocess is used, as before.
     expect(await collect('xz', xz, opts)).toHaveLength(0);
-    expect((await collect('xz', xz, {}, 4096, { narSize: data.length })).equals(data)).toBe(true);
+    expect((await collect('xz', xz, { xzLibrary: '/nonexistent/liblzma.so.5' }, 4096, { narSize: data.length })).equals(data)).toBe(true);
+  });
+
+  it('xz auto with liblzma: every size decodes through it, never the subprocess', async () => {
+    const xz = execFileSync('xz', ['-c', '-6'], { input: data });
+    const opts: DecoderOptions = { xzCommand: 'true', xzInProcessMaxNarSize: 1024 };
+    for (const hint of [{ narSize: 1000 }, { narSize: data.length }, {}]) expect((await collect('xz', xz, opts, 4096, hint)).equals(data)).toBe(true);
   });
 
   it('zstd: one frame, with and without checksum, any chunking', async () => {

@@ -4,6 +4,7 @@ import { isMainThread } from 'node:worker_threads';
 import { chunksOf } from './chunks.ts';
 import { decodeVerdict, decoderOption } from './decode-limits.ts';
 import { DecoderNotStartedError, decodeWithCommand, spawnerAvailable } from './decoder-processes.ts';
+import { LIBLZMA, decodeXzWithLiblzma, liblzma } from './liblzma.ts';
 import { CompressionUnsupportedError, DecompressError, NarError } from './errors.ts';
 import { decodeZstdFrames } from './zstd-frames.ts';
 
@@ -22,23 +23,27 @@ const ZSTD_CHUNK = 512 * 1024;
 const ZSTD_READ_AHEAD = 512 * 1024;
 
 /**
- * How to decode xz and bzip2. An `xz -dc` / `bzip2 -dc` process decodes fastest (the WASM xz
- * decoder took ~1.6x its CPU) and on another core. Node cannot start one without forking itself, at
- * a cost that grows with its resident memory (bench/spawn-cost.ts: 1.6-2.6 ms at 53-71 MB, 6.5-18.5
- * ms at 158-174 MB), so these processes are started by a small `sh` of our own, started once
- * (decoder-processes.ts). `xz: 'auto'` (default) decodes NARs of at most `xzInProcessMaxNarSize`
- * bytes in-process (WASM), where a process's start and its FIFOs cost more than the decoding, and
- * larger ones in a process, when the command runs. BinaryCacheClient runs at most `processes`
- * decoder processes at once.
+ * How to decode xz and bzip2. xz: `'auto'` (default) decodes with the system's liblzma in this
+ * process, on libuv's pool (liblzma.ts), when koffi and the library load; otherwise as before it had
+ * them: NARs of at most `xzInProcessMaxNarSize` bytes in WASM on the calling thread, where a process's
+ * start and its FIFOs cost more than the decoding, and larger ones in an `xz -dc` process, when the
+ * command runs. `'liblzma'`, `'subprocess'` and `'wasm'` force one decoder. A decoder process runs on
+ * another core; Node cannot start one without forking itself, at a cost that grows with its resident
+ * memory (bench/spawn-cost.ts: 1.6-2.6 ms at 53-71 MB, 6.5-18.5 ms at 158-174 MB), so these processes
+ * are started by a small `sh` of our own, started once (decoder-processes.ts). bzip2 always decodes
+ * in a process. BinaryCacheClient runs at most `processes` decodes of NARs larger than
+ * `xzInProcessMaxNarSize` (xz through liblzma or a process, bzip2) at once.
  */
 export interface DecoderOptions {
-  xz?: 'auto' | 'subprocess' | 'wasm';
-  /** With `xz: 'auto'`: NARs up to this size (from the narinfo's NarSize) decode in-process (default 256 KiB). */
+  xz?: 'auto' | 'liblzma' | 'subprocess' | 'wasm';
+  /** With `xz: 'auto'` and no liblzma: NARs up to this size (from the narinfo's NarSize) decode in WASM (default 256 KiB); larger ones take a decoder slot. */
   xzInProcessMaxNarSize?: number;
+  /** The liblzma file to load (default `liblzma.so.5`, found as dlopen(3) finds libraries). */
+  xzLibrary?: string;
   /** The xz decoder (default `xz`); it must take xz-utils' `-dc` and `--memlimit-decompress=` (XZ_MEMLIMIT_MIB). */
   xzCommand?: string;
   bzip2Command?: string;
-  /** Decoder processes (xz, bzip2) one BinaryCacheClient runs at once (default: the number of cores); the others' downloads wait. */
+  /** Decodes of large xz NARs and bzip2 ones one BinaryCacheClient runs at once (default: the number of cores); the others' downloads wait. */
   processes?: number;
   /** zstd output chunk size in bytes (default 512 KiB). */
   zstdChunkSize?: number;
@@ -130,21 +135,26 @@ async function* viaProcess(compression: string, command: string, input: AsyncIte
 }
 
 /**
- * Whether a NAR of this compression and size is decoded by a process (`<command> -dc`) rather than
- * on the calling thread (xz in WASM) or on libuv's pool (zstd): with `xz: 'auto'`, as long as the
- * command runs. The client bounds how many such decodes run at once by this.
+ * Whether decoding a NAR of this compression and size takes one of the client's decoder slots: it
+ * keeps a core busy for long (an xz NAR larger than `xzInProcessMaxNarSize`, through liblzma or a
+ * process; bzip2). Small xz NARs decode without one, as do zstd NARs (on libuv's pool).
  */
-export function decodesInProcess(compression: string, opts: DecoderOptions = {}, narSize?: number): boolean {
+export function takesDecoderSlot(compression: string, opts: DecoderOptions = {}, narSize?: number): boolean {
   if (compression === 'bzip2') return true;
   if (compression !== 'xz') return false;
   const mode = opts.xz ?? 'auto';
-  if (mode !== 'auto') return mode === 'subprocess';
+  if (mode === 'subprocess') return true;
+  if (mode === 'wasm') return false;
   return narSize === undefined || narSize > (opts.xzInProcessMaxNarSize ?? XZ_IN_PROCESS_MAX_NAR_SIZE);
 }
 
-/** Whether decoding this NAR keeps the calling thread busy: xz in WASM. */
+/** Whether decoding this NAR keeps the calling thread busy: xz in WASM (forced, or small NARs without liblzma). */
 export function decodesOnCallingThread(compression: string, opts: DecoderOptions = {}, narSize?: number): boolean {
-  return compression === 'xz' && !decodesInProcess(compression, opts, narSize);
+  if (compression !== 'xz') return false;
+  const mode = opts.xz ?? 'auto';
+  if (mode === 'wasm') return true;
+  if (mode !== 'auto' || !(liblzma(opts.xzLibrary) instanceof Error)) return false;
+  return !takesDecoderSlot(compression, opts, narSize);
 }
 
 /**
@@ -195,7 +205,22 @@ async function* viaSpawn(compression: string, command: string, input: AsyncItera
 async function* xz(input: AsyncIterable<Uint8Array>, opts: DecoderOptions, hint: DecodeHint): AsyncGenerator<Uint8Array> {
   const command = opts.xzCommand ?? 'xz';
   const mode = opts.xz ?? 'auto';
-  if (mode === 'subprocess' || (decodesInProcess('xz', opts, hint.narSize) && (await commandRuns(command)))) {
+  if (mode === 'auto' || mode === 'liblzma') {
+    const binding = liblzma(opts.xzLibrary);
+    if (!(binding instanceof Error)) {
+      const inputErrors = new WeakSet<object>();
+      try {
+        yield* decodeXzWithLiblzma(binding, tagged(input, inputErrors), hint.narSize);
+      } catch (err) {
+        throw decodeFailure('xz', err, inputErrors);
+      }
+      return;
+    }
+    if (mode === 'liblzma') {
+      throw new DecompressError(`cannot decode xz with ${opts.xzLibrary ?? LIBLZMA}: ${binding.message}; install liblzma (xz-utils' library) and koffi, or use another xz decoder`, { cause: binding });
+    }
+  }
+  if (mode === 'subprocess' || (takesDecoderSlot('xz', opts, hint.narSize) && (await commandRuns(command)))) {
     yield* viaProcess('xz', command, input);
     return;
   }

@@ -35,11 +35,11 @@ describe('the hostile corpus through fetchNar', () => {
     await removeTree(tmp);
   });
 
-  // xz decodes in-process (WASM) for NARs up to 256 KiB by default, else in an `xz -dc` process: both.
+  // xz decodes through liblzma by default; the WASM decoder and an `xz -dc` process are the fallbacks: all three.
   const paths = COMPRESSIONS.flatMap((compression) => [
     ...(compression === 'zstd' || compression === 'none' ? [[compression, 'whole'] as const] : []),
     [compression, 'streamed'] as const,
-    ...(compression === 'xz' ? [[compression, 'streamed, xz subprocess'] as const] : []),
+    ...(compression === 'xz' ? [[compression, 'streamed, xz subprocess'] as const, [compression, 'streamed, xz wasm'] as const] : []),
   ]);
 
   it.each(paths)('%s, %s: every case ends with its code and leaves nothing', async (compression, path) => {
@@ -52,7 +52,7 @@ describe('the hostile corpus through fetchNar', () => {
         trustedKeys: [fx.publicKey],
         retries: 0,
         wholeNarMaxBytes: path === 'whole' ? 64 << 20 : 0,
-        ...(path === 'streamed, xz subprocess' ? { decoders: { xz: 'subprocess' as const } } : {}),
+        ...(path === 'streamed, xz subprocess' ? { decoders: { xz: 'subprocess' as const } } : path === 'streamed, xz wasm' ? { decoders: { xz: 'wasm' as const } } : {}),
         ...(c.narLimits ? { narLimits: c.narLimits } : {}),
       });
       try {

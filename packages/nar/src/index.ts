@@ -28,6 +28,7 @@ export {
   type CredentialsTable,
 } from './credentials.ts';
 export { decompress, supportedCompressions, type DecodeHint, type DecoderOptions } from './decompress.ts';
+export { liblzmaRuntimePackages, liblzmaStatus } from './liblzma.ts';
 export { closeDecoderProcesses } from './decoder-processes.ts';
 export { fetchesWhole, WHOLE_NAR_MAX_BYTES } from './fetch-nar.ts';
 export { deadlineMs, withDeadline, NAR_DEADLINE, NARINFO_DEADLINE_MS, type DeadlinePolicy } from './deadline.ts';

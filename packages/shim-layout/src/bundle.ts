@@ -1,6 +1,6 @@
 import type { Plugin } from 'esbuild';
-import { rm } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
 import type { ShimPrograms } from './programs.ts';
 
 /** The interposer's bundle: `lib/<name>.mjs`. */
@@ -58,11 +58,48 @@ export const NODE_BUNDLE_OPTIONS: {
   // @cyclonedx/cyclonedx-library (via @flox-k8s/sbom) requires its optional plugins (XML
   // writers and validators, JSON schema validation) inside try/catch; we only write JSON,
   // so they stay out of the bundle and their require fails quietly, as when not installed.
-  external: ['xmlbuilder2', 'libxmljs2', 'ajv', 'ajv-formats', 'ajv-formats-draft2019'],
+  // koffi (xz through liblzma, @flox-k8s/nar) finds its native module relative to its own files: it
+  // stays a package in a `node_modules` beside the bundle (runtimePackageFiles).
+  external: ['xmlbuilder2', 'libxmljs2', 'ajv', 'ajv-formats', 'ajv-formats-draft2019', 'koffi'],
   // CommonJS dependencies that name their own directory at load time (cyclonedx-library's
   // resource paths) get the bundle's: an ESM bundle has no __dirname/__filename.
   define: { __dirname: 'import.meta.dirname', __filename: 'import.meta.filename' },
 };
+
+/** A file of a package a bundle loads at run time, at its path relative to the bundle's directory. */
+export interface RuntimeFile {
+  path: string;
+  content: Uint8Array;
+  mode: number;
+}
+
+/**
+ * The packages every Node bundle of ours loads at run time instead of inlining (NODE_BUNDLE_OPTIONS'
+ * koffi): koffi and its binary for this platform, under `node_modules/`, from where @flox-k8s/nar
+ * resolves them. Without them a bundle still runs, and decodes xz with the other decoders.
+ */
+export async function runtimePackageFiles(): Promise<RuntimeFile[]> {
+  // Imported here, when a bundle is made: not on the interposer's warm path.
+  const { liblzmaRuntimePackages } = await import('@flox-k8s/nar');
+  const files: RuntimeFile[] = [];
+  for (const { name, dir } of liblzmaRuntimePackages()) {
+    for (const entry of (await readdir(dir, { recursive: true, withFileTypes: true })).sort((a, b) => join(a.parentPath, a.name).localeCompare(join(b.parentPath, b.name)))) {
+      if (!entry.isFile()) continue;
+      const file = join(entry.parentPath, entry.name);
+      files.push({ path: join('node_modules', name, relative(dir, file)), content: await readFile(file), mode: (await stat(file)).mode & 0o755 });
+    }
+  }
+  return files;
+}
+
+/** Writes runtimePackageFiles() into `dir` (beside a bundle), replacing an earlier copy. */
+export async function installRuntimePackages(dir: string): Promise<void> {
+  await rm(join(dir, 'node_modules'), { recursive: true, force: true });
+  for (const file of await runtimePackageFiles()) {
+    await mkdir(dirname(join(dir, file.path)), { recursive: true });
+    await writeFile(join(dir, file.path), file.content, { mode: file.mode });
+  }
+}
 
 /** Banner giving an ESM bundle a `require` (see NODE_BUNDLE_OPTIONS). */
 export const ESM_REQUIRE_BANNER: { js: string } = {
@@ -114,5 +151,6 @@ export async function buildBundle(outDir: string, programs: Pick<ShimPrograms, '
       plugins: [zodEnglishOnly],
       banner: ESM_REQUIRE_BANNER,
   });
+  await installRuntimePackages(outDir);
   return Object.keys(result.metafile.outputs).map((o) => resolve(o)).filter((o) => !o.includes(`/${CHUNK_DIR}/`)).sort();
 }

@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,6 +39,13 @@ describe('inspectLayout', () => {
       entry: join(dir, 'prefix', 'lib', 'runc-interposer.mjs'),
       problems: [],
     });
+  });
+
+  it('puts koffi and its binary beside a prebuilt bundle too (npm packs no node_modules)', async () => {
+    const koffi = JSON.parse(await readFile(join(dir, 'prefix', 'lib', 'node_modules', 'koffi', 'package.json'), 'utf8')) as { name: string };
+    expect(koffi.name).toBe('koffi');
+    const binary = `@koromix/koffi-${process.platform}-${process.arch}`;
+    expect((JSON.parse(await readFile(join(dir, 'prefix', 'lib', 'node_modules', binary, 'package.json'), 'utf8')) as { name: string }).name).toBe(binary);
   });
 
   it('names each missing piece', async () => {

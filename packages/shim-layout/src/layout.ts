@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { FETCH_PROCESS_ENV } from '@flox-k8s/nar/process-env';
 import { DEFAULT_PATCH_SERVICE_DIR } from '@flox-k8s/config';
 import { singleQuote } from '@flox-k8s/core';
-import { FETCH_WORKER_BUNDLE, INTERPOSER_BUNDLE, buildBundle } from './bundle.ts';
+import { FETCH_WORKER_BUNDLE, INTERPOSER_BUNDLE, buildBundle, installRuntimePackages } from './bundle.ts';
 import { LayoutTemplateError } from './errors.ts';
 import type { ShimPrograms } from './programs.ts';
 
@@ -72,6 +72,9 @@ export async function installLayout(options: InstallLayoutOptions): Promise<Inst
   if (prebuilt === undefined || (options.fromSource ?? !prebuiltComplete)) bundles = await buildBundle(libDir, programs);
   else {
     await cp(prebuilt, libDir, { recursive: true });
+    // Beside the bundles, from the koffi installed with @flox-k8s/nar (npm packs no node_modules,
+    // so a published prebuilt bundle comes without them).
+    await installRuntimePackages(libDir);
     bundles = [FETCH_WORKER_BUNDLE, INTERPOSER_BUNDLE].map((b) => join(libDir, `${b}.mjs`));
   }
 

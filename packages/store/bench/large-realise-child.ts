@@ -24,7 +24,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { BinaryCacheClient, closeDecoderProcesses } from '@flox-k8s/nar';
+import { BinaryCacheClient, closeDecoderProcesses, liblzmaStatus } from '@flox-k8s/nar';
+import { trimFreedMemory } from '@flox-k8s/nar/process-env';
 import { Store } from '../src/index.ts';
 
 const [mode, root, url, key, rootsFile] = process.argv.slice(2);
@@ -50,6 +51,8 @@ if (running !== undefined) {
     await client.close();
   }
   await closeDecoderProcesses();
+  // As the agent's realiser does after every realise (apps/node-agent, store-realiser.ts).
+  trimFreedMemory();
   // Written back, as an earlier pod's files are on a node that has been up (and as the bench syncs before every peer).
   execFileSync('sync');
   // "5": reset VmHWM to the current RSS (proc(5)), so the peak read below is the measured realise's.
@@ -89,7 +92,10 @@ const realiseCpuMs = (cpu.user + cpu.system) / 1000;
 await closeDecoderProcesses();
 const childCpuMs = reapedChildrenCpuMs() - childCpu0;
 const vmHwmKb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? Number.NaN);
-process.stdout.write(`${JSON.stringify({ fetched, bytesDownloaded, realiseMs, realiseCpuMs, childCpuMs, vmHwmKb })}\n`);
+// Which xz decoder ran: liblzma needs koffi beside the bundle (bundle-child.ts), else xz falls back to processes.
+const status = liblzmaStatus();
+const xzDecoder = status.loaded ? `liblzma ${status.version}` : `fallback (${status.reason})`;
+process.stdout.write(`${JSON.stringify({ fetched, bytesDownloaded, realiseMs, realiseCpuMs, childCpuMs, vmHwmKb, xzDecoder })}\n`);
 // Idle keep-alive sockets or a pool still closing must not add to the measured wall time.
 process.exit(0);
 

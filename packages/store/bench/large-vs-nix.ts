@@ -91,6 +91,8 @@ if (ociPeers.length > 0) {
 }
 console.log(`load average at start: ${loadavg()}`);
 
+let xzDecoderSaid = false;
+
 async function runPeer(peer: Peer, url: string, parent: string, tag: string): Promise<{ sample: Sample; dir: string }> {
   const dir = join(parent, tag);
   const oci = ociCompression(peer);
@@ -111,8 +113,10 @@ async function runPeer(peer: Peer, url: string, parent: string, tag: string): Pr
     return { sample, dir };
   }
   const { sample, stdout } = await timed(process.execPath, [...nodeArgs, peer, dir, url, fixture.publicKey, rootsFile], { ...baseEnv, ...FETCH_PROCESS_ENV });
-  const out = JSON.parse(stdout.trim().split('\n').at(-1)!) as { fetched: number; realiseMs: number; realiseCpuMs: number; childCpuMs: number; vmHwmKb: number };
+  const out = JSON.parse(stdout.trim().split('\n').at(-1)!) as { fetched: number; realiseMs: number; realiseCpuMs: number; childCpuMs: number; vmHwmKb: number; xzDecoder: string };
   if (out.fetched !== fixture.closure.length) throw new Error(`${peer} fetched ${out.fetched} of ${fixture.closure.length}`);
+  if (!xzDecoderSaid) console.log(`xz decoder in our realise: ${out.xzDecoder}`);
+  xzDecoderSaid = true;
   // With its xz subprocesses, as /usr/bin/time counts the process tree.
   const inner = { innerS: out.realiseMs / 1000, innerCpuS: (out.realiseCpuMs + out.childCpuMs) / 1000 };
   // A running agent's realise: the child's own figures of it (its VmHWM was reset just before).

@@ -30,7 +30,11 @@ beforeAll(async () => {
   inputs = {
     // busybox-static stands in for Node here (the real Node image is built and run in e2e).
     nodeBinary: '/bin/busybox',
-    agentBundle: { agent: Buffer.from('console.log("agent")\n'), fetchWorker: Buffer.from('// worker\n') },
+    agentBundle: {
+      agent: Buffer.from('console.log("agent")\n'),
+      fetchWorker: Buffer.from('// worker\n'),
+      runtime: [{ path: 'node_modules/koffi/package.json', content: Buffer.from('{"name":"koffi"}\n'), mode: 0o644 }],
+    },
     shimLayoutDir: join(dir, 'layout'),
     caCertificates: '/etc/ssl/certs/ca-certificates.crt',
     tools: ['/usr/bin/nsenter'],
@@ -83,6 +87,8 @@ describe('agentImage', () => {
     expect(layerNames[3]).toContain('opt/flox-node-agent/agent.mjs');
     // The store's fetch worker beside it: the agent starts it by URL.
     expect(layerNames[3]).toContain('opt/flox-node-agent/fetch-worker.mjs');
+    // And the packages it loads at run time (koffi, for xz through liblzma), in a node_modules beside it.
+    expect(layerNames[3]).toContain('opt/flox-node-agent/node_modules/koffi/package.json');
   });
 
   it('finds no libraries for a static binary', async () => {

@@ -51,12 +51,16 @@ export async function agentImage(inputs: AgentImageInputs): Promise<BuiltImage> 
       { entries: [await fileEntry(inputs.nodeBinary, NODE_PATH)] },
       { directory: inputs.shimLayoutDir, prefix: SHIM_LAYOUT_PATH },
       {
-        entries: (Object.keys(AGENT_BUNDLE_FILES) as Array<keyof AgentBundle>).map((name) => ({
-          type: 'file' as const,
-          path: `${AGENT_DIR.slice(1)}/${AGENT_BUNDLE_FILES[name]}`,
-          content: Buffer.from(inputs.agentBundle[name]),
-          mode: 0o644,
-        })),
+        entries: [
+          ...(Object.keys(AGENT_BUNDLE_FILES) as Array<keyof typeof AGENT_BUNDLE_FILES>).map((name) => ({
+            type: 'file' as const,
+            path: `${AGENT_DIR.slice(1)}/${AGENT_BUNDLE_FILES[name]}`,
+            content: Buffer.from(inputs.agentBundle[name]),
+            mode: 0o644,
+          })),
+          // koffi beside the bundle: xz decodes through the image's liblzma (xz's own library).
+          ...inputs.agentBundle.runtime.map((file) => ({ type: 'file' as const, path: `${AGENT_DIR.slice(1)}/${file.path}`, content: Buffer.from(file.content), mode: file.mode })),
+        ],
       },
     ],
     config: {

@@ -1,7 +1,7 @@
 // The agent as it ships (one ESM bundle, in the image): the store inside it cannot start a
 // worker module of its own, so the bundle carries the fetch worker as a second file.
-import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nixFixtures, serveCache, type NixFixtures, type ServedCache } from '@flox-k8s/nix-fixtures';
 import { Store } from '@flox-k8s/store';
-import { AGENT_BUNDLE_FILES, bundleAgent } from './bundle.ts';
+import { AGENT_BUNDLE_FILES, bundleAgent, writeAgentBundle } from './bundle.ts';
 
 const run = promisify(execFile);
 let dir: string;
@@ -18,9 +18,7 @@ let cache: ServedCache;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'flox-agent-bundle-'));
-  const bundle = await bundleAgent();
-  await writeFile(join(dir, AGENT_BUNDLE_FILES.agent), bundle.agent);
-  await writeFile(join(dir, AGENT_BUNDLE_FILES.fetchWorker), bundle.fetchWorker);
+  await writeAgentBundle(await bundleAgent(), dir);
   fixtures = await nixFixtures();
   cache = await serveCache(fixtures.caches.xz);
 }, 300_000);
@@ -31,9 +29,26 @@ afterAll(async () => {
 
 describe('bundleAgent', () => {
   it('writes the agent and its fetch worker, and the agent runs from the bundle alone', async () => {
-    expect((await readdir(dir)).sort()).toEqual(['agent.mjs', 'fetch-worker.mjs']);
+    expect((await readdir(dir)).sort()).toEqual(['agent.mjs', 'fetch-worker.mjs', 'node_modules']);
     const { stdout } = await run(process.execPath, [join(dir, 'agent.mjs'), 'version'], { cwd: dir });
     expect(JSON.parse(stdout)).toMatchObject({ name: 'flox-node-agent' });
+  });
+
+  it('decodes xz through liblzma with koffi from beside the bundle; without it, says so and falls back', async () => {
+    // Not pnpm's NODE_PATH (set for scripts), which would find koffi in the workspace instead.
+    const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin' };
+    const { stdout } = await run(process.execPath, [join(dir, 'agent.mjs'), 'version'], { cwd: '/', env });
+    const liblzma = execFileSync('xz', ['--version']).toString().match(/liblzma (\S+)/)?.[1];
+    expect(JSON.parse(stdout)).toMatchObject({ xzDecoder: `liblzma ${liblzma}` });
+    // The same bundle without its node_modules: koffi is nowhere to be found from there.
+    const bare = await mkdtemp(join(tmpdir(), 'flox-agent-bare-'));
+    try {
+      await writeFile(join(bare, 'agent.mjs'), await readFile(join(dir, 'agent.mjs')));
+      const out = JSON.parse((await run(process.execPath, [join(bare, 'agent.mjs'), 'version'], { cwd: '/', env })).stdout) as { xzDecoder: string };
+      expect(out.xzDecoder).toMatch(/^xz processes \(liblzma: .*koffi/);
+    } finally {
+      await rm(bare, { recursive: true, force: true });
+    }
   });
 
   it('the bundled fetch worker serves a store on its own (it imports nothing outside the bundle)', async () => {

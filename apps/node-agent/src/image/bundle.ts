@@ -1,6 +1,7 @@
-import { basename } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ESM_REQUIRE_BANNER, NODE_BUNDLE_OPTIONS } from '@flox-k8s/shim-layout';
+import { ESM_REQUIRE_BANNER, NODE_BUNDLE_OPTIONS, runtimePackageFiles, type RuntimeFile } from '@flox-k8s/shim-layout';
 
 /** The agent bundle: the CLI, and the store's NAR fetch worker it starts by URL (same directory). */
 export interface AgentBundle {
@@ -8,15 +9,17 @@ export interface AgentBundle {
   agent: Uint8Array;
   /** `fetch-worker.mjs`: `src/fetch-worker.ts`, which main.ts hands the store (a bundled store has no worker file of its own). */
   fetchWorker: Uint8Array;
+  /** `node_modules/…`: the packages the bundle loads at run time (koffi, for xz through liblzma), beside it. */
+  runtime: RuntimeFile[];
 }
 
 /** File names of the bundle's files, in one directory. */
-export const AGENT_BUNDLE_FILES: Readonly<Record<keyof AgentBundle, string>> = { agent: 'agent.mjs', fetchWorker: 'fetch-worker.mjs' };
+export const AGENT_BUNDLE_FILES: Readonly<Record<Exclude<keyof AgentBundle, 'runtime'>, string>> = { agent: 'agent.mjs', fetchWorker: 'fetch-worker.mjs' };
 
 /** Bundle the agent CLI (`src/main.ts`) and its fetch worker, each with its dependencies, into ESM files with esbuild. */
 export async function bundleAgent(): Promise<AgentBundle> {
   const esbuild = await import('esbuild');
-  const entry = (file: string, name: keyof AgentBundle): { in: string; out: string } => ({
+  const entry = (file: string, name: keyof typeof AGENT_BUNDLE_FILES): { in: string; out: string } => ({
     in: fileURLToPath(new URL(file, import.meta.url)),
     out: AGENT_BUNDLE_FILES[name].replace(/\.mjs$/, ''),
   });
@@ -29,10 +32,21 @@ export async function bundleAgent(): Promise<AgentBundle> {
     format: 'esm',
     banner: ESM_REQUIRE_BANNER,
   });
-  const output = (name: keyof AgentBundle): Uint8Array => {
+  const output = (name: keyof typeof AGENT_BUNDLE_FILES): Uint8Array => {
     const file = result.outputFiles.find((f) => basename(f.path) === AGENT_BUNDLE_FILES[name]);
     if (!file) throw new Error(`esbuild produced no ${AGENT_BUNDLE_FILES[name]} for the agent bundle`);
     return file.contents;
   };
-  return { agent: output('agent'), fetchWorker: output('fetchWorker') };
+  return { agent: output('agent'), fetchWorker: output('fetchWorker'), runtime: await runtimePackageFiles() };
+}
+
+/** Writes the bundle into `dir` as the image holds it: agent.mjs, fetch-worker.mjs and node_modules/. */
+export async function writeAgentBundle(bundle: AgentBundle, dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, AGENT_BUNDLE_FILES.agent), bundle.agent);
+  await writeFile(join(dir, AGENT_BUNDLE_FILES.fetchWorker), bundle.fetchWorker);
+  for (const file of bundle.runtime) {
+    await mkdir(dirname(join(dir, file.path)), { recursive: true });
+    await writeFile(join(dir, file.path), file.content, { mode: file.mode });
+  }
 }

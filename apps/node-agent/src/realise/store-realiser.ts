@@ -1,4 +1,5 @@
 import { BinaryCacheClient, type CacheConfig } from '@flox-k8s/nar';
+import { trimFreedMemory } from '@flox-k8s/nar/process-env';
 import { RealiseTally, type Store } from '@flox-k8s/store';
 import type { ClosureRealiser, RealiseOutcome } from './types.ts';
 
@@ -22,6 +23,8 @@ export function storeRealiser(options: StoreRealiserOptions): ClosureRealiser & 
     storeRoot: store.root,
     async realise(job, { signal, onProgress }): Promise<RealiseOutcome> {
       const tally = new RealiseTally();
+      // The realise's buffers come back to glibc's heap in pieces: hand them back to the system
+      // after it, so a running agent's next realise starts lower (@flox-k8s/nar, trimFreedMemory).
       const result = await store.realise(job.storePaths, {
         caches: options.caches,
         trustedKeys: options.trustedKeys,
@@ -37,7 +40,7 @@ export function storeRealiser(options: StoreRealiserOptions): ClosureRealiser & 
           else if (event.type === 'registered') onProgress({ phase: 'registered', storePath: event.storePath, ...totals });
           else if (event.type === 'present') onProgress({ phase: 'present', storePath: event.storePath, ...totals });
         },
-      });
+      }).finally(() => trimFreedMemory());
       const bytesByCache: Record<string, number> = {};
       for (const path of result.fetched) {
         // Answered from the client's narinfo cache: the realise just looked these up.
