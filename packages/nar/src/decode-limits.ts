@@ -29,10 +29,10 @@ export function decoderOption(compression: string): string | undefined {
 
 /**
  * What a failed decode says about the NAR (the text after "; "): the limit its stream met, from a
- * decoder process's stderr or an in-process decoder's error code, or else a corrupt file.
+ * decoder process's stderr, an in-process decoder's error code or liblzma's lzma_ret, or else a corrupt file.
  */
-export function decodeVerdict(compression: string, failure: { stderr?: string; code?: unknown }): string {
-  if (compression === 'xz' && (failure.stderr?.includes('Memory usage limit reached') === true || failure.code === 'LZMA_MEMLIMIT_ERROR')) {
+export function decodeVerdict(compression: string, failure: { stderr?: string; code?: unknown; lzmaRet?: unknown }): string {
+  if (compression === 'xz' && (failure.stderr?.includes('Memory usage limit reached') === true || failure.lzmaRet === 'LZMA_MEMLIMIT_ERROR')) {
     return `the NAR declares a dictionary larger than the ${XZ_MEMLIMIT_MIB} MiB an xz decoder may use (xz -9's 64 MiB fits)`;
   }
   if (compression === 'zstd' && failure.code === 'ZSTD_error_frameParameter_windowTooLarge') {

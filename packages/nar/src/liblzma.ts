@@ -37,14 +37,17 @@ const RETURN_NAMES: Record<number, string> = {
   11: 'LZMA_PROG_ERROR',
 };
 
-/** What liblzma said about a stream it could not decode; `code` is the lzma_ret's name. */
+/**
+ * What liblzma said about a stream it could not decode (internal: decompress.ts makes it
+ * FLOXK8S_DECOMPRESS_FAILED); `lzmaRet` is the lzma_ret's name.
+ */
 export class LiblzmaError extends Error {
-  readonly code: string;
+  readonly lzmaRet: string;
   constructor(ret: number, what: string) {
     const name = RETURN_NAMES[ret] ?? `lzma_ret ${ret}`;
     super(`liblzma ${what}: ${name}${ret === LZMA_MEMLIMIT_ERROR ? ' (Memory usage limit reached)' : ''}`);
     this.name = 'LiblzmaError';
-    this.code = name;
+    this.lzmaRet = name;
   }
 }
 
