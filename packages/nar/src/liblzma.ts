@@ -137,8 +137,9 @@ function load(library: string): Binding | Error {
 }
 
 /**
- * The output of one call, as a Buffer that is the whole of its own ArrayBuffer (a short one is cut
- * to size), marked so that the unpacker frees it once written (owned-chunks.ts) rather than at a GC.
+ * A stream that one call decoded whole into a fresh buffer, as a Buffer that is the whole of its own
+ * ArrayBuffer (cut to size when short), marked so that the unpacker frees it once written
+ * (owned-chunks.ts) rather than at a GC.
  */
 function owned(out: Buffer, produced: number): Buffer {
   const view = produced === out.length ? out : Buffer.from((out.buffer as ArrayBuffer).transfer(produced));
@@ -152,15 +153,15 @@ export function liblzmaStatus(library?: string): { loaded: true; version: string
   return binding instanceof Error ? { loaded: false, reason: binding.message } : { loaded: true, version: binding.version };
 }
 
-/** Output pieces' size: measured on the *large* closure (README, "xz in process, through liblzma"). */
+/** Output buffers' size: measured on the *large* closure (store README, "xz in process, through liblzma"). */
 export const LIBLZMA_CHUNK: number = 1024 * 1024;
 const MIN_CHUNK = 64 * 1024;
 
 /**
  * Decode an xz stream with liblzma (`lzma_stream_decoder`, concatenated streams, the check verified,
  * at most XZ_MEMLIMIT_MIB of memory, as the decoder processes). Each `lzma_code` call runs on
- * libuv's pool and writes into a Buffer of its own, which is yielded as it is (no copy); the next
- * call starts before the previous output is yielded, so decoding runs while the consumer works.
+ * libuv's pool and writes on into a buffer of ours; what it wrote is yielded as a view (no copy), and
+ * the next call starts before that view is yielded, so decoding runs while the consumer works.
  * Input chunks are read where they are. A failure throws LiblzmaError; an input error passes
  * through. Whatever ends the iteration, liblzma's state is freed once no call is running on it.
  */
