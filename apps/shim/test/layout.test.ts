@@ -49,7 +49,7 @@ describe('install layout', () => {
 
   it('lib/ carries koffi and its binary beside the bundles: from there, xz decodes through the system liblzma', () => {
     const script = "process.stdout.write(require('koffi').load('liblzma.so.5').func('const char *lzma_version_string(void)')())";
-    // Not pnpm's NODE_PATH (set for scripts), which would find koffi in the workspace instead.
+    // Not the NODE_PATH pnpm's .bin/vitest shim exports (the workspace's hoisted modules, koffi among them).
     const fromLayout = execFileSync(process.execPath, ['-e', script], { cwd: join(dir, 'a', 'lib', 'chunks'), env: { PATH: '/usr/bin:/bin' } }).toString();
     expect(fromLayout).toBe(execFileSync('xz', ['--version']).toString().match(/liblzma (\S+)/)?.[1]);
   });

@@ -92,13 +92,18 @@ export async function runtimePackageFiles(): Promise<RuntimeFile[]> {
   return files;
 }
 
-/** Writes runtimePackageFiles() into `dir` (beside a bundle), replacing an earlier copy. */
-export async function installRuntimePackages(dir: string): Promise<void> {
-  await rm(join(dir, 'node_modules'), { recursive: true, force: true });
-  for (const file of await runtimePackageFiles()) {
+/** Writes runtime files (runtimePackageFiles(), or a bundle's copy of them) into `dir`, beside a bundle. */
+export async function writeRuntimeFiles(dir: string, files: readonly RuntimeFile[]): Promise<void> {
+  for (const file of files) {
     await mkdir(dirname(join(dir, file.path)), { recursive: true });
     await writeFile(join(dir, file.path), file.content, { mode: file.mode });
   }
+}
+
+/** Writes runtimePackageFiles() into `dir` (beside a bundle), replacing an earlier copy. */
+export async function installRuntimePackages(dir: string): Promise<void> {
+  await rm(join(dir, 'node_modules'), { recursive: true, force: true });
+  await writeRuntimeFiles(dir, await runtimePackageFiles());
 }
 
 /** Banner giving an ESM bundle a `require` (see NODE_BUNDLE_OPTIONS). */

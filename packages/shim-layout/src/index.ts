@@ -17,5 +17,5 @@ export {
 } from './layout.ts';
 export { stageLayout } from './stage.ts';
 export { inspectLayout, type InstalledLayout } from './inspect.ts';
-export { ESM_REQUIRE_BANNER, NODE_BUNDLE_OPTIONS, buildBundle, bundleNodeProgram, installRuntimePackages, runtimePackageFiles, zodEnglishOnly, type RuntimeFile } from './bundle.ts';
+export { ESM_REQUIRE_BANNER, NODE_BUNDLE_OPTIONS, buildBundle, bundleNodeProgram, installRuntimePackages, runtimePackageFiles, writeRuntimeFiles, zodEnglishOnly, type RuntimeFile } from './bundle.ts';
 export { LayoutTemplateError } from './errors.ts';

@@ -35,7 +35,7 @@ describe('bundleAgent', () => {
   });
 
   it('decodes xz through liblzma with koffi from beside the bundle; without it, says so and falls back', async () => {
-    // Not pnpm's NODE_PATH (set for scripts), which would find koffi in the workspace instead.
+    // Not the NODE_PATH pnpm's .bin/vitest shim exports (the workspace's hoisted modules, koffi among them).
     const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin' };
     const { stdout } = await run(process.execPath, [join(dir, 'agent.mjs'), 'version'], { cwd: '/', env });
     const liblzma = execFileSync('xz', ['--version']).toString().match(/liblzma (\S+)/)?.[1];

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ESM_REQUIRE_BANNER, NODE_BUNDLE_OPTIONS, runtimePackageFiles, type RuntimeFile } from '@flox-k8s/shim-layout';
+import { ESM_REQUIRE_BANNER, NODE_BUNDLE_OPTIONS, runtimePackageFiles, writeRuntimeFiles, type RuntimeFile } from '@flox-k8s/shim-layout';
 
 /** The agent bundle: the CLI, and the store's NAR fetch worker it starts by URL (same directory). */
 export interface AgentBundle {
@@ -45,8 +45,5 @@ export async function writeAgentBundle(bundle: AgentBundle, dir: string): Promis
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, AGENT_BUNDLE_FILES.agent), bundle.agent);
   await writeFile(join(dir, AGENT_BUNDLE_FILES.fetchWorker), bundle.fetchWorker);
-  for (const file of bundle.runtime) {
-    await mkdir(dirname(join(dir, file.path)), { recursive: true });
-    await writeFile(join(dir, file.path), file.content, { mode: file.mode });
-  }
+  await writeRuntimeFiles(dir, bundle.runtime);
 }
