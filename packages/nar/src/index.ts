@@ -5,7 +5,7 @@ export { parseSha256, normaliseSha256, formatSha256, sha256Nix32 } from './hash.
 export { parseStorePath, parseStorePathBase, type StorePath } from '@flox-k8s/core';
 export { dumpNar, dumpNarSync, hashPath } from './nar-dump.ts';
 export { dumpNarByteStream } from './nar-dump-bytes.ts';
-export { parseNar, type NarLimits, type NarSink } from './nar-parse.ts';
+export { NarParser, parseNar, type NarHandler, type NarLimits, type NarSink } from './nar-parse.ts';
 export { unpackNar, hashNar, type UnpackOptions, type NarDigest } from './nar-unpack.ts';
 export { removeTree } from './remove-tree.ts';
 export { parseNarinfo, serializeNarinfo, parseNixCacheInfo, type Narinfo, type NixCacheInfo } from './narinfo.ts';

@@ -1,13 +1,16 @@
+import { createHash } from 'node:crypto';
 import {
   NarBadMagicError,
   NarBadNameError,
+  NarBadPaddingError,
   NarBadSymlinkError,
   NarFormatError,
   NarLimitError,
   NarTrailingDataError,
+  NarTruncatedError,
   NarUnsortedError,
 } from './errors.ts';
-import { NarBytes } from './nar-bytes.ts';
+import { formatSha256 } from './hash.ts';
 
 /** Bounds the NAR reader enforces; defaults follow Linux limits. */
 export interface NarLimits {
@@ -39,141 +42,417 @@ export interface NarSink {
   symlink(path: readonly Buffer[], target: Buffer): Promise<void> | void;
 }
 
+/**
+ * What NarParser reports, synchronously, in archive order. `path` is the parser's own array (the
+ * names from the root): read it during the call, copy it to keep it. `data` and `target` are views
+ * of the chunk being pushed, valid only during the call.
+ */
+export interface NarHandler {
+  directory(path: readonly Buffer[]): void;
+  directoryEnd(path: readonly Buffer[]): void;
+  fileStart(path: readonly Buffer[], executable: boolean, size: number): void;
+  fileData(data: Buffer): void;
+  fileEnd(): void;
+  symlink(path: readonly Buffer[], target: Buffer): void;
+}
+
 const MAGIC = 'nix-archive-1';
 // u64 length 13, the magic, and 3 bytes of zero padding.
 const MAGIC_BYTES = Buffer.concat([Buffer.from([13, 0, 0, 0, 0, 0, 0, 0]), Buffer.from(MAGIC), Buffer.alloc(3)]);
 const MAX_TAG = 16;
 
+const TAG = {
+  open: Buffer.from('('),
+  close: Buffer.from(')'),
+  type: Buffer.from('type'),
+  regular: Buffer.from('regular'),
+  symlink: Buffer.from('symlink'),
+  directory: Buffer.from('directory'),
+  executable: Buffer.from('executable'),
+  contents: Buffer.from('contents'),
+  target: Buffer.from('target'),
+  entry: Buffer.from('entry'),
+  name: Buffer.from('name'),
+  node: Buffer.from('node'),
+};
+
+/** Where the parser is in the grammar: what the next token must be. */
+const At = {
+  Magic: 0,
+  Open: 1,
+  TypeKey: 2,
+  Type: 3,
+  RegularTag: 4,
+  ExecutableMarker: 5,
+  ContentsTag: 6,
+  Size: 7,
+  Contents: 8,
+  ContentsPadding: 9,
+  Close: 10,
+  TargetKey: 11,
+  Target: 12,
+  EntryOrClose: 13,
+  EntryOpen: 14,
+  NameKey: 15,
+  Name: 16,
+  NodeKey: 17,
+  EntryClose: 18,
+  Done: 19,
+} as const;
+type At = (typeof At)[keyof typeof At];
+
 interface Limits {
   maxNameLength: number;
   maxDepth: number;
+  maxNarSize: number;
   maxSymlinkTarget: number;
   maxEntries: number;
 }
 
-class NarParser {
-  readonly #bytes: NarBytes;
-  readonly #sink: NarSink;
+const padded = (len: number): number => (len + 7) & ~7;
+
+function sameBytes(buf: Buffer, pos: number, len: number, tag: Buffer): boolean {
+  if (len !== tag.length) return false;
+  for (let i = 0; i < len; i++) if (buf[pos + i] !== tag[i]) return false;
+  return true;
+}
+
+/**
+ * The NAR reader: a push parser. Each `push(chunk)` parses what the chunk completes and reports it
+ * to the handler before returning, with no promise per token or entry (the async reader this
+ * replaced awaited ~20 times per entry). A token cut by a chunk boundary is carried over in a small
+ * buffer of its own (at most one name or symlink target); file contents are reported as views of
+ * the chunk, so once `push` returns nothing refers to the chunk any more. Every error is a typed
+ * NarError; after one, the parser must not be used again.
+ */
+export class NarParser {
+  readonly #handler: NarHandler;
   readonly #limits: Limits;
+  #at: At = At.Magic;
+  // The token being read: its length once known (-1: its 8-byte length comes first).
+  #len = -1;
+  #carry: Buffer = Buffer.alloc(0);
+  #carried = 0;
+  /** Bytes pushed so far, and bytes consumed by the grammar. */
+  #size = 0;
+  #offset = 0;
   #nodes = 0;
+  readonly #path: Buffer[] = [];
+  // For each open directory, its last entry name (for the order check).
+  readonly #previous: (Buffer | undefined)[] = [];
+  #executable = false;
+  #remaining = 0;
+  // Zero bytes after a file's contents, up to the next multiple of 8.
+  #padding = 0;
 
-  constructor(bytes: NarBytes, sink: NarSink, limits: Limits) {
-    this.#bytes = bytes;
-    this.#sink = sink;
-    this.#limits = limits;
+  constructor(handler: NarHandler, limits: NarLimits = {}) {
+    this.#handler = handler;
+    this.#limits = {
+      maxNameLength: limits.maxNameLength ?? 255,
+      maxDepth: limits.maxDepth ?? 256,
+      maxNarSize: limits.maxNarSize ?? 2 ** 50,
+      maxSymlinkTarget: limits.maxSymlinkTarget ?? 4095,
+      maxEntries: limits.maxEntries ?? MAX_ENTRIES,
+    };
   }
 
-  async #string(max: number, what: string): Promise<Buffer> {
-    const len = await this.#bytes.u64(`length of ${what}`);
-    if (len > max) throw new NarLimitError(`${what} is ${len} bytes long; the limit is ${max}`);
-    const s = await this.#bytes.read(len, what);
-    await this.#bytes.padding(len, what);
-    return s;
+  /** Bytes pushed so far (the archive's size once `end` returned). */
+  get size(): number {
+    return this.#size;
   }
 
-  async #tag(): Promise<string> {
-    const len = await this.#bytes.u64('length of a tag');
-    if (len > MAX_TAG) throw new NarFormatError(`expected a NAR tag (at most ${MAX_TAG} bytes), found a string of ${len} bytes`);
-    const s = await this.#bytes.read(len, 'a tag');
-    await this.#bytes.padding(len, 'a tag');
-    return s.toString('latin1');
-  }
-
-  async #expect(tag: string): Promise<void> {
-    const got = await this.#tag();
-    if (got !== tag) throw new NarFormatError(`expected NAR tag ${JSON.stringify(tag)}, found ${JSON.stringify(got)}`);
-  }
-
-  // Without an await when the token is in the current chunk (see NarBytes.tryString); the callers
-  // fall back to the awaiting versions above, which read the same bytes and report every error.
-  #tagNow(): string | undefined {
-    return this.#bytes.tryString(MAX_TAG)?.toString('latin1');
-  }
-
-  /** True when `tag` was consumed without awaiting; throws on another tag, like #expect. */
-  #expectNow(tag: string): boolean {
-    const got = this.#tagNow();
-    if (got === undefined) return false;
-    if (got !== tag) throw new NarFormatError(`expected NAR tag ${JSON.stringify(tag)}, found ${JSON.stringify(got)}`);
-    return true;
-  }
-
-  async run(): Promise<void> {
-    const header = await this.#bytes.read(8 + 16, 'the magic');
-    if (!header.equals(MAGIC_BYTES)) {
-      throw new NarBadMagicError(`not a NAR: expected the "${MAGIC}" magic, found ${JSON.stringify(header.toString('latin1'))}`);
+  /** Parse the next bytes of the archive. */
+  push(chunk: Buffer): void {
+    this.#size += chunk.length;
+    if (this.#size > this.#limits.maxNarSize) {
+      throw new NarLimitError(`NAR exceeds the size limit of ${this.#limits.maxNarSize} bytes; raise limits.maxNarSize if this archive is expected`);
     }
-    await this.#node([]);
-    if (!(await this.#bytes.atEnd())) throw new NarTrailingDataError(`unexpected bytes after the end of the NAR at offset ${this.#bytes.size}`);
+    let off = 0;
+    for (;;) {
+      if (this.#at === At.Contents) {
+        const take = Math.min(this.#remaining, chunk.length - off);
+        if (take > 0) {
+          this.#handler.fileData(chunk.subarray(off, off + take));
+          off += take;
+          this.#offset += take;
+          this.#remaining -= take;
+        }
+        if (this.#remaining > 0) return;
+        this.#handler.fileEnd();
+        this.#at = this.#padding > 0 ? At.ContentsPadding : At.Close;
+        continue;
+      }
+      if (this.#at === At.Done) {
+        if (off < chunk.length) throw new NarTrailingDataError(`unexpected bytes after the end of the NAR at offset ${this.#offset}`);
+        return;
+      }
+      const need = this.#at === At.Magic ? MAGIC_BYTES.length : this.#at === At.ContentsPadding ? this.#padding : this.#len < 0 ? 8 : padded(this.#len);
+      let buf: Buffer;
+      let pos: number;
+      if (this.#carried > 0) {
+        const take = Math.min(need - this.#carried, chunk.length - off);
+        chunk.copy(this.#carry, this.#carried, off, off + take);
+        this.#carried += take;
+        off += take;
+        if (this.#carried < need) return;
+        buf = this.#carry;
+        pos = 0;
+        this.#carried = 0;
+      } else if (chunk.length - off >= need) {
+        buf = chunk;
+        pos = off;
+        off += need;
+      } else {
+        if (this.#carry.length < need) this.#carry = Buffer.allocUnsafe(Math.max(need, 64));
+        chunk.copy(this.#carry, 0, off);
+        this.#carried = chunk.length - off;
+        return;
+      }
+      this.#step(buf, pos, need);
+      this.#offset += need;
+    }
   }
 
-  async #node(path: Buffer[]): Promise<void> {
+  /** The archive ended: throws NarTruncatedError unless it was complete. */
+  end(): void {
+    if (this.#at !== At.Done) {
+      throw new NarTruncatedError(`NAR ended after ${this.#size} bytes while reading ${this.#what()}; the download or file is incomplete`);
+    }
+  }
+
+  #what(): string {
+    switch (this.#at) {
+      case At.Magic:
+        return 'the magic';
+      case At.Contents:
+        return 'file contents';
+      case At.ContentsPadding:
+        return 'padding of file contents';
+      case At.Size:
+        return 'file size';
+      case At.ExecutableMarker:
+        return 'the executable marker';
+      case At.Name:
+        return 'entry name';
+      case At.Target:
+        return 'symlink target';
+      default:
+        return 'a tag';
+    }
+  }
+
+  /** Consume `need` bytes at `buf[pos..]`: a token's length, or its (padded) body. */
+  #step(buf: Buffer, pos: number, need: number): void {
+    if (this.#at === At.Magic) {
+      if (!buf.subarray(pos, pos + need).equals(MAGIC_BYTES)) {
+        throw new NarBadMagicError(`not a NAR: expected the "${MAGIC}" magic, found ${JSON.stringify(buf.subarray(pos, pos + need).toString('latin1'))}`);
+      }
+      this.#enterNode();
+      return;
+    }
+    if (this.#at === At.ContentsPadding) {
+      for (let i = pos; i < pos + need; i++) {
+        if (buf[i] !== 0) throw new NarBadPaddingError(`non-zero padding byte after file contents at offset ${this.#offset}; NAR padding must be zero`);
+      }
+      this.#at = At.Close;
+      return;
+    }
+    if (this.#len < 0) {
+      const lo = buf.readUInt32LE(pos);
+      const hi = buf.readUInt32LE(pos + 4);
+      if (hi > 0x1fffff) throw new NarLimitError(`absurd length ${buf.readBigUInt64LE(pos)} for ${this.#what()}`);
+      const value = hi * 0x100000000 + lo;
+      this.#onNumber(value);
+      return;
+    }
+    // A padded body: check the padding, then the token itself.
+    const len = this.#len;
+    for (let i = pos + len; i < pos + need; i++) {
+      if (buf[i] !== 0) throw new NarBadPaddingError(`non-zero padding byte after ${this.#what()} at offset ${this.#offset + len}; NAR padding must be zero`);
+    }
+    this.#len = -1;
+    this.#onString(buf, pos, len);
+  }
+
+  /** An 8-byte number: a token's length, the executable marker or a file's size. */
+  #onNumber(value: number): void {
+    switch (this.#at) {
+      case At.ExecutableMarker:
+        if (value !== 0) throw new NarFormatError(`the executable marker must be an empty string, found ${value} bytes`);
+        this.#at = At.ContentsTag;
+        return;
+      case At.Size:
+        this.#handler.fileStart(this.#path, this.#executable, value);
+        this.#remaining = value;
+        this.#padding = (8 - (value % 8)) % 8;
+        this.#at = At.Contents;
+        return;
+      case At.Name: {
+        const max = this.#limits.maxNameLength;
+        if (value > max) throw new NarLimitError(`entry name is ${value} bytes long; the limit is ${max}`);
+        break;
+      }
+      case At.Target: {
+        const max = this.#limits.maxSymlinkTarget;
+        if (value > max) throw new NarLimitError(`symlink target is ${value} bytes long; the limit is ${max}`);
+        break;
+      }
+      default:
+        if (value > MAX_TAG) throw new NarFormatError(`expected a NAR tag (at most ${MAX_TAG} bytes), found a string of ${value} bytes`);
+    }
+    this.#len = value;
+    // An empty body has nothing to read: take it now (a 0-byte step).
+    if (value === 0) {
+      this.#len = -1;
+      this.#onString(Buffer.alloc(0), 0, 0);
+    }
+  }
+
+  #expect(buf: Buffer, pos: number, len: number, tag: Buffer): void {
+    if (!sameBytes(buf, pos, len, tag)) {
+      throw new NarFormatError(`expected NAR tag ${JSON.stringify(tag.toString('latin1'))}, found ${JSON.stringify(buf.toString('latin1', pos, pos + len))}`);
+    }
+  }
+
+  #enterNode(): void {
     if (++this.#nodes > this.#limits.maxEntries) {
       throw new NarLimitError(`the NAR has more than ${this.#limits.maxEntries} entries (files, directories and symlinks); raise limits.maxEntries if this archive is expected`);
     }
-    if (!this.#expectNow('(')) await this.#expect('(');
-    if (!this.#expectNow('type')) await this.#expect('type');
-    const type = this.#tagNow() ?? (await this.#tag());
-    if (type === 'regular') {
-      let tag = this.#tagNow() ?? (await this.#tag());
-      let executable = false;
-      if (tag === 'executable') {
-        const marker = this.#bytes.tryU64() ?? (await this.#bytes.u64('the executable marker'));
-        if (marker !== 0) throw new NarFormatError(`the executable marker must be an empty string, found ${marker} bytes`);
-        executable = true;
-        tag = this.#tagNow() ?? (await this.#tag());
-      }
-      if (tag !== 'contents') throw new NarFormatError(`expected NAR tag "contents", found ${JSON.stringify(tag)}`);
-      const size = this.#bytes.tryU64() ?? (await this.#bytes.u64('file size'));
-      await this.#sink.file(path, executable, size, this.#bytes.stream(size, 'file contents'));
-      if (!this.#bytes.tryPadding(size)) await this.#bytes.padding(size, 'file contents');
-    } else if (type === 'symlink') {
-      if (!this.#expectNow('target')) await this.#expect('target');
-      const max = this.#limits.maxSymlinkTarget;
-      const target = this.#bytes.tryString(max) ?? (await this.#string(max, 'symlink target'));
-      if (target.length === 0 || target.includes(0)) {
-        throw new NarBadSymlinkError(`symlink ${showPath(path)} has an ${target.length === 0 ? 'empty target' : 'target containing NUL'}`);
-      }
-      await this.#sink.symlink(path, target);
-    } else if (type === 'directory') {
-      if (path.length >= this.#limits.maxDepth) throw new NarLimitError(`directory ${showPath(path)} is nested deeper than the limit of ${this.#limits.maxDepth}`);
-      await this.#sink.directory(path);
-      await this.#entries(path);
-      await this.#sink.directoryEnd(path);
-      return;
-    } else {
-      throw new NarFormatError(`unknown NAR node type ${JSON.stringify(type)} at ${showPath(path)}; expected regular, symlink or directory`);
-    }
-    if (!this.#expectNow(')')) await this.#expect(')');
+    this.#at = At.Open;
   }
 
-  async #entries(path: Buffer[]): Promise<void> {
-    let previous: Buffer | undefined;
-    for (;;) {
-      const tag = this.#tagNow() ?? (await this.#tag());
-      if (tag === ')') return;
-      if (tag !== 'entry') throw new NarFormatError(`expected NAR tag "entry" or ")", found ${JSON.stringify(tag)} in ${showPath(path)}`);
-      if (!this.#expectNow('(')) await this.#expect('(');
-      if (!this.#expectNow('name')) await this.#expect('name');
-      const max = this.#limits.maxNameLength;
-      const name = Buffer.from(this.#bytes.tryString(max) ?? (await this.#string(max, 'entry name')));
-      checkName(name, path);
-      if (previous !== undefined && Buffer.compare(previous, name) >= 0) {
-        throw new NarUnsortedError(
-          `entry ${JSON.stringify(name.toString('latin1'))} in ${showPath(path)} is not after ${JSON.stringify(previous.toString('latin1'))}: NAR entries must be strictly byte-sorted and unique`,
-        );
+  /** A node ended (after its ")"): back to its directory's entry, or the end of the archive. */
+  #leaveNode(): void {
+    this.#at = this.#path.length === 0 ? At.Done : At.EntryClose;
+  }
+
+  #onString(buf: Buffer, pos: number, len: number): void {
+    const h = this.#handler;
+    switch (this.#at) {
+      case At.Open:
+        this.#expect(buf, pos, len, TAG.open);
+        this.#at = At.TypeKey;
+        return;
+      case At.TypeKey:
+        this.#expect(buf, pos, len, TAG.type);
+        this.#at = At.Type;
+        return;
+      case At.Type:
+        if (sameBytes(buf, pos, len, TAG.regular)) {
+          this.#executable = false;
+          this.#at = At.RegularTag;
+        } else if (sameBytes(buf, pos, len, TAG.symlink)) {
+          this.#at = At.TargetKey;
+        } else if (sameBytes(buf, pos, len, TAG.directory)) {
+          if (this.#path.length >= this.#limits.maxDepth) {
+            throw new NarLimitError(`directory ${showPath(this.#path)} is nested deeper than the limit of ${this.#limits.maxDepth}`);
+          }
+          h.directory(this.#path);
+          this.#previous.push(undefined);
+          this.#at = At.EntryOrClose;
+        } else {
+          throw new NarFormatError(
+            `unknown NAR node type ${JSON.stringify(buf.toString('latin1', pos, pos + len))} at ${showPath(this.#path)}; expected regular, symlink or directory`,
+          );
+        }
+        return;
+      case At.RegularTag:
+        if (sameBytes(buf, pos, len, TAG.executable)) {
+          this.#executable = true;
+          this.#at = At.ExecutableMarker;
+          return;
+        }
+        this.#expect(buf, pos, len, TAG.contents);
+        this.#at = At.Size;
+        return;
+      case At.ContentsTag:
+        this.#expect(buf, pos, len, TAG.contents);
+        this.#at = At.Size;
+        return;
+      case At.Close:
+        this.#expect(buf, pos, len, TAG.close);
+        this.#leaveNode();
+        return;
+      case At.TargetKey:
+        this.#expect(buf, pos, len, TAG.target);
+        this.#at = At.Target;
+        return;
+      case At.Target: {
+        const target = buf.subarray(pos, pos + len);
+        if (len === 0 || hasByte(buf, pos, len, 0)) {
+          throw new NarBadSymlinkError(`symlink ${showPath(this.#path)} has an ${len === 0 ? 'empty target' : 'target containing NUL'}`);
+        }
+        h.symlink(this.#path, target);
+        this.#at = At.Close;
+        return;
       }
-      previous = name;
-      if (!this.#expectNow('node')) await this.#expect('node');
-      await this.#node([...path, name]);
-      if (!this.#expectNow(')')) await this.#expect(')');
+      case At.EntryOrClose:
+        if (sameBytes(buf, pos, len, TAG.close)) {
+          // The directory's own ")".
+          h.directoryEnd(this.#path);
+          this.#previous.pop();
+          this.#leaveNode();
+          return;
+        }
+        if (!sameBytes(buf, pos, len, TAG.entry)) {
+          throw new NarFormatError(`expected NAR tag "entry" or ")", found ${JSON.stringify(buf.toString('latin1', pos, pos + len))} in ${showPath(this.#path)}`);
+        }
+        this.#at = At.EntryOpen;
+        return;
+      case At.EntryOpen:
+        this.#expect(buf, pos, len, TAG.open);
+        this.#at = At.NameKey;
+        return;
+      case At.NameKey:
+        this.#expect(buf, pos, len, TAG.name);
+        this.#at = At.Name;
+        return;
+      case At.Name: {
+        const name = Buffer.from(buf.subarray(pos, pos + len));
+        checkName(name, this.#path);
+        const depth = this.#previous.length - 1;
+        const previous = this.#previous[depth];
+        if (previous !== undefined && Buffer.compare(previous, name) >= 0) {
+          throw new NarUnsortedError(
+            `entry ${JSON.stringify(name.toString('latin1'))} in ${showPath(this.#path)} is not after ${JSON.stringify(previous.toString('latin1'))}: NAR entries must be strictly byte-sorted and unique`,
+          );
+        }
+        this.#previous[depth] = name;
+        this.#path.push(name);
+        this.#at = At.NodeKey;
+        return;
+      }
+      case At.NodeKey:
+        this.#expect(buf, pos, len, TAG.node);
+        this.#enterNode();
+        return;
+      case At.EntryClose:
+        this.#expect(buf, pos, len, TAG.close);
+        this.#path.pop();
+        this.#at = At.EntryOrClose;
+        return;
+      default:
+        throw new NarFormatError('unexpected NAR token');
     }
   }
 }
 
+function hasByte(buf: Buffer, pos: number, len: number, byte: number): boolean {
+  for (let i = pos; i < pos + len; i++) if (buf[i] === byte) return true;
+  return false;
+}
+
 function checkName(name: Buffer, parent: readonly Buffer[]): void {
   const bad =
-    name.length === 0 ? 'is empty' : name.equals(dot) || name.equals(dotdot) ? 'is "." or ".."' : name.includes(0x2f) ? 'contains "/"' : name.includes(0) ? 'contains NUL' : undefined;
+    name.length === 0
+      ? 'is empty'
+      : name.equals(dot) || name.equals(dotdot)
+        ? 'is "." or ".."'
+        : hasByte(name, 0, name.length, 0x2f)
+          ? 'contains "/"'
+          : hasByte(name, 0, name.length, 0)
+            ? 'contains NUL'
+            : undefined;
   if (bad !== undefined) throw new NarBadNameError(`entry name ${JSON.stringify(name.toString('latin1'))} in ${showPath(parent)} ${bad}; NAR names must be single path components`);
 }
 
@@ -184,53 +463,141 @@ function showPath(path: readonly Buffer[]): string {
   return path.length === 0 ? '<root>' : path.map((p) => p.toString('utf8')).join('/');
 }
 
-/** Parse a NAR from `source`, feeding `sink`; returns `{ narHash: 'sha256:<nix32>', narSize }`. */
-export function parseNar(
+/** A chunk as a Buffer over the same memory (no copy). */
+export const toBuffer = (chunk: Uint8Array): Buffer => (Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
+
+/**
+ * File contents handed to an async NarSink: the views NarParser reported for one file, queued
+ * until the sink reads them (the parser may run ahead by the rest of a chunk).
+ */
+class Contents implements AsyncIterable<Buffer> {
+  readonly #queue: Buffer[] = [];
+  #ended = false;
+  #wake: (() => void) | undefined;
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  push(data: Buffer): void {
+    this.#queue.push(data);
+    this.#signal();
+  }
+
+  end(): void {
+    this.#ended = true;
+    this.#signal();
+  }
+
+  #signal(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
+    for (;;) {
+      const next = this.#queue.shift();
+      if (next !== undefined) {
+        yield next;
+        continue;
+      }
+      if (this.#ended) return;
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+      });
+    }
+  }
+}
+
+type SinkCall = { file: Contents; run: () => Promise<void> } | { file?: undefined; run: () => Promise<void> | void };
+
+/**
+ * Parse a NAR from `source`, feeding an async `sink` in archive order (each call awaited before the
+ * next); returns `{ narHash: 'sha256:<nix32>', narSize }`. Built on NarParser: a file's contents
+ * reach the sink as the chunks carrying them arrive.
+ */
+export async function parseNar(
   source: AsyncIterable<Uint8Array>,
   sink: NarSink,
   limits: NarLimits = {},
   onChunk?: (bytes: number) => void,
 ): Promise<{ narHash: string; narSize: number }> {
-  return parseNarReleasing(source, sink, limits, onChunk, undefined);
-}
-
-/** parseNar that also hands every consumed chunk to `release` (internal: see owned-chunks.ts). */
-export async function parseNarReleasing(
-  source: AsyncIterable<Uint8Array>,
-  sink: NarSink,
-  limits: NarLimits,
-  onChunk: ((bytes: number) => void) | undefined,
-  release: ((chunk: Buffer) => void) | undefined,
-): Promise<{ narHash: string; narSize: number }> {
-  const bytes = await parseNarBytes(source, sink, limits, onChunk, release, true);
-  return { narHash: bytes.digest(), narSize: bytes.size };
-}
-
-/** Parse without hashing (the caller hashes the archive bytes itself); returns the archive's size. */
-export async function parseNarUnhashed(source: AsyncIterable<Uint8Array>, sink: NarSink, limits: NarLimits): Promise<number> {
-  return (await parseNarBytes(source, sink, limits, undefined, undefined, false)).size;
-}
-
-async function parseNarBytes(
-  source: AsyncIterable<Uint8Array>,
-  sink: NarSink,
-  limits: NarLimits,
-  onChunk: ((bytes: number) => void) | undefined,
-  release: ((chunk: Buffer) => void) | undefined,
-  hash: boolean,
-): Promise<NarBytes> {
-  const bytes = new NarBytes(source, limits.maxNarSize ?? 2 ** 50, onChunk, release, hash);
-  const parser = new NarParser(bytes, sink, {
-    maxNameLength: limits.maxNameLength ?? 255,
-    maxDepth: limits.maxDepth ?? 256,
-    maxSymlinkTarget: limits.maxSymlinkTarget ?? 4095,
-    maxEntries: limits.maxEntries ?? MAX_ENTRIES,
-  });
+  const calls: SinkCall[] = [];
+  let contents: Contents | undefined;
+  const parser = new NarParser(
+    {
+      directory: (path) => {
+        const p = [...path];
+        calls.push({ run: () => sink.directory(p) });
+      },
+      directoryEnd: (path) => {
+        const p = [...path];
+        calls.push({ run: () => sink.directoryEnd(p) });
+      },
+      fileStart: (path, executable, size) => {
+        const p = [...path];
+        const file = new Contents();
+        contents = file;
+        calls.push({ file, run: () => sink.file(p, executable, size, file) });
+      },
+      fileData: (data) => contents?.push(data),
+      fileEnd: () => {
+        contents?.end();
+        contents = undefined;
+      },
+      symlink: (path, target) => {
+        const p = [...path];
+        const t = Buffer.from(target);
+        calls.push({ run: () => sink.symlink(p, t) });
+      },
+    },
+    limits,
+  );
+  // A file whose sink call runs while its contents still arrive.
+  let open: { file: Contents; done: Promise<void> } | undefined;
+  const settle = async (): Promise<void> => {
+    for (;;) {
+      if (open !== undefined) {
+        if (!open.file.ended) return;
+        await open.done;
+        open = undefined;
+      }
+      const call = calls.shift();
+      if (call === undefined) return;
+      if (call.file === undefined) {
+        await call.run();
+        continue;
+      }
+      const done = call.run();
+      // Awaited once the file's contents are all in; an early failure must not go unhandled meanwhile.
+      done.catch(() => undefined);
+      open = { file: call.file, done };
+    }
+  };
+  const hash = createHash('sha256');
+  const it = source[Symbol.asyncIterator]();
   try {
-    await parser.run();
+    for (;;) {
+      const r = await it.next();
+      if (r.done === true) break;
+      if (r.value.length === 0) continue;
+      const chunk = toBuffer(r.value);
+      parser.push(chunk);
+      hash.update(chunk);
+      onChunk?.(chunk.length);
+      await settle();
+    }
+    parser.end();
+    await settle();
   } catch (err) {
-    await bytes.close().catch(() => undefined);
+    await it.return?.().catch(() => undefined);
+    // Let a running sink call finish reading (or fail) before reporting.
+    if (open !== undefined) {
+      open.file.end();
+      await open.done.catch(() => undefined);
+    }
     throw err;
   }
-  return bytes;
+  return { narHash: formatSha256(hash.digest()), narSize: parser.size };
 }

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { chunksOf } from './chunks.ts';
 import { AbortedError, NarDestinationError, NarError } from './errors.ts';
 import { formatSha256 } from './hash.ts';
-import { parseNar, parseNarReleasing, parseNarUnhashed, type NarLimits, type NarSink } from './nar-parse.ts';
+import { NarParser, toBuffer, type NarHandler, type NarLimits } from './nar-parse.ts';
 import { releaseChunk } from './owned-chunks.ts';
 import { removeTree } from './remove-tree.ts';
 
@@ -54,11 +54,15 @@ function withSignal(source: AsyncIterable<Uint8Array>, signal: AbortSignal | und
  * File system calls are synchronous on purpose: measured, per-call thread-pool round trips cost more than the
  * page-cache writes themselves, and they would compete with the decompressor for the same cores.
  */
-class FsSink implements NarSink {
+class FsSink implements NarHandler {
   readonly #dest: Buffer;
   readonly #destText: string;
   /** Whether dest itself was created by us (and so must be removed on failure). */
   created = false;
+  // The full path of each open directory, by depth (dest itself at 0).
+  readonly #dirs: Buffer[] = [];
+  #fd = -1;
+  #executable = false;
 
   constructor(dest: string) {
     this.#dest = Buffer.from(dest);
@@ -66,14 +70,13 @@ class FsSink implements NarSink {
   }
 
   #path(path: readonly Buffer[]): Buffer {
-    if (path.length === 0) return this.#dest;
-    const parts: Buffer[] = [this.#dest];
-    for (const p of path) parts.push(slash, p);
-    return Buffer.concat(parts);
+    const depth = path.length;
+    if (depth === 0) return this.#dest;
+    return Buffer.concat([this.#dirs[depth - 1] as Buffer, slash, path[depth - 1] as Buffer]);
   }
 
-  #create<T>(path: readonly Buffer[], create: () => T): T {
-    if (path.length > 0) return create();
+  /** Creates dest itself (the root node): it must not exist, and its parent must. Below it, calls run without this wrapper. */
+  #createRoot<T>(create: () => T): T {
     try {
       const out = create();
       this.created = true;
@@ -86,47 +89,68 @@ class FsSink implements NarSink {
   directory(path: readonly Buffer[]): void {
     // mkdir fails with EEXIST on any existing node, including a planted symlink.
     const p = this.#path(path);
-    this.#create(path, () => mkdirSync(p, { mode: 0o755 }));
+    if (path.length > 0) mkdirSync(p, 0o755);
+    else this.#createRoot(() => mkdirSync(p, 0o755));
+    this.#dirs[path.length] = p;
   }
 
   directoryEnd(path: readonly Buffer[]): void {
-    const p = this.#path(path);
+    const p = this.#dirs[path.length] as Buffer;
     chmodSync(p, 0o555);
     utimesSync(p, CANONICAL_TIME, CANONICAL_TIME);
   }
 
-  async file(path: readonly Buffer[], executable: boolean, _size: number, contents: AsyncIterable<Buffer>): Promise<void> {
+  fileStart(path: readonly Buffer[], executable: boolean): void {
     const p = this.#path(path);
-    const fd = this.#create(path, () => openSync(p, FILE_FLAGS, 0o644));
+    this.#fd = path.length > 0 ? openSync(p, FILE_FLAGS, 0o644) : this.#createRoot(() => openSync(p, FILE_FLAGS, 0o644));
+    this.#executable = executable;
+  }
+
+  fileData(data: Buffer): void {
+    // A short write (a nearly full disk) continues; the next call reports ENOSPC.
+    for (let off = 0; off < data.length; ) {
+      const n = writeSync(this.#fd, data, off, data.length - off);
+      if (!(n > 0)) throw Object.assign(new Error(`write(2) returned ${n} with ${data.length - off} bytes left`), { code: 'EIO' });
+      off += n;
+    }
+  }
+
+  fileEnd(): void {
+    const fd = this.#fd;
+    this.#fd = -1;
     try {
-      for await (const chunk of contents) {
-        // A short write (a nearly full disk) continues; the next call reports ENOSPC.
-        for (let off = 0; off < chunk.length; ) {
-          const n = writeSync(fd, chunk, off, chunk.length - off);
-          if (!(n > 0)) throw Object.assign(new Error(`write(2) returned ${n} with ${chunk.length - off} bytes left`), { code: 'EIO' });
-          off += n;
-        }
-      }
-      fchmodSync(fd, executable ? 0o555 : 0o444);
+      fchmodSync(fd, this.#executable ? 0o555 : 0o444);
       futimesSync(fd, CANONICAL_TIME, CANONICAL_TIME);
     } finally {
       closeSync(fd);
     }
   }
 
+  /** Closes the file being written, if any (after a failure). */
+  abandon(): void {
+    if (this.#fd < 0) return;
+    try {
+      closeSync(this.#fd);
+    } catch {
+      // Already failed; the tree is removed next.
+    }
+    this.#fd = -1;
+  }
+
   symlink(path: readonly Buffer[], target: Buffer): void {
     const p = this.#path(path);
-    this.#create(path, () => symlinkSync(target, p));
+    if (path.length > 0) symlinkSync(target, p);
+    else this.#createRoot(() => symlinkSync(target, p));
     lutimesSync(p, CANONICAL_TIME, CANONICAL_TIME);
   }
 }
 
-const nullSink: NarSink = {
+const nullHandler: NarHandler = {
   directory() {},
   directoryEnd() {},
-  async file(_path, _executable, _size, contents) {
-    for await (const _chunk of contents);
-  },
+  fileStart() {},
+  fileData() {},
+  fileEnd() {},
   symlink() {},
 };
 
@@ -147,9 +171,21 @@ export async function unpackOwnedNar(source: Readable | AsyncIterable<Uint8Array
   const sink = new FsSink(dest);
   const sourceErrors = new WeakSet<object>();
   try {
-    const chunks = withSignal(toIterable(source), opts.signal, sourceErrors);
-    return await parseNarReleasing(chunks, sink, opts.limits ?? {}, opts.onProgress, releaseChunks ? releaseChunk : undefined);
+    const parser = new NarParser(sink, opts.limits);
+    const hash = createHash('sha256');
+    for await (const chunk of withSignal(toIterable(source), opts.signal, sourceErrors)) {
+      if (chunk.length === 0) continue;
+      const buf = toBuffer(chunk);
+      parser.push(buf);
+      hash.update(buf);
+      opts.onProgress?.(buf.length);
+      // Parsed, written and hashed: nothing refers to it any more.
+      if (releaseChunks) releaseChunk(buf);
+    }
+    parser.end();
+    return { narHash: formatSha256(hash.digest()), narSize: parser.size };
   } catch (err) {
+    sink.abandon();
     if (sink.created) await removeTree(dest).catch(() => undefined);
     if (source instanceof Readable) source.destroy();
     if (typeof err === 'object' && err !== null && sourceErrors.has(err)) throw err;
@@ -159,25 +195,24 @@ export async function unpackOwnedNar(source: Readable | AsyncIterable<Uint8Array
 
 /**
  * Unpack a NAR held in memory (as one or more consecutive parts) into `dest`, like unpackNar, then
- * hash it. The parts must not change until it settles.
+ * hash it: one synchronous pass, with no promise per entry. The parts must not change until it settles.
  */
 export async function unpackNarBuffers(parts: readonly Buffer[], dest: string, opts: UnpackOptions = {}): Promise<NarDigest> {
   const sink = new FsSink(dest);
   try {
     if (opts.signal?.aborted === true) throw new AbortedError('NAR read aborted', { cause: opts.signal.reason });
-    const narSize = await parseNarUnhashed(bufferSource(parts), sink, opts.limits ?? {});
+    const parser = new NarParser(sink, opts.limits);
+    for (const p of parts) if (p.length > 0) parser.push(p);
+    parser.end();
     // On this thread: WebCrypto's async digest would first copy the whole NAR (see fetch-nar.ts).
     const hash = createHash('sha256');
     for (const p of parts) hash.update(p);
-    return { narHash: formatSha256(hash.digest()), narSize };
+    return { narHash: formatSha256(hash.digest()), narSize: parser.size };
   } catch (err) {
+    sink.abandon();
     if (sink.created) await removeTree(dest).catch(() => undefined);
     throw wrapFsError(err, dest);
   }
-}
-
-async function* bufferSource(parts: readonly Buffer[]): AsyncGenerator<Buffer> {
-  yield* parts;
 }
 
 function wrapFsError(err: unknown, dest: string): unknown {
@@ -190,5 +225,15 @@ function wrapFsError(err: unknown, dest: string): unknown {
 
 /** Hash and validate a NAR without writing it anywhere. */
 export async function hashNar(source: Readable | AsyncIterable<Uint8Array>, opts: UnpackOptions = {}): Promise<NarDigest> {
-  return parseNar(withSignal(toIterable(source), opts.signal, new WeakSet()), nullSink, opts.limits, opts.onProgress);
+  const parser = new NarParser(nullHandler, opts.limits);
+  const hash = createHash('sha256');
+  for await (const chunk of withSignal(toIterable(source), opts.signal, new WeakSet())) {
+    if (chunk.length === 0) continue;
+    const buf = toBuffer(chunk);
+    parser.push(buf);
+    hash.update(buf);
+    opts.onProgress?.(buf.length);
+  }
+  parser.end();
+  return { narHash: formatSha256(hash.digest()), narSize: parser.size };
 }
