@@ -188,6 +188,46 @@ describe('parseNar (an async sink)', () => {
     }
   });
 
+  it('reads the source no further ahead than the sink has taken, and goes on when a sink returns without reading', async () => {
+    const big = Buffer.alloc(200_000, 3);
+    const nar = narOf({ type: 'directory', entries: [['a', { type: 'regular', contents: big }], ['b', { type: 'regular', contents: 'bee' }]] });
+    let read = 0;
+    const source = (): AsyncIterable<Uint8Array> =>
+      (async function* () {
+        for (const c of chunks(nar, 1000)) {
+          read++;
+          yield c;
+        }
+      })();
+    const ahead: number[] = [];
+    let taken = 0;
+    const slow: NarSink = {
+      ...slowSink().sink,
+      async file(_p, _e, _s, contents) {
+        for await (const _c of contents) {
+          taken++;
+          ahead.push(read - taken);
+          await tick();
+        }
+      },
+    };
+    await parseNar(source(), slow);
+    expect(taken).toBeGreaterThan(190);
+    // One chunk's contents are queued while the sink works on the last piece it took.
+    expect(Math.max(...ahead)).toBeLessThanOrEqual(2);
+
+    const seen: string[] = [];
+    const skipping: NarSink = {
+      ...slowSink().sink,
+      async file(p) {
+        seen.push(p.map((n) => n.toString()).join('/'));
+      },
+    };
+    read = 0;
+    expect((await parseNar(source(), skipping)).narSize).toBe(nar.length);
+    expect(seen).toEqual(['a', 'b']);
+  });
+
   it('rejects with the sink’s own error, and with the parser’s code for a broken archive', async () => {
     const nar = sampleNar();
     const boom = Object.assign(new Error('disk on fire'), { code: 'EIO' });

@@ -468,18 +468,22 @@ export const toBuffer = (chunk: Uint8Array): Buffer => (Buffer.isBuffer(chunk) ?
 
 /**
  * File contents handed to an async NarSink: the views NarParser reported for one file, queued
- * until the sink reads them (the parser may run ahead by the rest of a chunk).
+ * until the sink reads them. parseNar reads the next chunk only once the sink has taken what is
+ * queued (`taken`), so at most one chunk's views wait here.
  */
 class Contents implements AsyncIterable<Buffer> {
   readonly #queue: Buffer[] = [];
   #ended = false;
+  #dropped = false;
   #wake: (() => void) | undefined;
+  #takenWaiter: (() => void) | undefined;
 
   get ended(): boolean {
     return this.#ended;
   }
 
   push(data: Buffer): void {
+    if (this.#dropped) return;
     this.#queue.push(data);
     this.#signal();
   }
@@ -487,6 +491,20 @@ class Contents implements AsyncIterable<Buffer> {
   end(): void {
     this.#ended = true;
     this.#signal();
+  }
+
+  /** The sink stopped reading (its call settled): later contents are not kept. */
+  drop(): void {
+    this.#dropped = true;
+    this.#queue.length = 0;
+  }
+
+  /** Resolves once the sink has taken every queued piece. */
+  taken(): Promise<void> {
+    if (this.#queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#takenWaiter = resolve;
+    });
   }
 
   #signal(): void {
@@ -499,6 +517,11 @@ class Contents implements AsyncIterable<Buffer> {
     for (;;) {
       const next = this.#queue.shift();
       if (next !== undefined) {
+        if (this.#queue.length === 0) {
+          const waiter = this.#takenWaiter;
+          this.#takenWaiter = undefined;
+          waiter?.();
+        }
         yield next;
         continue;
       }
@@ -555,13 +578,20 @@ export async function parseNar(
     limits,
   );
   // A file whose sink call runs while its contents still arrive.
-  let open: { file: Contents; done: Promise<void> } | undefined;
+  let open: { file: Contents; done: Promise<void>; settled: boolean } | undefined;
   const settle = async (): Promise<void> => {
     for (;;) {
       if (open !== undefined) {
-        if (!open.file.ended) return;
-        await open.done;
+        const file = open;
+        if (!file.file.ended) {
+          // Back-pressure: the next chunk is read once the sink has taken this one's contents, or
+          // has settled without them (a failure is reported now; an early return drops the rest).
+          await Promise.race([file.file.taken(), file.done.then(() => undefined, () => undefined)]);
+          if (!file.settled) return;
+          file.file.drop();
+        }
         open = undefined;
+        await file.done;
       }
       const call = calls.shift();
       if (call === undefined) return;
@@ -569,10 +599,13 @@ export async function parseNar(
         await call.run();
         continue;
       }
-      const done = call.run();
-      // Awaited once the file's contents are all in; an early failure must not go unhandled meanwhile.
-      done.catch(() => undefined);
-      open = { file: call.file, done };
+      const entry = { file: call.file, done: call.run(), settled: false };
+      // Awaited in turn; an early failure must not go unhandled meanwhile.
+      entry.done.then(
+        () => (entry.settled = true),
+        () => (entry.settled = true),
+      );
+      open = entry;
     }
   };
   const hash = createHash('sha256');
