@@ -60,6 +60,7 @@ const MAGIC = 'nix-archive-1';
 // u64 length 13, the magic, and 3 bytes of zero padding.
 const MAGIC_BYTES = Buffer.concat([Buffer.from([13, 0, 0, 0, 0, 0, 0, 0]), Buffer.from(MAGIC), Buffer.alloc(3)]);
 const MAX_TAG = 16;
+const EMPTY = Buffer.alloc(0);
 
 const TAG = {
   open: Buffer.from('('),
@@ -304,7 +305,7 @@ export class NarParser {
     // An empty body has nothing to read: take it now (a 0-byte step).
     if (value === 0) {
       this.#len = -1;
-      this.#onString(Buffer.alloc(0), 0, 0);
+      this.#onString(EMPTY, 0, 0);
     }
   }
 
@@ -464,7 +465,7 @@ function showPath(path: readonly Buffer[]): string {
 }
 
 /** A chunk as a Buffer over the same memory (no copy). */
-export const toBuffer = (chunk: Uint8Array): Buffer => (Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
+const toBuffer = (chunk: Uint8Array): Buffer => (Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
 
 /**
  * File contents handed to an async NarSink: the views NarParser reported for one file, queued
@@ -608,23 +609,14 @@ export async function parseNar(
       open = entry;
     }
   };
-  const hash = createHash('sha256');
-  const it = source[Symbol.asyncIterator]();
   try {
-    for (;;) {
-      const r = await it.next();
-      if (r.done === true) break;
-      if (r.value.length === 0) continue;
-      const chunk = toBuffer(r.value);
-      parser.push(chunk);
-      hash.update(chunk);
+    const digest = await pushNar(source, parser, (chunk) => {
       onChunk?.(chunk.length);
-      await settle();
-    }
-    parser.end();
+      return settle();
+    });
     await settle();
+    return digest;
   } catch (err) {
-    await it.return?.().catch(() => undefined);
     // Let a running sink call finish reading (or fail) before reporting.
     if (open !== undefined) {
       open.file.end();
@@ -632,5 +624,27 @@ export async function parseNar(
     }
     throw err;
   }
+}
+
+/**
+ * Push every chunk of `source` into `parser` and hash the archive (the one loop of parseNar,
+ * unpackNar and hashNar); `after` runs on each chunk once it is parsed and hashed, and is awaited
+ * when it returns a promise. Leaving early returns the source.
+ */
+export async function pushNar(
+  source: AsyncIterable<Uint8Array>,
+  parser: NarParser,
+  after?: (chunk: Buffer) => Promise<void> | void,
+): Promise<{ narHash: string; narSize: number }> {
+  const hash = createHash('sha256');
+  for await (const chunk of source) {
+    if (chunk.length === 0) continue;
+    const buf = toBuffer(chunk);
+    parser.push(buf);
+    hash.update(buf);
+    const pending = after?.(buf);
+    if (pending !== undefined) await pending;
+  }
+  parser.end();
   return { narHash: formatSha256(hash.digest()), narSize: parser.size };
 }

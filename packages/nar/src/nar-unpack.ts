@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { chunksOf } from './chunks.ts';
 import { AbortedError, NarDestinationError, NarError } from './errors.ts';
 import { formatSha256 } from './hash.ts';
-import { NarParser, toBuffer, type NarHandler, type NarLimits } from './nar-parse.ts';
+import { NarParser, pushNar, type NarHandler, type NarLimits } from './nar-parse.ts';
 import { releaseChunk } from './owned-chunks.ts';
 import { removeTree } from './remove-tree.ts';
 
@@ -171,19 +171,11 @@ export async function unpackOwnedNar(source: Readable | AsyncIterable<Uint8Array
   const sink = new FsSink(dest);
   const sourceErrors = new WeakSet<object>();
   try {
-    const parser = new NarParser(sink, opts.limits);
-    const hash = createHash('sha256');
-    for await (const chunk of withSignal(toIterable(source), opts.signal, sourceErrors)) {
-      if (chunk.length === 0) continue;
-      const buf = toBuffer(chunk);
-      parser.push(buf);
-      hash.update(buf);
-      opts.onProgress?.(buf.length);
+    return await pushNar(withSignal(toIterable(source), opts.signal, sourceErrors), new NarParser(sink, opts.limits), (chunk) => {
+      opts.onProgress?.(chunk.length);
       // Parsed, written and hashed: nothing refers to it any more.
-      if (releaseChunks) releaseChunk(buf);
-    }
-    parser.end();
-    return { narHash: formatSha256(hash.digest()), narSize: parser.size };
+      if (releaseChunks) releaseChunk(chunk);
+    });
   } catch (err) {
     sink.abandon();
     if (sink.created) await removeTree(dest).catch(() => undefined);
@@ -225,15 +217,5 @@ function wrapFsError(err: unknown, dest: string): unknown {
 
 /** Hash and validate a NAR without writing it anywhere. */
 export async function hashNar(source: Readable | AsyncIterable<Uint8Array>, opts: UnpackOptions = {}): Promise<NarDigest> {
-  const parser = new NarParser(nullHandler, opts.limits);
-  const hash = createHash('sha256');
-  for await (const chunk of withSignal(toIterable(source), opts.signal, new WeakSet())) {
-    if (chunk.length === 0) continue;
-    const buf = toBuffer(chunk);
-    parser.push(buf);
-    hash.update(buf);
-    opts.onProgress?.(buf.length);
-  }
-  parser.end();
-  return { narHash: formatSha256(hash.digest()), narSize: parser.size };
+  return pushNar(withSignal(toIterable(source), opts.signal, new WeakSet()), new NarParser(nullHandler, opts.limits), (chunk) => opts.onProgress?.(chunk.length));
 }
