@@ -26,7 +26,7 @@ function standIn(name: string, exitCode: number, extra = ''): string {
 
 beforeAll(async () => {
   const runc = standIn('runc', 7, `printf '\\000\\001proto\\377'`);
-  const node = standIn('node', 0, 'echo "real=$FLOXK8S_REAL_RUNC config=$FLOXK8S_CONFIG cache=$NODE_COMPILE_CACHE malloc=$MALLOC_MMAP_THRESHOLD_ arenas=$MALLOC_ARENA_MAX options=$NODE_OPTIONS"');
+  const node = standIn('node', 0, 'echo "real=$FLOXK8S_REAL_RUNC config=$FLOXK8S_CONFIG cache=$NODE_COMPILE_CACHE malloc=$MALLOC_MMAP_THRESHOLD_ arenas=$MALLOC_ARENA_MAX options=$NODE_OPTIONS tunables=$GLIBC_TUNABLES"');
   const shim = standIn('containerd-shim-runc-v2', 3, 'echo "PATH=$PATH"');
   layout = await installLayout({ programs: shimPrograms, prefix: join(dir, 'a'), node, runc, shimRuncV2: shim, config: '/etc/x/config.json', compileCache: join(dir, 'cc'), fromSource: true, patchServiceDir: join(dir, 'no-patch-service') });
   searched = await installLayout({ programs: shimPrograms, prefix: join(dir, 'b'), node, fromSource: true, patchServiceDir: '' });
@@ -83,12 +83,16 @@ describe('install layout', () => {
     expect(r.status).toBe(0);
     expect(r.calls).toEqual([`node [--no-warnings] [${join(dir, 'a', 'lib', 'runc-interposer.mjs')}] ${args.map((a) => `[${a}]`).join(' ')}`]);
     // With no agent this Node realises closures: it runs as a NAR-fetching process should (@flox-k8s/nar/process-env).
-    expect(r.stdout.toString()).toBe(`real=${join(dir, 'fake', 'runc')} config=/etc/x/config.json cache=${join(dir, 'cc')} malloc=2097152 arenas=1 options=--max-semi-space-size=2\n`);
+    expect(r.stdout.toString()).toBe(`real=${join(dir, 'fake', 'runc')} config=/etc/x/config.json cache=${join(dir, 'cc')} malloc=2097152 arenas=1 options=--max-semi-space-size=2 tunables=glibc.malloc.hugetlb=1\n`);
     expect(run(layout.interposer, ['exec', '--process', '/p', 'c1']).calls[0]).toMatch(/^node /);
     // FLOXK8S_CONFIG from the environment wins over the baked default.
     expect(run(layout.interposer, ['create', 'c1'], { FLOXK8S_CONFIG: '/other.json' }).stdout.toString()).toContain('config=/other.json');
     // NODE_OPTIONS the host set for the shim are kept, after ours (so they win).
-    expect(run(layout.interposer, ['create', 'c1'], { NODE_OPTIONS: '--max-old-space-size=300' }).stdout.toString()).toContain('options=--max-semi-space-size=2 --max-old-space-size=300\n');
+    expect(run(layout.interposer, ['create', 'c1'], { NODE_OPTIONS: '--max-old-space-size=300' }).stdout.toString()).toContain('options=--max-semi-space-size=2 --max-old-space-size=300 tunables=glibc.malloc.hugetlb=1\n');
+    // So are glibc tunables, after ours (':'-separated; glibc takes the last value of a tunable).
+    expect(run(layout.interposer, ['create', 'c1'], { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0:glibc.malloc.tcache_count=0' }).stdout.toString()).toContain(
+      'options=--max-semi-space-size=2 tunables=glibc.malloc.hugetlb=1:glibc.malloc.hugetlb=0:glibc.malloc.tcache_count=0\n',
+    );
   });
 
   it('sends a create whose spec names no environment straight to runc (sandboxes, plain containers)', () => {

@@ -1,7 +1,7 @@
 import { chmod, cp, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { FETCH_PROCESS_ENV } from '@flox-k8s/nar/process-env';
+import { FETCH_PROCESS_ENV, FETCH_PROCESS_ENV_SEPARATORS } from '@flox-k8s/nar/process-env';
 import { DEFAULT_PATCH_SERVICE_DIR } from '@flox-k8s/config';
 import { singleQuote } from '@flox-k8s/core';
 import { FETCH_WORKER_BUNDLE, INTERPOSER_BUNDLE, buildBundle, installRuntimePackages } from './bundle.ts';
@@ -112,13 +112,16 @@ export async function installLayout(options: InstallLayoutOptions): Promise<Inst
 /**
  * The front's environment for the per-create Node: its compile cache, and the settings of a process
  * that fetches NARs (@flox-k8s/nar's FETCH_PROCESS_ENV), since with no agent that Node realises
- * closures itself. NODE_OPTIONS set for the shim by the host come after ours, so they win.
+ * closures itself. Lists (NODE_OPTIONS, GLIBC_TUNABLES) the host set for the shim come after ours,
+ * so they win.
  */
 function nodeEnv(compileCache: string): string {
-  const { NODE_OPTIONS: nodeOptions, ...fixed } = FETCH_PROCESS_ENV;
-  const lines = [`NODE_COMPILE_CACHE=${singleQuote(compileCache)}`, ...Object.entries(fixed).map(([name, value]) => `${name}=${singleQuote(value)}`)];
-  lines.push(`NODE_OPTIONS="${nodeOptions}\${NODE_OPTIONS:+ \$NODE_OPTIONS}"`);
-  lines.push(`export NODE_COMPILE_CACHE ${Object.keys(fixed).join(' ')} NODE_OPTIONS`);
+  const lines = [`NODE_COMPILE_CACHE=${singleQuote(compileCache)}`];
+  for (const [name, value] of Object.entries(FETCH_PROCESS_ENV)) {
+    const separator = (FETCH_PROCESS_ENV_SEPARATORS as Record<string, string>)[name];
+    lines.push(separator === undefined ? `${name}=${singleQuote(value)}` : `${name}=${singleQuote(value)}"\${${name}:+${separator}\$${name}}"`);
+  }
+  lines.push(`export NODE_COMPILE_CACHE ${Object.keys(FETCH_PROCESS_ENV).join(' ')}`);
   return lines.map((l) => `  ${l}`).join('\n');
 }
 

@@ -90,7 +90,7 @@ export function deployManifests(options: DeployOptions = defaultDeployOptions): 
                 { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
                 { name: 'FLOXK8S_AGENT_CONFIG', value: `${configDir}/agent.json` },
                 // How a process that fetches NARs runs (@flox-k8s/nar's FETCH_PROCESS_ENV says why):
-                // glibc's mmap threshold at 2 MiB, one malloc arena, and V8's young generation capped at 2 MB.
+                // glibc's mmap threshold at 2 MiB, one malloc arena, huge pages for its buffers, and V8's young generation capped at 2 MB.
                 ...Object.entries(FETCH_PROCESS_ENV).map(([name, value]) => ({ name, value })),
               ],
               ports: [{ name: 'metrics', containerPort: options.metricsPort, protocol: 'TCP' }],
