@@ -189,7 +189,7 @@ export function defineAgentShimSuite(version: ContainerdVersion): void {
       const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'], KUBECONFIG: kubeconfig };
       for (const e of container?.env ?? []) env[e.name] = e.name === 'NODE_NAME' ? 'node-1' : e.name === 'FLOXK8S_AGENT_CONFIG' ? configFile : e.value;
       const runPod = (): { done: Promise<number | null>; lines: () => Array<Record<string, unknown>>; stop: () => void } => {
-        const child = spawn(process.execPath, ['--max-semi-space-size=1', bundle, ...(container?.args ?? [])], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+        const child = spawn(process.execPath, [bundle, ...(container?.args ?? [])], { env, stdio: ['ignore', 'pipe', 'inherit'] });
         let out = '';
         child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
         return {

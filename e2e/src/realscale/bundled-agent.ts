@@ -6,6 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AGENT_BUNDLE_FILES, bundleAgent, writeAgentBundle, type AgentBundle } from '@flox-k8s/node-agent';
 import type { FakeApiserver } from '@flox-k8s/fake-apiserver';
+import { FETCH_PROCESS_ENV } from '@flox-k8s/nar/process-env';
 
 let bundled: Promise<AgentBundle> | undefined;
 
@@ -43,9 +44,10 @@ export async function startBundledAgent(options: BundledAgentOptions): Promise<B
     join(options.dir, 'kubeconfig'),
     `apiVersion: v1\nkind: Config\nclusters: [{ name: c, cluster: { server: "${options.apiserver.url}", insecure-skip-tls-verify: true } }]\nusers: [{ name: u, user: {} }]\ncontexts: [{ name: x, context: { cluster: c, user: u } }]\ncurrent-context: x\n`,
   );
-  // As the image runs it (its entrypoint's flags), on the Node running the suite.
-  const child = spawn(process.execPath, ['--max-semi-space-size=1', join(bundleDir, AGENT_BUNDLE_FILES.agent), 'run'], {
+  // As the image runs it (its entrypoint, and the environment its DaemonSet sets), on the Node running the suite.
+  const child = spawn(process.execPath, [join(bundleDir, AGENT_BUNDLE_FILES.agent), 'run'], {
     env: {
+      ...FETCH_PROCESS_ENV,
       PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
       FLOXK8S_AGENT_CONFIG: join(options.dir, 'agent.json'),
       NODE_NAME: options.nodeName,

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FETCH_PROCESS_ENV } from '@flox-k8s/nar/process-env';
 import { agentImage, sharedLibraries, type AgentImageInputs } from './agent-image.ts';
 
 let dir: string;
@@ -21,6 +22,20 @@ function tarNames(tar: Uint8Array): string[] {
     off += 512 + Math.ceil(size / 512) * 512;
   }
   return names;
+}
+
+/** The blob `digest` of an image's OCI layout tarball. */
+function blobOf(tarball: Uint8Array, digest: string): Buffer {
+  const outer = Buffer.from(tarball);
+  for (let off = 0; off + 512 <= outer.length; ) {
+    const header = outer.subarray(off, off + 512);
+    const name = header.subarray(0, 100).toString('utf8').replace(/\0.*$/s, '');
+    const size = parseInt(header.subarray(124, 136).toString('utf8').replace(/\0.*$/s, '').trim() || '0', 8);
+    if (name === `blobs/sha256/${digest.slice('sha256:'.length)}`) return outer.subarray(off + 512, off + 512 + size);
+    if (name === '') break;
+    off += 512 + Math.ceil(size / 512) * 512;
+  }
+  throw new Error(`blob ${digest} not in tarball`);
 }
 
 beforeAll(async () => {
@@ -62,21 +77,7 @@ describe('agentImage', () => {
     expect(outer).toContain('index.json');
     expect(outer).toContain('oci-layout');
     const blobs = image.layers.map((l) => l.digest.slice('sha256:'.length));
-    const layerNames = await Promise.all(
-      blobs.map(async (hex) => {
-        const start = Buffer.from(image.tarball);
-        // find the blob in the outer tar by name, then gunzip it
-        let off = 0;
-        for (;;) {
-          const header = start.subarray(off, off + 512);
-          const name = header.subarray(0, 100).toString('utf8').replace(/\0.*$/s, '');
-          const size = parseInt(header.subarray(124, 136).toString('utf8').replace(/\0.*$/s, '').trim() || '0', 8);
-          if (name === `blobs/sha256/${hex}`) return tarNames(gunzipSync(start.subarray(off + 512, off + 512 + size)));
-          if (name === '') throw new Error(`blob ${hex} not in tarball`);
-          off += 512 + Math.ceil(size / 512) * 512;
-        }
-      }),
-    );
+    const layerNames = blobs.map((hex) => tarNames(gunzipSync(blobOf(image.tarball, `sha256:${hex}`))));
     const libs = await sharedLibraries('/usr/bin/nsenter');
     expect(libs.length).toBeGreaterThan(0);
     for (const lib of libs) expect(layerNames[0]).toContain(lib.slice(1));
@@ -89,6 +90,15 @@ describe('agentImage', () => {
     expect(layerNames[3]).toContain('opt/flox-node-agent/fetch-worker.mjs');
     // And the packages it loads at run time (koffi, for xz through liblzma), in a node_modules beside it.
     expect(layerNames[3]).toContain('opt/flox-node-agent/node_modules/koffi/package.json');
+  });
+
+  it('runs the bundle as a NAR-fetching process is benchmarked: FETCH_PROCESS_ENV in its environment, no Node flag of its own', async () => {
+    const image = await agentImage(inputs);
+    const config = JSON.parse(blobOf(image.tarball, image.configDigest).toString('utf8')) as { config: { Entrypoint: string[]; Cmd: string[]; Env: string[] } };
+    // A flag here would override the DaemonSet's NODE_OPTIONS (Node lets its command line win).
+    expect(config.config.Entrypoint).toEqual(['/usr/local/bin/node', '/opt/flox-node-agent/agent.mjs']);
+    expect(config.config.Cmd).toEqual(['run']);
+    for (const [name, value] of Object.entries(FETCH_PROCESS_ENV)) expect(config.config.Env).toContain(`${name}=${value}`);
   });
 
   it('finds no libraries for a static binary', async () => {

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { FETCH_PROCESS_ENV } from '@flox-k8s/nar/process-env';
 import { buildImage, sharedLibraries, type BuiltImage, type LayerEntry } from '@flox-k8s/oci-image';
 import { AGENT_BUNDLE_FILES, type AgentBundle } from './bundle.ts';
 
@@ -64,11 +65,13 @@ export async function agentImage(inputs: AgentImageInputs): Promise<BuiltImage> 
       },
     ],
     config: {
-      // A 1 MiB semi-space keeps V8's young generation from growing to ~35 MB of dead
-      // network/decoder buffers while NARs stream (packages/nar README: peak RSS 130 vs 162 MB).
-      entrypoint: [NODE_PATH, '--max-semi-space-size=1', AGENT_BUNDLE_PATH],
+      entrypoint: [NODE_PATH, AGENT_BUNDLE_PATH],
       cmd: ['run'],
-      env: ['PATH=/usr/local/bin:/usr/bin:/bin', `SSL_CERT_FILE=${CA_PATH}`, `NODE_EXTRA_CA_CERTS=${CA_PATH}`],
+      // How a process that fetches NARs runs (@flox-k8s/nar's FETCH_PROCESS_ENV, the one home of
+      // these settings: V8's young generation, glibc's mmap threshold, arenas and huge pages), here
+      // as well as in the DaemonSet, so the image run by hand behaves as benchmarked. No Node flag
+      // in the entrypoint: flags there would override the DaemonSet's NODE_OPTIONS.
+      env: ['PATH=/usr/local/bin:/usr/bin:/bin', `SSL_CERT_FILE=${CA_PATH}`, `NODE_EXTRA_CA_CERTS=${CA_PATH}`, ...Object.entries(FETCH_PROCESS_ENV).map(([name, value]) => `${name}=${value}`)],
       workingDir: '/',
       labels: { 'org.opencontainers.image.title': 'flox-k8s node agent' },
     },
