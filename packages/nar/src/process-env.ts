@@ -21,8 +21,9 @@ import { loadKoffi } from './koffi.ts';
  * transparent huge pages (`madvise(MADV_HUGEPAGE)`) on its heap and on the buffers it maps, so where
  * the kernel's THP mode is `madvise` or `always` the decoders' windows and output buffers fault in
  * 2 MiB at a time instead of 4 KiB: a running agent's realise of the *large* zstd closure took
- * ~0.08 s less wall and ~0.15 CPU-s less at +1 MB of peak (store README, "Huge pages for the
- * decoders' buffers"). With THP `never` nothing changes.
+ * 0.04–0.08 s less wall and 0.08–0.15 CPU-s less at +1 to +7 MB of peak, a fresh process's 0.17 s
+ * and 0.32 CPU-s less (store README, "Huge pages for the decoders' buffers"). With THP `never`
+ * nothing changes.
  * NODE_OPTIONS and GLIBC_TUNABLES are lists (FETCH_PROCESS_ENV_SEPARATORS): a launcher that finds
  * them set already puts those after ours, so that they win (later entries do, in both).
  */
