@@ -5,7 +5,7 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { agentImage } from '../src/image/agent-image.ts';
+import { AGENT_IMAGE_TOOLS, agentImage } from '../src/image/agent-image.ts';
 import { bundleAgent } from '../src/image/bundle.ts';
 
 const { values, positionals } = parseArgs({ args: process.argv.slice(2).filter((a) => a !== '--'), options: { 'shim-layout': { type: 'string' } }, allowPositionals: true });
@@ -20,11 +20,7 @@ const image = await agentImage({
   agentBundle: await bundleAgent(),
   shimLayoutDir: resolve(shimLayout),
   caCertificates: '/etc/ssl/certs/ca-certificates.crt',
-  // nsenter restarts the host's containerd. xz brings liblzma.so.5 with it (its shared library),
-  // through which @flox-k8s/nar decodes xz in the agent (koffi, beside the bundle); xz itself and
-  // bzip2 are the decoders it runs as subprocesses when that library does not load, and for bzip2.
-  // mkfifo: the patch service makes its request FIFO (Node has no mkfifo(3)).
-  tools: ['/usr/bin/nsenter', '/usr/bin/xz', '/usr/bin/bzip2', '/usr/bin/mkfifo'],
+  tools: [...AGENT_IMAGE_TOOLS],
 });
 await writeFile(out, image.tarball);
 process.stdout.write(`${JSON.stringify({ file: out, name: image.name.full, manifestDigest: image.manifestDigest, bytes: image.tarball.length })}\n`);

@@ -1,4 +1,5 @@
-import { closeSync, constants, mkdirSync, openSync, readdirSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +38,10 @@ beforeAll(async () => {
   apiserver = await startFakeApiserver();
   apiserver.addNode('node-a', { 'kubernetes.io/hostname': 'node-a' });
   dir = await mkdtemp(join(tmpdir(), 'flox-agent-'));
+  // storeSync: syncfs below: the store's `sync -f` runs through this logging one, first on PATH.
+  mkdirSync(join(dir, 'bin'));
+  writeFileSync(join(dir, 'bin', 'sync'), `#!/bin/sh\necho "$*" >> ${join(dir, 'sync.log')}\nexec ${execFileSync('sh', ['-c', 'command -v sync'], { encoding: 'utf8' }).trim()} "$@"\n`, { mode: 0o755 });
+  process.env['PATH'] = `${join(dir, 'bin')}:${process.env['PATH'] ?? ''}`;
   published = await publishEnvironment(join(dir, 'envs'), 'acme', 'echoserver', fixtures.lockfile.bytes);
   apiserver.setConfigMap('flox-system', 'flox-prewarm', { environments: '# nothing to pre-warm in this test\n' });
   const config = parseAgentConfig({
@@ -47,6 +52,7 @@ beforeAll(async () => {
     agentSocket: join(dir, 'run', 'agent.sock'),
     patchServiceDir: join(dir, 'run', 'patcher'),
     system: 'x86_64-linux',
+    storeSync: 'syncfs',
     agent: { metricsHost: '127.0.0.1', metricsPort: 0, prewarm: { namespace: 'flox-system', name: 'flox-prewarm' }, installer: { enabled: false }, hostProcRoot: '' },
   });
   const kube = kubeClient({ kubeconfig: { server: apiserver.url }, component: 'flox-node-agent', host: 'node-a' });
@@ -58,7 +64,9 @@ beforeAll(async () => {
   agent = await startAgent({ config, nodeName: 'node-a', kube, log });
 }, 300_000);
 
+const pathBefore = process.env['PATH'];
 afterAll(async () => {
+  process.env['PATH'] = pathBefore;
   await agent?.stop();
   await apiserver?.close();
   await cache?.close();
@@ -93,6 +101,8 @@ describe('node agent against the fake apiserver', () => {
     expect(apiserver.events.find((e) => e['reason'] === 'FloxRealising')?.['message']).toMatch(new RegExp(`^Realising acme/echoserver:${published.generation}: ${closure.length} paths, [0-9.]+ MB to fetch$`));
     expect(cache.count(/\.nar/) - before).toBeGreaterThan(0);
     for (const path of closure) expect(agent.store.pathInfo(path), path).toBeDefined();
+    // The config's storeSync reached the agent's store: one flush before the renames, one after.
+    expect(readFileSync(join(dir, 'sync.log'), 'utf8').split('\n').filter((l) => l !== '')).toEqual([`-f ${join(dir, 'store', 'store')}`, `-f ${join(dir, 'store', 'store')}`]);
   });
 
   it('answers the shim from the prefetched store without touching the cache', async () => {

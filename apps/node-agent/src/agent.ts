@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ENVIRONMENTS_PATH, STATUS_PATH } from '@flox-k8s/agent-protocol';
 import type { ResolvedEnvironment } from '@flox-k8s/environments';
 import { activateMode } from '@flox-k8s/lockfile';
-import { cacheConfigs } from '@flox-k8s/config';
+import { cacheConfigs, storeFsyncOption } from '@flox-k8s/config';
 import { listenPatchService, mutableRoot, sweepMutableScratch, ViewMounter, type Logger as InterposerLogger } from '@flox-k8s/interposer';
 import { existsSync } from 'node:fs';
 import { Store } from '@flox-k8s/store';
@@ -90,7 +90,7 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
       readiness.set('install', true);
     }
 
-    const store = await Store.open(config.storeRoot, { fetchWorker: deps.fetchWorker });
+    const store = await Store.open(config.storeRoot, { fetchWorker: deps.fetchWorker, fsync: storeFsyncOption(config) });
     const realiser = storeRealiser({ store, caches: await cacheConfigs(config), trustedKeys: config.trustedKeys });
     stops.push(() => realiser.close());
     // Progress where operators look: a tally per flight, its log lines, the outstanding-bytes gauge, pod Events.

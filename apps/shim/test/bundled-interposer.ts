@@ -15,8 +15,8 @@ export interface BundledInterposer {
   writeConfig(name: string, extra?: Record<string, unknown>): string;
   /** A bundle `<dir>/bundles/<name>` with an empty rootfs and a spec carrying `annotations`. */
   bundle(name: string, annotations: Record<string, string>): string;
-  /** Runs the installed front with `args` as runc's caller would. */
-  interpose(args: string[], config: string): Promise<{ status: number | null; stderr: string }>;
+  /** Runs the installed front with `args` as runc's caller would (PATH `/usr/bin:/bin` unless given). */
+  interpose(args: string[], config: string, path?: string): Promise<{ status: number | null; stderr: string }>;
 }
 
 /** Installs the shim layout into `dir` (no patch service: the per-create Node entry points). */
@@ -51,9 +51,9 @@ export async function bundledInterposer(dir: string, fixtures: NixFixtures, cach
       writeFileSync(join(b, 'config.json'), JSON.stringify(spec));
       return b;
     },
-    async interpose(args, config) {
+    async interpose(args, config, path = '/usr/bin:/bin') {
       writeFileSync(recorded, '');
-      const child = spawn(layout.interposer, args, { env: { PATH: '/usr/bin:/bin', FLOXK8S_CONFIG: config }, stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(layout.interposer, args, { env: { PATH: path, FLOXK8S_CONFIG: config }, stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
       const status = await new Promise<number | null>((r) => child.on('close', r));

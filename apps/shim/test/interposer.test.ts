@@ -39,7 +39,7 @@ afterAll(async () => {
 
 const writeConfig = (name: string, extra: Record<string, unknown> = {}): string => harness.writeConfig(name, extra);
 const bundle = (name: string, a: Record<string, string>): string => harness.bundle(name, a);
-const interpose = (args: string[], config: string): Promise<{ status: number | null; stderr: string }> => harness.interpose(args, config);
+const interpose = (args: string[], config: string, path?: string): Promise<{ status: number | null; stderr: string }> => harness.interpose(args, config, path);
 
 const annotations = { 'flox.dev/environment': 'acme/fixture', 'io.kubernetes.cri.container-name': 'app', 'io.kubernetes.cri.container-type': 'container' };
 
@@ -75,6 +75,21 @@ describe('runc interposer (bundled, as a process)', () => {
     expect(JSON.parse(readFileSync(join(b2, 'config.json'), 'utf8'))).toEqual(spec);
     const log = readFileSync(join(dir, 'create.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { msg: string; via?: string });
     expect(log.filter((l) => l.msg === 'container patched').map((l) => l.via)).toEqual(['in-process', 'cache']);
+  });
+
+  it('create with storeSync syncfs: the no-agent fallback flushes its store once before the renames and once after', async () => {
+    const config = writeConfig('syncfs', { storeSync: 'syncfs' });
+    const bin = join(dir, 'sync-bin');
+    mkdirSync(bin, { recursive: true });
+    const log = join(dir, 'sync.log');
+    writeFileSync(join(bin, 'sync'), `#!/bin/sh\necho "$*" >> ${log}\nexec /usr/bin/sync "$@"\n`, { mode: 0o755 });
+    const b = bundle('syncfs', annotations);
+    const r = await interpose(['create', '--bundle', b, 'c-syncfs'], config, `${bin}:/usr/bin:/bin`);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const storeDir = join(dir, 'store-syncfs', 'store');
+    expect(readFileSync(log, 'utf8').trim().split('\n')).toEqual([`-f ${storeDir}`, `-f ${storeDir}`]);
+    expect(readdirSync(storeDir).length).toBe(fixtures.closure.length);
   });
 
   it('warm create: the front and the ESM entry run directly write the same spec', async () => {

@@ -1,10 +1,10 @@
 // The agent image, built without Docker, imports with `ctr images import` and runs: Node with its
-// shared libraries, the bundled agent, nsenter, the CA bundle.
+// shared libraries, the bundled agent, the host programs it ships with (AGENT_IMAGE_TOOLS), the CA bundle.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT_IMAGE_NAME, agentImage, bundleAgent, hostShimLayout } from '@flox-k8s/node-agent';
+import { AGENT_IMAGE_NAME, AGENT_IMAGE_TOOLS, agentImage, bundleAgent, hostShimLayout } from '@flox-k8s/node-agent';
 import { shimPrograms } from '@flox-k8s/shim';
 import { stageLayout } from '@flox-k8s/shim-layout';
 import type { BuiltImage } from '@flox-k8s/oci-image';
@@ -22,7 +22,7 @@ describe.skipIf(requireRoot())('agent image', () => {
       agentBundle: await bundleAgent(),
       shimLayoutDir: await stageLayout({ programs: shimPrograms, ...hostShimLayout('/opt/flox-k8s') }, join(dir, 'layout')),
       caCertificates: '/etc/ssl/certs/ca-certificates.crt',
-      tools: ['/usr/bin/nsenter'],
+      tools: [...AGENT_IMAGE_TOOLS],
     });
     containerd = await startContainerd({ version: '1.6', importTestImages: false });
   }, 600_000);
@@ -39,12 +39,15 @@ describe.skipIf(requireRoot())('agent image', () => {
     expect(line).toContain(image.manifestDigest);
   }, 120_000);
 
-  it('runs the bundled agent on the image\'s Node, and nsenter with its libraries', async () => {
+  it('runs the bundled agent on the image\'s Node, and nsenter and sync with their libraries', async () => {
     const run = async (id: string, ...argv: string[]): Promise<string> =>
       (await containerd.ctr(['-n', 'k8s.io', 'run', '--rm', AGENT_IMAGE_NAME, id, ...argv], { timeoutMs: 60_000 })).stdout;
     const version = JSON.parse(await run('agent-version', '/usr/local/bin/node', '/opt/flox-node-agent/agent.mjs', 'version')) as { name: string; node: string };
     expect(version).toMatchObject({ name: 'flox-node-agent', node: process.version });
     expect(await run('agent-nsenter', '/usr/bin/nsenter', '--version')).toMatch(/nsenter from util-linux/);
+    // The store's `sync -f` (storeSync: syncfs) runs in the image, on a directory of it.
+    expect(await run('agent-sync', '/usr/bin/sync', '--version')).toMatch(/^sync \(GNU coreutils\)/);
+    expect(await run('agent-sync-f', '/usr/bin/sync', '-f', '/tmp')).toBe('');
     expect(await run('agent-ca', '/usr/local/bin/node', '-e', 'process.stdout.write(String(require("fs").statSync(process.env.SSL_CERT_FILE).size > 1000))')).toBe('true');
     expect(await run('agent-layout', '/usr/local/bin/node', '-e', 'process.stdout.write(require("fs").readFileSync("/opt/flox-node-agent/shim-layout/bin/containerd-shim-flox-v2", "utf8").includes("/opt/flox-k8s/shim/libexec/flox-k8s") ? "ok" : "bad")')).toBe('ok');
   }, 120_000);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigInvalidError } from './errors.ts';
-import { cacheConfigs, loadConfig, NIXOS_CACHE_KEY, parseConfig } from './index.ts';
+import { cacheConfigs, loadConfig, NIXOS_CACHE_KEY, parseConfig, storeFsyncOption } from './index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'flox-shim-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -27,6 +27,16 @@ describe('config', () => {
     expect(parseConfig({ storeViewMounts: { maxMounts: 0 } }).storeViewMounts).toEqual({ minPaths: 64, maxMounts: 0 });
     for (const bad of [{ maxMounts: -1 }, { maxMounts: 100_001 }, { minPaths: 0 }, { minPaths: 1.5 }, { minpaths: 10 }]) {
       expect(() => parseConfig({ storeViewMounts: bad })).toThrow(expect.objectContaining({ code: 'FLOXK8S_CONFIG_INVALID', message: expect.stringContaining('storeViewMounts') as unknown }));
+    }
+  });
+
+  it('storeSync: auto by default, and what each value asks of the store', () => {
+    expect(parseConfig({}).storeSync).toBe('auto');
+    expect(storeFsyncOption(parseConfig({}))).toBeUndefined();
+    expect(storeFsyncOption(parseConfig({ storeSync: 'fsync' }))).toBe(true);
+    expect(storeFsyncOption(parseConfig({ storeSync: 'syncfs' }))).toBe('syncfs');
+    for (const bad of ['none', 'SYNCFS', true, 1]) {
+      expect(() => parseConfig({ storeSync: bad })).toThrow(expect.objectContaining({ code: 'FLOXK8S_CONFIG_INVALID', message: expect.stringContaining('storeSync') as unknown }));
     }
   });
 

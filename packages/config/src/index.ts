@@ -9,6 +9,7 @@ export {
   NIXOS_CACHE_KEY,
   DEFAULT_CONFIG_PATH,
   DEFAULT_PATCH_SERVICE_DIR,
+  storeFsyncOption,
   type ShimConfig,
   type ShimConfigInput,
   type CacheEntry,

@@ -104,7 +104,20 @@ export const shimConfigSchema = z.strictObject({
       maxMounts: z.number().int().min(0).max(100_000).default(8192),
     })
     .default({ minPaths: 64, maxMounts: 8192 }),
+  /**
+   * How the store makes fetched paths durable (`@flox-k8s/store`'s `fsync`). `auto`: an fsync of
+   * every file and directory of a path before it is registered, none on tmpfs/ramfs. `fsync`: that,
+   * on any file system. `syncfs`: one syncfs(2) of the store's file system for all of a realise's
+   * unpacked paths (coreutils' `sync -f`), much cheaper on a disk, but it flushes every dirty page
+   * of that file system: for a store on a file system of its own.
+   */
+  storeSync: z.enum(['auto', 'fsync', 'syncfs']).default('auto'),
 });
+
+/** `storeSync` as `@flox-k8s/store`'s `Store.open` option `fsync` (undefined: the store's own default). */
+export function storeFsyncOption(config: Pick<ShimConfig, 'storeSync'>): true | 'syncfs' | undefined {
+  return config.storeSync === 'fsync' ? true : config.storeSync === 'syncfs' ? 'syncfs' : undefined;
+}
 
 export type ShimConfigInput = z.input<typeof shimConfigSchema>;
 export type CacheEntry = z.output<typeof cacheSchema>;

@@ -1,3 +1,4 @@
+import { storeFsyncOption } from '@flox-k8s/config';
 import { activateMode, storePathsToInstall } from '@flox-k8s/lockfile';
 import type { PatchPlan } from '@flox-k8s/oci-patch';
 import { Store } from '@flox-k8s/store';
@@ -22,7 +23,7 @@ export async function prepareUncached(
   const storePaths = storePathsToInstall(lock, config.system);
   // A root before the realise: once valid, the closure is reachable from these paths.
   await holdForContainer(ctx, request.container, storePaths, signal);
-  const store = await Store.open(config.storeRoot, { recover: false, fetchWorker: ctx.fetchWorker });
+  const store = await Store.open(config.storeRoot, { recover: false, fetchWorker: ctx.fetchWorker, fsync: storeFsyncOption(config) });
   const realised = await realiseClosure(store, config, { storePaths, environment: request.environment, digest: fetched.digest }, log, signal);
   lap('realise');
   const mode = activateMode(lock, request.mode);

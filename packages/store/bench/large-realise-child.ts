@@ -13,6 +13,8 @@
 //   Its figures are the measured realise's alone: wall, process CPU, and the peak RSS from a reset
 //   of VmHWM (/proc/self/clear_refs) just before. This is the peer to set beside the OCI pull,
 //   which is timed on a containerd already up.
+// - agent-running-syncfs: the same with the store's `fsync: 'syncfs'` (config `storeSync: syncfs`):
+//   one syncfs per realise instead of an fsync per file, for a store on a file system of its own.
 // Prints one JSON line: { fetched, bytesDownloaded, realiseMs, realiseCpuMs, childCpuMs, vmHwmKb }
 // (bytesDownloaded: the compressed NAR bytes fetched, for bench/shared90.ts). realiseMs and
 // realiseCpuMs (process.cpuUsage: every thread of this process), and childCpuMs (the `xz -dc`
@@ -20,7 +22,7 @@
 // and module loading, which a long-running agent pays once, not per realise.
 // bench/large-vs-nix.ts runs it bundled, as the agent and the shim ship (bench/bundle-child.ts):
 // then the store's fetch worker is the bundle's `fetch-worker.mjs` beside it.
-// Usage: large-realise-child.ts <agent|agent-running|shim|shim-workers> <store root> <cache url> <public key> <roots file>
+// Usage: large-realise-child.ts <agent|agent-running|agent-running-syncfs|shim|shim-workers> <store root> <cache url> <public key> <roots file>
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -29,8 +31,9 @@ import { trimFreedMemory } from '@flox-k8s/nar/process-env';
 import { Store } from '../src/index.ts';
 
 const [mode, root, url, key, rootsFile] = process.argv.slice(2);
-if ((mode !== 'agent' && mode !== 'agent-running' && mode !== 'shim' && mode !== 'shim-workers') || root === undefined || url === undefined || key === undefined || rootsFile === undefined) {
-  throw new Error('usage: large-realise-child.ts <agent|agent-running|shim|shim-workers> <store root> <cache url> <public key> <roots file>');
+const MODES = ['agent', 'agent-running', 'agent-running-syncfs', 'shim', 'shim-workers'];
+if (mode === undefined || !MODES.includes(mode) || root === undefined || url === undefined || key === undefined || rootsFile === undefined) {
+  throw new Error(`usage: large-realise-child.ts <${MODES.join('|')}> <store root> <cache url> <public key> <roots file>`);
 }
 const roots = JSON.parse(readFileSync(rootsFile, 'utf8')) as string[];
 const caches = [{ url }];
@@ -40,10 +43,11 @@ const bundledWorker = new URL('./fetch-worker.mjs', import.meta.url);
 const fetchWorker = import.meta.url.endsWith('.mjs') && existsSync(fileURLToPath(bundledWorker)) ? bundledWorker : undefined;
 
 // agent-running: the store is opened at start-up and an earlier realise has run (see above).
-const running = mode === 'agent-running' ? await Store.open(root, { fetchWorker }) : undefined;
+const storeOptions = { fetchWorker, ...(mode === 'agent-running-syncfs' ? { fsync: 'syncfs' as const } : {}) };
+const running = mode === 'agent-running' || mode === 'agent-running-syncfs' ? await Store.open(root, storeOptions) : undefined;
 if (running !== undefined) {
   const earlier = `${root}-earlier`;
-  const store = await Store.open(earlier, { fetchWorker });
+  const store = await Store.open(earlier, storeOptions);
   const client = new BinaryCacheClient({ caches, trustedKeys, storeDir: store.storeDir });
   try {
     await store.realise(roots, { caches, trustedKeys, client, signal, lease: { id: 'realise-bench-earlier', ttlMs: 15 * 60_000 } });

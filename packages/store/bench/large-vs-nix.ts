@@ -11,7 +11,10 @@
 // loopback through CRI PullImage, a fresh containerd rooted on the medium each run. Their wall is
 // the PullImage call (containerd already up), CPU and peak RSS are containerd's; they run in the
 // first compression block only (their layers' compression is in their name).
-// Run (root, Nix, /usr/bin/time): pnpm --filter @flox-k8s/store bench:large [runs=5 [tmpfs-dir=/dev/shm] [disk-dir=/var/tmp] [zstd,xz] [nix,agent,agent-running,shim[,shim-workers][,oci-gzip,oci-zstd]]]
+// Peer agent-running-syncfs (not run by default): agent-running with the store's `fsync: 'syncfs'`
+// (config `storeSync: syncfs`), one syncfs per realise instead of an fsync per file; on tmpfs,
+// where the store does not fsync by default, it flushes (nothing) all the same.
+// Run (root, Nix, /usr/bin/time): pnpm --filter @flox-k8s/store bench:large [runs=5 [tmpfs-dir=/dev/shm] [disk-dir=/var/tmp] [zstd,xz] [nix,agent,agent-running,shim[,shim-workers][,agent-running-syncfs][,oci-gzip,oci-zstd]]]
 // Only under the shared machine's bench lock: flock /tmp/flox-bench.lock pnpm --filter @flox-k8s/store bench:large
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,8 +37,10 @@ const MEDIA: Array<{ name: string; dir: string }> = [
 const COMPRESSIONS = (argv[3] ?? 'zstd,xz').split(',') as Array<'zstd' | 'xz'>;
 const PEERS = (argv[4] ?? 'nix,agent,agent-running,shim').split(',') as Peer[];
 // shim-workers (not run by default): the shim's fallback with fetchWorkers: 2, as the old default ran zstd.
-type Peer = 'nix' | 'agent' | 'agent-running' | 'shim' | 'shim-workers' | 'oci-gzip' | 'oci-zstd';
-const PEER_NAMES: readonly Peer[] = ['nix', 'agent', 'agent-running', 'shim', 'shim-workers', 'oci-gzip', 'oci-zstd'];
+type Peer = 'nix' | 'agent' | 'agent-running' | 'agent-running-syncfs' | 'shim' | 'shim-workers' | 'oci-gzip' | 'oci-zstd';
+const PEER_NAMES: readonly Peer[] = ['nix', 'agent', 'agent-running', 'agent-running-syncfs', 'shim', 'shim-workers', 'oci-gzip', 'oci-zstd'];
+/** The peers that are a running agent (an earlier realise first; their figures are the measured realise's). */
+const runningAgent = (peer: Peer): boolean => peer === 'agent-running' || peer === 'agent-running-syncfs';
 for (const p of PEERS) if (!PEER_NAMES.includes(p)) throw new Error(`unknown peer ${p}; the peers are ${PEER_NAMES.join(', ')}`);
 const ociCompression = (peer: Peer): OciCompression | undefined => (peer === 'oci-gzip' ? 'gzip' : peer === 'oci-zstd' ? 'zstd' : undefined);
 
@@ -120,7 +125,7 @@ async function runPeer(peer: Peer, url: string, parent: string, tag: string): Pr
   // With its xz subprocesses, as /usr/bin/time counts the process tree.
   const inner = { innerS: out.realiseMs / 1000, innerCpuS: (out.realiseCpuMs + out.childCpuMs) / 1000 };
   // A running agent's realise: the child's own figures of it (its VmHWM was reset just before).
-  if (peer === 'agent-running') return { sample: { ...sample, wallS: inner.innerS, cpuS: inner.innerCpuS, rssMb: out.vmHwmKb / 1024, ...inner }, dir };
+  if (runningAgent(peer)) return { sample: { ...sample, wallS: inner.innerS, cpuS: inner.innerCpuS, rssMb: out.vmHwmKb / 1024, ...inner }, dir };
   return { sample: { ...sample, ...inner }, dir };
 }
 
@@ -149,7 +154,7 @@ try {
               samples.get(peer)!.push(sample);
               // agent-running's earlier realise left a second store beside its own.
               const stores: Array<[string, string]> = [[dir, `${peer}-${run}`]];
-              if (peer === 'agent-running') stores.push([`${dir}-earlier`, `${peer}-${run}-earlier`]);
+              if (runningAgent(peer)) stores.push([`${dir}-earlier`, `${peer}-${run}-earlier`]);
               for (const [store, name] of stores) {
                 if (medium.name === 'tmpfs') rmSync(store, { recursive: true, force: true });
                 else renameSync(store, join(trash, name));

@@ -5,7 +5,8 @@ import { FetchPool, fetchWorkerModule, inProcessFetcher, type NarFetcher } from 
 import { STORE_DECODERS } from './fetch-protocol.ts';
 import { storeBase } from './layout.ts';
 import { findCycle } from './cycles.ts';
-import { StoreAbortedError, StoreFetchError, StoreReferenceCycleError } from './errors.ts';
+import { StoreAbortedError, StoreFetchError, StoreReferenceCycleError, writeFailure } from './errors.ts';
+import { SyncBarrier, syncFileSystem } from './sync-barrier.ts';
 import { PhaseClock, Semaphore } from './phases.ts';
 import {
   DEFAULT_CONCURRENCY,
@@ -176,6 +177,7 @@ async function fetchAll(
     );
   }
   const downloads = new Semaphore(options.concurrency ?? DEFAULT_CONCURRENCY);
+  const barrier = ctx.syncfs ? new SyncBarrier(() => syncFileSystem(ctx.layout.store)) : undefined;
   const fetcher = fetcherFor(ctx, options, client, missing, found);
   const failFast = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, failFast.signal]) : failFast.signal;
@@ -203,6 +205,7 @@ async function fetchAll(
             },
             fetcher,
             downloads,
+            barrier,
             clock,
             onProgress: options.onProgress,
           },
@@ -235,6 +238,13 @@ async function fetchAll(
     }
   }
   if (firstError !== undefined) throw firstError;
+  // syncfs: the records and renames of this realise's paths, written after its groups' flushes.
+  const registered = [...outcomes.values()].filter((o) => o.kind === 'fetched').length;
+  if (barrier !== undefined && registered > 0) {
+    await clock.time('unpack', () => syncFileSystem(ctx.layout.store)).catch((err: unknown) => {
+      throw writeFailure(err, `syncing the store's file system after registering ${registered} paths (they are in place and complete)`, ctx.layout.store);
+    });
+  }
   return outcomes;
 }
 

@@ -5,6 +5,7 @@ import type { NarFetcher } from './fetch-pool.ts';
 import { STORE_DECODERS } from './fetch-protocol.ts';
 import { StoreAbortedError, StoreDiskFullError, StoreError, StoreFetchError, StoreWriteError, errnoIn, isDiskFull, writeFailure } from './errors.ts';
 import { errnoCode, fsyncDir, fsyncTree } from './fs-util.ts';
+import type { SyncBarrier } from './sync-barrier.ts';
 import { lock, unlock } from './file-lock.ts';
 import { untilAborted, type PhaseClock, type Semaphore, type RealisePhase } from './phases.ts';
 import { rootTypeOf } from './registry.ts';
@@ -92,7 +93,10 @@ export interface RealiseContext {
   layout: StoreLayout;
   registry: PathRegistry;
   jobs: SingleFlight<PathOutcome>;
+  /** fsync what must survive power loss (true also with `syncfs`, for everything but unpacked paths). */
   fsync: boolean;
+  /** Unpacked paths are made durable by one syncfs per group (SyncBarrier), not an fsync per file. */
+  syncfs: boolean;
 }
 
 /** Turns any failure into the store's coded error. */
@@ -134,6 +138,8 @@ export interface PathJobInput {
   dependencyJob: (storePath: string) => Promise<PathOutcome> | undefined;
   fetcher: NarFetcher;
   downloads: Semaphore;
+  /** With `syncfs`: the realise's group commit (see SyncBarrier). */
+  barrier: SyncBarrier | undefined;
   clock: PhaseClock;
   onProgress: ((event: RealiseProgress) => void) | undefined;
 }
@@ -164,11 +170,17 @@ export async function realisePath(ctx: RealiseContext, job: PathJobInput, signal
     return { kind: 'present' };
   }
   let tmpDir: string | undefined;
+  const barrier = job.barrier;
+  let holding = false;
+  // syncfs: recorded (with the tree, before the flush) but not yet renamed into the store.
+  let recordedOnly = false;
   try {
     if (registry.valid(job.base)) {
       job.onProgress?.({ type: 'present', storePath: job.storePath });
       return { kind: 'present' };
     }
+    barrier?.hold();
+    holding = barrier !== undefined;
     try {
       tmpDir = mkdtempSync(join(layout.tmp, `${ownerTag()}-`));
     } catch (err) {
@@ -186,8 +198,29 @@ export async function realisePath(ctx: RealiseContext, job: PathJobInput, signal
       signal,
     );
     job.onProgress?.({ type: 'fetched', storePath: job.storePath, narSize: fetched.narSize, fileSize: fetched.fileSize });
-    const rootType = rootTypeOf(lstatSync(dest));
-    if (ctx.fsync) {
+    const info = {
+      storePath: job.storePath,
+      narHash: fetched.narHash,
+      narSize: fetched.narSize,
+      references: [...job.dependencies, ...(selfReferences(job) ? [job.storePath] : [])].sort(),
+      registrationTime: Date.now(),
+      deriver: job.found.narinfo.deriver,
+      ca: job.found.narinfo.ca,
+      rootType: rootTypeOf(lstatSync(dest)),
+    };
+    if (barrier !== undefined) {
+      // The record goes to disk in the same flush as the tree, before the rename: a path in the
+      // store has its record after a crash too. Until the rename it is an orphan record that only
+      // the holder of the path's lock (us) may remove.
+      registry.record(job.base, info, false);
+      recordedOnly = true;
+      holding = false;
+      const flushed = barrier.arrive();
+      flushed.catch(() => undefined); // observed below, unless the realise is aborted first
+      await job.clock.time('verify', () => untilAborted(flushed, signal, `${job.storePath} waited for the store's file system to be synced`)).catch((err: unknown) => {
+        throw writeFailure(err, `syncing the store's file system after unpacking ${job.storePath}`, layout.store);
+      });
+    } else if (ctx.fsync) {
       await job.clock.time('verify', () => fsyncTree(dest)).catch((err: unknown) => {
         throw writeFailure(err, `syncing ${job.storePath} to disk`, dest);
       });
@@ -200,21 +233,13 @@ export async function realisePath(ctx: RealiseContext, job: PathJobInput, signal
     if (signal.aborted) throw new StoreAbortedError(`realise of ${job.storePath} aborted`, { cause: signal.reason });
     job.clock.enter('unpack');
     try {
-      registry.record(job.base, {
-        storePath: job.storePath,
-        narHash: fetched.narHash,
-        narSize: fetched.narSize,
-        references: [...job.dependencies, ...(selfReferences(job) ? [job.storePath] : [])].sort(),
-        registrationTime: Date.now(),
-        deriver: job.found.narinfo.deriver,
-        ca: job.found.narinfo.ca,
-        rootType,
-      }, ctx.fsync);
+      if (!recordedOnly) registry.record(job.base, { ...info, registrationTime: Date.now() }, ctx.fsync);
       try {
         renameSync(dest, registry.hostPath(job.base));
       } catch (err) {
         // Only possible if a lock was broken wrongly: someone else committed it first; theirs is as good.
         if (errnoCode(err) !== 'ENOTEMPTY' && errnoCode(err) !== 'EEXIST') {
+          recordedOnly = false;
           try {
             registry.forget(job.base); // no record may outlive a path that never became visible
           } catch {
@@ -223,7 +248,9 @@ export async function realisePath(ctx: RealiseContext, job: PathJobInput, signal
           throw writeFailure(err, `renaming ${job.storePath} into the store`, dest);
         }
       }
-      if (ctx.fsync) {
+      // With syncfs the rename is made durable by the realise's last flush.
+      recordedOnly = false;
+      if (ctx.fsync && barrier === undefined) {
         try {
           fsyncDir(layout.store);
         } catch (err) {
@@ -236,6 +263,14 @@ export async function realisePath(ctx: RealiseContext, job: PathJobInput, signal
     job.onProgress?.({ type: 'registered', storePath: job.storePath });
     return { kind: 'fetched', narSize: fetched.narSize, fileSize: fetched.fileSize };
   } finally {
+    if (holding) barrier?.release();
+    if (recordedOnly) {
+      try {
+        registry.forget(job.base); // never renamed into the store (a failed flush, a reference, an abort)
+      } catch {
+        // Store.open removes orphan records
+      }
+    }
     if (tmpDir !== undefined) {
       try {
         rmdirSync(tmpDir);

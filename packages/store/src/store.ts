@@ -32,8 +32,16 @@ export interface StoreOpenOptions {
    * loss, not only crashes). Default: on, unless the store is on tmpfs or ramfs, whose contents
    * do not outlive a reboot, so an fsync there buys nothing (it cost ~0.5 s of CPU per 7,000
    * entries on the *large* fixture).
+   *
+   * `'syncfs'`: the unpacked paths of a realise and their records are made durable together, by
+   * one syncfs(2) of the store's file system once all of them are unpacked (coreutils' `sync -f`,
+   * which must be on PATH), before any is renamed into the store; a second one after the renames,
+   * before the realise returns. Leases, pins and profiles are fsynced as with `true`.
+   * On *large*, on ext4: 2.33 s against 3.18 s for the realise. syncfs flushes every dirty page of
+   * the file system, other programs' too, so this is for a store on a file system of its own; and
+   * a realise's paths become visible together, once all are unpacked.
    */
-  fsync?: boolean | undefined;
+  fsync?: boolean | 'syncfs' | undefined;
   /** Clean debris of crashed processes on open (default true). */
   recover?: boolean | undefined;
   /**
@@ -63,6 +71,7 @@ export class Store {
   readonly #jobs = new SingleFlight<PathOutcome>();
   readonly #profileJobs = new SingleFlight<ProfileResult>();
   readonly #fsync: boolean;
+  readonly #syncfs: boolean;
   readonly #profileMountPath: string;
   readonly #fetchWorker: URL | undefined;
   #gcRunning: Promise<unknown> | undefined;
@@ -75,7 +84,8 @@ export class Store {
     this.#layout = layout;
     this.#registry = new PathRegistry(layout);
     this.#closures = new ClosureIndex(layout);
-    this.#fsync = options.fsync ?? !inMemoryFileSystem(layout.root);
+    this.#fsync = options.fsync === 'syncfs' || (options.fsync ?? !inMemoryFileSystem(layout.root));
+    this.#syncfs = options.fsync === 'syncfs';
     this.#profileMountPath = (options.profileMountPath ?? '/run/flox-k8s/env').replace(/\/+$/, '');
     this.#fetchWorker = options.fetchWorker;
     this.recovered = recovered;
@@ -86,6 +96,9 @@ export class Store {
     const storeDir = (options.storeDir ?? '/nix/store').replace(/\/+$/, '');
     if (!storeDir.startsWith('/') || !root.startsWith('/')) {
       throw new StoreOptionsError(`root and storeDir must be absolute paths, found root ${root}, storeDir ${storeDir}`);
+    }
+    if (options.fsync !== undefined && options.fsync !== true && options.fsync !== false && options.fsync !== 'syncfs') {
+      throw new StoreOptionsError(`fsync must be true, false or 'syncfs', found ${JSON.stringify(options.fsync)}`);
     }
     const layout = storeLayout(root, storeDir);
     for (const dir of [layout.store, layout.meta, layout.tmp, layout.locks, layout.leases, layout.pins, layout.inflight, layout.containers, layout.profiles, join(root, 'closures')]) {
@@ -135,6 +148,7 @@ export class Store {
         registry: this.#registry,
         jobs: this.#jobs,
         fsync: this.#fsync,
+        syncfs: this.#syncfs,
         closures: this.#closures,
         waitForGc: (signal) => this.#waitForGc(signal),
         lease: (id, roots, ttlMs) => void this.lease(id, roots, ttlMs),

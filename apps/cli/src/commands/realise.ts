@@ -3,6 +3,7 @@ import { defineCommand } from '../command.ts';
 import { environmentInput } from '../environment-input.ts';
 import { addEnvironmentOptions, countFlag, environmentFlags } from '../flags.ts';
 import { cliCaches } from '../node-config.ts';
+import { storeFsyncOption } from '@flox-k8s/config';
 import { formatBytes } from '../format.ts';
 
 /** What `realise --output json` prints. */
@@ -58,7 +59,8 @@ Example:
     const roots = storePathsToInstall(input.lock, system);
     const caches = await cliCaches(input.config, ctx.redactor);
     const storeRoot = flags.store ?? input.config.storeRoot;
-    const store = await Store.open(storeRoot);
+    // The node's store is made durable as the config says (storeSync); another one (--store) as the store decides.
+    const store = await Store.open(storeRoot, { fsync: flags.store === undefined ? storeFsyncOption(input.config) : undefined });
     const view = new RealiseProgressView(progressMode(flags.progress, ctx.mode === 'json', ctx.stderrIsTTY), ctx.stderr, ctx.printer);
     const started = performance.now();
     let result;

@@ -7,6 +7,15 @@ import { AGENT_BUNDLE_FILES, type AgentBundle } from './bundle.ts';
 export { sharedLibraries };
 
 export const AGENT_IMAGE_NAME = 'docker.io/flox-k8s/node-agent:0.0.0';
+/**
+ * Host programs the image carries, each with its shared libraries. nsenter restarts the host's
+ * containerd. xz brings liblzma.so.5 with it (its shared library), through which @flox-k8s/nar
+ * decodes xz in the agent (koffi, beside the bundle); xz itself and bzip2 are the decoders it runs
+ * as subprocesses when that library does not load, and for bzip2. mkfifo: the patch service makes
+ * its request FIFO (Node has no mkfifo(3)). sync: the store's `sync -f` with `storeSync: syncfs`
+ * (Node has no syncfs(2)).
+ */
+export const AGENT_IMAGE_TOOLS: readonly string[] = ['/usr/bin/nsenter', '/usr/bin/xz', '/usr/bin/bzip2', '/usr/bin/mkfifo', '/usr/bin/sync'];
 const AGENT_DIR = '/opt/flox-node-agent';
 export const AGENT_BUNDLE_PATH = `${AGENT_DIR}/${AGENT_BUNDLE_FILES.agent}`;
 export const SHIM_LAYOUT_PATH = '/opt/flox-node-agent/shim-layout';
