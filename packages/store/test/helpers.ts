@@ -135,7 +135,7 @@ export function nixEnvProfile(profileLink: string, pkgs: Array<{ path: string; n
 }
 
 /** Spawns `test/realise-child.ts` with Node's type stripping and the workspace source condition. */
-export function spawnRealiseChild(args: { root: string; url: string; publicKey: string; paths: string[]; goFile?: string; fsync?: boolean }): ChildProcess {
+export function spawnRealiseChild(args: { root: string; url: string; publicKey: string; paths: string[]; goFile?: string; fsync?: boolean | 'syncfs' }): ChildProcess {
   return spawn(process.execPath, ['--conditions=@flox-k8s/source', join(import.meta.dirname, 'realise-child.ts'), JSON.stringify(args)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });

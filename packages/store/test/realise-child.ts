@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Store } from '../src/index.ts';
 
-const args = JSON.parse(process.argv[2] ?? '{}') as { root: string; url: string; publicKey: string; paths: string[]; goFile?: string; fsync?: boolean };
+const args = JSON.parse(process.argv[2] ?? '{}') as { root: string; url: string; publicKey: string; paths: string[]; goFile?: string; fsync?: boolean | 'syncfs' };
 const store = await Store.open(args.root, { fsync: args.fsync ?? true });
 process.stdout.write('ready\n');
 if (args.goFile !== undefined) {
