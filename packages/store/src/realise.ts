@@ -203,7 +203,6 @@ export async function realisePath(ctx: RealiseContext, job: PathJobInput, signal
       narHash: fetched.narHash,
       narSize: fetched.narSize,
       references: [...job.dependencies, ...(selfReferences(job) ? [job.storePath] : [])].sort(),
-      registrationTime: Date.now(),
       deriver: job.found.narinfo.deriver,
       ca: job.found.narinfo.ca,
       rootType: rootTypeOf(lstatSync(dest)),
@@ -212,7 +211,7 @@ export async function realisePath(ctx: RealiseContext, job: PathJobInput, signal
       // The record goes to disk in the same flush as the tree, before the rename: a path in the
       // store has its record after a crash too. Until the rename it is an orphan record that only
       // the holder of the path's lock (us) may remove.
-      registry.record(job.base, info, false);
+      registry.record(job.base, { ...info, registrationTime: Date.now() }, false);
       recordedOnly = true;
       holding = false;
       const flushed = barrier.arrive();

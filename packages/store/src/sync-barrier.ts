@@ -40,7 +40,7 @@ export class SyncBarrier {
   #holding = 0;
   #waiting: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
   #flushing = false;
-  /** Flushes run so far (for tests and the realise's log). */
+  /** Flushes started so far (read by the tests). */
   flushes = 0;
 
   constructor(flush: () => Promise<void>) {
