@@ -16,7 +16,7 @@ export { realisedMessage, failedMessage } from './prefetch/format.ts';
 export { createMetrics, type AgentMetrics } from './metrics/metrics.ts';
 export { jsonLogger, memoryLogger, type Logger } from './log.ts';
 export * from './errors.ts';
-export { agentImage, sharedLibraries, AGENT_IMAGE_NAME, AGENT_IMAGE_TOOLS, type AgentImageInputs } from './image/agent-image.ts';
+export { agentImage, sharedLibraries, AGENT_IMAGE_LIBRARIES, AGENT_IMAGE_NAME, AGENT_IMAGE_TOOLS, type AgentImageInputs } from './image/agent-image.ts';
 export { AGENT_BUNDLE_FILES, bundleAgent, writeAgentBundle, type AgentBundle } from './image/bundle.ts';
 export { deployManifests, defaultDeployOptions, type DeployOptions } from './deploy/manifests.ts';
 export { uninstallDaemonSet, UNINSTALL_NAME } from './deploy/uninstall-manifests.ts';

@@ -11,7 +11,7 @@ import { commandActions } from './install/host-commands.ts';
 import { installRuntime } from './install/host-install.ts';
 import { assertShimLayoutFor, installOptionsFrom } from './install/install-options.ts';
 import { kubeClient } from '@flox-k8s/kube';
-import { liblzmaStatus } from '@flox-k8s/nar';
+import { libzstdStatus, liblzmaStatus } from '@flox-k8s/nar';
 import { profilesDirOf } from '@flox-k8s/store';
 import { jsonLogger } from './log.ts';
 import { serveUninstalled, uninstallNode } from './uninstall.ts';
@@ -21,10 +21,13 @@ import { serveUninstalled, uninstallNode } from './uninstall.ts';
 const fetchWorker = new URL(`./fetch-worker${extname(new URL(import.meta.url).pathname)}`, import.meta.url);
 const command = process.argv[2] ?? 'run';
 if (command === 'version') {
-  // Which xz decoder this install has: liblzma through koffi (beside the bundle), or why not (then `xz -dc` processes).
+  // Which xz and zstd decoders this install has: liblzma and libzstd through koffi (beside the
+  // bundle), or why not (then `xz -dc` processes, and Node's zlib).
   const xz = liblzmaStatus();
   const xzDecoder = xz.loaded ? `liblzma ${xz.version}` : `xz processes (liblzma: ${xz.reason})`;
-  process.stdout.write(`${JSON.stringify({ name: 'flox-node-agent', version: AGENT_VERSION, node: process.version, xzDecoder })}\n`);
+  const zstd = libzstdStatus();
+  const zstdDecoder = zstd.loaded ? `libzstd ${zstd.version}` : `zlib (libzstd: ${zstd.reason})`;
+  process.stdout.write(`${JSON.stringify({ name: 'flox-node-agent', version: AGENT_VERSION, node: process.version, xzDecoder, zstdDecoder })}\n`);
   process.exit(0);
 }
 const env = readAgentEnv();

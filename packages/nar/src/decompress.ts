@@ -5,6 +5,7 @@ import { chunksOf } from './chunks.ts';
 import { decodeVerdict, decoderOption } from './decode-limits.ts';
 import { DecoderNotStartedError, decodeWithCommand, spawnerAvailable } from './decoder-processes.ts';
 import { LIBLZMA, decodeXzWithLiblzma, liblzma } from './liblzma.ts';
+import { LIBZSTD, decodeZstdWithLibzstd, libzstd, type LibzstdBinding } from './libzstd.ts';
 import { CompressionUnsupportedError, DecompressError, NarError } from './errors.ts';
 import { decodeZstdFrames } from './zstd-frames.ts';
 
@@ -45,9 +46,16 @@ export interface DecoderOptions {
   bzip2Command?: string;
   /** Decodes of large xz NARs and bzip2 ones one BinaryCacheClient runs at once (default: the number of cores); the others' downloads wait. */
   processes?: number;
-  /** zstd output chunk size in bytes (default 512 KiB). */
+  /**
+   * zstd: `'auto'` (default) decodes with the system's libzstd through koffi, on libuv's pool, when
+   * both load (libzstd.ts), else with Node's zlib; `'libzstd'` and `'zlib'` force one.
+   */
+  zstd?: 'auto' | 'libzstd' | 'zlib';
+  /** The libzstd file to load (default `libzstd.so.1`, found as dlopen(3) finds libraries). */
+  zstdLibrary?: string;
+  /** zstd output chunk size in bytes (default 512 KiB with zlib, 1 MiB with libzstd). */
   zstdChunkSize?: number;
-  /** zstd bytes decoded ahead of the consumer (default 512 KiB). */
+  /** zstd bytes decoded ahead of the consumer with zlib (default 512 KiB). */
   zstdReadAhead?: number;
 }
 
@@ -79,7 +87,7 @@ export function decompress(compression: string, input: AsyncIterable<Uint8Array>
     case '':
       return input;
     case 'zstd':
-      return zstd(input, opts.zstdChunkSize ?? ZSTD_CHUNK, opts.zstdReadAhead ?? ZSTD_READ_AHEAD);
+      return zstd(input, opts, hint);
     case 'xz':
       return xz(input, opts, hint);
     case 'bzip2':
@@ -107,10 +115,28 @@ function decodeFailure(compression: string, err: unknown, inputErrors: WeakSet<o
   return new DecompressError(`${compression} decompression failed: ${(err as Error).message}; ${decodeVerdict(compression, err as { code?: unknown; lzmaRet?: unknown })}`, { cause: err });
 }
 
-async function* zstd(input: AsyncIterable<Uint8Array>, chunkSize: number, readAhead: number): AsyncGenerator<Uint8Array> {
+/**
+ * The libzstd this client decodes zstd with, or undefined for Node's zlib (`zstd: 'zlib'`, or
+ * `'auto'` where koffi or the library does not load). `zstd: 'libzstd'` without it fails with
+ * FLOXK8S_DECOMPRESS_FAILED, saying why.
+ */
+export function zstdDecoder(opts: DecoderOptions = {}): LibzstdBinding | undefined {
+  const mode = opts.zstd ?? 'auto';
+  if (mode === 'zlib') return undefined;
+  const binding = libzstd(opts.zstdLibrary);
+  if (!(binding instanceof Error)) return binding;
+  if (mode === 'libzstd') {
+    throw new DecompressError(`cannot decode zstd with ${opts.zstdLibrary ?? LIBZSTD}: ${binding.message}; install libzstd (zstd's library) and koffi, or use zstd: 'zlib'`, { cause: binding });
+  }
+  return undefined;
+}
+
+async function* zstd(input: AsyncIterable<Uint8Array>, opts: DecoderOptions, hint: DecodeHint): AsyncGenerator<Uint8Array> {
+  const binding = zstdDecoder(opts);
   const inputErrors = new WeakSet<object>();
   try {
-    yield* decodeZstdFrames(tagged(input, inputErrors), chunkSize, readAhead);
+    if (binding !== undefined) yield* decodeZstdWithLibzstd(binding, tagged(input, inputErrors), hint.narSize, opts.zstdChunkSize);
+    else yield* decodeZstdFrames(tagged(input, inputErrors), opts.zstdChunkSize ?? ZSTD_CHUNK, opts.zstdReadAhead ?? ZSTD_READ_AHEAD);
   } catch (err) {
     throw decodeFailure('zstd', err, inputErrors);
   }

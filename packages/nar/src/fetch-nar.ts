@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import type { ClientEvent } from './client-event.ts';
 import { chunksOf } from './chunks.ts';
-import { decompress, type DecoderOptions } from './decompress.ts';
+import { decompress, zstdDecoder, type DecoderOptions } from './decompress.ts';
 import {
   CacheHttpError,
   FileHashMismatchError,
@@ -184,7 +184,7 @@ async function fetchWhole(
     // The FileHash verdict comes first, as on the streamed path's order of checks for a corrupt file.
     if (fileHash !== undefined) checkFileHash(fileHash.digest(), narinfo, url);
     const tooLarge = (): Error => narTooLarge(narinfo);
-    parts = narinfo.compression === 'none' ? [file] : await decodeZstdWhole(file, narinfo.narSize, tooLarge);
+    parts = narinfo.compression === 'none' ? [file] : await decodeZstdWhole(file, narinfo.narSize, tooLarge, zstdDecoder(args.decoders));
     // Decoded: the compressed file is not read again, so it need not live through the unpack.
     if (!parts.includes(file)) releaseWhole(file);
     const narBytes = parts.reduce((n, p) => n + p.length, 0);

@@ -29,6 +29,7 @@ export {
 } from './credentials.ts';
 export { decompress, supportedCompressions, type DecodeHint, type DecoderOptions } from './decompress.ts';
 export { liblzmaRuntimePackages, liblzmaStatus } from './liblzma.ts';
+export { libzstdStatus } from './libzstd.ts';
 export { closeDecoderProcesses } from './decoder-processes.ts';
 export { fetchesWhole, WHOLE_NAR_MAX_BYTES } from './fetch-nar.ts';
 export { deadlineMs, withDeadline, NAR_DEADLINE, NARINFO_DEADLINE_MS, type DeadlinePolicy } from './deadline.ts';

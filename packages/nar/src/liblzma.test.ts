@@ -1,31 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { prng, withXzDictionary } from '@flox-k8s/hostile-nars';
+import { withXzDictionary } from '@flox-k8s/hostile-nars';
+import { chunked, collect, sample } from '../test/decode-kit.ts';
 import { decodesOnCallingThread, decompress, takesDecoderSlot, type DecodeHint, type DecoderOptions } from './decompress.ts';
 import { LIBLZMA_CHUNK, liblzma, liblzmaStatus } from './liblzma.ts';
 
 const xz = (data: Buffer, ...args: string[]): Buffer => execFileSync('xz', ['-c', ...args], { input: data, maxBuffer: 256 << 20 });
 
-async function* chunked(bytes: Uint8Array, size = 4096 + 97): AsyncGenerator<Uint8Array> {
-  for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
-}
-
-async function collect(source: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const parts: Uint8Array[] = [];
-  for await (const c of source) parts.push(c);
-  return Buffer.concat(parts);
-}
-
 const LIB: DecoderOptions = { xz: 'liblzma' };
 const decode = (bytes: Uint8Array, chunk?: number, hint: DecodeHint = {}): Promise<Buffer> => collect(decompress('xz', chunked(bytes, chunk), LIB, hint));
-
-/** Compressible but varied data. */
-function sample(size: number, seed = 3): Buffer {
-  const rng = prng(seed);
-  const out = Buffer.alloc(size);
-  for (let i = 0; i < size; i++) out[i] = i % 50_000 < 9000 ? 0 : i % 4 === 0 ? Math.floor(rng() * 256) : 97 + (i % 23);
-  return out;
-}
 
 describe('xz through liblzma (koffi, on libuv\'s pool)', () => {
   const data = sample(3_000_000);

@@ -5,11 +5,10 @@
 // time: ~24,000 reads and ~35,000 wake-ups per realise of the *large* closure). README, "xz in
 // process, through liblzma".
 import { createRequire } from 'node:module';
-import { endianness } from 'node:os';
 import { dirname, join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { XZ_MEMLIMIT_MIB } from './decode-limits.ts';
-import { loadKoffi, type KoffiFunction } from './koffi.ts';
+import { libraryStatus, loadLibrary, perLibrary, type KoffiFunction } from './koffi.ts';
 import { markOwned, releaseInput } from './owned-chunks.ts';
 
 /** The library's name (its soname); `DecoderOptions.xzLibrary` may name another file. */
@@ -68,7 +67,47 @@ interface Binding {
   availOut: number;
 }
 
-const loaded = new Map<string, Binding | Error>();
+let structs = 0;
+const bindLiblzma = perLibrary((library: string): Binding | Error => {
+  const loaded = loadLibrary('liblzma', library);
+  if (loaded instanceof Error) return loaded;
+  const { koffi, lib } = loaded;
+  const version = lib.func('uint32_t lzma_version_number(void)')() as number;
+  // 5.0.0 stable (50000002) has every call used here.
+  if (version < 50_000_002) return new Error(`${library} is version ${version}; 5.0.0 or later is needed`);
+  const stream = koffi.struct(`lzma_stream_${structs++}`, {
+    next_in: 'void *',
+    avail_in: 'size_t',
+    total_in: 'uint64_t',
+    next_out: 'void *',
+    avail_out: 'size_t',
+    total_out: 'uint64_t',
+    allocator: 'void *',
+    internal: 'void *',
+    reserved_ptr1: 'void *',
+    reserved_ptr2: 'void *',
+    reserved_ptr3: 'void *',
+    reserved_ptr4: 'void *',
+    seek_pos: 'uint64_t',
+    reserved_int2: 'uint64_t',
+    reserved_int3: 'size_t',
+    reserved_int4: 'size_t',
+    reserved_enum1: 'int',
+    reserved_enum2: 'int',
+  });
+  return {
+    version: String(lib.func('const char *lzma_version_string(void)')()),
+    streamDecoder: lib.func('int lzma_stream_decoder(void *strm, uint64_t memlimit, uint32_t flags)'),
+    code: lib.func('int lzma_code(void *strm, int action)'),
+    end: lib.func('void lzma_end(void *strm)'),
+    address: (value) => koffi.address(value),
+    size: koffi.sizeof(stream),
+    nextIn: koffi.offsetof(stream, 'next_in'),
+    availIn: koffi.offsetof(stream, 'avail_in'),
+    nextOut: koffi.offsetof(stream, 'next_out'),
+    availOut: koffi.offsetof(stream, 'avail_out'),
+  };
+});
 
 /**
  * liblzma through koffi, or why not (memoised per library path): koffi is not installed or has no
@@ -76,64 +115,7 @@ const loaded = new Map<string, Binding | Error>();
  * (the lzma_stream fields are read as 64-bit little-endian integers).
  */
 export function liblzma(library: string = LIBLZMA): Binding | Error {
-  let binding = loaded.get(library);
-  if (binding === undefined) {
-    binding = load(library);
-    loaded.set(library, binding);
-  }
-  return binding;
-}
-
-function load(library: string): Binding | Error {
-  try {
-    if (endianness() !== 'LE') return new Error('liblzma is only called from little-endian processes');
-    const koffi = loadKoffi();
-    if (koffi instanceof Error) return koffi;
-    if (koffi.sizeof('void *') !== 8 || koffi.sizeof('size_t') !== 8) return new Error('liblzma is only called from 64-bit processes');
-    let lib: ReturnType<typeof koffi.load>;
-    try {
-      lib = koffi.load(library);
-    } catch (err) {
-      return new Error(`cannot load ${library}: ${(err as Error).message}`);
-    }
-    const version = lib.func('uint32_t lzma_version_number(void)')() as number;
-    // 5.0.0 stable (50000002) has every call used here.
-    if (version < 50_000_002) return new Error(`${library} is version ${version}; 5.0.0 or later is needed`);
-    const stream = koffi.struct(`lzma_stream_${loaded.size}`, {
-      next_in: 'void *',
-      avail_in: 'size_t',
-      total_in: 'uint64_t',
-      next_out: 'void *',
-      avail_out: 'size_t',
-      total_out: 'uint64_t',
-      allocator: 'void *',
-      internal: 'void *',
-      reserved_ptr1: 'void *',
-      reserved_ptr2: 'void *',
-      reserved_ptr3: 'void *',
-      reserved_ptr4: 'void *',
-      seek_pos: 'uint64_t',
-      reserved_int2: 'uint64_t',
-      reserved_int3: 'size_t',
-      reserved_int4: 'size_t',
-      reserved_enum1: 'int',
-      reserved_enum2: 'int',
-    });
-    return {
-      version: String(lib.func('const char *lzma_version_string(void)')()),
-      streamDecoder: lib.func('int lzma_stream_decoder(void *strm, uint64_t memlimit, uint32_t flags)'),
-      code: lib.func('int lzma_code(void *strm, int action)'),
-      end: lib.func('void lzma_end(void *strm)'),
-      address: (value) => koffi.address(value),
-      size: koffi.sizeof(stream),
-      nextIn: koffi.offsetof(stream, 'next_in'),
-      availIn: koffi.offsetof(stream, 'avail_in'),
-      nextOut: koffi.offsetof(stream, 'next_out'),
-      availOut: koffi.offsetof(stream, 'avail_out'),
-    };
-  } catch (err) {
-    return err instanceof Error ? err : new Error(String(err));
-  }
+  return bindLiblzma(library);
 }
 
 /**
@@ -149,8 +131,7 @@ function owned(out: Buffer, produced: number): Buffer {
 
 /** Whether xz decodes through liblzma here (`xzLibrary`, default liblzma.so.5), with its version, or why not. */
 export function liblzmaStatus(library?: string): { loaded: true; version: string } | { loaded: false; reason: string } {
-  const binding = liblzma(library);
-  return binding instanceof Error ? { loaded: false, reason: binding.message } : { loaded: true, version: binding.version };
+  return libraryStatus(liblzma(library));
 }
 
 /** Output buffers' size: measured on the *large* closure (store README, "xz in process, through liblzma"). */

@@ -4,6 +4,7 @@ import { constants, createZstdDecompress, zstdDecompress, type ZstdOptions } fro
 import { chunksOf, drainedOrClosed } from './chunks.ts';
 import { decodeVerdict, ZSTD_WINDOW_LOG_MAX } from './decode-limits.ts';
 import { DecompressError } from './errors.ts';
+import { decodeZstdWholeWithLibzstd, LibzstdError, type LibzstdBinding } from './libzstd.ts';
 import { markOwned, markWholeOwned, releaseInput } from './owned-chunks.ts';
 
 // Node's zstd decoder stops at the end of the first frame (Node 24: later frames are dropped
@@ -18,7 +19,7 @@ const SKIPPABLE_MAGIC = 0x184d2a50;
 type State =
   | { kind: 'magic' }
   | { kind: 'descriptor' }
-  | { kind: 'header'; checksum: boolean }
+  | { kind: 'header'; checksum: boolean; singleSegment: boolean }
   | { kind: 'blockHeader'; checksum: boolean }
   | { kind: 'skip'; remaining: number; then: 'blockHeader' | 'checksum' | 'end'; checksum: boolean }
   | { kind: 'skippableSize' }
@@ -29,6 +30,8 @@ class FrameWalker {
   #state: State = { kind: 'magic' };
   #need = 4;
   #acc: number[] = [];
+  /** The largest window a frame walked so far declares, in bytes (a single-segment frame declares none). */
+  maxWindow = 0;
 
   get done(): boolean {
     return this.#state.kind === 'end';
@@ -85,9 +88,14 @@ class FrameWalker {
         const rest = (singleSegment ? 0 : 1) + dictBytes + fcsBytes;
         const checksum = (d & 0x04) !== 0;
         if (rest === 0) return this.#go({ kind: 'blockHeader', checksum }, 3);
-        return this.#go({ kind: 'header', checksum }, rest);
+        return this.#go({ kind: 'header', checksum, singleSegment }, rest);
       }
       case 'header':
+        // The window descriptor (RFC 8878, 3.1.1.1.2): exponent and mantissa.
+        if (!s.singleSegment) {
+          const base = 2 ** ((b[0]! >> 3) + 10);
+          this.maxWindow = Math.max(this.maxWindow, base + (base / 8) * (b[0]! & 7));
+        }
         return this.#go({ kind: 'blockHeader', checksum: s.checksum }, 3);
       case 'blockHeader': {
         const h = b[0]! | (b[1]! << 8) | (b[2]! << 16);
@@ -195,12 +203,15 @@ const zstdDecompressAsync = promisify(zstdDecompress);
 const WHOLE_CHUNK_MAX = 64 * 1024 * 1024;
 
 /**
- * Decode a whole zstd file held in memory, frame by frame, each frame in one zlib call on libuv's
- * thread pool into one output buffer: no per-chunk callbacks or stream plumbing. At most
- * `maxOutput` bytes come out in all; beyond that it throws `tooLarge()` (the caller knows the
- * expected size from the narinfo).
+ * Decode a whole zstd file held in memory. With libzstd (`binding`, libzstd.ts): the frames are walked
+ * first (truncation, windows over 2^ZSTD_WINDOW_LOG_MAX refused as the streamed path refuses them),
+ * then one call decodes them all straight into one buffer. Without: frame by frame, each frame in
+ * one zlib call on libuv's thread pool into one output buffer. Either way no per-chunk callbacks or
+ * stream plumbing. At most `maxOutput` bytes come out in all; beyond that it throws `tooLarge()` (the
+ * caller knows the expected size from the narinfo).
  */
-export async function decodeZstdWhole(input: Buffer, maxOutput: number, tooLarge: () => Error): Promise<Buffer[]> {
+export async function decodeZstdWhole(input: Buffer, maxOutput: number, tooLarge: () => Error, binding?: LibzstdBinding): Promise<Buffer[]> {
+  if (binding !== undefined) return decodeWholeWithLibzstd(binding, input, maxOutput, tooLarge);
   const out: Buffer[] = [];
   let produced = 0;
   let offset = 0;
@@ -233,4 +244,31 @@ export async function decodeZstdWhole(input: Buffer, maxOutput: number, tooLarge
     offset = end;
   }
   return out;
+}
+
+async function decodeWholeWithLibzstd(binding: LibzstdBinding, input: Buffer, maxOutput: number, tooLarge: () => Error): Promise<Buffer[]> {
+  let offset = 0;
+  let windows = 0;
+  while (offset < input.length) {
+    if (input.length - offset < 4) throw new DecompressError('zstd stream ends inside a frame header; the NAR file is truncated');
+    const walker = new FrameWalker();
+    offset = walker.advance(input, offset);
+    if (!walker.done) throw new DecompressError('zstd stream ends inside a frame; the NAR file is truncated');
+    windows = Math.max(windows, walker.maxWindow);
+  }
+  if (windows > 2 ** ZSTD_WINDOW_LOG_MAX) {
+    const code = 'ZSTD_error_frameParameter_windowTooLarge';
+    throw new DecompressError(`zstd decompression failed: a frame declares a window of ${windows} bytes; ${decodeVerdict('zstd', { code })}`);
+  }
+  let whole: Buffer | undefined;
+  try {
+    whole = await decodeZstdWholeWithLibzstd(binding, input, maxOutput, tooLarge);
+  } catch (err) {
+    if (!(err instanceof LibzstdError)) throw err;
+    throw new DecompressError(`zstd decompression failed: ${err.message}; ${decodeVerdict('zstd', err)}`, { cause: err });
+  }
+  if (whole === undefined) return [];
+  // A fresh buffer cut to size: nobody else holds it.
+  markWholeOwned(whole);
+  return [whole];
 }

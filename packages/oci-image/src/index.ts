@@ -15,4 +15,4 @@ export {
 } from './builders.ts';
 export type { BusyboxImageOptions } from './builders.ts';
 export { ImageInputInvalidError, ImageSourceError } from './errors.ts';
-export { sharedLibraries } from './shared-libraries.ts';
+export { libraryPath, sharedLibraries } from './shared-libraries.ts';

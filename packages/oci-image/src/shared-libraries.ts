@@ -25,3 +25,35 @@ export async function sharedLibraries(binary: string): Promise<string[]> {
   }
   return [...libs].sort();
 }
+
+const LDCONFIG = ['/usr/sbin/ldconfig', '/sbin/ldconfig', 'ldconfig'];
+
+// ldconfig's name for this process's ABI in its cache listing (`libc6,x86-64`, `libc6,AArch64`).
+const LDCONFIG_ABI: Record<string, string> = { x64: 'libc6,x86-64', arm64: 'libc6,AArch64' };
+
+/**
+ * Where the dynamic loader finds the shared library `soname` on this host (`ldconfig -p`, for this
+ * process's architecture): for a library that a program loads with dlopen(3) rather than links (koffi
+ * loads libzstd.so.1 in the node agent), so that `ldd` of no program lists it. Throws
+ * `FLOXK8S_IMAGE_INPUT_INVALID` when the host has none.
+ */
+export async function libraryPath(soname: string): Promise<string> {
+  let stdout: string | undefined;
+  let failure: unknown;
+  // ldconfig lives in an sbin, which a non-root PATH may leave out.
+  for (const ldconfig of LDCONFIG) {
+    try {
+      ({ stdout } = await run(ldconfig, ['-p']));
+      break;
+    } catch (cause) {
+      failure ??= cause;
+    }
+  }
+  if (stdout === undefined) throw new ImageInputInvalidError(`expected ldconfig -p to list the host's shared libraries (for ${soname}), found an error`, { cause: failure });
+  const abi = LDCONFIG_ABI[process.arch];
+  for (const line of stdout.split('\n')) {
+    const m = /^\s*(\S+)\s+\(([^)]*)\)\s+=>\s+(\/\S+)$/.exec(line);
+    if (m?.[1] === soname && (abi === undefined || m[2]!.split(',').slice(0, 2).join(',') === abi)) return m[3]!;
+  }
+  throw new ImageInputInvalidError(`expected the shared library ${soname} on this host (ldconfig -p), found none; install it`);
+}

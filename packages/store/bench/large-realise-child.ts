@@ -15,23 +15,25 @@
 //   which is timed on a containerd already up.
 // - agent-running-syncfs: the same with the store's `fsync: 'syncfs'` (config `storeSync: syncfs`):
 //   one syncfs per realise instead of an fsync per file, for a store on a file system of its own.
-// Prints one JSON line: { fetched, bytesDownloaded, realiseMs, realiseCpuMs, childCpuMs, vmHwmKb }
+// - agent-running-zlib: agent-running with zstd decoded by Node's zlib (`decoders.zstd: 'zlib'`),
+//   as before libzstd through koffi became the default, for a same-run before/after.
+// Prints one JSON line: { fetched, bytesDownloaded, realiseMs, realiseCpuMs, mainThreadCpuMs, childCpuMs, vmHwmKb, xzDecoder, zstdDecoder }
 // (bytesDownloaded: the compressed NAR bytes fetched, for bench/shared90.ts). realiseMs and
 // realiseCpuMs (process.cpuUsage: every thread of this process), and childCpuMs (the `xz -dc`
 // subprocesses it reaped meanwhile: cutime + cstime of /proc/self/stat) leave out Node's start-up
 // and module loading, which a long-running agent pays once, not per realise.
 // bench/large-vs-nix.ts runs it bundled, as the agent and the shim ship (bench/bundle-child.ts):
 // then the store's fetch worker is the bundle's `fetch-worker.mjs` beside it.
-// Usage: large-realise-child.ts <agent|agent-running|agent-running-syncfs|shim|shim-workers> <store root> <cache url> <public key> <roots file>
+// Usage: large-realise-child.ts <agent|agent-running|agent-running-syncfs|agent-running-zlib|shim|shim-workers> <store root> <cache url> <public key> <roots file>
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { BinaryCacheClient, closeDecoderProcesses, liblzmaStatus } from '@flox-k8s/nar';
+import { BinaryCacheClient, closeDecoderProcesses, libzstdStatus, liblzmaStatus, type DecoderOptions } from '@flox-k8s/nar';
 import { trimFreedMemory } from '@flox-k8s/nar/process-env';
 import { Store } from '../src/index.ts';
 
 const [mode, root, url, key, rootsFile] = process.argv.slice(2);
-const MODES = ['agent', 'agent-running', 'agent-running-syncfs', 'shim', 'shim-workers'];
+const MODES = ['agent', 'agent-running', 'agent-running-syncfs', 'agent-running-zlib', 'shim', 'shim-workers'];
 if (mode === undefined || !MODES.includes(mode) || root === undefined || url === undefined || key === undefined || rootsFile === undefined) {
   throw new Error(`usage: large-realise-child.ts <${MODES.join('|')}> <store root> <cache url> <public key> <roots file>`);
 }
@@ -44,11 +46,12 @@ const fetchWorker = import.meta.url.endsWith('.mjs') && existsSync(fileURLToPath
 
 // agent-running: the store is opened at start-up and an earlier realise has run (see above).
 const storeOptions = { fetchWorker, ...(mode === 'agent-running-syncfs' ? { fsync: 'syncfs' as const } : {}) };
-const running = mode === 'agent-running' || mode === 'agent-running-syncfs' ? await Store.open(root, storeOptions) : undefined;
+const running = mode.startsWith('agent-running') ? await Store.open(root, storeOptions) : undefined;
+const decoders: DecoderOptions = mode === 'agent-running-zlib' ? { zstd: 'zlib' } : {};
 if (running !== undefined) {
   const earlier = `${root}-earlier`;
   const store = await Store.open(earlier, storeOptions);
-  const client = new BinaryCacheClient({ caches, trustedKeys, storeDir: store.storeDir });
+  const client = new BinaryCacheClient({ caches, trustedKeys, storeDir: store.storeDir, decoders });
   try {
     await store.realise(roots, { caches, trustedKeys, client, signal, lease: { id: 'realise-bench-earlier', ttlMs: 15 * 60_000 } });
   } finally {
@@ -65,13 +68,14 @@ if (running !== undefined) {
 
 const t0 = performance.now();
 const cpu0 = process.cpuUsage();
+const mainCpu0 = process.threadCpuUsage();
 const childCpu0 = reapedChildrenCpuMs();
 let fetched: number;
 let bytesDownloaded: number;
 if (mode === 'agent' || running !== undefined) {
   // apps/node-agent/src/agent.ts and realise/store-realiser.ts.
   const store = running ?? (await Store.open(root, { fetchWorker }));
-  const client = new BinaryCacheClient({ caches, trustedKeys, storeDir: store.storeDir });
+  const client = new BinaryCacheClient({ caches, trustedKeys, storeDir: store.storeDir, decoders });
   try {
     const result = await store.realise(roots, { caches, trustedKeys, client, signal, lease: { id: 'realise-bench', ttlMs: 15 * 60_000 } });
     fetched = result.fetched.length;
@@ -89,6 +93,9 @@ if (mode === 'agent' || running !== undefined) {
 const realiseMs = performance.now() - t0;
 const cpu = process.cpuUsage(cpu0);
 const realiseCpuMs = (cpu.user + cpu.system) / 1000;
+// The main thread's share: where the realise is bound when it nears the wall time.
+const mainCpu = process.threadCpuUsage(mainCpu0);
+const mainThreadCpuMs = (mainCpu.user + mainCpu.system) / 1000;
 // The `xz -dc` processes are started by a spawner `sh` (@flox-k8s/nar's decoder-processes): their
 // CPU time reaches this process's reaped children once that sh has exited. The agent-running mode's
 // earlier realise used the same spawner, so its decoders' time is in childCpu0 only if it exited
@@ -99,7 +106,10 @@ const vmHwmKb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', '
 // Which xz decoder ran: liblzma needs koffi beside the bundle (bundle-child.ts), else xz falls back to processes.
 const status = liblzmaStatus();
 const xzDecoder = status.loaded ? `liblzma ${status.version}` : `fallback (${status.reason})`;
-process.stdout.write(`${JSON.stringify({ fetched, bytesDownloaded, realiseMs, realiseCpuMs, childCpuMs, vmHwmKb, xzDecoder })}\n`);
+// And zstd: libzstd likewise needs koffi beside the bundle, else Node's zlib decodes.
+const zstdStatus = libzstdStatus();
+const zstdDecoder = decoders.zstd === 'zlib' ? 'zlib (forced)' : zstdStatus.loaded ? `libzstd ${zstdStatus.version}` : `zlib (${zstdStatus.reason})`;
+process.stdout.write(`${JSON.stringify({ fetched, bytesDownloaded, realiseMs, realiseCpuMs, mainThreadCpuMs, childCpuMs, vmHwmKb, xzDecoder, zstdDecoder })}\n`);
 // Idle keep-alive sockets or a pool still closing must not add to the measured wall time.
 process.exit(0);
 

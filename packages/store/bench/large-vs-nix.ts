@@ -14,7 +14,9 @@
 // Peer agent-running-syncfs (not run by default): agent-running with the store's `fsync: 'syncfs'`
 // (config `storeSync: syncfs`), one syncfs per realise instead of an fsync per file; on tmpfs,
 // where the store does not fsync by default, it flushes (nothing) all the same.
-// Run (root, Nix, /usr/bin/time): pnpm --filter @flox-k8s/store bench:large [runs=5 [tmpfs-dir=/dev/shm] [disk-dir=/var/tmp] [zstd,xz] [nix,agent,agent-running,shim[,shim-workers][,agent-running-syncfs][,oci-gzip,oci-zstd]]]
+// Peer agent-running-zlib (not run by default): agent-running with zstd decoded by Node's zlib, as
+// before libzstd through koffi, for a same-run before/after.
+// Run (root, Nix, /usr/bin/time): pnpm --filter @flox-k8s/store bench:large [runs=5 [tmpfs-dir=/dev/shm] [disk-dir=/var/tmp] [zstd,xz] [nix,agent,agent-running,shim[,shim-workers][,agent-running-syncfs][,agent-running-zlib][,oci-gzip,oci-zstd]]]
 // Only under the shared machine's bench lock: flock /tmp/flox-bench.lock pnpm --filter @flox-k8s/store bench:large
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,10 +39,10 @@ const MEDIA: Array<{ name: string; dir: string }> = [
 const COMPRESSIONS = (argv[3] ?? 'zstd,xz').split(',') as Array<'zstd' | 'xz'>;
 const PEERS = (argv[4] ?? 'nix,agent,agent-running,shim').split(',') as Peer[];
 // shim-workers (not run by default): the shim's fallback with fetchWorkers: 2, as the old default ran zstd.
-type Peer = 'nix' | 'agent' | 'agent-running' | 'agent-running-syncfs' | 'shim' | 'shim-workers' | 'oci-gzip' | 'oci-zstd';
-const PEER_NAMES: readonly Peer[] = ['nix', 'agent', 'agent-running', 'agent-running-syncfs', 'shim', 'shim-workers', 'oci-gzip', 'oci-zstd'];
+type Peer = 'nix' | 'agent' | 'agent-running' | 'agent-running-syncfs' | 'agent-running-zlib' | 'shim' | 'shim-workers' | 'oci-gzip' | 'oci-zstd';
+const PEER_NAMES: readonly Peer[] = ['nix', 'agent', 'agent-running', 'agent-running-syncfs', 'agent-running-zlib', 'shim', 'shim-workers', 'oci-gzip', 'oci-zstd'];
 /** The peers that are a running agent (an earlier realise first; their figures are the measured realise's). */
-const runningAgent = (peer: Peer): boolean => peer === 'agent-running' || peer === 'agent-running-syncfs';
+const runningAgent = (peer: Peer): boolean => peer.startsWith('agent-running');
 for (const p of PEERS) if (!PEER_NAMES.includes(p)) throw new Error(`unknown peer ${p}; the peers are ${PEER_NAMES.join(', ')}`);
 const ociCompression = (peer: Peer): OciCompression | undefined => (peer === 'oci-gzip' ? 'gzip' : peer === 'oci-zstd' ? 'zstd' : undefined);
 
@@ -96,7 +98,7 @@ if (ociPeers.length > 0) {
 }
 console.log(`load average at start: ${loadavg()}`);
 
-let xzDecoderSaid = false;
+let decodersSaid = false;
 
 async function runPeer(peer: Peer, url: string, parent: string, tag: string): Promise<{ sample: Sample; dir: string }> {
   const dir = join(parent, tag);
@@ -118,10 +120,18 @@ async function runPeer(peer: Peer, url: string, parent: string, tag: string): Pr
     return { sample, dir };
   }
   const { sample, stdout } = await timed(process.execPath, [...nodeArgs, peer, dir, url, fixture.publicKey, rootsFile], { ...baseEnv, ...FETCH_PROCESS_ENV });
-  const out = JSON.parse(stdout.trim().split('\n').at(-1)!) as { fetched: number; realiseMs: number; realiseCpuMs: number; childCpuMs: number; vmHwmKb: number; xzDecoder: string };
+  const out = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+    fetched: number;
+    realiseMs: number;
+    realiseCpuMs: number;
+    childCpuMs: number;
+    vmHwmKb: number;
+    xzDecoder: string;
+    zstdDecoder: string;
+  };
   if (out.fetched !== fixture.closure.length) throw new Error(`${peer} fetched ${out.fetched} of ${fixture.closure.length}`);
-  if (!xzDecoderSaid) console.log(`xz decoder in our realise: ${out.xzDecoder}`);
-  xzDecoderSaid = true;
+  if (!decodersSaid && peer !== 'agent-running-zlib') console.log(`decoders in our realise: xz ${out.xzDecoder}, zstd ${out.zstdDecoder}`);
+  decodersSaid ||= peer !== 'agent-running-zlib';
   // With its xz subprocesses, as /usr/bin/time counts the process tree.
   const inner = { innerS: out.realiseMs / 1000, innerCpuS: (out.realiseCpuMs + out.childCpuMs) / 1000 };
   // A running agent's realise: the child's own figures of it (its VmHWM was reset just before).

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FETCH_PROCESS_ENV } from '@flox-k8s/nar/process-env';
+import { libraryPath } from '@flox-k8s/oci-image';
 import { agentImage, sharedLibraries, type AgentImageInputs } from './agent-image.ts';
 
 let dir: string;
@@ -82,6 +83,8 @@ describe('agentImage', () => {
     expect(libs.length).toBeGreaterThan(0);
     for (const lib of libs) expect(layerNames[0]).toContain(lib.slice(1));
     expect(layerNames[0]).toContain('usr/bin/nsenter');
+    // libzstd, which no tool links, at the path the host's loader finds it (ldconfig -p).
+    expect(layerNames[0]).toContain((await libraryPath('libzstd.so.1')).slice(1));
     expect(layerNames[0]).toContain('etc/ssl/certs/ca-certificates.crt');
     expect(layerNames[1]).toEqual(['usr', 'usr/local', 'usr/local/bin', 'usr/local/bin/node']);
     expect(layerNames[2]).toContain('opt/flox-node-agent/shim-layout/bin/containerd-shim-flox-v2');
@@ -103,5 +106,12 @@ describe('agentImage', () => {
 
   it('finds no libraries for a static binary', async () => {
     expect(await sharedLibraries('/bin/busybox')).toEqual([]);
+  });
+
+  it('finds a dlopened library by its soname, as the loader does, and says when the host has none', async () => {
+    // libc.so.6 is the one every dynamic program links: ldd of /bin/sh names the same file.
+    expect(await libraryPath('libc.so.6')).toBe((await sharedLibraries('/bin/sh')).find((l) => l.endsWith('/libc.so.6')));
+    await expect(libraryPath('libnothing-here.so.9')).rejects.toMatchObject({ code: 'FLOXK8S_IMAGE_INPUT_INVALID', message: expect.stringContaining('libnothing-here.so.9') });
+    await expect(agentImage({ ...inputs, libraries: ['libnothing-here.so.9'] })).rejects.toMatchObject({ code: 'FLOXK8S_IMAGE_INPUT_INVALID' });
   });
 });

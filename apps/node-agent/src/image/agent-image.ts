@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { FETCH_PROCESS_ENV } from '@flox-k8s/nar/process-env';
-import { buildImage, sharedLibraries, type BuiltImage, type LayerEntry } from '@flox-k8s/oci-image';
+import { buildImage, libraryPath, sharedLibraries, type BuiltImage, type LayerEntry } from '@flox-k8s/oci-image';
 import { AGENT_BUNDLE_FILES, type AgentBundle } from './bundle.ts';
 
 // The ldd rule is @flox-k8s/oci-image's (the admission webhook's image needs it too).
@@ -16,6 +16,12 @@ export const AGENT_IMAGE_NAME = 'docker.io/flox-k8s/node-agent:0.0.0';
  * (Node has no syncfs(2)).
  */
 export const AGENT_IMAGE_TOOLS: readonly string[] = ['/usr/bin/nsenter', '/usr/bin/xz', '/usr/bin/bzip2', '/usr/bin/mkfifo', '/usr/bin/sync'];
+/**
+ * Shared libraries the agent loads itself (koffi, dlopen(3)) that no tool above links: libzstd, through
+ * which @flox-k8s/nar decodes zstd (Node's zlib when it does not load). Sonames, found on the host
+ * building the image (`ldconfig -p`) and stored at the same path, with their own libraries.
+ */
+export const AGENT_IMAGE_LIBRARIES: readonly string[] = ['libzstd.so.1'];
 const AGENT_DIR = '/opt/flox-node-agent';
 export const AGENT_BUNDLE_PATH = `${AGENT_DIR}/${AGENT_BUNDLE_FILES.agent}`;
 export const SHIM_LAYOUT_PATH = '/opt/flox-node-agent/shim-layout';
@@ -34,6 +40,8 @@ export interface AgentImageInputs {
   caCertificates: string;
   /** Host programs the agent runs inside its container (nsenter), with their shared libraries. */
   tools: string[];
+  /** Sonames of shared libraries the agent loads itself (default AGENT_IMAGE_LIBRARIES). */
+  libraries?: readonly string[];
 }
 
 async function fileEntry(hostPath: string, imagePath: string, mode = 0o755): Promise<LayerEntry> {
@@ -47,7 +55,9 @@ async function fileEntry(hostPath: string, imagePath: string, mode = 0o755): Pro
  */
 export async function agentImage(inputs: AgentImageInputs): Promise<BuiltImage> {
   const libraries = new Set<string>();
-  for (const binary of [inputs.nodeBinary, ...inputs.tools]) for (const lib of await sharedLibraries(binary)) libraries.add(lib);
+  const loaded = await Promise.all((inputs.libraries ?? AGENT_IMAGE_LIBRARIES).map((soname) => libraryPath(soname)));
+  for (const lib of loaded) libraries.add(lib);
+  for (const binary of [inputs.nodeBinary, ...inputs.tools, ...loaded]) for (const lib of await sharedLibraries(binary)) libraries.add(lib);
   const base: LayerEntry[] = [
     ...(await Promise.all([...libraries].sort().map((lib) => fileEntry(lib, lib)))),
     await fileEntry(inputs.caCertificates, CA_PATH, 0o644),
@@ -68,7 +78,7 @@ export async function agentImage(inputs: AgentImageInputs): Promise<BuiltImage> 
             content: Buffer.from(inputs.agentBundle[name]),
             mode: 0o644,
           })),
-          // koffi beside the bundle: xz decodes through the image's liblzma (xz's own library).
+          // koffi beside the bundle: xz and zstd decode through the image's liblzma (xz's own library) and libzstd.
           ...inputs.agentBundle.runtime.map((file) => ({ type: 'file' as const, path: `${AGENT_DIR.slice(1)}/${file.path}`, content: Buffer.from(file.content), mode: file.mode })),
         ],
       },
