@@ -241,7 +241,7 @@ export async function* decodeXzWithLiblzma(binding: Binding, input: AsyncIterabl
 }
 
 /**
- * The directories of the packages that decoding through liblzma loads at run time, resolved from
+ * The directories of the packages that decoding through liblzma and libzstd loads at run time, resolved from
  * this package: koffi and its prebuilt binary for this platform (`@koromix/koffi-<platform>-<arch>`).
  * A bundle keeps koffi outside (NODE_BUNDLE_OPTIONS.external in @flox-k8s/shim-layout), so whoever
  * ships one copies these into a `node_modules` beside it. Empty when koffi is not installed here.

@@ -58,7 +58,7 @@ export const NODE_BUNDLE_OPTIONS: {
   // @cyclonedx/cyclonedx-library (via @flox-k8s/sbom) requires its optional plugins (XML
   // writers and validators, JSON schema validation) inside try/catch; we only write JSON,
   // so they stay out of the bundle and their require fails quietly, as when not installed.
-  // koffi (xz through liblzma, @flox-k8s/nar) finds its native module relative to its own files: it
+  // koffi (xz and zstd through liblzma and libzstd, @flox-k8s/nar) finds its native module relative to its own files: it
   // stays a package in a `node_modules` beside the bundle (runtimePackageFiles).
   external: ['xmlbuilder2', 'libxmljs2', 'ajv', 'ajv-formats', 'ajv-formats-draft2019', 'koffi'],
   // CommonJS dependencies that name their own directory at load time (cyclonedx-library's
@@ -76,7 +76,7 @@ export interface RuntimeFile {
 /**
  * The packages every Node bundle of ours loads at run time instead of inlining (NODE_BUNDLE_OPTIONS'
  * koffi): koffi and its binary for this platform, under `node_modules/`, from where @flox-k8s/nar
- * resolves them. Without them a bundle still runs, and decodes xz with the other decoders.
+ * resolves them. Without them a bundle still runs, and decodes xz and zstd with the other decoders.
  */
 export async function runtimePackageFiles(): Promise<RuntimeFile[]> {
   // Imported here, when a bundle is made: not on the interposer's warm path.

@@ -9,7 +9,7 @@ export interface AgentBundle {
   agent: Uint8Array;
   /** `fetch-worker.mjs`: `src/fetch-worker.ts`, which main.ts hands the store (a bundled store has no worker file of its own). */
   fetchWorker: Uint8Array;
-  /** `node_modules/…`: the packages the bundle loads at run time (koffi, for xz through liblzma), beside it. */
+  /** `node_modules/…`: the packages the bundle loads at run time (koffi, for xz and zstd through liblzma and libzstd), beside it. */
   runtime: RuntimeFile[];
 }
 
