@@ -29,13 +29,13 @@ export function decoderOption(compression: string): string | undefined {
 
 /**
  * What a failed decode says about the NAR (the text after "; "): the limit its stream met, from a
- * decoder process's stderr, an in-process decoder's error code or liblzma's lzma_ret, or else a corrupt file.
+ * decoder process's stderr, zlib's error code, liblzma's lzma_ret or libzstd's error, or else a corrupt file.
  */
-export function decodeVerdict(compression: string, failure: { stderr?: string; code?: unknown; lzmaRet?: unknown }): string {
+export function decodeVerdict(compression: string, failure: { stderr?: string; code?: unknown; lzmaRet?: unknown; zstdError?: unknown }): string {
   if (compression === 'xz' && (failure.stderr?.includes('Memory usage limit reached') === true || failure.lzmaRet === 'LZMA_MEMLIMIT_ERROR')) {
     return `the NAR declares a dictionary larger than the ${XZ_MEMLIMIT_MIB} MiB an xz decoder may use (xz -9's 64 MiB fits)`;
   }
-  if (compression === 'zstd' && failure.code === 'ZSTD_error_frameParameter_windowTooLarge') {
+  if (compression === 'zstd' && (failure.code ?? failure.zstdError) === 'ZSTD_error_frameParameter_windowTooLarge') {
     return `the NAR's zstd frame declares a window larger than the ${2 ** (ZSTD_WINDOW_LOG_MAX - 20)} MiB a decoder may use (zstd's own default limit)`;
   }
   return `the NAR file is corrupt or not ${compression}`;

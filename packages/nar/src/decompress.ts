@@ -112,7 +112,7 @@ function tagged(input: AsyncIterable<Uint8Array>, inputErrors: WeakSet<object>):
 function decodeFailure(compression: string, err: unknown, inputErrors: WeakSet<object>): unknown {
   if (err instanceof NarError) return err;
   if (typeof err === 'object' && err !== null && inputErrors.has(err)) return err;
-  return new DecompressError(`${compression} decompression failed: ${(err as Error).message}; ${decodeVerdict(compression, err as { code?: unknown; lzmaRet?: unknown })}`, { cause: err });
+  return new DecompressError(`${compression} decompression failed: ${(err as Error).message}; ${decodeVerdict(compression, err as { code?: unknown; lzmaRet?: unknown; zstdError?: unknown })}`, { cause: err });
 }
 
 /**

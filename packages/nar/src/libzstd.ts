@@ -19,16 +19,17 @@ const WINDOW_TOO_LARGE = 'Frame requires too much memory for decoding';
 const DST_TOO_SMALL = 'Destination buffer is too small';
 
 /**
- * What libzstd said about a stream it could not decode (internal: decompress.ts makes it
- * FLOXK8S_DECOMPRESS_FAILED). `code` is the name Node's zlib gives the same error where this package
- * tells errors apart (`ZSTD_error_frameParameter_windowTooLarge`, `ZSTD_error_dstSize_tooSmall`).
+ * What libzstd said about a stream it could not decode (internal, uncoded: decompress.ts makes it
+ * FLOXK8S_DECOMPRESS_FAILED). `zstdError` is the name Node's zlib gives the same error (its `code`)
+ * where this package tells errors apart (`ZSTD_error_frameParameter_windowTooLarge`,
+ * `ZSTD_error_dstSize_tooSmall`).
  */
 export class LibzstdError extends Error {
-  readonly code: string | undefined;
-  constructor(message: string, code?: string) {
+  readonly zstdError: string | undefined;
+  constructor(message: string, zstdError?: string) {
     super(message);
     this.name = 'LibzstdError';
-    this.code = code;
+    this.zstdError = zstdError;
   }
 }
 
@@ -101,8 +102,8 @@ function newContext(binding: LibzstdBinding): unknown {
 /** The error of a libzstd return value, named as Node's zlib names the ones this package tells apart. */
 function failure(binding: LibzstdBinding, ret: number | bigint, what: string): LibzstdError {
   const name = String(binding.errorName(ret));
-  const code = name === WINDOW_TOO_LARGE ? 'ZSTD_error_frameParameter_windowTooLarge' : name === DST_TOO_SMALL ? 'ZSTD_error_dstSize_tooSmall' : undefined;
-  return new LibzstdError(`libzstd ${what}: ${name}`, code);
+  const zstdError = name === WINDOW_TOO_LARGE ? 'ZSTD_error_frameParameter_windowTooLarge' : name === DST_TOO_SMALL ? 'ZSTD_error_dstSize_tooSmall' : undefined;
+  return new LibzstdError(`libzstd ${what}: ${name}`, zstdError);
 }
 
 /** Output buffers' size for streamed NARs by default (at most; a smaller NAR gets one buffer of its size). */
@@ -242,7 +243,7 @@ export async function decodeZstdWholeWithLibzstd(binding: LibzstdBinding, input:
   }
   if (binding.isError(r) !== 0) {
     const err = failure(binding, r, 'could not decode the file');
-    if (err.code === 'ZSTD_error_dstSize_tooSmall') throw tooLarge();
+    if (err.zstdError === 'ZSTD_error_dstSize_tooSmall') throw tooLarge();
     throw err;
   }
   const produced = Number(r);
