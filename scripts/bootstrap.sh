@@ -19,7 +19,9 @@
 # to fetch Node and pnpm; git for the bootstrap acceptance test (a clean clone) and the
 # floxmeta source's tests (`git http-backend`); patchelf for the large Nix fixture (real ELF
 # programs relocated into /nix/store) and the agent image's binaries; docker-registry + skopeo
-# for the OCI-image peer of the store benchmark and its test (a real registry on loopback).
+# for the OCI-image peer of the store benchmark and its test (a real registry on loopback);
+# musl-tools (musl-gcc; gcc + libc6-dev as the fallback compiler) to build the compiled runc front
+# (apps/shim/c, static) into the shim's bundle and test layouts.
 FLOXK8S_DEBIAN_PACKAGES=(
   containerd
   runc
@@ -34,6 +36,9 @@ FLOXK8S_DEBIAN_PACKAGES=(
   patchelf
   docker-registry
   skopeo
+  gcc
+  libc6-dev
+  musl-tools
 )
 
 floxk8s_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

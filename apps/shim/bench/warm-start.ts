@@ -3,7 +3,8 @@
 // container from a local image, interleaved in the same run on one private containerd.
 // The flox runtime hands create to the patch service, run in a Node process of its own
 // as the node agent runs it; a second flox runtime without the service (the front's
-// per-create Node fallback) is measured beside it as a diagnostic. The floor: the plain runc
+// per-create Node fallback) is measured beside it as a diagnostic, and so is a third with the
+// sh front alone (no compiled front) handing off to the same service. The floor: the plain runc
 // container again with the very mounts the flox plan adds, as CRI mounts, so what runc itself
 // pays for N bind mounts is not counted against the interposer.
 //   node --conditions=@flox-k8s/source bench/warm-start.ts [rounds=20] [containerd generation=1.6] [fixture=small|wide]
@@ -68,6 +69,10 @@ try {
   // The fallback: the same front without a patch service, as containerd-shim-floxnode-v2.
   const nodeLayout = await installLayout({ programs: shimPrograms, prefix: join(dir, 'install-node'), fromSource: true, config: configPath, compileCache: join(dir, 'cc'), runc: '/usr/sbin/runc', patchServiceDir: '' });
   await writeFile(join(layout.prefix, 'bin', 'containerd-shim-floxnode-v2'), `#!/bin/sh\nexec '${nodeLayout.launcher}' "$@"\n`, { mode: 0o755 });
+  if (!layout.compiledFront) throw new Error('the layout has no compiled runc front (no C compiler?): this bench measures it');
+  // The sh front alone, handing off to the same service, as containerd-shim-floxsh-v2.
+  const shLayout = await installLayout({ programs: shimPrograms, prefix: join(dir, 'install-sh'), fromSource: true, config: configPath, compileCache: join(dir, 'cc'), runc: '/usr/sbin/runc', patchServiceDir: config.patchServiceDir as string, compiledFront: false });
+  await writeFile(join(layout.prefix, 'bin', 'containerd-shim-floxsh-v2'), `#!/bin/sh\nexec '${shLayout.launcher}' "$@"\n`, { mode: 0o755 });
 
   const service = spawn(process.execPath, ['--conditions=@flox-k8s/source', new URL('patch-service-process.ts', import.meta.url).pathname, configPath], { stdio: ['ignore', 'pipe', 'inherit'] });
   cleanups.push(async () => {
@@ -85,6 +90,7 @@ try {
     runtimes: [
       { name: 'flox', runtimeType: 'io.containerd.flox.v2', podAnnotations: annotations, containerAnnotations: annotations },
       { name: 'floxnode', runtimeType: 'io.containerd.floxnode.v2', podAnnotations: annotations, containerAnnotations: annotations },
+      { name: 'floxsh', runtimeType: 'io.containerd.floxsh.v2', podAnnotations: annotations, containerAnnotations: annotations },
     ],
     extraPath: [join(layout.prefix, 'bin')],
     // As on a node: the task bundles (where the create's spec is patched) on tmpfs (/run).
@@ -103,6 +109,9 @@ try {
   const nodePod = await hostNetworkPod({ name: 'bench-flox-node', logDirectory: join(dir, 'logs-flox-node'), annotations: { 'flox.dev/environment': 'acme/bench' } });
   const nodePodId = await cri.runPodSandbox(nodePod, 'floxnode');
   cleanups.push(() => removePod(cri, nodePodId));
+  const shPod = await hostNetworkPod({ name: 'bench-flox-sh', logDirectory: join(dir, 'logs-flox-sh'), annotations: { 'flox.dev/environment': 'acme/bench' } });
+  const shPodId = await cri.runPodSandbox(shPod, 'floxsh');
+  cleanups.push(() => removePod(cri, shPodId));
 
   // A third pod on the flox runtime without the annotation: what the launcher and the
   // runc front cost by themselves (no Node), as a diagnostic beside the main figure.
@@ -116,9 +125,10 @@ try {
   const floorViewPod = await hostNetworkPod({ name: 'bench-runc-view', logDirectory: join(dir, 'logs-runc-view') });
   const floorViewPodId = await cri.runPodSandbox(floorViewPod, 'runc');
   cleanups.push(() => removePod(cri, floorViewPodId));
-  type Kind = 'flox' | 'node' | 'runc' | 'bare' | 'floor' | 'floorView';
+  type Kind = 'flox' | 'sh' | 'node' | 'runc' | 'bare' | 'floor' | 'floorView';
   const pods = {
     flox: [floxPodId, floxPod],
+    sh: [shPodId, shPod],
     node: [nodePodId, nodePod],
     runc: [runcPodId, runcPod],
     bare: [bareFloxPodId, bareFloxPod],
@@ -130,7 +140,7 @@ try {
   let floorViewMounts: typeof floorMounts = [];
 
   const startOne = async (kind: Kind, n: number): Promise<number> => {
-    const flox = kind === 'flox' || kind === 'node';
+    const flox = kind === 'flox' || kind === 'sh' || kind === 'node';
     const c = containerConfig({ name: `c${n}`, image: flox ? STUB_IMAGE_NAME : TEST_BUSYBOX_IMAGE_NAME, command: flox ? sleep : ['sleep', '300'], mounts: kind === 'floor' ? floorMounts : kind === 'floorView' ? floorViewMounts : [] });
     const [podId, pod] = pods[kind];
     const t = performance.now();
@@ -155,9 +165,9 @@ try {
   for (let i = 0; viewExpected && i < 600 && !(await readFile(record).then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
   cleanups.push(() => unmountAll(dir));
   floorViewMounts = planMounts({ ...plan, storeView: { ...plan.storeView, mounted: true } }).map((m) => ({ container_path: m.destination, host_path: m.source ?? '', readonly: true }));
-  const kinds: Kind[] = viewExpected ? ['flox', 'node', 'runc', 'bare', 'floor', 'floorView'] : ['flox', 'node', 'runc', 'bare', 'floor'];
+  const kinds: Kind[] = viewExpected ? ['flox', 'sh', 'node', 'runc', 'bare', 'floor', 'floorView'] : ['flox', 'sh', 'node', 'runc', 'bare', 'floor'];
   for (let i = 0; i < 3; i++) for (const kind of kinds) await startOne(kind, 1000 + i);
-  const samples: Record<Kind, number[]> = { flox: [], node: [], runc: [], bare: [], floor: [], floorView: [] };
+  const samples: Record<Kind, number[]> = { flox: [], sh: [], node: [], runc: [], bare: [], floor: [], floorView: [] };
   const loadBefore = loadavg()[0] ?? 0;
   for (let i = 0; i < rounds; i++) {
     // Alternate the order so drift hits every kind alike.
@@ -174,6 +184,7 @@ try {
     report('floor: runc + the mounted view', samples.floorView, samples.runc, target);
     report('flox via patch service vs that', samples.flox, samples.floorView, target);
   }
+  report('diag: the sh front alone via patch service', samples.sh, samples.runc, target);
   report('diag: per-create Node (ESM bundle)', samples.node, samples.runc, target);
   process.stdout.write(`  diagnostic: flox runtime without the annotation (launcher + fronts, no Node) ${median(samples.bare).toFixed(1)} ms vs runc ${median(samples.runc).toFixed(1)} ms\n`);
   process.stdout.write(`  min: service ${Math.min(...samples.flox).toFixed(1)} ms, per-create Node ${Math.min(...samples.node).toFixed(1)} ms, runc ${Math.min(...samples.runc).toFixed(1)} ms\n`);
@@ -184,7 +195,8 @@ try {
     .filter((l) => l.includes('"container patched"') && l.includes('"via":"cache"'))
     .map((l) => JSON.parse(l) as Entry);
   const m = (of: Entry[], pick: (e: Entry) => number): string => median(of.map(pick)).toFixed(1);
-  const viaService = entries.filter((e) => e.entry === 'service').slice(-rounds);
+  // Both flox runtimes hand off to the service: the last 2 × rounds entries are theirs.
+  const viaService = entries.filter((e) => e.entry === 'service').slice(-2 * rounds);
   const viaNode = entries.filter((e) => e.entry !== 'service').slice(-rounds);
   process.stdout.write(`  creates that bound the mounted store view: service ${viaService.filter((e) => e.mountedView === true).length}/${viaService.length}, per-create Node ${viaNode.filter((e) => e.mountedView === true).length}/${viaNode.length}\n`);
   process.stdout.write(`  patch service (median of ${viaService.length}): request read → patched ${m(viaService, (e) => e.sinceProcessStartMs - (e.timings['nodeStart'] ?? 0))} ms (resolve/patch/write ${m(viaService, (e) => e.totalMs)} ms)\n`);

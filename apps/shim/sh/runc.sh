@@ -10,6 +10,10 @@ floxk8s_runc=@REAL_RUNC@
 floxk8s_self=@SELF@
 # The node agent's patch service directory (empty: do not use one).
 floxk8s_patcher=@PATCH_SERVICE_DIR@
+# Set by the compiled front (`runc` beside this script) after a hand-off that got no answer:
+# decide here without trying again. Not passed on to runc or Node.
+floxk8s_nohandoff=${FLOXK8S_FRONT_NO_HANDOFF-}
+unset FLOXK8S_FRONT_NO_HANDOFF
 
 if [ -z "$floxk8s_runc" ]; then
   # The first runc on PATH that is not this script.
@@ -76,7 +80,7 @@ done
 # `timeout` (unblocking our open or our read) when nobody answers within a second; then,
 # or when the agent goes away mid-way (EOF), we decide and patch with our own Node below
 # (patching is idempotent).
-if [ -n "$floxk8s_sub" ] && [ -n "$floxk8s_patcher" ] && [ -z "$floxk8s_fds" ] && [ -p "$floxk8s_patcher/requests" ]; then
+if [ -n "$floxk8s_sub" ] && [ -n "$floxk8s_patcher" ] && [ -z "$floxk8s_fds" ] && [ -z "$floxk8s_nohandoff" ] && [ -p "$floxk8s_patcher/requests" ]; then
   floxk8s_slot=
   set -C
   for floxk8s_reply in "$floxk8s_patcher"/replies/p*; do

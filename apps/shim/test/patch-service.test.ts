@@ -1,5 +1,5 @@
-// The hand-off as containerd's runc shim drives it: the REAL sh front of an install
-// layout, a recording stand-in for the real runc (records its argv and the config.json
+// The hand-off as containerd's runc shim drives it: the REAL fronts of an install layout
+// (every case runs against the compiled front and against the sh front alone), a recording stand-in for the real runc (records its argv and the config.json
 // it saw), the patch service in this process, and the real-Nix fixture cache on loopback.
 // Scripted stand-ins for broken services are named as such.
 import { execFileSync, spawn } from 'node:child_process';
@@ -27,6 +27,9 @@ const recordingPath = `${recordingTools}:/usr/bin:/bin`;
 let fixtures: NixFixtures;
 let cache: ServedCache;
 let layout: InstallLayout;
+const layouts: Record<string, InstallLayout> = {};
+// Container ids of each front's cases carry its name: the log they are looked up in is shared.
+let tag = '';
 
 const annotations = { 'flox.dev/environment': 'acme/fixture', 'io.kubernetes.cri.container-name': 'app', 'io.kubernetes.cri.container-type': 'container' };
 
@@ -60,7 +63,10 @@ exit 0
 `,
     { mode: 0o755 },
   );
-  layout = await installLayout({ programs: shimPrograms, prefix: join(dir, 'install'), runc, fromSource: true, compileCache: join(dir, 'cc'), config: configPath, patchServiceDir: serviceDir });
+  for (const compiledFront of [true, false]) {
+    const kind = compiledFront ? 'compiled' : 'sh';
+    layouts[kind] = await installLayout({ programs: shimPrograms, prefix: join(dir, `install-${kind}`), runc, fromSource: true, compileCache: join(dir, 'cc'), config: configPath, patchServiceDir: serviceDir, compiledFront });
+  }
   // grep and mkfifo that record their runs before doing the real thing: which processes a front starts.
   mkdirSync(recordingTools);
   for (const tool of ['grep', 'mkfifo']) writeFileSync(join(recordingTools, tool), `#!/bin/sh\necho ${tool} >> '${toolCalls}'\nexec /usr/bin/${tool} "$@"\n`, { mode: 0o755 });
@@ -114,7 +120,7 @@ async function front(args: string[], path = '/usr/bin:/bin'): Promise<Run> {
 }
 
 function createArgs(b: string, id: string): string[] {
-  return ['--root', join(dir, 'runc-root'), '--log', join(b, 'log.json'), '--log-format', 'json', 'create', '--bundle', b, '--pid-file', join(b, 'pid'), id];
+  return ['--root', join(dir, 'runc-root'), '--log', join(b, 'log.json'), '--log-format', 'json', 'create', '--bundle', b, '--pid-file', join(b, 'pid'), `${tag}${id}`];
 }
 
 /** What the stand-in runc recorded for the bundle: its argv line and the spec it saw. */
@@ -133,7 +139,7 @@ function patchedEntries(): Array<{ msg: string; entry?: string; containerId?: st
 }
 
 function entryOf(id: string): string | undefined {
-  return patchedEntries().find((e) => e.containerId === id)?.entry;
+  return patchedEntries().find((e) => e.containerId === `${tag}${id}`)?.entry;
 }
 
 /** A scripted stand-in for a broken service: holds the request FIFO and does `onRequest` with each line (pid, reply slot). */
@@ -149,7 +155,13 @@ function scriptedService(onRequest: (pid: number, slot: string) => void): () => 
   return () => socket.destroy();
 }
 
-describe('patch service hand-off (real sh front)', () => {
+describe.each(['compiled', 'sh'])('patch service hand-off (real %s front)', (kind) => {
+  beforeAll(() => {
+    layout = layouts[kind] as InstallLayout;
+    tag = `${kind}-`;
+    expect(layout.compiledFront).toBe(kind === 'compiled');
+  });
+
   it('the service patches config.json and the front execs runc with the identical argv', async () => {
     writeFileSync(recorded, '');
     const { service, reports } = await startService();
@@ -245,7 +257,7 @@ describe('patch service hand-off (real sh front)', () => {
       const pid = sleeper.pid as number;
       // A regular file, and a symlink to a FIFO, where the reply FIFO should be.
       writeFileSync(join(serviceDir, 'replies', String(pid)), '');
-      const elsewhere = join(dir, 'elsewhere.fifo');
+      const elsewhere = join(dir, `${tag}elsewhere.fifo`);
       execFileSync('mkfifo', [elsewhere]);
       symlinkSync(elsewhere, join(serviceDir, 'replies', String(process.pid)));
       const fd = openSync(join(serviceDir, 'requests'), constants.O_RDWR | constants.O_NONBLOCK);
@@ -377,7 +389,7 @@ describe('patch service hand-off (real sh front)', () => {
       const once = readFileSync(join(b, 'config.json'), 'utf8');
       expect((await front(createArgs(b, 'twice-2'))).status).toBe(0);
       expect(readFileSync(join(b, 'config.json'), 'utf8')).toBe(once);
-      expect(patchedEntries().find((e) => e.containerId === 'twice-2')?.msg).toBe('container already patched');
+      expect(patchedEntries().find((e) => e.containerId === `${tag}twice-2`)?.msg).toBe('container already patched');
     } finally {
       await service.close();
     }

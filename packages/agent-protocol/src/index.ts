@@ -28,6 +28,8 @@ export { realiseViaAgent, type RealiseViaAgentOptions } from './client.ts';
 export { AgentUnavailableError, AgentProtocolError, RealiseFailedError, agentRealiseError } from './errors.ts';
 export {
   CLAIMS_DIR,
+  FRONT_CONFIG_NAME,
+  FRONT_SCRIPT_NAME,
   MAX_REQUEST_LINE,
   POOL_PREFIX,
   REPLIES_DIR,

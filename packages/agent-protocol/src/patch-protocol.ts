@@ -12,6 +12,16 @@ import { join } from 'node:path';
 // nothing to patch: every create comes here while the service is up) or `fail <line>`;
 // or just `decline` (not served: the front decides and patches with its own Node).
 
+/**
+ * Who may ask. The front is installed as `runc` in the layout's front directory: either the
+ * sh script itself (it runs as `/bin/sh <front> <runc argv>`), or a compiled program (it runs as
+ * `<front> <runc argv>`, `/proc/<pid>/exe` is it) with the script beside it under this name,
+ * which the compiled front execs for every case it does not handle itself.
+ */
+export const FRONT_SCRIPT_NAME = 'runc.sh';
+/** The compiled front's settings beside it: `runc=<real runc>` and `patcher=<this directory>` lines. */
+export const FRONT_CONFIG_NAME = 'runc-front.conf';
+
 /** The request FIFO inside the service directory. */
 export const REQUEST_FIFO = 'requests';
 /** Directory of the reply FIFOs: the service's pool (`p…`) and fronts' own (`<pid>`). */

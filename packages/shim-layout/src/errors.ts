@@ -8,3 +8,12 @@ export class LayoutTemplateError extends FloxK8sError {
     super(LayoutTemplateError.code, message, options);
   }
 }
+
+/** The compiled runc front was required (`compiledFront: true`) but none is prebuilt and it could not be compiled. */
+export class FrontBuildError extends FloxK8sError {
+  static override readonly code = 'FLOXK8S_LAYOUT_FRONT_BUILD' as const;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(FrontBuildError.code, message, options);
+  }
+}

@@ -18,4 +18,5 @@ export {
 export { stageLayout } from './stage.ts';
 export { inspectLayout, type InstalledLayout } from './inspect.ts';
 export { ESM_REQUIRE_BANNER, NODE_BUNDLE_OPTIONS, buildBundle, bundleNodeProgram, installRuntimePackages, runtimePackageFiles, writeRuntimeFiles, zodEnglishOnly, type RuntimeFile } from './bundle.ts';
-export { LayoutTemplateError } from './errors.ts';
+export { FrontBuildError, LayoutTemplateError } from './errors.ts';
+export { FRONT_BINARY, FRONT_COMPILERS, compileFront } from './front.ts';

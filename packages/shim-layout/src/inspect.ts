@@ -3,6 +3,8 @@
 // half-copied, from another version, or pointing at a Node that is gone.
 import { access, constants, readFile, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
+import { FRONT_CONFIG_NAME, FRONT_SCRIPT_NAME } from '@flox-k8s/agent-protocol';
+import { isElf } from './front.ts';
 
 /** What an installed `containerd-shim-flox-v2` launcher leads to. */
 export interface InstalledLayout {
@@ -48,11 +50,22 @@ export async function inspectLayout(launcherPath: string): Promise<InstalledLayo
     problems.push(`the runc front ${front} the launcher names is missing or not executable`);
     return layout;
   }
-  const frontText = await readFile(front, 'utf8').catch(() => '');
+  // A compiled front runs the sh front beside it, which names Node and the bundle.
+  let script = front;
+  if (await isElf(front)) {
+    script = join(layout.frontDir, FRONT_SCRIPT_NAME);
+    const config = join(layout.frontDir, FRONT_CONFIG_NAME);
+    if (!/^patcher=/m.test(await readFile(config, 'utf8').catch(() => ''))) problems.push(`the compiled runc front's settings ${config} are missing or unreadable (the front then runs ${script} for every call)`);
+    if (!(await executable(script))) {
+      problems.push(`the sh runc front ${script} beside the compiled front ${front} is missing or not executable`);
+      return layout;
+    }
+  }
+  const frontText = await readFile(script, 'utf8').catch(() => '');
   const node = frontValue('node').exec(frontText)?.[1];
   const entry = frontValue('entry').exec(frontText)?.[1];
   if (node === undefined || entry === undefined) {
-    problems.push(`${front} is not a flox-k8s runc front (no floxk8s_node / floxk8s_entry lines)`);
+    problems.push(`${script} is not a flox-k8s runc front (no floxk8s_node / floxk8s_entry lines)`);
     return layout;
   }
   layout.node = unquote(node);

@@ -1,11 +1,13 @@
-import { chmod, cp, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { FETCH_PROCESS_ENV, FETCH_PROCESS_ENV_SEPARATORS } from '@flox-k8s/nar/process-env';
+import { FRONT_CONFIG_NAME, FRONT_SCRIPT_NAME } from '@flox-k8s/agent-protocol';
 import { DEFAULT_PATCH_SERVICE_DIR } from '@flox-k8s/config';
 import { singleQuote } from '@flox-k8s/core';
 import { FETCH_WORKER_BUNDLE, INTERPOSER_BUNDLE, buildBundle, installRuntimePackages } from './bundle.ts';
 import { LayoutTemplateError } from './errors.ts';
+import { FRONT_BINARY, placeFront } from './front.ts';
 import type { ShimPrograms } from './programs.ts';
 
 export type { ShimPrograms } from './programs.ts';
@@ -33,14 +35,25 @@ export interface InstallLayoutOptions {
    * `patchServiceDir`; default DEFAULT_PATCH_SERVICE_DIR; '' = never hand off).
    */
   patchServiceDir?: string;
+  /**
+   * The compiled runc front (`programs.frontSource`, or `runc-front` in the prebuilt bundle) as
+   * `libexec/flox-k8s/runc`, the sh front beside it as `runc.sh`: undefined (default) when there
+   * is one or a C compiler makes one, true to require it (FLOXK8S_LAYOUT_FRONT_BUILD), false for
+   * the sh front alone as `runc`.
+   */
+  compiledFront?: boolean;
 }
 
 export interface InstallLayout {
   prefix: string;
   /** `<prefix>/bin/containerd-shim-flox-v2`: put `<prefix>/bin` on containerd's PATH. */
   launcher: string;
-  /** `<prefix>/libexec/flox-k8s/runc`. */
+  /** `<prefix>/libexec/flox-k8s/runc`: the compiled front, or the sh front when there is none. */
   interposer: string;
+  /** The sh front: `<prefix>/libexec/flox-k8s/runc.sh` beside a compiled front, else `interposer` itself. */
+  frontScript: string;
+  /** Whether `interposer` is the compiled front. */
+  compiledFront: boolean;
   /** `<prefix>/lib/<entry>.mjs` (cold-start chunks beside them in `lib/chunks/`). */
   bundles: string[];
 }
@@ -71,7 +84,8 @@ export async function installLayout(options: InstallLayoutOptions): Promise<Inst
   const prebuiltComplete = prebuilt !== undefined && [INTERPOSER_BUNDLE, FETCH_WORKER_BUNDLE].every((b) => existsSync(join(prebuilt, `${b}.mjs`)));
   if (prebuilt === undefined || (options.fromSource ?? !prebuiltComplete)) bundles = await buildBundle(libDir, programs);
   else {
-    await cp(prebuilt, libDir, { recursive: true });
+    // The compiled front goes to libexec/ (below), not lib/.
+    await cp(prebuilt, libDir, { recursive: true, filter: (src) => src !== join(prebuilt, FRONT_BINARY) });
     // Beside the bundles, from the koffi installed with @flox-k8s/nar (npm packs no node_modules,
     // so a published prebuilt bundle comes without them).
     await installRuntimePackages(libDir);
@@ -91,11 +105,21 @@ export async function installLayout(options: InstallLayoutOptions): Promise<Inst
     }),
   );
   const interposer = join(libexecDir, 'runc');
+  const compiled =
+    options.compiledFront === false
+      ? undefined
+      : await placeFront(`${interposer}.compiled`, {
+          prebuilt: prebuilt === undefined ? undefined : join(prebuilt, FRONT_BINARY),
+          source: programs.frontSource,
+          fromSource: options.fromSource === true || !prebuiltComplete,
+          required: options.compiledFront === true,
+        });
+  const frontScript = compiled === undefined ? interposer : join(libexecDir, FRONT_SCRIPT_NAME);
   const compileCache = options.compileCache ?? DEFAULT_COMPILE_CACHE;
   // Node silently runs without its compile cache when the directory cannot be made.
   if (options.compileCache !== undefined) await mkdir(compileCache, { recursive: true }).catch(() => undefined);
   await writeExecutable(
-    interposer,
+    frontScript,
     fill(await readFile(programs.front, 'utf8'), {
       NODE: singleQuote(node),
       ENTRY: singleQuote(join(libDir, `${INTERPOSER_BUNDLE}.mjs`)),
@@ -106,7 +130,14 @@ export async function installLayout(options: InstallLayoutOptions): Promise<Inst
       CONFIG_EXPORT: configExport.replace(/^/gm, '  '),
     }),
   );
-  return { prefix, launcher, interposer, bundles };
+  if (compiled === undefined) await rm(join(libexecDir, FRONT_SCRIPT_NAME), { force: true });
+  else {
+    // Its settings first, then the program: a front never runs without them (it would run the script).
+    await writeExecutable(join(libexecDir, FRONT_CONFIG_NAME), frontConfig(options.runc ?? '', options.patchServiceDir ?? DEFAULT_PATCH_SERVICE_DIR), 0o644);
+    await chmod(compiled, 0o755);
+    await rename(compiled, interposer);
+  }
+  return { prefix, launcher, interposer, frontScript, compiledFront: compiled !== undefined, bundles };
 }
 
 /**
@@ -125,6 +156,17 @@ function nodeEnv(compileCache: string): string {
   return lines.map((l) => `  ${l}`).join('\n');
 }
 
+/**
+ * runc-front.conf: the real runc (empty: the front leaves the PATH search to the script) and the
+ * patch service directory, one `key=value` line each; paths with a newline cannot be written.
+ */
+function frontConfig(runc: string, patcher: string): string {
+  for (const value of [runc, patcher]) {
+    if (/[\n\0]/.test(value) || (value !== '' && !value.startsWith('/'))) throw new LayoutTemplateError(`runc front: ${JSON.stringify(value)} is not an absolute path without newlines`);
+  }
+  return runc === '' ? `patcher=${patcher}\n` : `runc=${runc}\npatcher=${patcher}\n`;
+}
+
 function fill(text: string, values: Record<string, string>): string {
   return text.replace(/@([A-Z0-9_]+)@/g, (whole, key: string) => {
     const value = values[key];
@@ -133,10 +175,10 @@ function fill(text: string, values: Record<string, string>): string {
   });
 }
 
-async function writeExecutable(path: string, text: string): Promise<void> {
+async function writeExecutable(path: string, text: string, mode = 0o755): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, text, { mode: 0o755 });
-  await chmod(tmp, 0o755);
+  await writeFile(tmp, text, { mode });
+  await chmod(tmp, mode);
   await rename(tmp, path);
 }

@@ -6,8 +6,14 @@
 export interface ShimPrograms {
   /** sh template of `bin/containerd-shim-flox-v2`. */
   launcher: string;
-  /** sh template of `libexec/flox-k8s/runc`. */
+  /** sh template of the runc front: `libexec/flox-k8s/runc`, or `runc.sh` beside a compiled front. */
   front: string;
+  /**
+   * C source of the compiled runc front (`libexec/flox-k8s/runc`; it execs the sh front for every
+   * case but the warm hand-off and plain runc calls). Compiled when the prebuilt bundle has no
+   * `runc-front`; without either, the sh front serves alone.
+   */
+  frontSource?: string;
   /** The interposer's ESM entry module, bundled into `lib/runc-interposer.mjs`. */
   interposer: string;
   /**
@@ -16,6 +22,6 @@ export interface ShimPrograms {
    * in-process realises start it by URL.
    */
   fetchWorker: string;
-  /** A directory holding a prebuilt bundle (`runc-interposer.mjs` and its chunks), if one was built. */
+  /** A directory holding a prebuilt bundle (`runc-interposer.mjs` and its chunks, `runc-front`), if one was built. */
   prebuilt?: string;
 }

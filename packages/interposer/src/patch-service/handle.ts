@@ -1,6 +1,6 @@
-import { closeSync, readFileSync, readlinkSync, unlinkSync, writeSync } from 'node:fs';
-import { basename } from 'node:path';
-import { REPLY_ACCEPTED, REPLY_DECLINE, REPLY_OK, claimFile, parsePatchRequest, replyFail, replyFifo, type PatchSubcommand } from '@flox-k8s/agent-protocol';
+import { closeSync, readFileSync, readlinkSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { FRONT_SCRIPT_NAME, REPLY_ACCEPTED, REPLY_DECLINE, REPLY_OK, claimFile, parsePatchRequest, replyFail, replyFifo, type PatchSubcommand } from '@flox-k8s/agent-protocol';
 import type { ShimConfig } from '@flox-k8s/config';
 import { parseRuncArgv, type RuncGlobals } from '../argv.ts';
 import type { InterposeState, StoreViewMounter } from '../context.ts';
@@ -27,7 +27,7 @@ export interface HandlerDeps {
   modules: InterposerModules;
   /** How long the front may take to open its end of the reply FIFO. */
   replyOpenTimeoutMs: number;
-  /** The installed front (`…/libexec/flox-k8s/runc`); when absent, any script named `runc`. */
+  /** The installed front (`…/libexec/flox-k8s/runc`); when absent, any front named `runc` (or its script `runc.sh`). */
   front: string | undefined;
   /** Read the front's files through /proc/<pid>/root (the agent runs in its own mount namespace). */
   callerRoot: boolean;
@@ -72,10 +72,8 @@ export async function handlePatchRequest(line: string, deps: HandlerDeps): Promi
     // A pool FIFO's end is held already: the answer goes in without waiting for the front's open.
     fd = request.slot === undefined ? undefined : deps.onClaimed(request.slot);
     replyChecked = true;
-    const argv = callerArgv(request.pid);
-    // The front runs as `/bin/sh <front> <runc argv>`: anything else is not ours to answer.
-    if (argv.length < 2 || (deps.front === undefined ? basename(argv[1] as string) !== 'runc' : argv[1] !== deps.front)) throw new Dropped('not-the-front');
-    const runcArgv = argv.slice(2);
+    const callerPath: CallerPath = deps.callerRoot ? (p) => (p.startsWith('/') ? `/proc/${request.pid}/root${p}` : p) : (p) => p;
+    const runcArgv = frontRuncArgv(request.pid, callerArgv(request.pid), deps.front, callerPath);
     const cwd = readlinkSync(`/proc/${request.pid}/cwd`);
     let globals: RuncGlobals | undefined;
     try {
@@ -86,7 +84,6 @@ export async function handlePatchRequest(line: string, deps: HandlerDeps): Promi
       if (error instanceof Dropped) throw error;
       // interposeRunc reports a bad argv as the failure line
     }
-    const callerPath: CallerPath = deps.callerRoot ? (p) => (p.startsWith('/') ? `/proc/${request.pid}/root${p}` : p) : (p) => p;
 
     fd ??= await openReply(reply, deps.replyOpenTimeoutMs).catch((error: unknown) => {
       throw new Dropped(`reply-open-${(error as NodeJS.ErrnoException).code ?? 'failed'}`);
@@ -146,6 +143,34 @@ async function decline(reply: string, timeoutMs: number, release: () => void): P
 function dropped(deps: HandlerDeps, report: PatchRequestReport, fields: Record<string, unknown>): PatchRequestReport {
   deps.log.log('warn', 'patch request dropped', { ...fields, reason: report.reason });
   return report;
+}
+
+/**
+ * The runc argv of a front, from its process's argv: the compiled front runs as
+ * `<front> <runc argv>` (`/proc/<pid>/exe` is the installed front, or any program named `runc`
+ * when none is configured), the script as `/bin/sh <front or front dir/runc.sh> <runc argv>`.
+ * Anything else is not ours to answer.
+ */
+function frontRuncArgv(pid: number, argv: string[], front: string | undefined, callerPath: CallerPath): string[] {
+  if (argv.length >= 1 && runsCompiledFront(pid, front, callerPath)) return argv.slice(1);
+  const script = argv[1];
+  if (script !== undefined) {
+    const ours = front === undefined ? ['runc', FRONT_SCRIPT_NAME].includes(basename(script)) : script === front || script === join(dirname(front), FRONT_SCRIPT_NAME);
+    if (ours) return argv.slice(2);
+  }
+  throw new Dropped('not-the-front');
+}
+
+function runsCompiledFront(pid: number, front: string | undefined, callerPath: CallerPath): boolean {
+  try {
+    if (front === undefined) return basename(readlinkSync(`/proc/${pid}/exe`)) === 'runc';
+    // The same file (through /proc/<pid>/exe: whatever mount namespace the front runs in).
+    const exe = statSync(`/proc/${pid}/exe`);
+    const installed = statSync(callerPath(front));
+    return exe.dev === installed.dev && exe.ino === installed.ino;
+  } catch {
+    return false;
+  }
 }
 
 /** argv of a live process (NUL-separated in /proc/<pid>/cmdline). */

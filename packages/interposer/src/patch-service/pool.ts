@@ -19,7 +19,8 @@ export interface ReplyPoolOptions {
  * Reply FIFOs made ahead of time, so the runc front claims one instead of starting a
  * `mkfifo` process per create. Names are never reused (a generation per service start
  * and a counter), so a late writer to a served FIFO finds nothing. Refills make many
- * FIFOs with one `mkfifo` process (Node has no mkfifo(3)), off the hot path.
+ * FIFOs with one `mkfifo` process (Node has no mkfifo(3)); the service starts them only while
+ * it serves no request (the fork blocks its event loop).
  *
  * The pool holds each FIFO open read-write: the front's read-only open returns at once
  * and the answer can be written before the front has opened (no ENXIO retries); when
