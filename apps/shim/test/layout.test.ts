@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -152,6 +152,16 @@ describe.each(['compiled', 'sh'])('install layout, %s front', (kind) => {
 });
 
 describe('compiled front', () => {
+  it('a layout reinstalled with the sh front alone keeps nothing of the compiled one', async () => {
+    const prefix = join(dir, 'reinstalled');
+    const front = join(prefix, 'libexec', 'flox-k8s');
+    await installLayout({ programs: shimPrograms, prefix, fromSource: true, patchServiceDir: '', compiledFront: true });
+    expect(readdirSync(front).sort()).toEqual(['runc', 'runc-front.conf', 'runc.sh']);
+    const sh = await installLayout({ programs: shimPrograms, prefix, fromSource: true, patchServiceDir: '', compiledFront: false });
+    expect(readdirSync(front)).toEqual(['runc']);
+    expect(readFileSync(sh.interposer, 'utf8')).toMatch(/^#!\/bin\/sh\n/);
+  }, 120_000);
+
   it('a compiled front whose settings are missing or not what install-layout writes leaves every call to the sh front', () => {
     const { layout } = layouts['compiled'] as { layout: InstallLayout };
     const conf = join(dir, 'a-compiled', 'libexec', 'flox-k8s', 'runc-front.conf');

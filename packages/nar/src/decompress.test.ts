@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { decompress, type DecodeHint, type DecoderOptions } from './decompress.ts';
 import { ZSTD_WINDOW_LOG_MAX } from './decode-limits.ts';
 import { decodeZstdWhole } from './zstd-frames.ts';
-import { libzstd, type LibzstdBinding } from './libzstd.ts';
+import { libzstdBinding } from '../test/decode-kit.ts';
 import { prng, withZstdWindow } from '@flox-k8s/hostile-nars';
 
 async function collect(compression: string, input: Buffer, opts?: DecoderOptions, chunk = 4096, hint?: DecodeHint): Promise<Buffer> {
@@ -31,13 +31,6 @@ function skippableFrame(payload: Buffer): Buffer {
   head.writeUInt32LE(0x184d2a5e, 0);
   head.writeUInt32LE(payload.length, 4);
   return Buffer.concat([head, payload]);
-}
-
-/** The system's libzstd: it loads wherever this package's tests run (CI installs zstd). */
-function libzstdBinding(): LibzstdBinding {
-  const binding = libzstd();
-  if (binding instanceof Error) throw binding;
-  return binding;
 }
 
 describe('decompress', () => {

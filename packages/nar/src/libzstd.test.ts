@@ -2,10 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { withZstdWindow } from '@flox-k8s/hostile-nars';
-import { chunked, collect, sample } from '../test/decode-kit.ts';
+import { chunked, collect, libzstdBinding, sample } from '../test/decode-kit.ts';
 import { decompress, zstdDecoder, type DecodeHint, type DecoderOptions } from './decompress.ts';
 import { ZSTD_WINDOW_LOG_MAX } from './decode-limits.ts';
-import { LIBZSTD_CHUNK, libzstd, libzstdStatus, type LibzstdBinding } from './libzstd.ts';
+import { LIBZSTD_CHUNK, libzstdStatus } from './libzstd.ts';
 import { decodeZstdWhole } from './zstd-frames.ts';
 
 const zstd = (data: Buffer, ...args: string[]): Buffer => execFileSync('zstd', ['-c', '-q', ...args], { input: data, maxBuffer: 256 << 20 });
@@ -14,12 +14,6 @@ const LIB: DecoderOptions = { zstd: 'libzstd' };
 const decode = (bytes: Uint8Array, chunk?: number, hint: DecodeHint = {}): Promise<Buffer> => collect(decompress('zstd', chunked(bytes, chunk), LIB, hint));
 const decodeAll = (inputs: Buffer[]): Promise<Buffer[]> => Promise.all(inputs.map((z) => decode(z, 8192)));
 
-
-function binding(): LibzstdBinding {
-  const b = libzstd();
-  if (b instanceof Error) throw b;
-  return b;
-}
 
 describe("zstd through libzstd (koffi, on libuv's pool)", () => {
   const data = sample(3_000_000);
@@ -68,7 +62,7 @@ describe("zstd through libzstd (koffi, on libuv's pool)", () => {
   });
 
   it('many decodes at once, each byte-exact, each on a context of its own, every context freed', async () => {
-    const lib = binding();
+    const lib = libzstdBinding();
     const inputs = Array.from({ length: 12 }, (_, i) => sample(200_000 + i * 77_777, i + 1));
     const started = decodeAll(inputs.map((d) => zstd(d)));
     // All twelve are under way at once.
@@ -88,7 +82,7 @@ describe("zstd through libzstd (koffi, on libuv's pool)", () => {
         message: expect.stringMatching(/Frame requires too much memory for decoding; the NAR's zstd frame declares a window larger than the 128 MiB/),
       });
     }
-    expect(binding().contexts).toBe(0);
+    expect(libzstdBinding().contexts).toBe(0);
   });
 
   it("corrupt, truncated, trailing and foreign input is FLOXK8S_DECOMPRESS_FAILED with libzstd's verdict, and its context is freed", async () => {
@@ -108,11 +102,11 @@ describe("zstd through libzstd (koffi, on libuv's pool)", () => {
       // And the next NAR decodes.
       expect((await decode(compressed)).equals(data)).toBe(true);
     }
-    expect(binding().contexts).toBe(0);
+    expect(libzstdBinding().contexts).toBe(0);
   });
 
   it('whole: one call into one buffer cut to size, bounded by the expected size, the window refused as streamed', async () => {
-    const lib = binding();
+    const lib = libzstdBinding();
     const tooLarge = (): Error => Object.assign(new Error('too large'), { code: 'TEST_TOO_LARGE' });
     const z = zstd(data);
     const parts = await decodeZstdWhole(z, data.length, tooLarge, lib);
@@ -138,7 +132,7 @@ describe("zstd through libzstd (koffi, on libuv's pool)", () => {
       throw failure;
     }
     await expect(collect(decompress('zstd', failing(), LIB))).rejects.toBe(failure);
-    expect(binding().contexts).toBe(0);
+    expect(libzstdBinding().contexts).toBe(0);
   });
 
   it('a consumer that stops while a call runs ends the decode cleanly, and the input with it', async () => {
@@ -158,7 +152,7 @@ describe("zstd through libzstd (koffi, on libuv's pool)", () => {
       }
       expect(inputEnded).toBe(true);
     }
-    expect(binding().contexts).toBe(0);
+    expect(libzstdBinding().contexts).toBe(0);
     expect((await decode(zstd(data))).equals(data)).toBe(true);
   });
 
@@ -171,7 +165,7 @@ describe("zstd through libzstd (koffi, on libuv's pool)", () => {
     });
     expect(zstdDecoder({ zstdLibrary: missing })).toBeUndefined();
     expect(zstdDecoder({ zstd: 'zlib' })).toBeUndefined();
-    expect(zstdDecoder({})).toBe(binding());
+    expect(zstdDecoder({})).toBe(libzstdBinding());
     expect((await collect(decompress('zstd', chunked(compressed), { zstdLibrary: missing }))).equals(data)).toBe(true);
     expect((await collect(decompress('zstd', chunked(compressed), { zstdLibrary: 'libc.so.6' }))).equals(data)).toBe(true);
   });

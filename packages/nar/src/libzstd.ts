@@ -230,13 +230,12 @@ export async function* decodeZstdWithLibzstd(
 export async function decodeZstdWholeWithLibzstd(binding: LibzstdBinding, input: Buffer, maxOutput: number, tooLarge: () => Error): Promise<Buffer | undefined> {
   if (input.length === 0) return undefined;
   // Exactly as large as the NAR may be: more is ZSTD_error_dstSize_tooSmall, i.e. tooLarge().
-  const capacity = maxOutput;
-  const dst = Buffer.allocUnsafeSlow(capacity);
+  const dst = Buffer.allocUnsafeSlow(maxOutput);
   const dctx = newContext(binding);
   binding.contexts++;
   let r: number | bigint;
   try {
-    r = await call(binding.decompressDCtx, dctx, dst, capacity, input, input.length);
+    r = await call(binding.decompressDCtx, dctx, dst, maxOutput, input, input.length);
   } finally {
     binding.freeDCtx(dctx);
     binding.contexts--;
@@ -249,5 +248,5 @@ export async function decodeZstdWholeWithLibzstd(binding: LibzstdBinding, input:
   const produced = Number(r);
   if (produced > maxOutput) throw tooLarge();
   if (produced === 0) return undefined;
-  return produced === capacity ? dst : Buffer.from((dst.buffer as ArrayBuffer).transfer(produced));
+  return produced === maxOutput ? dst : Buffer.from((dst.buffer as ArrayBuffer).transfer(produced));
 }

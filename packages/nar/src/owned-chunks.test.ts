@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nixDump, nixHash } from '../test/nix.ts';
 import { makeTrapTree } from '../test/trees.ts';
 import { decompress, type DecoderOptions } from './decompress.ts';
-import { libzstd, type LibzstdBinding } from './libzstd.ts';
+import { libzstdBinding } from '../test/decode-kit.ts';
 import { unpackNar, unpackOwnedNar } from './nar-unpack.ts';
 import { markInputOwned, markOwned, markWholeOwned, releaseChunk, releaseInput, releaseWhole } from './owned-chunks.ts';
 import { decodeZstdWhole } from './zstd-frames.ts';
@@ -20,13 +20,6 @@ function recording(source: AsyncIterable<Uint8Array>, seen: Uint8Array[]): Async
       yield chunk;
     }
   })();
-}
-
-/** The system's libzstd: it loads wherever this package's tests run (CI installs zstd). */
-function libzstdBinding(): LibzstdBinding {
-  const binding = libzstd();
-  if (binding instanceof Error) throw binding;
-  return binding;
 }
 
 describe.each([

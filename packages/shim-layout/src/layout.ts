@@ -130,7 +130,8 @@ export async function installLayout(options: InstallLayoutOptions): Promise<Inst
       CONFIG_EXPORT: configExport.replace(/^/gm, '  '),
     }),
   );
-  if (compiled === undefined) await rm(join(libexecDir, FRONT_SCRIPT_NAME), { force: true });
+  // The sh front alone: nothing of an earlier compiled front may stay beside it.
+  if (compiled === undefined) await Promise.all([FRONT_SCRIPT_NAME, FRONT_CONFIG_NAME].map((name) => rm(join(libexecDir, name), { force: true })));
   else {
     // Its settings first, then the program: a front never runs without them (it would run the script).
     await writeExecutable(join(libexecDir, FRONT_CONFIG_NAME), frontConfig(options.runc ?? '', options.patchServiceDir ?? DEFAULT_PATCH_SERVICE_DIR), 0o644);
