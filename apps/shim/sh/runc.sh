@@ -73,8 +73,9 @@ done
 # While it is up, every create and exec goes there: it reads the spec anyway and says
 # `ok` at once for the containers that are not ours. Request `<sub> <pid> <slot>` on
 # its FIFO; it reads our argv from /proc and answers on the reply FIFO `replies/<slot>`:
-# `accepted`, then `ok` (run runc) or `fail <line>`; or `decline`. The service keeps
-# reply FIFOs ready; we claim one by creating `claims/<slot>` with noclobber (O_EXCL:
+# `ok` (run runc) or `fail <line>`, after `accepted` when it takes a while (a realise);
+# or `decline`. The service keeps reply FIFOs ready; we claim one by creating
+# `claims/<slot>` with noclobber (O_EXCL:
 # concurrent fronts each get their own) and writing our pid in it: builtins only, no
 # process. With none left we make `replies/<pid>` ourselves. A watchdog sends us
 # `timeout` (unblocking our open or our read) when nobody answers within a second; then,

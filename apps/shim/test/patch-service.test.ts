@@ -485,3 +485,64 @@ describe.each(['compiled', 'sh'])('patch service hand-off (real %s front)', (kin
     }
   });
 });
+
+// The bytes a front reads: a probe front (a script named `runc`, which the service takes for the
+// sh front when none is configured) that claims a pool FIFO as the real fronts do and keeps every
+// byte until the service closes its end.
+describe('reply lines', () => {
+  const probe = join(dir, 'probe', 'runc');
+  beforeAll(() => {
+    mkdirSync(join(dir, 'probe'), { recursive: true });
+    writeFileSync(
+      probe,
+      `#!/bin/sh
+d=$PROBE_SERVICE
+slot=
+for r in "$d"/replies/p*; do
+  s=\${r##*/}
+  if (set -C; echo $$ > "$d/claims/$s") 2>/dev/null; then slot=$s; break; fi
+done
+[ -n "$slot" ] || exit 3
+exec 9<"$d/replies/$slot"
+printf 'create %s %s\\n' $$ "$slot" > "$d/requests"
+cat <&9 > "$PROBE_OUT"
+`,
+      { mode: 0o755 },
+    );
+  });
+
+  async function probeReply(b: string, id: string): Promise<string> {
+    const out = join(b, 'probe-out');
+    const child = spawn('/bin/sh', [probe, ...createArgs(b, id)], { env: { PATH: '/usr/bin:/bin', PROBE_SERVICE: serviceDir, PROBE_OUT: out }, stdio: 'ignore' });
+    const status = await new Promise<number | null>((r) => child.on('close', r));
+    expect(status).toBe(0);
+    return readFileSync(out, 'utf8');
+  }
+
+  it('a warm create is answered with its verdict alone; `accepted` comes first only when the answer takes longer', async () => {
+    tag = 'probe-';
+    const service = await listenPatchService({ dir: serviceDir, config: loadConfig(configPath, { required: true }), log: fileLogger(logFile) });
+    try {
+      // The first realises what an earlier case has not; the second is warm either way.
+      expect(await probeReply(bundle(), 'warm-1')).toMatch(/^(accepted\n)?ok\n$/);
+      expect(await probeReply(bundle(), 'warm-2')).toBe('ok\n');
+      expect(await probeReply(bundle({ 'flox.dev/environment': '' }), 'plain')).toBe('ok\n');
+      expect(await probeReply(bundle({ 'flox.dev/environment': 'acme/nope:4' }), 'unknown')).toMatch(/^fail flox-k8s: environment acme\/nope:4: FLOXK8S_ENV_NOT_FOUND: [^\n]*\n$/);
+    } finally {
+      await service.close();
+    }
+    // A realise that hangs (an agent that never answers, a store without the closure): `accepted`
+    // after ACCEPT_AFTER_MS, then the timeout's failure.
+    const hanging = createServer(() => undefined);
+    const socketPath = join(dir, 'hanging-probe.sock');
+    await new Promise<void>((r) => hanging.listen(socketPath, r));
+    const config = { ...loadConfig(configPath, { required: true }), storeRoot: join(dir, 'store-probe'), agentSocket: socketPath, createTimeoutMs: 400 };
+    const slow = await listenPatchService({ dir: serviceDir, config, log: fileLogger(logFile) });
+    try {
+      expect(await probeReply(bundle(), 'slow')).toMatch(/^accepted\nfail flox-k8s: environment acme\/fixture: FLOXK8S_CREATE_TIMEOUT: [^\n]*\n$/);
+    } finally {
+      await slow.close();
+      hanging.close();
+    }
+  });
+});

@@ -27,6 +27,7 @@ export {
 export { realiseViaAgent, type RealiseViaAgentOptions } from './client.ts';
 export { AgentUnavailableError, AgentProtocolError, RealiseFailedError, agentRealiseError } from './errors.ts';
 export {
+  ACCEPT_AFTER_MS,
   CLAIMS_DIR,
   FRONT_CONFIG_NAME,
   FRONT_SCRIPT_NAME,

@@ -8,9 +8,10 @@ import { join } from 'node:path';
 // pid: no process started on the hot path), or `<pid>` when the pool was empty and the
 // front made its own. A line without a slot is the older form: reply on `replies/<pid>`.
 // The service reads the front's argv and cwd from /proc/<pid>, and answers on the reply
-// FIFO: `accepted` at once, then `ok` (runc may run: the spec is patched, or there was
-// nothing to patch: every create comes here while the service is up) or `fail <line>`;
-// or just `decline` (not served: the front decides and patches with its own Node).
+// FIFO: `ok` (runc may run: the spec is patched, or there was nothing to patch: every create
+// comes here while the service is up) or `fail <line>`, after `accepted` when that answer is
+// not ready within ACCEPT_AFTER_MS (a create that realises); or just `decline` (not served:
+// the front decides and patches with its own Node). A front waits a second for the first line.
 
 /**
  * Who may ask. The front is installed as `runc` in the layout's front directory: either the
@@ -68,6 +69,13 @@ export function replyFifo(dir: string, slot: string | number): string {
 export function claimFile(dir: string, slot: string): string {
   return join(dir, CLAIMS_DIR, slot);
 }
+
+/**
+ * How long the service works on a request before it says `accepted` (and the front, which waits
+ * a second for a first line, then waits for the answer without a bound of its own): well inside
+ * that second, and longer than a warm create takes, whose answer is then its only line.
+ */
+export const ACCEPT_AFTER_MS = 100;
 
 export const REPLY_ACCEPTED = 'accepted\n';
 export const REPLY_OK = 'ok\n';

@@ -37,11 +37,12 @@ export function writeJsonFileAtomic(path: string, value: unknown): void {
 
 /** writeJsonFileAtomic for JSON already serialised (config.json: its text is hashed for the marker too). */
 export function writeFileAtomic(path: string, text: string): void {
+  // A new file (the exec plan and marker of each create) is the common case: no exception for it.
   let mode = 0o644;
   try {
-    mode = statSync(path).mode & 0o7777;
+    mode = (statSync(path, { throwIfNoEntry: false })?.mode ?? mode) & 0o7777;
   } catch {
-    // new file
+    // not statable: written as new
   }
   const tmp = join(dirname(path), `.${basename(path)}.flox-k8s-${process.pid}`);
   try {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ANNOTATIONS, patchSpec, shouldPatch } from '@flox-k8s/oci-patch';
 import { mountedViewUsable, mountNamespaceOf } from '@flox-k8s/store/view-mounts';
@@ -32,9 +33,12 @@ const sha256 = (text: string): string => createHash('sha256').update(text).diges
  * Otherwise the spec is containerd's (the pod's annotations), whatever they claim.
  */
 function ourMarker(bundle: string, spec: unknown): PatchedMarker | undefined {
+  const path = join(bundle, PATCHED_MARKER_FILE);
+  // None in a new bundle (every first create): no exception for that.
+  if (!existsSync(path)) return undefined;
   let marker: Partial<PatchedMarker>;
   try {
-    marker = readJsonFile(join(bundle, PATCHED_MARKER_FILE)) as Partial<PatchedMarker>;
+    marker = readJsonFile(path) as Partial<PatchedMarker>;
   } catch {
     return undefined;
   }

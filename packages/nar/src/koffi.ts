@@ -1,7 +1,8 @@
 // koffi (a C FFI for Node with prebuilt binaries on npm), loaded the one way this package loads it:
 // required, not imported, so that a bundle can keep it outside (its native module is found next to
 // its own files: @flox-k8s/shim-layout puts it in a node_modules beside every bundle) and so that
-// programs that never call C (a warm container start) never load it.
+// programs that never call C (a warm container start) never load it. Other packages of ours that call
+// C load it through here (`@flox-k8s/nar/koffi`).
 import { createRequire } from 'node:module';
 import { endianness } from 'node:os';
 
@@ -23,6 +24,8 @@ export interface Koffi {
   sizeof(type: unknown): number;
   offsetof(type: unknown, field: string): number;
   address(value: Uint8Array): bigint;
+  /** The calling thread's errno, as the last C function called left it. */
+  errno(): number;
 }
 
 let loaded: Koffi | Error | undefined;

@@ -33,6 +33,12 @@ function parseOwner(text: string): ProcessOwner | undefined {
 
 /** The text naming a lock's holder (symlink target, or a legacy JSON file's contents); undefined when there is no lock. */
 function readLockText(file: string): string | undefined {
+  // Not held is the common case (every warm create checks the GC lock): answered without an exception.
+  try {
+    if (lstatSync(file, { throwIfNoEntry: false }) === undefined) return undefined;
+  } catch (err) {
+    throw writeFailure(err, 'reading a lock', file);
+  }
   try {
     return readlinkSync(file);
   } catch (err) {

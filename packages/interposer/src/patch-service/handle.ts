@@ -1,6 +1,6 @@
 import { closeSync, readFileSync, readlinkSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { FRONT_SCRIPT_NAME, REPLY_ACCEPTED, REPLY_DECLINE, REPLY_OK, claimFile, parsePatchRequest, replyFail, replyFifo, type PatchSubcommand } from '@flox-k8s/agent-protocol';
+import { ACCEPT_AFTER_MS, FRONT_SCRIPT_NAME, REPLY_ACCEPTED, REPLY_DECLINE, REPLY_OK, claimFile, parsePatchRequest, replyFail, replyFifo, type PatchSubcommand } from '@flox-k8s/agent-protocol';
 import type { ShimConfig } from '@flox-k8s/config';
 import { parseRuncArgv, type RuncGlobals } from '../argv.ts';
 import type { InterposeState, StoreViewMounter } from '../context.ts';
@@ -92,11 +92,11 @@ export async function handlePatchRequest(line: string, deps: HandlerDeps): Promi
     // then finds nothing to write to; pool names are never reused).
     release();
     answering = true;
-    try {
-      writeSync(fd, REPLY_ACCEPTED);
-    } catch {
-      throw new Dropped('front-left');
-    }
+    // `accepted` only when the answer is not ready soon (a cold create realises): a warm create's
+    // answer is its one line. Each line wakes the front, and a wake-up in the middle of the work
+    // cost the work itself (bench:warm-start: the front woke twice per create).
+    const replyFd = fd;
+    const accept = setTimeout(() => writeQuietly(replyFd, REPLY_ACCEPTED), ACCEPT_AFTER_MS);
 
     const state: InterposeState = {
       loadedAt: started,
@@ -108,8 +108,8 @@ export async function handlePatchRequest(line: string, deps: HandlerDeps): Promi
       interposeRunc(runcArgv, cwd, deps.modules, state, callerPath),
       deps.config.createTimeoutMs,
       () => failure(new CreateTimeoutError(`not patched within createTimeoutMs (${deps.config.createTimeoutMs} ms)`), state, globals === undefined ? undefined : callerGlobals(globals, callerPath)),
-    );
-    writeFinal(fd, outcome.value.ok ? REPLY_OK : replyFail(outcome.value.message));
+    ).finally(() => clearTimeout(accept));
+    writeQuietly(fd, outcome.value.ok ? REPLY_OK : replyFail(outcome.value.message));
     return report(outcome.timedOut ? 'timeout' : outcome.value.ok ? 'ok' : 'fail', outcome.value.ok ? undefined : outcome.value.code);
   } catch (error) {
     if (error instanceof Dropped) {
@@ -118,7 +118,7 @@ export async function handlePatchRequest(line: string, deps: HandlerDeps): Promi
       if (replyChecked && fd === undefined) void decline(reply, deps.replyOpenTimeoutMs, release);
       else if (replyChecked && !answering && fd !== undefined) {
         release();
-        writeFinal(fd, REPLY_DECLINE);
+        writeQuietly(fd, REPLY_DECLINE);
       }
       return dropped(deps, report('dropped', error.message), { line });
     }
@@ -133,7 +133,7 @@ async function decline(reply: string, timeoutMs: number, release: () => void): P
   try {
     const fd = await openReply(reply, timeoutMs);
     release();
-    writeFinal(fd, REPLY_DECLINE);
+    writeQuietly(fd, REPLY_DECLINE);
     closeSync(fd);
   } catch {
     // nobody listening: its watchdog sends it on
@@ -187,7 +187,7 @@ function callerArgv(pid: number): string[] {
 }
 
 /** The front may be gone (killed, or it gave up): EPIPE is not ours to report. */
-function writeFinal(fd: number, line: string): void {
+function writeQuietly(fd: number, line: string): void {
   try {
     writeSync(fd, line);
   } catch {

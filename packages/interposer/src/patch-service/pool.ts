@@ -1,14 +1,13 @@
-import { execFile } from 'node:child_process';
 import { closeSync, constants, openSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLAIMS_DIR, POOL_PREFIX, REPLIES_DIR } from '@flox-k8s/agent-protocol';
-import { lstatOrUndefined, type PoolView } from './fifo.ts';
+import { lstatOrUndefined, makeFifos, type PoolView } from './fifo.ts';
 
 export interface ReplyPoolOptions {
   /** The service directory (its replies/ holds the pool). */
   dir: string;
-  /** The mkfifo command. */
-  mkfifo: string;
+  /** The mkfifo command; undefined: mkfifo(3) where it loads, else `mkfifo` on PATH (fifo.ts makeFifos). */
+  mkfifo: string | undefined;
   /** FIFOs kept ready (default 32). */
   size?: number | undefined;
   /** Called when a refill fails (the fronts then make their own FIFOs). */
@@ -19,8 +18,8 @@ export interface ReplyPoolOptions {
  * Reply FIFOs made ahead of time, so the runc front claims one instead of starting a
  * `mkfifo` process per create. Names are never reused (a generation per service start
  * and a counter), so a late writer to a served FIFO finds nothing. Refills make many
- * FIFOs with one `mkfifo` process (Node has no mkfifo(3)); the service starts them only while
- * it serves no request (the fork blocks its event loop).
+ * FIFOs at once, by mkfifo(3) through koffi (a few µs each) or else with one `mkfifo` process;
+ * the service starts them only while it serves no request.
  *
  * The pool holds each FIFO open read-write: the front's read-only open returns at once
  * and the answer can be written before the front has opened (no ENXIO retries); when
@@ -77,20 +76,17 @@ export class ReplyPool implements PoolView {
     if (this.#refilling !== undefined || this.#size === 0 || this.#fds.size > this.#size / 2) return this.#refilling ?? Promise.resolve();
     const names = Array.from({ length: this.#size - this.#fds.size }, () => `${POOL_PREFIX}${this.#generation}-${this.#next++}`);
     const paths = names.map((n) => join(this.#options.dir, REPLIES_DIR, n));
-    this.#refilling = new Promise<void>((resolve) => {
-      execFile(this.#options.mkfifo, ['-m', '600', '--', ...paths], (error) => {
-        if (error !== null) this.#options.onError(error);
-        // mkfifo makes what it can: keep the ones that are there.
-        for (const [i, name] of names.entries()) {
-          try {
-            this.#fds.set(name, openSync(paths[i] as string, constants.O_RDWR | constants.O_NONBLOCK | constants.O_NOFOLLOW));
-          } catch {
-            // not made
-          }
+    this.#refilling = makeFifos(paths, this.#options.mkfifo).then((error) => {
+      if (error !== undefined) this.#options.onError(error);
+      // What could be made is kept.
+      for (const [i, name] of names.entries()) {
+        try {
+          this.#fds.set(name, openSync(paths[i] as string, constants.O_RDWR | constants.O_NONBLOCK | constants.O_NOFOLLOW));
+        } catch {
+          // not made
         }
-        this.#refilling = undefined;
-        resolve();
-      });
+      }
+      this.#refilling = undefined;
     });
     return this.#refilling;
   }

@@ -29,7 +29,7 @@ export interface PatchServiceOptions {
   callerRoot?: boolean;
   /** How long a front may take to open its reply FIFO (default 1000 ms: its own watchdog's bound). */
   replyOpenTimeoutMs?: number;
-  /** The mkfifo command (default `mkfifo` on PATH). */
+  /** The mkfifo command to run (default: mkfifo(3) through koffi, or `mkfifo` on PATH where that does not load). */
   mkfifo?: string;
   /** Reply FIFOs kept ready for fronts to claim (default 32). */
   replyPoolSize?: number;
@@ -73,7 +73,7 @@ export async function listenPatchService(options: PatchServiceOptions): Promise<
     log.log('error', msg, { error });
     options.onError?.(error);
   };
-  const mkfifo = options.mkfifo ?? 'mkfifo';
+  const mkfifo = options.mkfifo;
   const pool = new ReplyPool({ dir, mkfifo, size: options.replyPoolSize, onError: (error) => failed('reply FIFO pool refill failed', error) });
   // A previous service's pool goes, but not what a live front has claimed.
   removeStaleReplies(dir, pool);
@@ -97,8 +97,8 @@ export async function listenPatchService(options: PatchServiceOptions): Promise<
     onClaimed: (slot: string) => pool.take(slot),
   };
   const pending = new Set<Promise<void>>();
-  // A refill starts a `mkfifo` process: forking this process blocks its event loop for ~10 ms
-  // (bench:warm-start's profile: 13 ms per refill, inside the answer of the create that claimed
+  // A refill without mkfifo(3) starts a `mkfifo` process: forking this process blocks its event
+  // loop (bench:warm-start's profile: 13 ms per refill, inside the answer of the create that claimed
   // the FIFO). So it waits until no request is being served; meanwhile fronts take what is left,
   // then make their own FIFOs.
   const refillWhenIdle = (): void => {
