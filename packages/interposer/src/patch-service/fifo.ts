@@ -31,6 +31,13 @@ export function libcMkfifo(): LibcMkfifo | Error {
   return libc;
 }
 
+/** mkfifo(3) when no command is named and it loads here; undefined: run the command. */
+function libcUnless(command: string | undefined): LibcMkfifo | undefined {
+  if (command !== undefined) return undefined;
+  const binding = libcMkfifo();
+  return binding instanceof Error ? undefined : binding;
+}
+
 const ERRNO_NAMES = new Map(Object.entries(osConstants.errno).map(([name, n]) => [n, name]));
 
 /** One FIFO with mkfifo(3), mode 0600 (less the umask, which leaves 0600 to its owner as usual); throws an errno error. */
@@ -47,8 +54,8 @@ function mkfifoCall(binding: LibcMkfifo, path: string): void {
  * it can; returns the first failure, if any.
  */
 export function makeFifos(paths: readonly string[], command: string | undefined): Promise<Error | undefined> {
-  const binding = command === undefined ? libcMkfifo() : undefined;
-  if (binding === undefined || binding instanceof Error) {
+  const binding = libcUnless(command);
+  if (binding === undefined) {
     return new Promise((resolve) => execFile(command ?? 'mkfifo', ['-m', '600', '--', ...paths], (error) => resolve(error ?? undefined)));
   }
   let first: Error | undefined;
@@ -70,15 +77,15 @@ export function ensureFifo(path: string, command: string | undefined): Stats {
   const existing = lstatOrUndefined(path);
   if (existing?.isFIFO() === true) return existing;
   const tmp = `${path}.tmp-${process.pid}`;
-  const binding = command === undefined ? libcMkfifo() : undefined;
-  const how = binding === undefined || binding instanceof Error ? (command ?? 'mkfifo') : 'mkfifo(3)';
+  const binding = libcUnless(command);
+  const how = binding === undefined ? (command ?? 'mkfifo') : 'mkfifo(3)';
   try {
     try {
       unlinkSync(tmp);
     } catch {
       // not there
     }
-    if (binding === undefined || binding instanceof Error) execFileSync(command ?? 'mkfifo', ['-m', '600', tmp], { stdio: 'ignore' });
+    if (binding === undefined) execFileSync(command ?? 'mkfifo', ['-m', '600', tmp], { stdio: 'ignore' });
     else mkfifoCall(binding, tmp);
     renameSync(tmp, path);
   } catch (error) {
