@@ -146,6 +146,12 @@ describe('flox.dev/nix-mutable', () => {
     expect(spec.mounts.find((m) => m.destination === '/nix/store')?.options?.[0]).toMatch(new RegExp(`^lowerdir=[^:,]+:${join(bundle, 'rootfs', 'nix', 'store').replaceAll('.', '\\.')}$`));
   });
 
+  it("takes an image's empty /nix/store (the stub image's mount point) for no store: the lower is an empty directory of ours", async () => {
+    const { spec, id, bundle } = await create({ 'flox.dev/nix-mutable': 'true' }, {}, ['nix/store/']);
+    expect(statSync(join(bundle, 'rootfs', 'nix', 'store')).isDirectory()).toBe(true);
+    expect(spec.mounts.find((m) => m.destination === '/nix/store')?.options?.[0]?.endsWith(`:${join(mutableRoot(config.storeRoot), id, 'empty')}`)).toBe(true);
+  });
+
   it('sweeps the scratch of containers whose bundle containerd removed, and of creates that died half-way', async () => {
     const gone = await create({ 'flox.dev/nix-mutable': 'true' });
     const alive = await create({ 'flox.dev/nix-mutable': 'true' });

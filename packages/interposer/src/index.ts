@@ -12,6 +12,7 @@ export type { InterposeState, InterposerContext, StoreViewMounter, ViewCaller } 
 export { parseRuncArgv, DEFAULT_RUNC_ROOT, type RuncInvocation, type RuncGlobals } from './argv.ts';
 export { appendRuncLogError } from './runc-log.ts';
 export { PLAN_CACHE_FORMAT } from './plan-cache.ts';
+export { FLOX_ENV_CACHE_DIR } from './container-plan.ts';
 export { mutableRoot, sweepMutableScratch } from './nix-mutable.ts';
 export { listenPatchService, type PatchService, type PatchServiceOptions } from './patch-service/server.ts';
 export { ViewMounter, type ViewMounterOptions, type ViewMountEvent } from './patch-service/view-mounter.ts';

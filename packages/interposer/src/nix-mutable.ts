@@ -3,7 +3,7 @@
 // inside). The node store is only ever a lower layer. The directory lives as long as the
 // container's bundle: each nix-mutable create sweeps the scratch of containers whose bundle
 // containerd has removed.
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, opendirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { nixMutableScratchDirs, type NixMutablePlan } from '@flox-k8s/oci-patch';
 import { NixMutableError } from './errors.ts';
@@ -36,7 +36,9 @@ export function mutableRoot(storeRoot: string): string {
 /**
  * Creates the container's scratch directory (upper and work directory of every overlay) and
  * returns the plan part oci-patch turns into mounts. `/nix/store`'s lower layer is the image's
- * own `/nix/store` when it has one (its store paths stay visible), else an empty directory.
+ * own `/nix/store` when it has anything in it (its store paths stay visible), else an empty
+ * directory of ours: an empty one, like the stub image's mount point, adds nothing, and an
+ * overlay whose lower is itself on the rootfs overlay would stack overlays for no content.
  */
 export function prepareNixMutable(request: NixMutableRequest): NixMutablePlan {
   const { callerPath, containerId } = request;
@@ -55,7 +57,7 @@ export function prepareNixMutable(request: NixMutableRequest): NixMutablePlan {
     writeFileSync(callerPath(join(scratchDir, BUNDLE_FILE)), request.bundle, { mode: 0o600 });
 
     const imageStore = request.rootfs === undefined ? undefined : posix.join(request.rootfs, 'nix', 'store');
-    const useImageStore = imageStore !== undefined && isRealDirectory(callerPath(imageStore)) && !/[,:]/.test(imageStore);
+    const useImageStore = imageStore !== undefined && isRealDirectory(callerPath(imageStore)) && !isEmptyDirectory(callerPath(imageStore)) && !/[,:]/.test(imageStore);
     const storeLower = useImageStore ? imageStore : join(scratchDir, 'empty');
     if (!useImageStore) mkdirSync(callerPath(storeLower), { mode: 0o555 });
 
@@ -113,6 +115,15 @@ function makeLayer(upper: string, work: string, owner: { mode: number; uid: numb
   mkdirSync(work, { recursive: true, mode: 0o700 });
   chownSync(upper, owner.uid, owner.gid);
   chmodSync(upper, owner.mode);
+}
+
+function isEmptyDirectory(path: string): boolean {
+  const dir = opendirSync(path);
+  try {
+    return dir.readSync() === null;
+  } finally {
+    dir.closeSync();
+  }
 }
 
 function isRealDirectory(path: string): boolean {

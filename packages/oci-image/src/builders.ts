@@ -15,15 +15,41 @@ export const TEST_BUSYBOX_IMAGE_NAME = 'flox-k8s.test/busybox:1';
 const imagePath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /**
- * `flox/empty:1.0.0`: one layer with no files, so the rootfs holds only what runc and the environment
- * mount. `architecture` (OCI/Go naming: `amd64`, `arm64`; default `amd64`) is the node's: `ctr images
- * import` unpacks only images of its own platform.
+ * What the stub's one layer holds: the mount points of a flox container, and nothing else. runc
+ * mounts onto each of them at every start; where one is missing it first makes it in the
+ * container's writable layer (one mkdir per missing directory, a file for a bind-mounted file),
+ * on the start's path. A trailing `/` is a directory, anything else an empty file (a bind-mounted
+ * file's target). Covered: what runc mounts in every container (`proc`, `dev`, `sys`), the files
+ * CRI binds into every pod (`/etc/hostname`, `/etc/hosts`, `/etc/resolv.conf`), kubelet's service
+ * account token, and what the environment's patch mounts (`@flox-k8s/oci-patch`'s `/nix/store`,
+ * the store's profile mount path, the interposer's `$FLOX_ENV_CACHE` tmpfs; the node agent's tests
+ * check these against their homes).
+ */
+export const STUB_MOUNT_POINTS: readonly string[] = Object.freeze([
+  'proc/',
+  'dev/',
+  'sys/',
+  'etc/hostname',
+  'etc/hosts',
+  'etc/resolv.conf',
+  'var/run/secrets/kubernetes.io/serviceaccount/',
+  'nix/store/',
+  'run/flox-k8s/env/',
+  'run/flox-k8s/cache/',
+]);
+
+/**
+ * `flox/empty:1.0.0`: one layer holding only mount points (STUB_MOUNT_POINTS: empty directories and
+ * empty files), so the rootfs holds only what runc and the environment mount. `architecture`
+ * (OCI/Go naming: `amd64`, `arm64`; default `amd64`) is the node's: `ctr images import` unpacks only
+ * images of its own platform.
  */
 export function stubImage(options: { architecture?: string } = {}): Promise<BuiltImage> {
+  const entries = STUB_MOUNT_POINTS.map((p): LayerEntry => (p.endsWith('/') ? { type: 'directory', path: p } : { type: 'file', path: p, content: '' }));
   return buildImage({
     name: STUB_IMAGE_NAME,
     ...(options.architecture === undefined ? {} : { architecture: options.architecture }),
-    layers: [{ entries: [] }],
+    layers: [{ entries }],
     config: { env: [`PATH=${imagePath}`], workingDir: '/' },
   });
 }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, zstdDecompressSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildImage, entriesFromDirectory, layerTar, parseImageName, stubImage, testPauseImage, type LayerEntry } from './index.ts';
+import { buildImage, entriesFromDirectory, layerTar, parseImageName, STUB_MOUNT_POINTS, stubImage, testPauseImage, type LayerEntry } from './index.ts';
 import { readTar } from './test-tar.ts';
 
 const sha = (b: Uint8Array): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
@@ -153,17 +153,38 @@ describe('parseImageName', () => {
 });
 
 describe('builders', () => {
-  it('stubImage is flox/empty:1.0.0 with one layer holding no files, stable across builds', async () => {
+  it('stubImage is flox/empty:1.0.0 with one layer holding only its mount points, stable across builds', async () => {
     const a = await stubImage();
     const b = await stubImage();
     expect(a.name.full).toBe('docker.io/flox/empty:1.0.0');
     expect(b.manifestDigest).toBe(a.manifestDigest);
+    expect(b.tarball).toEqual(a.tarball);
     expect(a.layers).toHaveLength(1);
-    // An empty tar is two zero blocks; its digest (the diff id) must never drift.
-    expect(a.layers[0]!.diffId).toBe(sha(new Uint8Array(1024)));
     const files = await readTar(a.tarball);
     const layer = files.find((f) => f.name === `blobs/sha256/${a.layers[0]!.digest.slice(7)}`)!;
-    expect(await readTar(gunzipSync(layer.body))).toEqual([]);
+    const entries = await readTar(gunzipSync(layer.body));
+    // Directories (with their parents) and empty files: no program, no library, nothing to run.
+    expect(entries.map((e) => `${e.name} ${e.type} ${e.mode.toString(8)} ${e.body.length} ${e.uid}:${e.gid}`)).toEqual([
+      'dev directory 755 0 0:0',
+      'etc directory 755 0 0:0',
+      'etc/hostname file 644 0 0:0',
+      'etc/hosts file 644 0 0:0',
+      'etc/resolv.conf file 644 0 0:0',
+      'nix directory 755 0 0:0',
+      'nix/store directory 755 0 0:0',
+      'proc directory 755 0 0:0',
+      'run directory 755 0 0:0',
+      'run/flox-k8s directory 755 0 0:0',
+      'run/flox-k8s/cache directory 755 0 0:0',
+      'run/flox-k8s/env directory 755 0 0:0',
+      'sys directory 755 0 0:0',
+      'var directory 755 0 0:0',
+      'var/run directory 755 0 0:0',
+      'var/run/secrets directory 755 0 0:0',
+      'var/run/secrets/kubernetes.io directory 755 0 0:0',
+      'var/run/secrets/kubernetes.io/serviceaccount directory 755 0 0:0',
+    ]);
+    expect(STUB_MOUNT_POINTS.filter((p) => !entries.some((e) => e.name === p.replace(/\/$/, '')))).toEqual([]);
   });
 
   it('testPauseImage waits until SIGTERM and then exits 0', async () => {

@@ -7,6 +7,7 @@ export { parseImageName } from './name.ts';
 export type { ImageName } from './name.ts';
 export {
   STUB_IMAGE_NAME,
+  STUB_MOUNT_POINTS,
   TEST_BUSYBOX_IMAGE_NAME,
   TEST_PAUSE_IMAGE_NAME,
   stubImage,

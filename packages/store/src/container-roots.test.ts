@@ -94,6 +94,20 @@ describe('container roots', () => {
     expect(readdirSync(join(root, 'roots', 'containers'))).toHaveLength(2);
   });
 
+  it('the roots directory is made once per process, and again when something removed it since', async () => {
+    const { root, runcRoot } = await fixture();
+    const first = writeContainerRoot(root, { containerId: 'c1', runcRoot, roots: [p('app')] });
+    rmSync(join(root, 'roots'), { recursive: true });
+    const second = writeContainerRoot(root, { containerId: 'c2', runcRoot, roots: [p('dep')] });
+    expect(readdirSync(join(root, 'roots', 'containers'))).toEqual([second.slice(second.lastIndexOf('/') + 1)]);
+    expect(first).not.toBe(second);
+    expect((JSON.parse(readFileSync(second, 'utf8')) as { roots: string[] }).roots).toEqual([p('dep')]);
+    // Any other failure is the write's own, with its code.
+    rmSync(join(root, 'roots'), { recursive: true });
+    writeFileSync(join(root, 'roots'), 'not a directory');
+    expect(() => writeContainerRoot(root, { containerId: 'c3', runcRoot, roots: [] })).toThrow(expect.objectContaining({ code: 'FLOXK8S_STORE_WRITE_FAILED' }));
+  });
+
   it('reject ids and runc roots that are not runc\'s', async () => {
     const { root, runcRoot } = await fixture();
     for (const containerId of ['..', 'a/b', '', 'x'.repeat(1025)]) {

@@ -12,7 +12,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeFileAtomic } from './atomic-file.ts';
-import { StoreAbortedError, StoreOptionsError, writeFailure } from './errors.ts';
+import { StoreAbortedError, StoreOptionsError, errnoIn, writeFailure } from './errors.ts';
 import { isLocked } from './file-lock.ts';
 import { ownerTag, processStartTime, selfOwner, type ProcessOwner } from './process-owner.ts';
 
@@ -77,14 +77,31 @@ export function writeContainerRoot(storeRoot: string, input: ContainerRootInput)
     createdAt: Date.now(),
   };
   const dir = containerRootsDir(storeRoot);
+  const name = containerRootName(input.runcRoot, input.containerId);
+  const write = (): void => writeFileAtomic({ dir, name, tmpName: `.${name}.${ownerTag()}.tmp`, data: JSON.stringify(root), durable: false, what: `the root of container ${input.containerId}` });
+  if (!madeRootsDirs.has(dir)) makeRootsDir(dir);
+  try {
+    write();
+  } catch (err) {
+    // Removed since this process made it: made again, written again.
+    if (errnoIn(err) !== 'ENOENT') throw err;
+    makeRootsDir(dir);
+    write();
+  }
+  return join(dir, name);
+}
+
+// The roots directory is made once per process, not on every create (a long-lived writer, the
+// node agent's patch service, would pay a mkdir and a stat per container start).
+const madeRootsDirs = new Set<string>();
+
+function makeRootsDir(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true });
   } catch (err) {
     throw writeFailure(err, 'creating the container roots directory', dir);
   }
-  const name = containerRootName(input.runcRoot, input.containerId);
-  writeFileAtomic({ dir, name, tmpName: `.${name}.${ownerTag()}.tmp`, data: JSON.stringify(root), durable: false, what: `the root of container ${input.containerId}` });
-  return join(dir, name);
+  madeRootsDirs.add(dir);
 }
 
 /**

@@ -1,4 +1,4 @@
-export { Store, type StoreOpenOptions } from './store.ts';
+export { DEFAULT_PROFILE_MOUNT_PATH, Store, type StoreOpenOptions } from './store.ts';
 export type { RealiseOptions, RealiseProgress, RealiseResult } from './realise.ts';
 export type { RealisePhase } from './phases.ts';
 export { RealiseTally, type RealiseTotals } from './progress-tally.ts';

@@ -22,6 +22,9 @@ import { PROFILE_FORMAT } from './profile-format.ts';
 import { inMemoryFileSystem } from './fs-util.ts';
 
 /** Options of `Store.open`. */
+/** Where a profile is mounted in containers unless `profileMountPath` says otherwise. */
+export const DEFAULT_PROFILE_MOUNT_PATH = '/run/flox-k8s/env';
+
 export interface StoreOpenOptions {
   /** The store directory paths are named after inside containers (default `/nix/store`). */
   storeDir?: string | undefined;
@@ -86,7 +89,7 @@ export class Store {
     this.#closures = new ClosureIndex(layout);
     this.#fsync = options.fsync === 'syncfs' || (options.fsync ?? !inMemoryFileSystem(layout.root));
     this.#syncfs = options.fsync === 'syncfs';
-    this.#profileMountPath = (options.profileMountPath ?? '/run/flox-k8s/env').replace(/\/+$/, '');
+    this.#profileMountPath = (options.profileMountPath ?? DEFAULT_PROFILE_MOUNT_PATH).replace(/\/+$/, '');
     this.#fetchWorker = options.fetchWorker;
     this.recovered = recovered;
   }

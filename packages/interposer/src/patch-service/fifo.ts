@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, readdirSync, renameSync, unlinkSync, type Stats } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { CLAIMS_DIR, REPLIES_DIR } from '@flox-k8s/agent-protocol';
@@ -181,7 +181,9 @@ export function claimPid(path: string): string | 'unwritten' | undefined {
     try {
       const stat = fstatSync(fd);
       if (!stat.isFile()) return undefined;
-      const text = readFileSync(fd, 'latin1');
+      // A pid and a newline: 11 bytes at most; one read of a bit more tells a longer file.
+      const buffer = Buffer.alloc(16);
+      const text = buffer.toString('latin1', 0, readSync(fd, buffer, 0, buffer.length, 0));
       if (text === '') return Date.now() - stat.mtimeMs < UNWRITTEN_CLAIM_MS ? 'unwritten' : undefined;
       return /^[1-9][0-9]{0,9}\n$/.test(text) ? text.slice(0, -1) : undefined;
     } finally {

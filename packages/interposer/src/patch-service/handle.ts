@@ -88,29 +88,46 @@ export async function handlePatchRequest(line: string, deps: HandlerDeps): Promi
     fd ??= await openReply(reply, deps.replyOpenTimeoutMs).catch((error: unknown) => {
       throw new Dropped(`reply-open-${(error as NodeJS.ErrnoException).code ?? 'failed'}`);
     });
-    // The front holds its end open: the name is no longer needed (and a late watchdog
-    // then finds nothing to write to; pool names are never reused).
-    release();
     answering = true;
+    // What the answer does not need waits for it, so it runs beside runc instead of before it:
+    // the names of the FIFO and claim (the front holds its end open; pool names are never reused,
+    // so a late watchdog finds nothing to write to) and the request's log lines (a log write is an
+    // open, a write and a close). A create not answered within ACCEPT_AFTER_MS (it realises) does
+    // both when it says `accepted`, and its log lines flow from then on.
+    const log = new HeldLog(deps.log);
+    let settled = false;
+    const settle = (): void => {
+      if (settled) return;
+      settled = true;
+      release();
+      log.release();
+    };
     // `accepted` only when the answer is not ready soon (a cold create realises): a warm create's
     // answer is its one line. Each line wakes the front, and a wake-up in the middle of the work
     // cost the work itself (bench:warm-start: the front woke twice per create).
     const replyFd = fd;
-    const accept = setTimeout(() => writeQuietly(replyFd, REPLY_ACCEPTED), ACCEPT_AFTER_MS);
+    const accept = setTimeout(() => {
+      writeQuietly(replyFd, REPLY_ACCEPTED);
+      settle();
+    }, ACCEPT_AFTER_MS);
 
     const state: InterposeState = {
       loadedAt: started,
       entry: 'service',
       creatorPid: request.pid,
-      context: (fields) => ({ config: deps.config, log: withFields(deps.log, { pid: request.pid, ...fields }), fetchWorker: deps.fetchWorker, storeViews: deps.storeViews }),
+      context: (fields) => ({ config: deps.config, log: withFields(log, { pid: request.pid, ...fields }), fetchWorker: deps.fetchWorker, storeViews: deps.storeViews }),
     };
-    const outcome = await withTimeout(
-      interposeRunc(runcArgv, cwd, deps.modules, state, callerPath),
-      deps.config.createTimeoutMs,
-      () => failure(new CreateTimeoutError(`not patched within createTimeoutMs (${deps.config.createTimeoutMs} ms)`), state, globals === undefined ? undefined : callerGlobals(globals, callerPath)),
-    ).finally(() => clearTimeout(accept));
-    writeQuietly(fd, outcome.value.ok ? REPLY_OK : replyFail(outcome.value.message));
-    return report(outcome.timedOut ? 'timeout' : outcome.value.ok ? 'ok' : 'fail', outcome.value.ok ? undefined : outcome.value.code);
+    try {
+      const outcome = await withTimeout(
+        interposeRunc(runcArgv, cwd, deps.modules, state, callerPath),
+        deps.config.createTimeoutMs,
+        () => failure(new CreateTimeoutError(`not patched within createTimeoutMs (${deps.config.createTimeoutMs} ms)`), state, globals === undefined ? undefined : callerGlobals(globals, callerPath)),
+      ).finally(() => clearTimeout(accept));
+      writeQuietly(fd, outcome.value.ok ? REPLY_OK : replyFail(outcome.value.message));
+      return report(outcome.timedOut ? 'timeout' : outcome.value.ok ? 'ok' : 'fail', outcome.value.ok ? undefined : outcome.value.code);
+    } finally {
+      settle();
+    }
   } catch (error) {
     if (error instanceof Dropped) {
       // A reply FIFO of ours whose front we will not serve (say, a pid seen through another
@@ -200,6 +217,27 @@ function unlinkQuietly(path: string): void {
     unlinkSync(path);
   } catch {
     // the front removes it itself when it gives up
+  }
+}
+
+/** Keeps the lines logged to it until `release`, then passes them on, in order, and every later one at once. */
+class HeldLog implements Logger {
+  readonly #inner: Logger;
+  #held: Array<Parameters<Logger['log']>> | undefined = [];
+
+  constructor(inner: Logger) {
+    this.#inner = inner;
+  }
+
+  log(...line: Parameters<Logger['log']>): void {
+    if (this.#held === undefined) this.#inner.log(...line);
+    else this.#held.push(line);
+  }
+
+  release(): void {
+    const held = this.#held ?? [];
+    this.#held = undefined;
+    for (const line of held) this.#inner.log(...line);
   }
 }
 
