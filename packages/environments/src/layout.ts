@@ -2,6 +2,7 @@
 //   <base>/<owner>/<name>/generations/<N>/manifest.lock   one lockfile per generation
 //   <base>/<owner>/<name>/live                            the live generation number, one line
 //   <base>/<owner>/<name>/by-digest/<sha256 hex>          generation number for a digest (optional)
+import { createHash } from 'node:crypto';
 import { EnvironmentRefInvalidError } from '@flox-k8s/lockfile/reference';
 import { EnvironmentSourceError } from './errors.ts';
 
@@ -43,3 +44,11 @@ export function parseGenerationPointer(text: string, where: string): number {
 
 /** Largest lockfile accepted from any source. */
 export const MAX_LOCKFILE_BYTES: number = 16 * 1024 * 1024;
+
+/**
+ * lockfileDigest's definition (sha256 of the exact bytes, lowercase hex), here so a warm start
+ * resolves a reference without loading the lockfile parser and its schemas.
+ */
+export function lockfileBytesDigest(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { EnvironmentSource } from '@flox-k8s/config';
 import { isFloxK8sError, type FloxK8sError } from '@flox-k8s/core';
 import type { Lockfile } from '@flox-k8s/lockfile';
@@ -8,7 +7,7 @@ import { EnvironmentDigestMismatchError, EnvironmentNotFoundError, EnvironmentSo
 import { dirSourceReader } from './dir.ts';
 import { floxmetaSourceReader } from './floxmeta/source.ts';
 import { hubSourceReader } from './hub.ts';
-import { MAX_LOCKFILE_BYTES, checkSegment, digestPath, generationPath, livePath, parseGenerationPointer } from './layout.ts';
+import { MAX_LOCKFILE_BYTES, checkSegment, digestPath, generationPath, livePath, lockfileBytesDigest, parseGenerationPointer } from './layout.ts';
 import type { EnvironmentSourceReader, RequestToken, SourceReader } from './types.ts';
 
 /** The lockfile a reference resolves to, before parsing. */
@@ -113,11 +112,14 @@ async function resolveIn(ref: EnvironmentRef, reader: SourceReader): Promise<Fet
     if (generation === undefined) return undefined;
   }
   const path = generationPath(ref.owner, ref.name, generation);
-  const bytes = await reader.read(path, MAX_LOCKFILE_BYTES);
-  if (bytes === undefined) return undefined;
-  // lockfileDigest's definition (sha256 of the exact bytes, lowercase hex), computed
-  // here so a warm start does not load the lockfile parser and its schemas.
-  return { ref, bytes, digest: createHash('sha256').update(bytes).digest('hex'), generation, source: reader.label };
+  const read = reader.readLockfile === undefined ? await withDigest(reader.read(path, MAX_LOCKFILE_BYTES)) : await reader.readLockfile(path, MAX_LOCKFILE_BYTES);
+  if (read === undefined) return undefined;
+  return { ref, bytes: read.bytes, digest: read.digest, generation, source: reader.label };
+}
+
+async function withDigest(read: Promise<Uint8Array | undefined>): Promise<{ bytes: Uint8Array; digest: string } | undefined> {
+  const bytes = await read;
+  return bytes === undefined ? undefined : { bytes, digest: lockfileBytesDigest(bytes) };
 }
 
 async function readPointer(reader: SourceReader, path: string): Promise<number | undefined> {

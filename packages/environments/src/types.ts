@@ -6,6 +6,12 @@ export interface SourceReader {
   readonly label: string;
   /** The file's bytes, or undefined when it does not exist. Throws on other failures. */
   read(relativePath: string, limit: number): Promise<Uint8Array | undefined>;
+  /**
+   * A generation's lockfile with its sha256 (64 lowercase hex), as `read` would give it; a reader
+   * that can tell an unchanged file without reading it (a dir source) answers from what it read
+   * before. Absent: `read` and hash.
+   */
+  readLockfile?(relativePath: string, limit: number): Promise<{ bytes: Uint8Array; digest: string } | undefined>;
 }
 
 /** A lockfile a source found for a reference. */
